@@ -1,0 +1,150 @@
+"""Split a deck's Markdown into questions, their answers and the deck description.
+
+A heading at the deck's question level is a question; its answer is everything
+up to the next heading of the same or a higher level. Higher headings are
+sections (the note's topic path). Text under no question describes the deck.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Diagnostic
+from .sources import DeckSource
+
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
+EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question heading and the Markdown of its answer."""
+
+    path: Path
+    line: int
+    """Line of the question heading (1-based)."""
+    title: str
+    """The heading's text, without `#` marks or an explicit id."""
+    explicit_id: str | None
+    """The author's `{#id}` after the heading text, if any."""
+    sections: tuple[str, ...]
+    """Texts of the enclosing higher headings, outermost first."""
+    answer: str
+    """The answer's Markdown, blank lines at both ends removed."""
+    answer_line: int
+    """Line where `answer` starts."""
+
+
+@dataclass(frozen=True)
+class ParsedDeck:
+    """A deck's questions in source order, its description and what the parser noticed."""
+
+    source: DeckSource
+    questions: tuple[Question, ...]
+    description: str
+    """Markdown of all text that belongs to no question."""
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def fence_states(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (its fence lines included)."""
+    states, opener = [], None
+    for line in lines:
+        match = FENCE_RE.match(line)
+        if opener is None:
+            if match:
+                opener = match.group(1)
+            states.append(opener is not None)
+        else:
+            states.append(True)
+            if match and match.group(1)[0] == opener[0] and len(match.group(1)) >= len(opener) \
+                    and not line.strip()[len(match.group(1)):].strip():
+                opener = None
+    return states
+
+
+def parse_source(source: DeckSource) -> ParsedDeck:
+    """Split one deck's Markdown into question records and a description."""
+    level = source.settings.question_level
+    lines = source.text.split("\n")
+    diagnostics: list[Diagnostic] = []
+    questions: list[Question] = []
+    description: list[str] = []
+    sections: list[str] = []
+    current: tuple[int, str, str | None] | None = None  # heading line, title, explicit id
+    body: list[str] = []
+    body_start = 0
+
+    def close() -> None:
+        if current is None:
+            _add_description(description, body)
+            return
+        line, title, explicit_id = current
+        questions.append(_question(source.path, line, title, explicit_id, tuple(sections), body, body_start))
+
+    for number, (text, in_fence) in enumerate(zip(lines, fence_states(lines)), start=1):
+        match = None if in_fence else HEADING_RE.match(text)
+        if match is None or len(match.group(1)) > level:
+            body.append(text)
+            continue
+        close()
+        depth, title = len(match.group(1)), (match.group(2) or "").strip()
+        body_start = number + 1
+        if depth < level:
+            del sections[depth - 1:]
+            sections.extend([""] * (depth - 1 - len(sections)))
+            sections.append(title)
+            current, body = None, [text]
+            continue
+        id_match = EXPLICIT_ID_RE.search(title)
+        explicit_id = id_match.group(1) if id_match else None
+        if id_match:
+            title = title[:id_match.start()].strip()
+        if not title:
+            diagnostics.append(Diagnostic(source.path, number, "question heading has no text", "error"))
+        current, body = (number, title, explicit_id), []
+    close()
+
+    diagnostics.extend(_question_warnings(questions))
+    return ParsedDeck(source=source, questions=tuple(questions),
+                      description="\n".join(description).strip("\n"),
+                      diagnostics=tuple(sorted(diagnostics)))
+
+
+def _question(path, line, title, explicit_id, sections, body, body_start) -> Question:
+    first = next((i for i, text in enumerate(body) if text.strip()), len(body))
+    answer = "\n".join(body[first:]).rstrip()
+    return Question(path=path, line=line, title=title, explicit_id=explicit_id,
+                    sections=tuple(s for s in sections if s), answer=answer, answer_line=body_start + first)
+
+
+def _add_description(description: list[str], block: list[str]) -> None:
+    """Keep a section's text (with its heading) when it has any text of its own."""
+    has_heading = bool(block) and HEADING_RE.match(block[0]) is not None
+    if any(text.strip() for text in block[1 if has_heading else 0:]):
+        description.extend(block + [""])
+
+
+def normalise_question(title: str) -> str:
+    """The form under which two question titles count as the same question."""
+    return " ".join(title.casefold().split())
+
+
+def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    first_seen: dict[str, Question] = {}
+    for question in questions:
+        if question.title and not question.answer:
+            found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}"))
+        key = normalise_question(question.title)
+        if not key:
+            continue
+        if key in first_seen:
+            found.append(Diagnostic(question.path, question.line,
+                                    f"duplicate question (also at line {first_seen[key].line}): {question.title}"))
+        else:
+            first_seen[key] = question
+    return found

@@ -1,0 +1,181 @@
+"""Find the decks under a source folder and read each deck's Markdown and settings.
+
+A deck is one Markdown file. Its settings live beside it in a TOML file of the
+same stem (`notes.md` -> `notes.deck.toml`), so the Markdown stays exactly as the
+author wrote it. Every setting has a default; the side file is optional.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SourceError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SETTINGS_SUFFIX = ".deck.toml"
+VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """Tag a note with `tag` when its question contains a keyword or matches a pattern."""
+
+    tag: str
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeckSettings:
+    """A deck's settings, from its side file or the defaults."""
+
+    name: str
+    """The Anki deck name. Anki matches decks by name: renaming makes a new deck."""
+    slug: str
+    """File-name-safe key of the deck: output names and note identities derive from it."""
+    version: str = "1.0.0"
+    question_level: int = 3
+    """Headings of this level are questions; higher ones (fewer `#`) are sections."""
+    topics: tuple[TopicRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeckSource:
+    """One deck's Markdown text, where it came from, and its settings."""
+
+    path: Path
+    text: str
+    settings: DeckSettings
+
+
+def find_deck_files(source: Path) -> list[Path]:
+    """The deck files a path names: the file itself, or every `*.md` below a folder, sorted."""
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise SourceError(source, 0, "no such file or folder")
+    return sorted(
+        p for p in source.rglob("*.md")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
+    )
+
+
+def read_deck_source(path: Path) -> DeckSource:
+    """Read one deck's Markdown and its settings."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise SourceError(path, _line_of_offset(path.read_bytes(), err.start),
+                          f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})") from None
+    except OSError as err:
+        raise SourceError(path, 0, f"cannot read: {err.strerror}") from None
+    return DeckSource(path=path, text=text.replace("\r\n", "\n").replace("\r", "\n"),
+                      settings=read_settings(path))
+
+
+def settings_path(deck_path: Path) -> Path:
+    """Where a deck's settings file lives."""
+    return deck_path.with_name(deck_path.stem + SETTINGS_SUFFIX)
+
+
+def read_settings(deck_path: Path) -> DeckSettings:
+    """The deck's settings from its side file, or the defaults when there is none."""
+    path = settings_path(deck_path)
+    slug = slugify(deck_path.stem)
+    if not path.exists():
+        return DeckSettings(name=deck_path.stem, slug=slug)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SourceError(path, _toml_error_line(err), f"invalid settings: {err}") from None
+    return _SettingsReader(path, text).read(data, deck_path.stem, slug)
+
+
+class _SettingsReader:
+    """Checks a settings table, naming the file and line of whatever is wrong."""
+
+    KNOWN = ("name", "slug", "version", "question_level", "topics")
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.lines = path, text.split("\n")
+
+    def read(self, data: dict, default_name: str, default_slug: str) -> DeckSettings:
+        for key in data:
+            if key not in self.KNOWN:
+                self.fail(key, f"unknown setting {key!r} (known: {', '.join(self.KNOWN)})")
+        name = self.typed(data, "name", str, default_name).strip()
+        if not name or any(not part.strip() for part in name.split("::")):
+            self.fail("name", f"invalid deck name {name!r}")
+        slug = self.typed(data, "slug", str, default_slug)
+        if slugify(slug) != slug or not slug:
+            self.fail("slug", f"invalid slug {slug!r}: use lower-case letters, digits and '-'")
+        version = self.typed(data, "version", str, "1.0.0")
+        if not VERSION_RE.match(version):
+            self.fail("version", f"invalid version {version!r}: expected MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        level = self.typed(data, "question_level", int, 3)
+        if not 1 <= level <= 6:
+            self.fail("question_level", f"question_level must be between 1 and 6, not {level}")
+        rules = self.typed(data, "topics", list, [])
+        topics = tuple(self.topic_rule(i, rule) for i, rule in enumerate(rules))
+        return DeckSettings(name=name, slug=slug, version=version, question_level=level, topics=topics)
+
+    def topic_rule(self, index: int, rule) -> TopicRule:
+        key = ("topics", index)
+        if not isinstance(rule, dict) or not isinstance(rule.get("tag"), str) or not rule["tag"].strip():
+            self.fail(key, "each topic rule needs a 'tag' string")
+        unknown = set(rule) - {"tag", "keywords", "patterns"}
+        if unknown:
+            self.fail(key, f"unknown key(s) in topic rule: {', '.join(sorted(unknown))}")
+        keywords, patterns = rule.get("keywords", []), rule.get("patterns", [])
+        if not isinstance(keywords, list) or not isinstance(patterns, list) \
+                or not all(isinstance(k, str) and k for k in keywords + patterns):
+            self.fail(key, "'keywords' and 'patterns' must be lists of non-empty strings")
+        if not keywords and not patterns:
+            self.fail(key, f"topic rule for {rule['tag']!r} has no keywords or patterns")
+        compiled = []
+        for pattern in patterns:
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as err:
+                self.fail(key, f"invalid pattern {pattern!r}: {err}")
+        return TopicRule(tag=rule["tag"].strip(), keywords=tuple(k.casefold() for k in keywords),
+                         patterns=tuple(compiled))
+
+    def typed(self, data: dict, key: str, kind: type, default):
+        value = data.get(key, default)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(key, f"setting {key!r} must be a {kind.__name__}, not {type(value).__name__}")
+        return value
+
+    def fail(self, key, message: str):
+        raise SourceError(self.path, self.line_of(key), message)
+
+    def line_of(self, key) -> int:
+        """Line of a top-level `key = …`, or of the n-th `[[topics]]` for ("topics", n); 0 if not found."""
+        if isinstance(key, tuple):
+            starts = [i for i, line in enumerate(self.lines, 1) if re.match(r"\s*\[\[\s*topics\s*\]\]", line)]
+            return starts[key[1]] if key[1] < len(starts) else 0
+        pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        return next((i for i, line in enumerate(self.lines, 1) if pattern.match(line)), 0)
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII letters, digits and single dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _line_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _toml_error_line(err: Exception) -> int:
+    match = re.search(r"line (\d+)", str(err))
+    return int(match.group(1)) if match else 0

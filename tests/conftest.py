@@ -1,0 +1,51 @@
+"""Shared test helpers: build decks into a temporary folder and import them into real Anki."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def write_deck(folder: Path, name: str, markdown: str, settings: str | None = None) -> Path:
+    """Write a deck's Markdown (dedented) and optional settings TOML; return the .md path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.md"
+    path.write_text(textwrap.dedent(markdown), encoding="utf-8")
+    if settings is not None:
+        (folder / f"{name}.deck.toml").write_text(textwrap.dedent(settings), encoding="utf-8")
+    return path
+
+
+class AnkiProfile:
+    """A real, empty Anki collection, as a new desktop user has it."""
+
+    def __init__(self, path: Path):
+        from anki.collection import Collection
+
+        self.col = Collection(str(path))
+
+    def import_package(self, apkg: Path):
+        """Import with Anki desktop's default options; return the import log."""
+        from anki.collection import ImportAnkiPackageRequest
+
+        options = self.col._backend.get_import_anki_package_presets()
+        return self.col.import_anki_package(ImportAnkiPackageRequest(package_path=str(apkg), options=options)).log
+
+    def notes(self):
+        return [self.col.get_note(nid) for nid in self.col.find_notes("")]
+
+    def check_database(self) -> tuple[str, bool]:
+        return self.col.fix_integrity()
+
+    def close(self) -> None:
+        self.col.close()
+
+
+@pytest.fixture
+def anki(tmp_path):
+    (tmp_path / "anki").mkdir()
+    profile = AnkiProfile(tmp_path / "anki" / "collection.anki2")
+    yield profile
+    profile.close()

@@ -1,0 +1,96 @@
+from pathlib import Path
+
+from deckgen.parse import parse_source
+from deckgen.sources import read_deck_source
+
+from conftest import write_deck
+
+
+def parse(tmp_path: Path, markdown: str, settings: str | None = None):
+    return parse_source(read_deck_source(write_deck(tmp_path, "deck", markdown, settings)))
+
+
+def test_questions_sections_and_lines(tmp_path):
+    deck = parse(tmp_path, """\
+        # Part
+        ## Chapter
+        ### First?
+        Answer one.
+
+        ### Second?
+        - a
+        - b
+        ## Other chapter
+        ### Third?
+        Three.
+        """)
+    assert [(q.line, q.title, q.sections, q.answer, q.answer_line) for q in deck.questions] == [
+        (3, "First?", ("Part", "Chapter"), "Answer one.", 4),
+        (6, "Second?", ("Part", "Chapter"), "- a\n- b", 7),
+        (10, "Third?", ("Part", "Other chapter"), "Three.", 11),
+    ]
+    assert all(q.path == tmp_path / "deck.md" for q in deck.questions)
+
+
+def test_heading_inside_code_fence_is_not_a_heading(tmp_path):
+    deck = parse(tmp_path, """\
+        ### Which shell comment?
+        ```bash
+        # comment
+        ### not a question
+        ```
+        ~~~
+        ## not a section
+        ~~~
+        ### Next?
+        Yes.
+        """)
+    assert [q.title for q in deck.questions] == ["Which shell comment?", "Next?"]
+    assert "### not a question" in deck.questions[0].answer
+    assert "## not a section" in deck.questions[0].answer
+
+
+def test_deeper_headings_belong_to_the_answer(tmp_path):
+    deck = parse(tmp_path, "### Q?\n#### Detail\ntext\n")
+    assert deck.questions[0].answer == "#### Detail\ntext"
+
+
+def test_text_outside_questions_is_the_description(tmp_path):
+    deck = parse(tmp_path, """\
+        Intro line.
+        ## Sources
+        https://example.org
+        ## Questions
+        ### Q?
+        A.
+        """)
+    assert deck.description == "Intro line.\n\n## Sources\nhttps://example.org"
+    assert deck.questions[0].sections == ("Questions",)
+
+
+def test_empty_answer_is_a_warning_not_a_crash(tmp_path):
+    deck = parse(tmp_path, "### Empty?\n\n### Full?\nYes.\n")
+    assert [q.answer for q in deck.questions] == ["", "Yes."]
+    assert [str(d) for d in deck.diagnostics] == [f"{tmp_path / 'deck.md'}:1: warning: question has no answer: Empty?"]
+
+
+def test_duplicate_question_warning_names_both_lines(tmp_path):
+    deck = parse(tmp_path, "### Same?\nA.\n### Other?\nB.\n###   same? \nC.\n")
+    assert len(deck.questions) == 3
+    assert [str(d) for d in deck.diagnostics] == [
+        f"{tmp_path / 'deck.md'}:5: warning: duplicate question (also at line 1): same?"]
+
+
+def test_explicit_id_is_taken_off_the_title(tmp_path):
+    deck = parse(tmp_path, "### What is LoRA? {#lora}\nLow-rank adapters.\n")
+    assert (deck.questions[0].title, deck.questions[0].explicit_id) == ("What is LoRA?", "lora")
+
+
+def test_question_level_is_configurable(tmp_path):
+    deck = parse(tmp_path, "# Topic\n## Q?\nA.\n### Detail\nD.\n", 'question_level = 2\n')
+    assert [(q.title, q.sections, q.answer) for q in deck.questions] == [("Q?", ("Topic",), "A.\n### Detail\nD.")]
+
+
+def test_heading_without_text_is_an_error(tmp_path):
+    deck = parse(tmp_path, "###\nA.\n")
+    assert [(d.line, d.severity) for d in deck.diagnostics] == [(1, "error")]

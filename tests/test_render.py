@@ -1,0 +1,29 @@
+"""Rendering fixtures: tests/render/NAME.md must render to tests/render/NAME.html."""
+
+from pathlib import Path
+
+import pytest
+
+from deckgen.render import MarkdownRenderer
+
+CASES = sorted(Path(__file__).with_name("render").glob("*.md"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_fixture(case):
+    expected = case.with_suffix(".html").read_text(encoding="utf-8")
+    assert MarkdownRenderer().block(case.read_text(encoding="utf-8")) + "\n" == expected
+
+
+def test_one_renderer_gives_the_same_html_every_time():
+    renderer = MarkdownRenderer()
+    first = [renderer.block(c.read_text(encoding="utf-8")) for c in CASES]
+    assert [renderer.block(c.read_text(encoding="utf-8")) for c in CASES] == first
+
+
+def test_question_is_inline_html():
+    assert MarkdownRenderer().inline("What is `x_y` in $a_b$?") == r"What is <code>x_y</code> in \(a_b\)?"
+
+
+def test_math_content_is_escaped_not_interpreted():
+    assert MarkdownRenderer().block("$a<b$ and $a_1 *b* c_2$") == r"<p>\(a&lt;b\) and \(a_1 *b* c_2\)</p>"

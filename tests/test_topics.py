@@ -1,0 +1,22 @@
+import re
+
+from deckgen.parse import Question
+from deckgen.sources import TopicRule
+from deckgen.topics import anki_tag, note_tags
+
+
+def question(title: str, sections=("Part one", "Chapter")) -> Question:
+    return Question(path=None, line=1, title=title, explicit_id=None, sections=sections, answer="", answer_line=2)
+
+
+def test_section_path_is_a_hierarchical_tag_and_rules_add_topics():
+    rules = (TopicRule(tag="topic::fine tuning::LoRA", keywords=("lora",)),
+             TopicRule(tag="topic::rag", patterns=(re.compile(r"\bRAG\b"),)),
+             TopicRule(tag="topic::never", keywords=("nothing",)))
+    assert note_tags(question("How does LoRA help RAG?"), rules) == (
+        "Part_one::Chapter", "topic::fine_tuning::LoRA", "topic::rag")
+
+
+def test_tags_are_valid_anki_tags():
+    assert anki_tag(["a b", 'say "hi"', "", "::x::"]) == "a_b::say_hi::x"
+    assert note_tags(question("Q", sections=()), ()) == ()

@@ -1,0 +1,44 @@
+import zipfile
+
+from deckgen.model import BASIC
+from deckgen.write import PackageNote, PackagePlan, write_package
+
+
+def plan(mtime=1_700_000_000, answer="<p>A</p>") -> PackagePlan:
+    notes = (PackageNote(guid="g1", fields=("Q1", answer, "d.md:1", ""), tags=("t::x",), mtime=mtime),
+             PackageNote(guid="g2", fields=("Q2", "<p>B</p>", "d.md:3", ""), tags=(), mtime=mtime - 5))
+    return PackagePlan(deck_name="Deck", deck_id=1_234_567_890, description="<p>d</p>", note_type=BASIC,
+                       note_type_mtime=mtime, notes=notes, first_id=mtime * 1000)
+
+
+def test_same_plan_same_bytes(tmp_path):
+    write_package(plan(), tmp_path / "a.apkg")
+    write_package(plan(), tmp_path / "b.apkg")
+    assert (tmp_path / "a.apkg").read_bytes() == (tmp_path / "b.apkg").read_bytes()
+    write_package(plan(answer="<p>changed</p>"), tmp_path / "c.apkg")
+    assert (tmp_path / "a.apkg").read_bytes() != (tmp_path / "c.apkg").read_bytes()
+
+
+def test_nothing_but_the_package_is_left_behind(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    write_package(plan(), tmp_path / "out" / "d.apkg")
+    assert list(scratch.iterdir()) == []
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["d.apkg"]
+    assert zipfile.ZipFile(tmp_path / "out" / "d.apkg").namelist() == ["collection.anki2", "media"]
+
+
+def test_notes_keep_their_own_mtimes_in_anki(tmp_path, anki):
+    write_package(plan(), tmp_path / "d.apkg")
+    log = anki.import_package(tmp_path / "d.apkg")
+    assert len(log.new) == 2
+    assert sorted((n.guid, n.mod, n.tags) for n in anki.notes()) == [
+        ("g1", 1_700_000_000, ["t::x"]), ("g2", 1_699_999_995, [])]
+    model = anki.col.models.by_name("deckgen Basic")
+    assert model["id"] == BASIC.model_id and model["mod"] == 1_700_000_000
+    assert [f["name"] for f in model["flds"]] == ["Question", "Answer", "Source", "Status"]
+    assert all(nid != 0 for nid in anki.col.find_notes(""))
+    assert anki.check_database()[1]
