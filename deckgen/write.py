@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
-import os
 import sqlite3
 import tempfile
 import zipfile
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import genanki
 
+from .files import atomic_write
 from .model import NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
@@ -74,7 +75,6 @@ def write_package(plan: PackagePlan, path: Path) -> None:
     for note in plan.notes:
         deck.add_note(_Note(model, note))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
         db_path = Path(scratch) / "collection.anki2"
         conn = sqlite3.connect(db_path)
@@ -83,19 +83,13 @@ def write_package(plan: PackagePlan, path: Path) -> None:
             conn.commit()
         finally:
             conn.close()
-        _atomic_zip(path, {"collection.anki2": db_path.read_bytes(), "media": json.dumps({}).encode()})
+        database = db_path.read_bytes()
+    atomic_write(path, _zip({"collection.anki2": database, "media": json.dumps({}).encode()}))
 
 
-def _atomic_zip(path: Path, entries: dict[str, bytes]) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in entries.items():
-                archive.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), data, zipfile.ZIP_DEFLATED)
-            archive.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
