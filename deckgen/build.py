@@ -1,4 +1,4 @@
-"""The build pipeline: sources -> parse -> render -> identity -> write."""
+"""The build pipeline: sources -> parse -> render -> identity (plan) -> write."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .changelog import changelog_path, update_changelog
 from .errors import DeckgenError, Diagnostic, SourceError
-from .identity import deck_id, new_guid
-from .model import BASIC
-from .parse import normalise_question, parse_source
-from .render import RenderedDeck, render_deck
+from .identity_file import identity_path, read_identity, write_identity
+from .parse import parse_source
+from .plan import DeckPlan, plan_deck
+from .render import MarkdownRenderer, render_deck
 from .sources import find_deck_files, read_deck_source
-from .write import PackageNote, PackagePlan, write_package
+from .write import write_package
 
 
 class BuildError(DeckgenError):
@@ -28,9 +29,8 @@ class BuildError(DeckgenError):
 class DeckBuild:
     """What one deck's build wrote."""
 
-    deck_name: str
+    plan: DeckPlan
     path: Path
-    notes: int
 
 
 @dataclass(frozen=True)
@@ -41,56 +41,55 @@ class BuildReport:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def build_decks(source: Path, out_dir: Path, now: float | None = None) -> BuildReport:
-    """Build every deck under `source` into `out_dir`.
+def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False
+               ) -> tuple[list[DeckPlan], list[Diagnostic]]:
+    """Read, parse, render and identify every deck under `source`, writing nothing.
 
-    1. find and read every deck, 2. parse and render it, 3. stop if anything
-    is an error, 4. only then write one .apkg per deck.
+    Raises BuildError, listing every problem at once, when any is an error.
     """
     now = time.time() if now is None else now
-    rendered, diagnostics = [], []
+    plans, diagnostics = [], []
     for path in find_deck_files(source):
         try:
             parsed = parse_source(read_deck_source(path))
+            previous = read_identity(identity_path(path))
         except SourceError as err:
             diagnostics.append(Diagnostic(err.path, err.line, err.message, "error"))
             continue
-        diagnostics.extend(parsed.diagnostics)
-        rendered.append(render_deck(parsed))
-    diagnostics.extend(_name_clashes(rendered))
+        renderer = MarkdownRenderer()
+        plan, found = plan_deck(render_deck(parsed, renderer), previous, _display_path(path, source), now,
+                                renderer, allow_new_note_type)
+        diagnostics.extend(parsed.diagnostics + found)
+        plans.append(plan)
+    diagnostics.extend(_clashes(plans))
     diagnostics.sort()
     if any(d.severity == "error" for d in diagnostics):
         raise BuildError(diagnostics)
-    if not rendered:
+    if not plans:
         raise SourceError(source, 0, "no decks found (expected Markdown files ending in .md)")
+    return plans, diagnostics
 
+
+def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False
+                ) -> BuildReport:
+    """Build every deck under `source` into `out_dir`.
+
+    1. read, parse, render and identify every deck (`plan_decks`), stopping
+    before anything is written if there is an error; 2. write each deck's
+    .apkg, then its changelog, then its identity file, each atomically.
+    """
+    now = time.time() if now is None else now
+    plans, diagnostics = plan_decks(source, now, allow_new_note_type)
     decks = []
-    for deck in rendered:
-        settings = deck.parsed.source.settings
-        path = out_dir / f"{settings.slug}-{settings.version}.apkg"
-        write_package(package_plan(deck, source, int(now)), path)
-        decks.append(DeckBuild(deck_name=settings.name, path=path, notes=len(deck.notes)))
+    for plan in plans:
+        settings = plan.deck.parsed.source.settings
+        path = out_dir / f"{settings.slug}-{plan.version}.apkg"
+        write_package(plan.package, path)
+        update_changelog(changelog_path(out_dir, settings.slug), plan, now)
+        if plan.identity != plan.previous:
+            write_identity(identity_path(plan.deck.parsed.source.path), plan.identity)
+        decks.append(DeckBuild(plan=plan, path=path))
     return BuildReport(decks=tuple(decks), diagnostics=tuple(diagnostics))
-
-
-def package_plan(deck: RenderedDeck, root: Path, now: int) -> PackagePlan:
-    """The package contents of one rendered deck."""
-    settings = deck.parsed.source.settings
-    display_path = _display_path(deck.parsed.source.path, root)
-    seen: dict[str, int] = {}
-    notes = []
-    for note in deck.notes:
-        key = normalise_question(note.question.title)
-        seen[key] = seen.get(key, 0) + 1
-        notes.append(PackageNote(
-            guid=new_guid(settings.slug, note.question, seen[key]),
-            fields=(note.question_html, note.answer_html, f"{display_path}:{note.question.line}", ""),
-            tags=note.tags,
-            mtime=now,
-        ))
-    description = deck.description_html + f'\n<p class="dg-version">Version {settings.version}</p>'
-    return PackagePlan(deck_name=settings.name, deck_id=deck_id(settings.name), description=description,
-                       note_type=BASIC, note_type_mtime=now, notes=tuple(notes), first_id=now * 1000)
 
 
 def _display_path(path: Path, root: Path) -> str:
@@ -101,14 +100,15 @@ def _display_path(path: Path, root: Path) -> str:
         return path.name
 
 
-def _name_clashes(decks: list[RenderedDeck]) -> list[Diagnostic]:
-    """Two files may not build the same deck (Anki matches decks by name) or the same output file."""
-    found, names, slugs = [], {}, {}
-    for deck in decks:
-        source = deck.parsed.source
-        for key, seen, what in ((source.settings.name, names, "deck name"), (source.settings.slug, slugs, "slug")):
-            if key in seen:
-                found.append(Diagnostic(source.path, 0, f"{what} {key!r} is also used by {seen[key]}", "error"))
-            else:
-                seen[key] = source.path
+def _clashes(plans: list[DeckPlan]) -> list[Diagnostic]:
+    """Decks may share no name (Anki matches decks by name), no output file and no note GUID."""
+    found, owners = [], {}
+    for plan in plans:
+        source = plan.deck.parsed.source
+        keys = [("deck name", source.settings.name), ("slug", source.settings.slug)]
+        keys += [("note GUID", note.guid) for note in plan.identity.notes]
+        for what, key in keys:
+            owner = owners.setdefault((what, key), source.path)
+            if owner != source.path:
+                found.append(Diagnostic(source.path, 0, f"{what} {key!r} is also used by {owner}", "error"))
     return found

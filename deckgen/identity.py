@@ -1,11 +1,26 @@
-"""Stable identities: note GUIDs and deck ids that never depend on the build."""
+"""Stable identities: which recorded note each question is, and GUIDs for new ones.
+
+The identity file is the truth: a question keeps the GUID recorded for it. A
+question is recognised by its explicit `{#id}`, by its text, or, when it was
+reworded, by its answer or by a close wording; a new question gets a GUID from
+the deck and its text, never from its position.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
+from .errors import Diagnostic
+from .identity_file import NoteIdentity
 from .parse import Question, normalise_question
+
+SAME_WORDING = 0.9  # a question this close to a vanished one is that one, reworded
+CLOSE_WORDING = 0.6  # ... or this close, if its answer is at least this close too
 
 
 def stable_hash(*parts: str) -> bytes:
@@ -25,7 +40,125 @@ def new_guid(deck_slug: str, question: Question, occurrence: int) -> str:
     normalised question text; `occurrence` tells apart identical questions.
     """
     if question.explicit_id:
-        key = ("id", deck_slug, question.explicit_id)
+        key = ("id", deck_slug, question.explicit_id, str(occurrence))
     else:
         key = ("question", deck_slug, normalise_question(question.title), str(occurrence))
     return base64.b32encode(stable_hash(*key)[:10]).decode("ascii").lower()
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A question with the identity it gets in this build."""
+
+    question: Question
+    guid: str
+    record: NoteIdentity | None
+    """What the last build recorded for this note; None for a new note."""
+    reworded: bool = False
+    """Recognised by its answer or a close wording rather than by its text."""
+
+
+def identify(deck_slug: str, questions: Sequence[Question], records: Sequence[NoteIdentity]
+             ) -> tuple[tuple[Identified, ...], tuple[Diagnostic, ...]]:
+    """Give every question its GUID: the recorded one if it is a known note, else a new one."""
+    matcher = _Matcher(questions, records)
+    matcher.by_explicit_id()
+    matcher.by_text()
+    diagnostics = matcher.by_rewording()
+    taken = {r.guid for r in records}
+    identified, occurrences = [], defaultdict(int)
+    for index, question in enumerate(questions):
+        record = matcher.matched.get(index)
+        if record is not None:
+            identified.append(Identified(question, record.guid, record, index in matcher.reworded))
+            continue
+        key = question.explicit_id or normalise_question(question.title)
+        while True:
+            occurrences[key] += 1
+            guid = new_guid(deck_slug, question, occurrences[key])
+            if guid not in taken:
+                break
+        taken.add(guid)
+        identified.append(Identified(question, guid, None))
+    return tuple(identified), diagnostics
+
+
+class _Matcher:
+    """Pairs questions with recorded notes, surest evidence first; each record is used once."""
+
+    def __init__(self, questions: Sequence[Question], records: Sequence[NoteIdentity]):
+        self.questions = questions
+        # Live notes before tombstones, then in source order: identical questions pair up in order.
+        self.free = sorted(records, key=lambda r: (r.removed, _source_line(r.source), r.guid))
+        self.matched: dict[int, NoteIdentity] = {}
+        self.reworded: set[int] = set()
+
+    def unmatched(self) -> list[int]:
+        return [i for i in range(len(self.questions)) if i not in self.matched]
+
+    def take(self, index: int, record: NoteIdentity) -> None:
+        self.matched[index] = record
+        self.free.remove(record)
+
+    def by_explicit_id(self) -> None:
+        for index in self.unmatched():
+            wanted = self.questions[index].explicit_id
+            record = next((r for r in self.free if wanted and r.explicit_id == wanted), None)
+            if record:
+                self.take(index, record)
+
+    def by_text(self) -> None:
+        """Same question text; among identical questions, the same answer first."""
+        for same_answer in (True, False):
+            for index in self.unmatched():
+                question = self.questions[index]
+                key = normalise_question(question.title)
+                record = next((r for r in self.free if normalise_question(r.question) == key
+                               and (not same_answer or r.answer == question.answer)), None)
+                if record:
+                    self.take(index, record)
+
+    def by_rewording(self) -> tuple[Diagnostic, ...]:
+        """A vanished question and a new one that are clearly the same note; ambiguity is reported."""
+        live = [r for r in self.free if not r.removed]
+        candidates = {i: [r for r in live if _is_rewording(self.questions[i], r)] for i in self.unmatched()}
+        claimants: dict[str, list[int]] = defaultdict(list)
+        for index, records in candidates.items():
+            for record in records:
+                claimants[record.guid].append(index)
+        diagnostics = []
+        for index, records in candidates.items():
+            question = self.questions[index]
+            if len(records) == 1 and len(claimants[records[0].guid]) == 1:
+                self.take(index, records[0])
+                self.reworded.add(index)
+            elif records:
+                rivals = sorted({r.question for r in records} |
+                                {self.questions[i].title for r in records for i in claimants[r.guid] if i != index})
+                diagnostics.append(Diagnostic(question.path, question.line, (
+                    "cannot tell which note this reworded question continues, so it becomes a new note: "
+                    f"it is as close to {', '.join(repr(t) for t in rivals)}. "
+                    "To keep its review history, build the rewording on its own first.")))
+        return tuple(diagnostics)
+
+
+def _is_rewording(question: Question, record: NoteIdentity) -> bool:
+    if question.answer.strip() and _squash(question.answer) == _squash(record.answer):
+        return True
+    wording = _similarity(normalise_question(question.title), normalise_question(record.question))
+    return wording >= SAME_WORDING or (
+        wording >= CLOSE_WORDING and _similarity(_squash(question.answer), _squash(record.answer)) >= CLOSE_WORDING)
+
+
+def _similarity(a: str, b: str) -> float:
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.ratio() if matcher.quick_ratio() >= CLOSE_WORDING else 0.0
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _source_line(source: str) -> int:
+    line = source.rpartition(":")[2]
+    return int(line) if line.isdigit() else 0

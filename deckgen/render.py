@@ -62,9 +62,9 @@ class MarkdownRenderer:
         return match.group(1) if match and "<p>" not in match.group(1) else html
 
 
-def render_deck(parsed: ParsedDeck) -> RenderedDeck:
+def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None) -> RenderedDeck:
     """Render every question, answer and the description of one deck."""
-    renderer = MarkdownRenderer()
+    renderer = renderer or MarkdownRenderer()
     notes = tuple(
         RenderedNote(question=q, question_html=renderer.inline(q.title), answer_html=renderer.block(q.answer),
                      tags=note_tags(q, parsed.source.settings.topics))

@@ -49,3 +49,27 @@ def anki(tmp_path):
     profile = AnkiProfile(tmp_path / "anki" / "collection.anki2")
     yield profile
     profile.close()
+
+
+def answer_all_due(profile: AnkiProfile, deck_name: str) -> int:
+    """Study the deck like a user: answer every card the scheduler offers with Good; return how many."""
+    from anki.scheduler_pb2 import CardAnswer
+
+    col = profile.col
+    col.decks.select(col.decks.id_for_name(deck_name))
+    answered = 0
+    while True:
+        queued = col.sched.get_queued_cards(fetch_limit=1).cards
+        if not queued:
+            return answered
+        card = col.get_card(queued[0].card.id)
+        card.start_timer()
+        col.sched.answer_card(col.sched.build_answer(card=card, states=queued[0].states, rating=CardAnswer.GOOD))
+        answered += 1
+        if answered > 10_000:
+            raise AssertionError("the scheduler keeps offering cards")
+
+
+def reviews_by_card(profile: AnkiProfile) -> dict[int, int]:
+    """Review-history entries per card id."""
+    return dict(profile.col.db.all("select cid, count() from revlog group by cid"))

@@ -30,7 +30,7 @@ def test_build_prints_notes_path_and_warnings(tmp_path):
     deck = tmp_path / "src" / "deck.md"
     assert result.stderr == (f"{deck}:3: warning: question has no answer: Empty?\n"
                              f"{deck}:4: warning: duplicate question (also at line 1): Q?\n")
-    assert result.stdout == f"My deck: 3 notes -> {tmp_path / 'out' / 'deck-2.1.0.apkg'}\n"
+    assert result.stdout == f"My deck 2.1.0: 3 notes (first build) -> {tmp_path / 'out' / 'deck-2.1.0.apkg'}\n"
 
 
 def test_source_error_exits_1_without_traceback_and_writes_nothing(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,8 @@ def imported(tmp_path_factory):
     from conftest import AnkiProfile
 
     tmp = tmp_path_factory.mktemp("seed")
-    report = deckgen.build_decks(ROOT / "source", tmp / "build")
+    shutil.copytree(ROOT / "source", tmp / "source")
+    report = deckgen.build_decks(tmp / "source", tmp / "build")
     (apkg,) = [d.path for d in report.decks]
     profile = AnkiProfile(tmp / "collection.anki2")
     log = profile.import_package(apkg)
@@ -54,7 +56,7 @@ def imported(tmp_path_factory):
 def test_one_versioned_package(imported):
     apkg, _, _ = imported
     assert apkg.name == "llm-interview-1.0.0.apkg"
-    assert sorted(p.name for p in apkg.parent.iterdir()) == [apkg.name]
+    assert sorted(p.name for p in apkg.parent.iterdir()) == [apkg.name, "llm-interview.changelog.md"]
 
 
 def test_all_notes_import_as_new(imported):

@@ -1,0 +1,48 @@
+"""The per-deck changelog in build/: what each version added, changed, renamed and removed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .files import atomic_write
+from .plan import DeckPlan
+
+HEADINGS = (("new", "Added"), ("changed", "Changed"), ("renamed", "Renamed"), ("restored", "Restored"),
+            ("removed", "Removed"))
+
+
+def changelog_path(out_dir: Path, slug: str) -> Path:
+    return out_dir / f"{slug}.changelog.md"
+
+
+def version_entry(plan: DeckPlan, now: float) -> str:
+    """The changelog section of the plan's version."""
+    lines = [f"## {plan.version} ({time.strftime('%Y-%m-%d', time.gmtime(now))})", ""]
+    for kind, heading in HEADINGS:
+        changes = [c for c in plan.changes if c.kind == kind]
+        if changes:
+            lines.append(f"{heading} ({len(changes)}):")
+            lines.extend(f"- {_describe(c)}" for c in changes)
+            lines.append("")
+    if plan.note_type_change and plan.note_type_change != "new":
+        lines += [f"Note type: {plan.note_type_change}.", ""]
+    if len(lines) == 2:
+        lines += ["No note changed.", ""]
+    return "\n".join(lines)
+
+
+def update_changelog(path: Path, plan: DeckPlan, now: float) -> None:
+    """Put the plan's version on top of the deck's changelog (kept as is when the version did not change)."""
+    title = f"# Changelog: {plan.identity.name}\n\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else title
+    if not plan.is_new_version and path.exists():
+        return
+    body = old[len(title):] if old.startswith(title) else old
+    atomic_write(path, (title + version_entry(plan, now) + "\n" + body).rstrip("\n").encode("utf-8") + b"\n")
+
+
+def _describe(change) -> str:
+    if change.kind == "renamed":
+        return f"{change.previous_question} → {change.question} ({change.source})"
+    return f"{change.question} ({change.source})"

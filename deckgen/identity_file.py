@@ -1,0 +1,167 @@
+"""The identity file: what Anki knows a deck's notes by, kept in git beside the deck.
+
+`source/notes.md` has `source/notes.identity.jsonl`: a header line for the deck
+(version, note type), then one line per note, sorted by GUID, so that a
+change to one note changes one line. The file is the truth about identities:
+a note keeps the GUID recorded here for as long as it lives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import SourceError
+from .files import atomic_write
+from .sources import VERSION_RE
+
+FORMAT = 1
+SUFFIX = ".identity.jsonl"
+
+
+@dataclass(frozen=True)
+class NoteIdentity:
+    """One note as the last build wrote it."""
+
+    guid: str
+    question: str
+    """The question's Markdown, to recognise it when it comes back reworded."""
+    answer: str
+    """The answer's Markdown: recognises a reworded question, and shows a removed note."""
+    tags: tuple[str, ...]
+    fingerprint: str
+    """Hash of the note's content as written to the package (fields and tags)."""
+    mtime: int
+    """When that content last changed (seconds); Anki updates notes only when it grows."""
+    source: str
+    """`file:line` of the question when its content last changed."""
+    explicit_id: str | None = None
+    removed: bool = False
+    """The question is gone from the source; the note stays as a tombstone."""
+
+
+@dataclass(frozen=True)
+class NoteTypeIdentity:
+    """The note type as the last build wrote it: Anki forks it if the schema ever changes."""
+
+    model_id: int
+    name: str
+    fields: tuple[str, ...]
+    templates: tuple[str, ...]
+    fingerprint: str
+    mtime: int
+
+
+@dataclass(frozen=True)
+class DeckIdentity:
+    """Everything the next build of a deck needs to know about the last one."""
+
+    slug: str
+    name: str
+    version: str
+    version_mtime: int
+    """When this version was built: the base of the package's internal ids."""
+    description: str
+    """Fingerprint of the deck description."""
+    note_type: NoteTypeIdentity
+    notes: tuple[NoteIdentity, ...]
+
+    def max_mtime(self) -> int:
+        """The latest time ever written for this deck; the next change must be later."""
+        return max([self.version_mtime, self.note_type.mtime, *(n.mtime for n in self.notes)])
+
+
+def identity_path(deck_path: Path) -> Path:
+    """Where a deck's identity file lives: beside the deck, never in build/."""
+    return deck_path.with_name(deck_path.stem + SUFFIX)
+
+
+def dumps(identity: DeckIdentity) -> str:
+    """The file's text: the header, then one note per line sorted by GUID."""
+    header = {k: v for k, v in asdict(identity).items() if k != "notes"}
+    lines = [_line({"deckgen_identity": FORMAT, **header})]
+    for note in sorted(identity.notes, key=lambda n: n.guid):
+        record = asdict(note)
+        record = {k: v for k, v in record.items() if not (k == "explicit_id" and v is None)
+                  and not (k == "removed" and v is False)}
+        lines.append(_line(record))
+    return "\n".join(lines) + "\n"
+
+
+def write_identity(path: Path, identity: DeckIdentity) -> None:
+    """Write the identity file atomically."""
+    atomic_write(path, dumps(identity).encode("utf-8"))
+
+
+def read_identity(path: Path) -> DeckIdentity | None:
+    """The recorded identities, or None when the deck has never been built."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _damaged(path, 0, str(err)) from None
+    return loads(path, text)
+
+
+def loads(path: Path, text: str) -> DeckIdentity:
+    """Parse an identity file's text; any damage is an error that says how to recover."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise _damaged(path, 1, "the file is empty")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise _damaged(path, number, f"not a JSON record ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise _damaged(path, number, "not a JSON object")
+        records.append(record)
+    header = records[0]
+    if header.get("deckgen_identity") != FORMAT:
+        raise _damaged(path, 1, f"not a deckgen identity file of format {FORMAT}")
+    notes = tuple(_record(path, number, NoteIdentity, record, ("tags",))
+                  for number, record in enumerate(records[1:], start=2))
+    fields = {k: v for k, v in header.items() if k not in ("deckgen_identity", "note_type")}
+    note_type = _record(path, 1, NoteTypeIdentity, header.get("note_type"), ("fields", "templates"))
+    identity = _record(path, 1, DeckIdentity, {**fields, "note_type": note_type, "notes": notes}, ())
+    _check(path, identity)
+    return identity
+
+
+def _record(path: Path, line: int, kind, record, tuples: tuple[str, ...]):
+    """Build one record, naming the line when a field is missing or unknown."""
+    try:
+        return kind(**{k: tuple(v) if k in tuples else v for k, v in record.items()})
+    except (TypeError, AttributeError) as err:
+        raise _damaged(path, line, f"a record lacks or mistypes a field ({err})") from None
+
+
+def _check(path: Path, identity: DeckIdentity) -> None:
+    if not isinstance(identity.version, str) or not VERSION_RE.match(identity.version):
+        raise _damaged(path, 1, f"invalid version {identity.version!r}")
+    for value in (identity.version_mtime, identity.note_type.mtime, identity.note_type.model_id):
+        if not isinstance(value, int) or value <= 0:
+            raise _damaged(path, 1, "the deck's times and note type id must be positive whole numbers")
+    seen: dict[str, int] = {}
+    for number, note in enumerate(identity.notes, start=2):
+        if not isinstance(note.guid, str) or not note.guid or not isinstance(note.mtime, int) or note.mtime <= 0:
+            raise _damaged(path, number, "a note needs a GUID and a positive mtime")
+        if note.guid in seen:
+            raise _damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
+        seen[note.guid] = number
+
+
+def _damaged(path: Path, line: int, what: str) -> SourceError:
+    return SourceError(path, line, (
+        f"damaged identity file: {what}. It records the identities Anki knows this deck's notes by, so "
+        "deckgen will not build without it (new identities would duplicate every card). Restore it from "
+        f"git (git checkout -- {path}) or a backup, or move it away to start afresh (see README)."))
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))  # keys in the records' field order

@@ -1,0 +1,189 @@
+"""Decide what the next build of a deck is: identities, timestamps, version, and what changed.
+
+Pure: it reads the rendered deck and the recorded identities and returns the
+new identities and the package to write; the clock comes in as a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .errors import Diagnostic
+from .identity import deck_id, identify
+from .identity_file import DeckIdentity, NoteIdentity, NoteTypeIdentity
+from .model import BASIC, NoteType
+from .render import MarkdownRenderer, RenderedDeck
+from .write import PackageNote, PackagePlan
+
+REMOVED_TAG = "deckgen::removed"
+REMOVED_STATUS = "Removed from the source: this note is no longer in the Markdown."
+
+
+@dataclass(frozen=True)
+class NoteChange:
+    """A note this build adds, changes, renames, removes or restores."""
+
+    kind: str
+    """One of "new", "changed", "renamed", "removed", "restored"."""
+    question: str
+    source: str
+    previous_question: str | None = None
+
+
+@dataclass(frozen=True)
+class DeckPlan:
+    """The next build of one deck."""
+
+    deck: RenderedDeck
+    previous: DeckIdentity | None
+    identity: DeckIdentity
+    package: PackagePlan
+    changes: tuple[NoteChange, ...]
+    unchanged: int
+    note_type_change: str | None
+    """None, or what happens to the note type: "new", "styling updated", "schema changed"."""
+
+    @property
+    def version(self) -> str:
+        return self.identity.version
+
+    @property
+    def is_new_version(self) -> bool:
+        return self.previous is None or self.previous.version != self.identity.version
+
+
+def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: str, now: float,
+              renderer: MarkdownRenderer, allow_new_note_type: bool = False,
+              note_type: NoteType = BASIC) -> tuple[DeckPlan, tuple[Diagnostic, ...]]:
+    """Plan the next build of `deck` after the one `previous` records (None: the first build)."""
+    settings = deck.parsed.source.settings
+    source_path = deck.parsed.source.path
+    stamp = int(now) if previous is None else max(int(now), previous.max_mtime() + 1)
+    identified, diagnostics = identify(settings.slug, [n.question for n in deck.notes],
+                                       previous.notes if previous else ())
+    diagnostics = list(diagnostics)
+    records, package_notes, changes = [], [], []
+
+    for identity, note in zip(identified, deck.notes):
+        question, record = note.question, identity.record
+        fields = (note.question_html, note.answer_html, "")
+        fingerprint = content_fingerprint(fields, note.tags)
+        if record is not None and not record.removed and record.fingerprint == fingerprint:
+            mtime, source = record.mtime, record.source
+        else:
+            mtime, source = stamp, f"{display_path}:{question.line}"
+            kind = ("new" if record is None else "restored" if record.removed
+                    else "renamed" if identity.reworded else "changed")
+            changes.append(NoteChange(kind, question.title, source,
+                                      record.question if identity.reworded else None))
+        records.append(NoteIdentity(guid=identity.guid, question=question.title, answer=question.answer,
+                                    tags=note.tags, fingerprint=fingerprint, mtime=mtime, source=source,
+                                    explicit_id=question.explicit_id))
+        package_notes.append(PackageNote(identity.guid, _with_source(fields, source), note.tags, mtime))
+
+    live = {r.guid for r in records}
+    for record in sorted(previous.notes if previous else (), key=lambda r: r.guid):
+        if record.guid in live:
+            continue
+        tombstone, fields = _tombstone(record, renderer, stamp)
+        if not record.removed:
+            changes.append(NoteChange("removed", record.question, record.source))
+        records.append(tombstone)
+        package_notes.append(PackageNote(tombstone.guid, _with_source(fields, tombstone.source),
+                                         tombstone.tags, tombstone.mtime))
+
+    type_identity, type_change, type_diagnostics = _plan_note_type(
+        note_type, previous, stamp, source_path, allow_new_note_type)
+    diagnostics.extend(type_diagnostics)
+    description = _fingerprint(deck.description_html)
+    if previous is not None and previous.name != settings.name:
+        diagnostics.append(Diagnostic(source_path, 0, (
+            f"the deck's name changed from {previous.name!r} to {settings.name!r}: Anki finds decks by name, so "
+            "it will make a new deck for new notes while existing cards stay in the old one")))
+
+    content_changed = bool(changes) or type_change is not None or (
+        previous is not None and previous.description != description)
+    version = _next_version(settings.version, previous, content_changed)
+    version_mtime = stamp if previous is None or version != previous.version else previous.version_mtime
+    identity = DeckIdentity(slug=settings.slug, name=settings.name, version=version, version_mtime=version_mtime,
+                            description=description, note_type=type_identity,
+                            notes=tuple(sorted(records, key=lambda r: r.guid)))
+    package = PackagePlan(
+        deck_name=settings.name, deck_id=deck_id(settings.name),
+        description=deck.description_html + f'\n<p class="dg-version">Version {version}</p>',
+        note_type=note_type, note_type_mtime=type_identity.mtime, notes=tuple(package_notes),
+        first_id=version_mtime * 1000)
+    plan = DeckPlan(deck=deck, previous=previous, identity=identity, package=package, changes=tuple(changes),
+                    unchanged=len(deck.notes) - sum(c.kind != "removed" for c in changes),
+                    note_type_change=type_change)
+    return plan, tuple(diagnostics)
+
+
+def content_fingerprint(fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """Hash of what Anki would store for a note, less its source line (which moves with every insert above)."""
+    return _fingerprint(json.dumps([fields, tags], ensure_ascii=False))
+
+
+def _tombstone(record: NoteIdentity, renderer: MarkdownRenderer, stamp: int
+               ) -> tuple[NoteIdentity, tuple[str, str, str]]:
+    """The note a removed question leaves behind: its last content, marked and tagged as removed."""
+    tags = tuple(sorted(set(record.tags) | {REMOVED_TAG}))
+    fields = (renderer.inline(record.question), renderer.block(record.answer), REMOVED_STATUS)
+    fingerprint = content_fingerprint(fields, tags)
+    changed = not record.removed or record.fingerprint != fingerprint
+    return NoteIdentity(guid=record.guid, question=record.question, answer=record.answer, tags=tags,
+                        fingerprint=fingerprint, mtime=stamp if changed else record.mtime, source=record.source,
+                        explicit_id=record.explicit_id, removed=True), fields
+
+
+def _plan_note_type(note_type: NoteType, previous: DeckIdentity | None, stamp: int, source_path,
+                    allow_new: bool) -> tuple[NoteTypeIdentity, str | None, list[Diagnostic]]:
+    templates = tuple(name for name, _, _ in note_type.templates)
+    recorded = previous.note_type if previous else None
+    schema = (note_type.model_id, note_type.fields, templates)
+    if recorded is None:
+        change, mtime = "new", stamp
+    elif (recorded.model_id, recorded.fields, recorded.templates) != schema:
+        change, mtime = "schema changed", stamp
+    elif recorded.fingerprint != note_type.fingerprint:
+        change, mtime = "styling updated", stamp
+    else:
+        change, mtime = None, recorded.mtime
+    diagnostics = []
+    if change == "schema changed" and not allow_new:
+        diagnostics.append(Diagnostic(source_path, 0, (
+            f"the note type would change from {recorded.name} (id {recorded.model_id}, fields "
+            f"{', '.join(recorded.fields)}; cards {', '.join(recorded.templates)}) to {note_type.name} "
+            f"(id {note_type.model_id}, fields {', '.join(note_type.fields)}; cards {', '.join(templates)}). "
+            "Anki would add it as a second note type and every note already imported would become "
+            "'conflicting': never updated again by any later build. If you really want that, build with "
+            "--new-note-type."), "error"))
+    return NoteTypeIdentity(model_id=note_type.model_id, name=note_type.name, fields=note_type.fields,
+                            templates=templates, fingerprint=note_type.fingerprint, mtime=mtime), change, diagnostics
+
+
+def _next_version(wanted: str, previous: DeckIdentity | None, content_changed: bool) -> str:
+    """The author's version on a first build or when it is higher; else a patch bump when anything changed."""
+    if previous is None or _version_key(wanted) > _version_key(previous.version):
+        return wanted
+    if not content_changed:
+        return previous.version
+    major, minor, patch = _version_key(previous.version)
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def _version_key(version: str) -> tuple[int, int, int]:
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major, minor, patch
+
+
+def _with_source(fields: tuple[str, str, str], source: str) -> tuple[str, ...]:
+    """The note type's field order: Question, Answer, Source, Status."""
+    question, answer, status = fields
+    return question, answer, source, status
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

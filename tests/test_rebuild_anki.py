@@ -1,0 +1,119 @@
+"""Regenerating after edits, proven in a real Anki collection: updates in place, nothing lost or doubled."""
+
+from __future__ import annotations
+
+import time
+
+from deckgen import build_decks
+from deckgen.identity_file import identity_path
+
+from conftest import AnkiProfile, answer_all_due, reviews_by_card, write_deck
+
+DECK = "Rebuild test"
+SETTINGS = f'name = "{DECK}"\n'
+
+
+def markdown(questions: list[tuple[str, str]]) -> str:
+    return "## Section\n" + "".join(f"### {q}\n{a}\n\n" for q, a in questions)
+
+
+QUESTIONS = [
+    ("What does LoRA train?", "Two low-rank matrices beside each frozen weight."),
+    ("Why divide attention scores by sqrt(d)?", "To keep the softmax out of its flat regions."),
+    ("What is RAG?", "Retrieval-augmented generation: look documents up, then answer."),
+    ("What does ZeRO stage 3 shard?", "Parameters, gradients and optimizer states."),
+    ("What is the KV cache for?", "Reusing past keys and values while decoding."),
+    ("What is speculative decoding?", "A small model drafts tokens, the large one verifies them."),
+    ("What is Flash Attention?", "Attention computed in tiles that fit in on-chip memory."),
+    ("What is Paged Attention?", "KV cache kept in fixed-size pages, like virtual memory."),
+]
+
+
+def by_question(profile: AnkiProfile) -> dict[str, object]:
+    notes = {}
+    for note in profile.notes():
+        assert note["Question"] not in notes, f"duplicate note: {note['Question']}"
+        notes[note["Question"]] = note
+    return notes
+
+
+def test_edit_reword_delete_insert_reorder_then_reimport(tmp_path, anki):
+    src, out = tmp_path / "source", tmp_path / "build"
+    deck = write_deck(src, "deck", markdown(QUESTIONS), SETTINGS)
+    now = time.time()
+    first = build_decks(src, out, now=now).decks[0]
+    log = anki.import_package(first.path)
+    assert len(log.new) == 8
+    assert answer_all_due(anki, DECK) >= 8
+    reviews = reviews_by_card(anki)
+    assert len(reviews) == 8
+    before = by_question(anki)
+
+    # The user edits two notes in Anki and tags them; neither changes in the source.
+    for question in ("Why divide attention scores by sqrt(d)?", "What is Flash Attention?"):
+        note = before[question]
+        note["Answer"] += "<p>My own mnemonic.</p>"
+        note.tags.append("mine")
+        anki.col.update_note(note)
+
+    edited = list(QUESTIONS)
+    edited[0] = (edited[0][0], "Two low-rank matrices A and B; the base weights stay frozen.")  # answer changed
+    edited[2] = ("What is retrieval-augmented generation (RAG)?", edited[2][1])  # reworded
+    del edited[3]  # ZeRO deleted
+    edited[5], edited[6] = edited[6], edited[5]  # Flash/Paged reordered
+    edited.insert(0, ("What is GQA?", "Grouped-query attention: heads share key/value projections."))
+    deck.write_text(markdown(edited), encoding="utf-8")
+
+    second = build_decks(src, out, now=now).decks[0]  # the same second
+    assert second.path.name == "deck-1.0.1.apkg"
+    log = anki.import_package(second.path)
+    assert len(log.conflicting) == 0
+    assert len(log.new) == 1
+    assert sorted(n.fields[0] for n in log.updated) == sorted([
+        "What does LoRA train?", "What is retrieval-augmented generation (RAG)?", "What does ZeRO stage 3 shard?"])
+
+    after = by_question(anki)
+    assert len(after) == 9
+    assert after["What is retrieval-augmented generation (RAG)?"].id == before["What is RAG?"].id
+    assert after["What does LoRA train?"]["Answer"] == "<p>Two low-rank matrices A and B; the base weights stay frozen.</p>"
+    removed = after["What does ZeRO stage 3 shard?"]
+    assert "deckgen::removed" in removed.tags and removed["Status"]
+    assert [q for q, n in after.items() if "deckgen::removed" in n.tags] == ["What does ZeRO stage 3 shard?"]
+    for question in ("Why divide attention scores by sqrt(d)?", "What is Flash Attention?"):
+        assert after[question]["Answer"].endswith("<p>My own mnemonic.</p>")
+        assert "mine" in after[question].tags
+    assert {q: n.id for q, n in after.items() if q in before} == \
+        {q: n.id for q, n in before.items() if q in after}
+    assert {cid: n for cid, n in reviews_by_card(anki).items() if cid in reviews} == reviews
+    assert anki.check_database()[1]
+
+
+def test_unchanged_sources_give_identical_bytes_and_version(tmp_path):
+    src = tmp_path / "source"
+    write_deck(src, "deck", markdown(QUESTIONS), SETTINGS)
+    first = build_decks(src, tmp_path / "a", now=1_800_000_000).decks[0]
+    identity = identity_path(src / "deck.md").read_bytes()
+    second = build_decks(src, tmp_path / "b", now=1_800_000_500).decks[0]
+    assert (first.path.name, second.path.name) == ("deck-1.0.0.apkg", "deck-1.0.0.apkg")
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert identity_path(src / "deck.md").read_bytes() == identity
+
+
+def test_each_change_bumps_the_version_and_the_changelog_says_why(tmp_path):
+    src, out = tmp_path / "source", tmp_path / "build"
+    deck = write_deck(src, "deck", markdown(QUESTIONS[:3]), SETTINGS)
+    build_decks(src, out, now=1_800_000_000)
+    deck.write_text(markdown([QUESTIONS[0], ("What is RAG, briefly?", QUESTIONS[2][1]), QUESTIONS[3]]))
+    report = build_decks(src, out, now=1_800_086_400)
+    assert report.decks[0].path.name == "deck-1.0.1.apkg"
+    assert (out / "deck.changelog.md").read_text(encoding="utf-8") == (
+        f"# Changelog: {DECK}\n\n"
+        "## 1.0.1 (2027-01-16)\n\n"
+        "Added (1):\n- What does ZeRO stage 3 shard? (deck.md:8)\n\n"
+        "Renamed (1):\n- What is RAG? → What is RAG, briefly? (deck.md:5)\n\n"
+        "Removed (1):\n- Why divide attention scores by sqrt(d)? (deck.md:5)\n\n"
+        "## 1.0.0 (2027-01-15)\n\n"
+        "Added (3):\n- What does LoRA train? (deck.md:2)\n"
+        "- Why divide attention scores by sqrt(d)? (deck.md:5)\n- What is RAG? (deck.md:8)\n")
+    (src / "deck.deck.toml").write_text(SETTINGS + 'version = "2.0.0"\n')
+    assert build_decks(src, out, now=1_800_090_000).decks[0].path.name == "deck-2.0.0.apkg"
