@@ -21,6 +21,7 @@ from .parse import Question, normalise_question
 
 SAME_WORDING = 0.9  # a question this close to a vanished one is that one, reworded
 CLOSE_WORDING = 0.6  # ... or this close, if its answer is at least this close too
+SUBSTANTIAL_ANSWER = 24  # characters; shorter answers ("Yes.") are shared by unrelated questions
 
 
 def stable_hash(*parts: str) -> bytes:
@@ -143,7 +144,8 @@ class _Matcher:
 
 
 def _is_rewording(question: Question, record: NoteIdentity) -> bool:
-    if question.answer.strip() and _squash(question.answer) == _squash(record.answer):
+    answer = _squash(question.answer)
+    if len(answer) >= SUBSTANTIAL_ANSWER and answer == _squash(record.answer):
         return True
     wording = _similarity(normalise_question(question.title), normalise_question(record.question))
     return wording >= SAME_WORDING or (

@@ -56,8 +56,9 @@ class DeckPlan:
 
 def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: str, now: float,
               renderer: MarkdownRenderer, allow_new_note_type: bool = False,
-              note_type: NoteType = BASIC) -> tuple[DeckPlan, tuple[Diagnostic, ...]]:
+              note_type: NoteType | None = None) -> tuple[DeckPlan, tuple[Diagnostic, ...]]:
     """Plan the next build of `deck` after the one `previous` records (None: the first build)."""
+    note_type = note_type or BASIC
     settings = deck.parsed.source.settings
     source_path = deck.parsed.source.path
     stamp = int(now) if previous is None else max(int(now), previous.max_mtime() + 1)

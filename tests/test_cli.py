@@ -54,3 +54,33 @@ def test_python_m_deckgen_works():
     import sys
     out = subprocess.run([sys.executable, "-m", "deckgen", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout == f"deckgen, version {__version__}\n"
+
+
+def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
+    b = "Bees make honey from nectar they collect."
+    deck = write_deck(tmp_path / "src", "deck", f"### A?\na\n### B?\n{b}\n### C?\nc\n", 'name = "D"\n')
+    assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    deck.write_text(f"### New?\nn\n### A?\na, changed\n### C?\nc\n### B, reworded?\n{b}\n")
+    identity = (tmp_path / "src" / "deck.identity.jsonl").read_bytes()
+    result = run("diff", str(tmp_path / "src"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "D: 1.0.0 -> 1.0.1\n"
+        "  1 new, 1 changed, 1 renamed, 1 unchanged; note type: unchanged\n"
+        "  new      deck.md:1  New?\n"
+        "  changed  deck.md:3  A?\n"
+        "  renamed  deck.md:7  B? -> B, reworded?\n")
+    assert (tmp_path / "src" / "deck.identity.jsonl").read_bytes() == identity
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["deck-1.0.0.apkg", "deck.changelog.md"]
+
+
+def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path):
+    write_deck(tmp_path / "src", "deck", "### A?\na\n### B?\nb\n")
+    assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    path = tmp_path / "src" / "deck.identity.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:2] + [lines[2][:20]]) + "\n")
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:3: error: damaged identity file: not a JSON record")
+    assert f"git checkout -- {path}" in result.stderr and "Traceback" not in result.output
