@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .changelog import changelog_path, update_changelog
 from .errors import DeckgenError, Diagnostic, SourceError
-from .identity_file import identity_path, read_identity, write_identity
+from .identity_file import identity_path, orphaned_identity_files, read_identity, write_identity
 from .parse import parse_source
 from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
@@ -62,6 +62,12 @@ def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool
         diagnostics.extend(parsed.diagnostics + found)
         plans.append(plan)
     diagnostics.extend(_clashes(plans))
+    if source.is_dir():
+        diagnostics.extend(Diagnostic(path, 0, (
+            "identity file without its deck file. If you renamed or moved the deck's .md file, rename this "
+            "file to match (<deck>.identity.jsonl) so its notes keep their identities instead of being "
+            "duplicated in Anki; if you deleted the deck on purpose, delete this file too."), "error")
+            for path in orphaned_identity_files(source))
     diagnostics.sort()
     if any(d.severity == "error" for d in diagnostics):
         raise BuildError(diagnostics)

@@ -33,11 +33,11 @@ def version_entry(plan: DeckPlan, now: float) -> str:
 
 
 def update_changelog(path: Path, plan: DeckPlan, now: float) -> None:
-    """Put the plan's version on top of the deck's changelog (kept as is when the version did not change)."""
+    """Put a new version on top of the deck's changelog; an unchanged version leaves it alone."""
+    if not plan.is_new_version:
+        return
     title = f"# Changelog: {plan.identity.name}\n\n"
     old = path.read_text(encoding="utf-8") if path.exists() else title
-    if not plan.is_new_version and path.exists():
-        return
     body = old[len(title):] if old.startswith(title) else old
     atomic_write(path, (title + version_entry(plan, now) + "\n" + body).rstrip("\n").encode("utf-8") + b"\n")
 

@@ -41,7 +41,7 @@ def build(source: Path, output: Path, new_note_type: bool) -> None:
     _echo_diagnostics(report.diagnostics)
     for deck in report.decks:
         plan = deck.plan
-        click.echo(f"{plan.identity.name} {plan.version}: {plan.unchanged + _live_changes(plan)} notes "
+        click.echo(f"{plan.identity.name} {plan.version}: {len(plan.deck.notes)} notes "
                    f"({_summary(plan)}) -> {deck.path}")
 
 
@@ -52,8 +52,9 @@ def diff(source: Path, new_note_type: bool) -> None:
     """Show what the next build would change, writing nothing.
 
     For each deck in SOURCE (default: source/): the version the build would
-    make, and which notes would be new, updated, renamed, removed or left
-    unchanged, against the last build recorded in the deck's identity file.
+    make, and which notes would be new, changed, renamed, restored, removed
+    or left unchanged, against the last build recorded in the deck's
+    identity file, and whether the note type changes.
     """
     from .build import plan_decks
 
@@ -79,15 +80,13 @@ def _run(action):
         raise click.ClickException(str(err)) from None
     except DeckgenError as err:
         raise click.ClickException(str(err)) from None
+    except OSError as err:  # an output folder that cannot be written, a full disk
+        raise click.ClickException(f"{err.filename or ''}: {err.strerror}".lstrip(": ")) from None
 
 
 def _echo_diagnostics(diagnostics) -> None:
     for diagnostic in diagnostics:
         click.echo(str(diagnostic), err=True)
-
-
-def _live_changes(plan) -> int:
-    return sum(change.kind != "removed" for change in plan.changes)
 
 
 def _summary(plan) -> str:

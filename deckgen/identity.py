@@ -90,7 +90,13 @@ class _Matcher:
     def __init__(self, questions: Sequence[Question], records: Sequence[NoteIdentity]):
         self.questions = questions
         # Live notes before tombstones, then in source order: identical questions pair up in order.
-        self.free = sorted(records, key=lambda r: (r.removed, _source_line(r.source), r.guid))
+        ordered = sorted(records, key=lambda r: (r.removed, _source_line(r.source), r.guid))
+        self.free = {r.guid: r for r in ordered}
+        self.by_key: dict[tuple[str, str], list[NoteIdentity]] = defaultdict(list)
+        for record in ordered:
+            self.by_key["text", normalise_question(record.question)].append(record)
+            if record.explicit_id:
+                self.by_key["id", record.explicit_id].append(record)
         self.matched: dict[int, NoteIdentity] = {}
         self.reworded: set[int] = set()
 
@@ -99,12 +105,16 @@ class _Matcher:
 
     def take(self, index: int, record: NoteIdentity) -> None:
         self.matched[index] = record
-        self.free.remove(record)
+        del self.free[record.guid]
+
+    def first_free(self, key: tuple[str, str], answer: str | None = None) -> NoteIdentity | None:
+        return next((r for r in self.by_key.get(key, ()) if r.guid in self.free
+                     and (answer is None or r.answer == answer)), None)
 
     def by_explicit_id(self) -> None:
         for index in self.unmatched():
             wanted = self.questions[index].explicit_id
-            record = next((r for r in self.free if wanted and r.explicit_id == wanted), None)
+            record = self.first_free(("id", wanted)) if wanted else None
             if record:
                 self.take(index, record)
 
@@ -113,15 +123,14 @@ class _Matcher:
         for same_answer in (True, False):
             for index in self.unmatched():
                 question = self.questions[index]
-                key = normalise_question(question.title)
-                record = next((r for r in self.free if normalise_question(r.question) == key
-                               and (not same_answer or r.answer == question.answer)), None)
+                record = self.first_free(("text", normalise_question(question.title)),
+                                         question.answer if same_answer else None)
                 if record:
                     self.take(index, record)
 
     def by_rewording(self) -> tuple[Diagnostic, ...]:
         """A vanished question and a new one that are clearly the same note; ambiguity is reported."""
-        live = [r for r in self.free if not r.removed]
+        live = [r for r in self.free.values() if not r.removed]
         candidates = {i: [r for r in live if _is_rewording(self.questions[i], r)] for i in self.unmatched()}
         claimants: dict[str, list[int]] = defaultdict(list)
         for index, records in candidates.items():

@@ -77,6 +77,12 @@ def identity_path(deck_path: Path) -> Path:
     return deck_path.with_name(deck_path.stem + SUFFIX)
 
 
+def orphaned_identity_files(folder: Path) -> list[Path]:
+    """Identity files under `folder` whose deck file is gone (renamed or moved, most likely)."""
+    return sorted(p for p in folder.rglob("*" + SUFFIX)
+                  if not p.with_name(p.name[:-len(SUFFIX)] + ".md").is_file())
+
+
 def dumps(identity: DeckIdentity) -> str:
     """The file's text: the header, then one note per line sorted by GUID."""
     header = {k: v for k, v in asdict(identity).items() if k != "notes"}
@@ -144,13 +150,19 @@ def _record(path: Path, line: int, kind, record, tuples: tuple[str, ...]):
 def _check(path: Path, identity: DeckIdentity) -> None:
     if not isinstance(identity.version, str) or not VERSION_RE.match(identity.version):
         raise _damaged(path, 1, f"invalid version {identity.version!r}")
+    if not all(isinstance(v, str) for v in (identity.slug, identity.name, identity.description)):
+        raise _damaged(path, 1, "the deck record has a field of the wrong type")
     for value in (identity.version_mtime, identity.note_type.mtime, identity.note_type.model_id):
         if not isinstance(value, int) or value <= 0:
             raise _damaged(path, 1, "the deck's times and note type id must be positive whole numbers")
     seen: dict[str, int] = {}
     for number, note in enumerate(identity.notes, start=2):
-        if not isinstance(note.guid, str) or not note.guid or not isinstance(note.mtime, int) or note.mtime <= 0:
-            raise _damaged(path, number, "a note needs a GUID and a positive mtime")
+        if not all(isinstance(getattr(note, name), str) for name in ("guid", "question", "answer", "fingerprint",
+                                                                       "source")) \
+                or not note.guid or not all(isinstance(tag, str) for tag in note.tags) \
+                or not isinstance(note.mtime, int) or note.mtime <= 0 \
+                or not isinstance(note.explicit_id, (str, type(None))) or not isinstance(note.removed, bool):
+            raise _damaged(path, number, "a note record has a field of the wrong type")
         if note.guid in seen:
             raise _damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
         seen[note.guid] = number

@@ -2,8 +2,8 @@
 
 Anki matches a note type by id and compares field and template names and
 counts. Changing any of them makes Anki fork the note type on the next import
-and leaves every existing note "conflicting", never updated again (see
-docs in shared/anki-import-facts.md). CSS and template *text* may change; the
+and leaves every existing note "conflicting", never updated again, as
+measured in a real collection; `plan` refuses such a change. CSS and template *text* may change; the
 note type's mtime must then move forward so Anki applies it.
 """
 

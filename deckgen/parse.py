@@ -51,19 +51,28 @@ class ParsedDeck:
 
 def fence_states(lines: list[str]) -> list[bool]:
     """For each line, whether it belongs to a fenced code block (its fence lines included)."""
-    states, opener = [], None
-    for line in lines:
+    return _fences(lines)[0]
+
+
+def unclosed_fence(lines: list[str]) -> int | None:
+    """Index of the line opening a code fence that is never closed, if any."""
+    return _fences(lines)[1]
+
+
+def _fences(lines: list[str]) -> tuple[list[bool], int | None]:
+    states, opener, opened_at = [], None, None
+    for index, line in enumerate(lines):
         match = FENCE_RE.match(line)
         if opener is None:
             if match:
-                opener = match.group(1)
+                opener, opened_at = match.group(1), index
             states.append(opener is not None)
         else:
             states.append(True)
             if match and match.group(1)[0] == opener[0] and len(match.group(1)) >= len(opener) \
                     and not line.strip()[len(match.group(1)):].strip():
                 opener = None
-    return states
+    return states, (opened_at if opener is not None else None)
 
 
 def parse_source(source: DeckSource) -> ParsedDeck:
@@ -109,6 +118,14 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     close()
 
     diagnostics.extend(_question_warnings(questions))
+    open_fence = unclosed_fence(lines)
+    if open_fence is not None:
+        diagnostics.append(Diagnostic(source.path, open_fence + 1, (
+            "this code fence is never closed, so everything after it, headings included, would be code; "
+            "close it with a matching fence line"), "error"))
+    if not questions:
+        diagnostics.append(Diagnostic(source.path, 0, (
+            f"no questions: no heading of level {level} ({'#' * level}) in this file")))
     return ParsedDeck(source=source, questions=tuple(questions),
                       description="\n".join(description).strip("\n"),
                       diagnostics=tuple(sorted(diagnostics)))
@@ -136,7 +153,14 @@ def normalise_question(title: str) -> str:
 def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     first_seen: dict[str, Question] = {}
+    first_with_id: dict[str, Question] = {}
     for question in questions:
+        if question.explicit_id:
+            other = first_with_id.setdefault(question.explicit_id, question)
+            if other is not question:
+                found.append(Diagnostic(question.path, question.line, (
+                    f"explicit id {{#{question.explicit_id}}} is also used at line {other.line}: "
+                    "each note needs its own"), "error"))
         if question.title and not question.answer:
             found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}"))
         key = normalise_question(question.title)

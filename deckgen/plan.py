@@ -104,9 +104,15 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
             f"the deck's name changed from {previous.name!r} to {settings.name!r}: Anki finds decks by name, so "
             "it will make a new deck for new notes while existing cards stay in the old one")))
 
-    content_changed = bool(changes) or type_change is not None or (
-        previous is not None and previous.description != description)
+    # The stamp is later than anything recorded, so whatever carries it changed in this build.
+    content_changed = previous is not None and (
+        any(r.mtime == stamp for r in records) or type_change is not None
+        or previous.description != description or previous.name != settings.name)
     version = _next_version(settings.version, previous, content_changed)
+    if previous is not None and _version_key(settings.version) < _version_key(previous.version):
+        diagnostics.append(Diagnostic(source_path, 0, (
+            f"the settings ask for version {settings.version}, but {previous.version} was already built; "
+            f"building {version}")))
     version_mtime = stamp if previous is None or version != previous.version else previous.version_mtime
     identity = DeckIdentity(slug=settings.slug, name=settings.name, version=version, version_mtime=version_mtime,
                             description=description, note_type=type_identity,

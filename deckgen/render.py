@@ -24,6 +24,7 @@ EXTENSION_CONFIGS = {
     "pymdownx.superfences": {"css_class": "highlight"},
 }
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
+BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class MarkdownRenderer:
 
     def inline(self, text: str) -> str:
         """HTML of one line of Markdown (a question), without the paragraph around it."""
-        html = self.block(text)
+        html = self.block(BLOCK_START_RE.sub(r"\1\\\2", text))  # "1. What…" is text, not a list
         match = PARAGRAPH_RE.match(html)
         return match.group(1) if match and "<p>" not in match.group(1) else html
 

@@ -7,6 +7,7 @@ author wrote it. Every setting has a default; the side file is optional.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class DeckSource:
 def find_deck_files(source: Path) -> list[Path]:
     """The deck files a path names: the file itself, or every `*.md` below a folder, sorted."""
     if source.is_file():
+        if source.suffix != ".md":
+            raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md")
         return [source]
     if not source.is_dir():
         raise SourceError(source, 0, "no such file or folder")
@@ -70,10 +73,11 @@ def find_deck_files(source: Path) -> list[Path]:
 def read_deck_source(path: Path) -> DeckSource:
     """Read one deck's Markdown and its settings."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SourceError(path, _line_of_offset(path.read_bytes(), err.start),
-                          f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})") from None
+        raise SourceError(path, _line_of_offset(data, err.start),
+                          f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})") from None
     except OSError as err:
         raise SourceError(path, 0, f"cannot read: {err.strerror}") from None
     return DeckSource(path=path, text=text.replace("\r\n", "\n").replace("\r", "\n"),
@@ -88,7 +92,7 @@ def settings_path(deck_path: Path) -> Path:
 def read_settings(deck_path: Path) -> DeckSettings:
     """The deck's settings from its side file, or the defaults when there is none."""
     path = settings_path(deck_path)
-    slug = slugify(deck_path.stem)
+    slug = default_slug(deck_path.stem)
     if not path.exists():
         return DeckSettings(name=deck_path.stem, slug=slug)
     try:
@@ -165,6 +169,11 @@ class _SettingsReader:
             return starts[key[1]] if key[1] < len(starts) else 0
         pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
         return next((i for i, line in enumerate(self.lines, 1) if pattern.match(line)), 0)
+
+
+def default_slug(stem: str) -> str:
+    """The slug of a deck file's name; a name with no ASCII letters or digits gets one from its hash."""
+    return slugify(stem) or "deck-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
 
 
 def slugify(text: str) -> str:

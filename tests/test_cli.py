@@ -1,3 +1,5 @@
+import hashlib
+
 from click.testing import CliRunner
 
 from deckgen import __version__
@@ -84,3 +86,38 @@ def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{path}:3: error: damaged identity file: not a JSON record")
     assert f"git checkout -- {path}" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_renamed_deck_file_stops_the_build_instead_of_duplicating_the_deck(tmp_path):
+    deck = write_deck(tmp_path / "src", "old", "### A?\na\n")
+    assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    deck.rename(tmp_path / "src" / "new.md")
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{tmp_path / 'src' / 'old.identity.jsonl'}: error: identity file without "
+                                    "its deck file. If you renamed or moved the deck's .md file, rename this")
+    assert not (tmp_path / "src" / "new.identity.jsonl").exists()
+
+
+def test_a_deck_file_must_be_markdown(tmp_path):
+    write_deck(tmp_path / "src", "deck", "### A?\na\n", "")
+    result = run("build", str(tmp_path / "src" / "deck.deck.toml"))
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tmp_path / 'src' / 'deck.deck.toml'}: not a deck: deck files are "
+                             "Markdown files ending in .md\n")
+
+
+def test_a_deck_named_without_ascii_gets_a_stable_slug(tmp_path):
+    write_deck(tmp_path / "src", "面试", "### 问?\n答。\n")
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    digest = hashlib.sha256("面试".encode()).hexdigest()[:8]  # stable: the slug keys new notes' GUIDs
+    assert [p.name for p in (tmp_path / "out").glob("*.apkg")] == [f"deck-{digest}-1.0.0.apkg"]
+
+
+def test_an_unwritable_output_is_an_error_not_a_traceback(tmp_path):
+    write_deck(tmp_path / "src", "deck", "### A?\na\n")
+    (tmp_path / "file").write_text("")
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "file" / "out"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'file' / 'out'}: Not a directory\n"

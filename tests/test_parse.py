@@ -94,3 +94,21 @@ def test_question_level_is_configurable(tmp_path):
 def test_heading_without_text_is_an_error(tmp_path):
     deck = parse(tmp_path, "###\nA.\n")
     assert [(d.line, d.severity) for d in deck.diagnostics] == [(1, "error")]
+
+
+def test_unclosed_code_fence_is_an_error_at_its_line(tmp_path):
+    deck = parse(tmp_path, "### Q?\n```\ncode\n### Swallowed?\nA.\n")
+    assert [(d.line, d.severity) for d in deck.diagnostics] == [(2, "error")]
+    assert "never closed" in deck.diagnostics[0].message
+
+
+def test_an_explicit_id_used_twice_is_an_error(tmp_path):
+    deck = parse(tmp_path, "### One {#x}\nA.\n### Two {#x}\nB.\n")
+    assert [(d.line, d.severity, d.message) for d in deck.diagnostics] == [
+        (3, "error", "explicit id {#x} is also used at line 1: each note needs its own")]
+
+
+def test_a_file_without_questions_is_a_warning(tmp_path):
+    deck = parse(tmp_path, "Just some notes.\n## Not a question\n")
+    assert [(d.line, d.severity, d.message) for d in deck.diagnostics] == [
+        (0, "warning", "no questions: no heading of level 3 (###) in this file")]

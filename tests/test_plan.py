@@ -83,3 +83,24 @@ def test_identity_file_round_trips_and_is_sorted_by_guid(tmp_path):
     assert dumps(loads(path, text)) == text
     lines = text.splitlines()
     assert len(lines) == 4 and lines[1:] == sorted(lines[1:])
+
+
+def test_renaming_the_deck_is_a_new_version_with_a_warning(tmp_path):
+    deck_with(tmp_path, "a")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    (tmp_path / "src" / "deck.deck.toml").write_text('name = "Renamed"\n')
+    (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 10)
+    assert plan.version == "1.0.1"
+    assert [d.message.split(":")[0] for d in diagnostics] == ["the deck's name changed from 'deck' to 'Renamed'"]
+
+
+def test_a_lower_version_in_the_settings_is_reported_not_obeyed(tmp_path):
+    deck = deck_with(tmp_path, "a")
+    (tmp_path / "src" / "deck.deck.toml").write_text('version = "2.0.0"\n')
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    (tmp_path / "src" / "deck.deck.toml").write_text('version = "1.5.0"\n')
+    deck.write_text("### Q0?\nchanged\n")
+    (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 10)
+    assert plan.version == "2.0.1"
+    assert [d.message for d in diagnostics] == [
+        "the settings ask for version 1.5.0, but 2.0.0 was already built; building 2.0.1"]

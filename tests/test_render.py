@@ -22,7 +22,10 @@ def test_one_renderer_gives_the_same_html_every_time():
 
 
 def test_question_is_inline_html():
-    assert MarkdownRenderer().inline("What is `x_y` in $a_b$?") == r"What is <code>x_y</code> in \(a_b\)?"
+    renderer = MarkdownRenderer()
+    assert renderer.inline("What is `x_y` in $a_b$?") == r"What is <code>x_y</code> in \(a_b\)?"
+    assert [renderer.inline(t) for t in ("1. First?", "- Dash?", "> Quote?", "# Hash?")] == [
+        "1. First?", "- Dash?", "&gt; Quote?", "# Hash?"]
 
 
 def test_math_content_is_escaped_not_interpreted():
