@@ -117,3 +117,17 @@ def test_each_change_bumps_the_version_and_the_changelog_says_why(tmp_path):
         "- Why divide attention scores by sqrt(d)? (deck.md:5)\n- What is RAG? (deck.md:8)\n")
     (src / "deck.deck.toml").write_text(SETTINGS + 'version = "2.0.0"\n')
     assert build_decks(src, out, now=1_800_090_000).decks[0].path.name == "deck-2.0.0.apkg"
+
+
+def test_several_files_are_several_decks_with_their_own_identities(tmp_path, anki):
+    src = tmp_path / "source"
+    write_deck(src, "alpha", markdown(QUESTIONS[:3]), 'name = "Alpha"\n')
+    write_deck(src / "more", "beta", markdown(QUESTIONS[:3]), 'name = "Alpha::Beta"\n')  # same questions
+    report = build_decks(src, tmp_path / "build", now=1_800_000_000)
+    assert sorted(d.path.name for d in report.decks) == ["alpha-1.0.0.apkg", "beta-1.0.0.apkg"]
+    assert (src / "alpha.identity.jsonl").exists() and (src / "more" / "beta.identity.jsonl").exists()
+    for deck in report.decks:
+        assert len(anki.import_package(deck.path).new) == 3
+    assert anki.col.note_count() == 6
+    assert {anki.col.decks.name(anki.col.get_card(c).did) for c in anki.col.find_cards("")} == {"Alpha", "Alpha::Beta"}
+    assert {n["Source"].split(":")[0] for n in anki.notes()} == {"alpha.md", "more/beta.md"}
