@@ -54,7 +54,7 @@ def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool
             parsed = parse_source(read_deck_source(path))
             previous = read_identity(identity_path(path))
         except SourceError as err:
-            diagnostics.append(Diagnostic(err.path, err.line, err.message, "error"))
+            diagnostics.append(err.diagnostic)
             continue
         renderer = MarkdownRenderer()
         plan, found = plan_deck(render_deck(parsed, renderer), previous, _display_path(path, source), now,
@@ -66,13 +66,14 @@ def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool
         diagnostics.extend(Diagnostic(path, 0, (
             "identity file without its deck file. If you renamed or moved the deck's .md file, rename this "
             "file to match (<deck>.identity.jsonl) so its notes keep their identities instead of being "
-            "duplicated in Anki; if you deleted the deck on purpose, delete this file too."), "error")
+            "duplicated in Anki; if you deleted the deck on purpose, delete this file too."), "error",
+            "orphan-identity")
             for path in orphaned_identity_files(source))
     diagnostics.sort()
     if any(d.severity == "error" for d in diagnostics):
         raise BuildError(diagnostics)
     if not plans:
-        raise SourceError(source, 0, "no decks found (expected Markdown files ending in .md)")
+        raise SourceError(source, 0, "no decks found (expected Markdown files ending in .md)", "no-decks")
     return plans, diagnostics
 
 
@@ -116,5 +117,6 @@ def _clashes(plans: list[DeckPlan]) -> list[Diagnostic]:
         for what, key in keys:
             owner = owners.setdefault((what, key), source.path)
             if owner != source.path:
-                found.append(Diagnostic(source.path, 0, f"{what} {key!r} is also used by {owner}", "error"))
+                found.append(Diagnostic(source.path, 0, f"{what} {key!r} is also used by {owner}", "error",
+                                        "clash"))
     return found

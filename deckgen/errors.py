@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
@@ -14,10 +14,20 @@ class Diagnostic:
     line: int
     message: str
     severity: str = "warning"
+    code: str = ""
+    """A short name for the kind of problem (`empty-answer`), for editors and CI."""
+    column: int = 1
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        return f"{where}: {self.severity}: {self.message}"
+        where = f"{self.path}:{self.line}:{self.column}" if self.line else f"{self.path}"
+        code = f" [{self.code}]" if self.code else ""
+        return f"{where}: {self.severity}: {self.message}{code}"
+
+    def as_error(self) -> Diagnostic:
+        return Diagnostic(self.path, self.line, self.message, "error", self.code, self.column)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "path": str(self.path)}
 
 
 class DeckgenError(Exception):
@@ -27,7 +37,7 @@ class DeckgenError(Exception):
 class SourceError(DeckgenError):
     """Bad input at a place in a source file."""
 
-    def __init__(self, path: Path, line: int, message: str):
+    def __init__(self, path: Path, line: int, message: str, code: str = ""):
+        self.diagnostic = Diagnostic(path, line, message, "error", code)
         self.path, self.line, self.message = path, line, message
-        where = f"{path}:{line}" if line else f"{path}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(str(self.diagnostic).replace(": error: ", ": ", 1))

@@ -148,7 +148,8 @@ class _Matcher:
                 diagnostics.append(Diagnostic(question.path, question.line, (
                     "cannot tell which note this reworded question continues, so it becomes a new note: "
                     f"it is as close to {', '.join(repr(t) for t in rivals)}. "
-                    "To keep its review history, build the rewording on its own first.")))
+                    "To keep its review history, build the rewording on its own first."),
+                    code="ambiguous-rename"))
         return tuple(diagnostics)
 
 

@@ -169,7 +169,7 @@ def _check(path: Path, identity: DeckIdentity) -> None:
 
 
 def _damaged(path: Path, line: int, what: str) -> SourceError:
-    return SourceError(path, line, (
+    return SourceError(path, line, code="damaged-identity", message=(
         f"damaged identity file: {what}. It records the identities Anki knows this deck's notes by, so "
         "deckgen will not build without it (new identities would duplicate every card). Restore it from "
         f"git (git checkout -- {path}) or a backup, or move it away to start afresh (see README)."))

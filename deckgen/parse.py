@@ -113,7 +113,8 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         if id_match:
             title = title[:id_match.start()].strip()
         if not title:
-            diagnostics.append(Diagnostic(source.path, number, "question heading has no text", "error"))
+            diagnostics.append(Diagnostic(source.path, number, "question heading has no text", "error",
+                                          "empty-heading"))
         current, body = (number, title, explicit_id), []
     close()
 
@@ -122,10 +123,10 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     if open_fence is not None:
         diagnostics.append(Diagnostic(source.path, open_fence + 1, (
             "this code fence is never closed, so everything after it, headings included, would be code; "
-            "close it with a matching fence line"), "error"))
+            "close it with a matching fence line"), "error", "unclosed-fence"))
     if not questions:
         diagnostics.append(Diagnostic(source.path, 0, (
-            f"no questions: no heading of level {level} ({'#' * level}) in this file")))
+            f"no questions: no heading of level {level} ({'#' * level}) in this file"), code="no-questions"))
     return ParsedDeck(source=source, questions=tuple(questions),
                       description="\n".join(description).strip("\n"),
                       diagnostics=tuple(sorted(diagnostics)))
@@ -160,15 +161,17 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
             if other is not question:
                 found.append(Diagnostic(question.path, question.line, (
                     f"explicit id {{#{question.explicit_id}}} is also used at line {other.line}: "
-                    "each note needs its own"), "error"))
+                    "each note needs its own"), "error", "duplicate-id"))
         if question.title and not question.answer:
-            found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}"))
+            found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}",
+                                    code="empty-answer"))
         key = normalise_question(question.title)
         if not key:
             continue
         if key in first_seen:
             found.append(Diagnostic(question.path, question.line,
-                                    f"duplicate question (also at line {first_seen[key].line}): {question.title}"))
+                                    f"duplicate question (also at line {first_seen[key].line}): {question.title}",
+                                    code="duplicate-question"))
         else:
             first_seen[key] = question
     return found

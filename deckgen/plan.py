@@ -102,7 +102,8 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
     if previous is not None and previous.name != settings.name:
         diagnostics.append(Diagnostic(source_path, 0, (
             f"the deck's name changed from {previous.name!r} to {settings.name!r}: Anki finds decks by name, so "
-            "it will make a new deck for new notes while existing cards stay in the old one")))
+            "it will make a new deck for new notes while existing cards stay in the old one"),
+            code="deck-renamed"))
 
     # The stamp is later than anything recorded, so whatever carries it changed in this build.
     content_changed = previous is not None and (
@@ -112,7 +113,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
     if previous is not None and _version_key(settings.version) < _version_key(previous.version):
         diagnostics.append(Diagnostic(source_path, 0, (
             f"the settings ask for version {settings.version}, but {previous.version} was already built; "
-            f"building {version}")))
+            f"building {version}"), code="version-lowered"))
     version_mtime = stamp if previous is None or version != previous.version else previous.version_mtime
     identity = DeckIdentity(slug=settings.slug, name=settings.name, version=version, version_mtime=version_mtime,
                             description=description, note_type=type_identity,
@@ -166,7 +167,7 @@ def _plan_note_type(note_type: NoteType, previous: DeckIdentity | None, stamp: i
             f"(id {note_type.model_id}, fields {', '.join(note_type.fields)}; cards {', '.join(templates)}). "
             "Anki would add it as a second note type and every note already imported would become "
             "'conflicting': never updated again by any later build. If you really want that, build with "
-            "--new-note-type."), "error"))
+            "--new-note-type."), "error", "note-type-fork"))
     return NoteTypeIdentity(model_id=note_type.model_id, name=note_type.name, fields=note_type.fields,
                             templates=templates, fingerprint=note_type.fingerprint, mtime=mtime), change, diagnostics
 

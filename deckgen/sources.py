@@ -60,10 +60,10 @@ def find_deck_files(source: Path) -> list[Path]:
     """The deck files a path names: the file itself, or every `*.md` below a folder, sorted."""
     if source.is_file():
         if source.suffix != ".md":
-            raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md")
+            raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md", "not-a-deck")
         return [source]
     if not source.is_dir():
-        raise SourceError(source, 0, "no such file or folder")
+        raise SourceError(source, 0, "no such file or folder", "no-source")
     return sorted(
         p for p in source.rglob("*.md")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
@@ -77,9 +77,10 @@ def read_deck_source(path: Path) -> DeckSource:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SourceError(path, _line_of_offset(data, err.start),
-                          f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})") from None
+                          f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
+                          "not-utf8") from None
     except OSError as err:
-        raise SourceError(path, 0, f"cannot read: {err.strerror}") from None
+        raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
     return DeckSource(path=path, text=text.replace("\r\n", "\n").replace("\r", "\n"),
                       settings=read_settings(path))
 
@@ -99,7 +100,7 @@ def read_settings(deck_path: Path) -> DeckSettings:
         text = path.read_text(encoding="utf-8-sig")
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SourceError(path, _toml_error_line(err), f"invalid settings: {err}") from None
+        raise SourceError(path, _toml_error_line(err), f"invalid settings: {err}", "invalid-settings") from None
     return _SettingsReader(path, text).read(data, deck_path.stem, slug)
 
 
@@ -160,7 +161,7 @@ class _SettingsReader:
         return value
 
     def fail(self, key, message: str):
-        raise SourceError(self.path, self.line_of(key), message)
+        raise SourceError(self.path, self.line_of(key), message, "invalid-settings")
 
     def line_of(self, key) -> int:
         """Line of a top-level `key = …`, or of the n-th `[[topics]]` for ("topics", n); 0 if not found."""

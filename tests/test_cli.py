@@ -30,8 +30,8 @@ def test_build_prints_notes_path_and_warnings(tmp_path):
     result = CliRunner().invoke(main, ["build", str(tmp_path / "src"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     deck = tmp_path / "src" / "deck.md"
-    assert result.stderr == (f"{deck}:3: warning: question has no answer: Empty?\n"
-                             f"{deck}:4: warning: duplicate question (also at line 1): Q?\n")
+    assert result.stderr == (f"{deck}:3:1: warning: question has no answer: Empty? [empty-answer]\n"
+                             f"{deck}:4:1: warning: duplicate question (also at line 1): Q? [duplicate-question]\n")
     assert result.stdout == f"My deck 2.1.0: 3 notes (first build) -> {tmp_path / 'out' / 'deck-2.1.0.apkg'}\n"
 
 
@@ -39,8 +39,8 @@ def test_source_error_exits_1_without_traceback_and_writes_nothing(tmp_path):
     write_deck(tmp_path / "src", "deck", "### Q?\nA.\n", "name = 'D'\nversion = 'one'\n")
     result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert result.output == (f"{tmp_path / 'src' / 'deck.deck.toml'}:2: error: invalid version 'one': "
-                             "expected MAJOR.MINOR.PATCH, e.g. 1.0.0\n"
+    assert result.output == (f"{tmp_path / 'src' / 'deck.deck.toml'}:2:1: error: invalid version 'one': "
+                             "expected MAJOR.MINOR.PATCH, e.g. 1.0.0 [invalid-settings]\n"
                              "Error: 1 error(s) in the sources; nothing was written\n")
     assert not (tmp_path / "out").exists()
 
@@ -48,7 +48,7 @@ def test_source_error_exits_1_without_traceback_and_writes_nothing(tmp_path):
 def test_missing_source_folder(tmp_path):
     result = run("build", str(tmp_path / "nope"))
     assert result.exit_code == 1
-    assert result.output == f"Error: {tmp_path / 'nope'}: no such file or folder\n"
+    assert result.output == f"Error: {tmp_path / 'nope'}: no such file or folder [no-source]\n"
 
 
 def test_python_m_deckgen_works():
@@ -84,7 +84,7 @@ def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path)
     path.write_text("\n".join(lines[:2] + [lines[2][:20]]) + "\n")
     result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{path}:3: error: damaged identity file: not a JSON record")
+    assert result.stderr.startswith(f"{path}:3:1: error: damaged identity file: not a JSON record")
     assert f"git checkout -- {path}" in result.stderr and "Traceback" not in result.output
 
 
@@ -104,7 +104,7 @@ def test_a_deck_file_must_be_markdown(tmp_path):
     result = run("build", str(tmp_path / "src" / "deck.deck.toml"))
     assert result.exit_code == 1
     assert result.output == (f"Error: {tmp_path / 'src' / 'deck.deck.toml'}: not a deck: deck files are "
-                             "Markdown files ending in .md\n")
+                             "Markdown files ending in .md [not-a-deck]\n")
 
 
 def test_a_deck_named_without_ascii_gets_a_stable_slug(tmp_path):

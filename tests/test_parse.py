@@ -71,14 +71,15 @@ def test_text_outside_questions_is_the_description(tmp_path):
 def test_empty_answer_is_a_warning_not_a_crash(tmp_path):
     deck = parse(tmp_path, "### Empty?\n\n### Full?\nYes.\n")
     assert [q.answer for q in deck.questions] == ["", "Yes."]
-    assert [str(d) for d in deck.diagnostics] == [f"{tmp_path / 'deck.md'}:1: warning: question has no answer: Empty?"]
+    assert [str(d) for d in deck.diagnostics] == [
+        f"{tmp_path / 'deck.md'}:1:1: warning: question has no answer: Empty? [empty-answer]"]
 
 
 def test_duplicate_question_warning_names_both_lines(tmp_path):
     deck = parse(tmp_path, "### Same?\nA.\n### Other?\nB.\n###   same? \nC.\n")
     assert len(deck.questions) == 3
     assert [str(d) for d in deck.diagnostics] == [
-        f"{tmp_path / 'deck.md'}:5: warning: duplicate question (also at line 1): same?"]
+        f"{tmp_path / 'deck.md'}:5:1: warning: duplicate question (also at line 1): same? [duplicate-question]"]
 
 
 def test_explicit_id_is_taken_off_the_title(tmp_path):
