@@ -6,14 +6,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .changelog import changelog_path, update_changelog
+from .changelog import changelog_path, updated_changelog
 from .errors import DeckgenError, Diagnostic, SourceError
-from .identity_file import identity_path, orphaned_identity_files, read_identity, write_identity
+from .files import StagedFiles, project_lock, remove_stale_temporaries
+from .identity_file import dumps, identity_path, orphaned_identity_files, read_identity
 from .parse import parse_source
 from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
 from .sources import find_deck_files, read_deck_source
-from .write import write_package
+from .write import package_bytes
 
 
 class BuildError(DeckgenError):
@@ -41,12 +42,9 @@ class BuildReport:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False
-               ) -> tuple[list[DeckPlan], list[Diagnostic]]:
-    """Read, parse, render and identify every deck under `source`, writing nothing.
-
-    Raises BuildError, listing every problem at once, when any is an error.
-    """
+def check_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False
+                ) -> tuple[list[DeckPlan], list[Diagnostic]]:
+    """Read, parse, render and identify every deck under `source`; every problem found, sorted; no writing."""
     now = time.time() if now is None else now
     plans, diagnostics = [], []
     for path in find_deck_files(source):
@@ -56,10 +54,14 @@ def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool
         except SourceError as err:
             diagnostics.append(err.diagnostic)
             continue
+        diagnostics.extend(parsed.diagnostics)
+        if not parsed.questions and previous is None:
+            continue  # nothing to build, and no notes to keep
         renderer = MarkdownRenderer()
-        plan, found = plan_deck(render_deck(parsed, renderer), previous, _display_path(path, source), now,
-                                renderer, allow_new_note_type)
-        diagnostics.extend(parsed.diagnostics + found)
+        rendered = render_deck(parsed, renderer)
+        plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
+                                allow_new_note_type)
+        diagnostics.extend(rendered.diagnostics + found)
         plans.append(plan)
     diagnostics.extend(_clashes(plans))
     if source.is_dir():
@@ -69,11 +71,18 @@ def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool
             "duplicated in Anki; if you deleted the deck on purpose, delete this file too."), "error",
             "orphan-identity")
             for path in orphaned_identity_files(source))
-    diagnostics.sort()
+    return plans, sorted(diagnostics)
+
+
+def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False
+               ) -> tuple[list[DeckPlan], list[Diagnostic]]:
+    """`check_decks`, raising BuildError (with every problem) when any is an error."""
+    plans, diagnostics = check_decks(source, now, allow_new_note_type)
     if any(d.severity == "error" for d in diagnostics):
         raise BuildError(diagnostics)
     if not plans:
-        raise SourceError(source, 0, "no decks found (expected Markdown files ending in .md)", "no-decks")
+        raise SourceError(source, 0, "no decks found (Markdown files ending in .md, with ### questions)",
+                          "no-decks")
     return plans, diagnostics
 
 
@@ -81,21 +90,32 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 ) -> BuildReport:
     """Build every deck under `source` into `out_dir`.
 
-    1. read, parse, render and identify every deck (`plan_decks`), stopping
-    before anything is written if there is an error; 2. write each deck's
-    .apkg, then its changelog, then its identity file, each atomically.
+    1. take the project's lock and clear what a killed build left behind;
+    2. read, parse, render and identify every deck (`plan_decks`), stopping
+       before anything is written if there is an error;
+    3. write every deck's .apkg, changelog and identity file to temporary
+       files, then rename them all into place.
     """
     now = time.time() if now is None else now
-    plans, diagnostics = plan_decks(source, now, allow_new_note_type)
-    decks = []
-    for plan in plans:
-        settings = plan.deck.parsed.source.settings
-        path = out_dir / f"{settings.slug}-{plan.version}.apkg"
-        write_package(plan.package, path)
-        update_changelog(changelog_path(out_dir, settings.slug), plan, now)
-        if plan.identity != plan.previous:
-            write_identity(identity_path(plan.deck.parsed.source.path), plan.identity)
-        decks.append(DeckBuild(plan=plan, path=path))
+    project = source if source.is_dir() else source.parent
+    with project_lock(project):
+        for folder in (project, out_dir):
+            if folder.is_dir():
+                remove_stale_temporaries(folder)
+        plans, diagnostics = plan_decks(source, now, allow_new_note_type)
+        decks = []
+        with StagedFiles() as files:
+            for plan in plans:
+                deck_path, slug = plan.deck.parsed.source.path, plan.deck.parsed.source.settings.slug
+                path = out_dir / f"{slug}-{plan.version}.apkg"
+                files.stage(path, package_bytes(plan.package))
+                changelog = updated_changelog(changelog_path(out_dir, slug), plan, now)
+                if changelog is not None:
+                    files.stage(changelog_path(out_dir, slug), changelog.encode("utf-8"))
+                if plan.identity != plan.previous:
+                    files.stage(identity_path(deck_path), dumps(plan.identity).encode("utf-8"))
+                decks.append(DeckBuild(plan=plan, path=path))
+            files.commit()
     return BuildReport(decks=tuple(decks), diagnostics=tuple(diagnostics))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .files import atomic_write
 from .plan import DeckPlan
 
 HEADINGS = (("new", "Added"), ("changed", "Changed"), ("renamed", "Renamed"), ("restored", "Restored"),
@@ -32,14 +31,14 @@ def version_entry(plan: DeckPlan, now: float) -> str:
     return "\n".join(lines)
 
 
-def update_changelog(path: Path, plan: DeckPlan, now: float) -> None:
-    """Put a new version on top of the deck's changelog; an unchanged version leaves it alone."""
+def updated_changelog(path: Path, plan: DeckPlan, now: float) -> str | None:
+    """The changelog with the plan's new version on top; None when the version did not change."""
     if not plan.is_new_version:
-        return
+        return None
     title = f"# Changelog: {plan.identity.name}\n\n"
     old = path.read_text(encoding="utf-8") if path.exists() else title
     body = old[len(title):] if old.startswith(title) else old
-    atomic_write(path, (title + version_entry(plan, now) + "\n" + body).rstrip("\n").encode("utf-8") + b"\n")
+    return (title + version_entry(plan, now) + "\n" + body).rstrip("\n") + "\n"
 
 
 def _describe(change) -> str:

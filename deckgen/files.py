@@ -1,29 +1,85 @@
-"""Writing files so that a crash never leaves a half-written one."""
+"""Writing files so that a crash never leaves a half-written one, and one build at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
+from .errors import DeckgenError
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one step: readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
+LOCK_NAME = ".deckgen.lock"
+TEMP_SUFFIX = ".deckgen-tmp"
+
+
+class StagedFiles:
+    """Files written under temporary names, then renamed into place together; on failure, none is.
+
+    Each temporary file sits in its target's folder, so the rename is atomic:
+    a reader (or a build killed at any moment) sees every old file or a whole
+    new one, never a part.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, Path]] = []
+
+    def stage(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        self._staged.append((tmp_name, path))
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        os.chmod(tmp_name, 0o644)
+
+    def commit(self) -> None:
+        while self._staged:
+            tmp_name, path = self._staged.pop(0)
+            os.replace(tmp_name, path)
+
+    def discard(self) -> None:
+        while self._staged:
+            Path(self._staged.pop()[0]).unlink(missing_ok=True)
+
+    def __enter__(self) -> StagedFiles:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()  # anything not committed
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` in one step."""
+    with StagedFiles() as files:
+        files.stage(path, data)
+        files.commit()
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files a killed build left behind (only deckgen's own)."""
+    for path in folder.rglob(f".*{TEMP_SUFFIX}"):
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def project_lock(folder: Path):
+    """Hold the project's lock while building; a second build at the same time stops with a clear message."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / LOCK_NAME
+    with open(lock_path, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DeckgenError(f"another deckgen build is running on {folder} (it holds {lock_path}); "
+                               "run this one when it has finished") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

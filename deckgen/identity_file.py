@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import SourceError
-from .files import atomic_write
 from .sources import VERSION_RE
 
 FORMAT = 1
@@ -93,11 +92,6 @@ def dumps(identity: DeckIdentity) -> str:
                   and not (k == "removed" and v is False)}
         lines.append(_line(record))
     return "\n".join(lines) + "\n"
-
-
-def write_identity(path: Path, identity: DeckIdentity) -> None:
-    """Write the identity file atomically."""
-    atomic_write(path, dumps(identity).encode("utf-8"))
 
 
 def read_identity(path: Path) -> DeckIdentity | None:

@@ -9,6 +9,7 @@
 - `ListIndentExtension`: a list nests under an item when it is indented to
   that item's text, as in CommonMark, whether by 2, 3 or 4 spaces (Python-
   Markdown alone wants exactly 4).
+- `ImageExtension`: collects the images an answer shows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 from markdown import Extension
 from markdown.blockprocessors import OListProcessor, UListProcessor
 from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER
 
 from .parse import fence_states
@@ -33,6 +35,7 @@ MATH_RE = re.compile(
     r"|(?<![\\$])\$(?P<dollar>[^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)",
     re.DOTALL,
 )
+LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 PLACEHOLDER_LINE_RE = re.compile(re.escape(HTML_PLACEHOLDER).replace("%s", r"(\d+)") + r"$")
@@ -67,6 +70,35 @@ class MathPreprocessor(Preprocessor):
             return self.md.htmlStash.store(r"\(" + html.escape(tex, quote=False) + r"\)")
         tex = match.group("dollars2") if match.group("dollars2") is not None else match.group("brackets")
         return self.md.htmlStash.store(r"\[" + html.escape(tex, quote=False) + r"\]")
+
+
+def unbalanced_math(text: str) -> list[tuple[int, str]]:
+    """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
+    lines = text.split("\n")
+    prose = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
+    # Blank out code and complete math, keeping offsets, then look for what is left.
+    rest = MATH_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), prose)
+    return [(rest.count("\n", 0, m.start()), m.group(0)) for m in LONE_DELIMITER_RE.finditer(rest)]
+
+
+class ImageCollector(Treeprocessor):
+    """Note every image an answer refers to, for the build to check and bundle."""
+
+    def run(self, root) -> None:
+        self.md.deckgen_images.extend(img.get("src", "") for img in root.iter("img"))
+
+
+class ImageExtension(Extension):
+    """Collect image sources into `md.deckgen_images` (emptied by `md.reset()`)."""
+
+    def extendMarkdown(self, md) -> None:
+        md.registerExtension(self)
+        self.md = md
+        md.deckgen_images = []
+        md.treeprocessors.register(ImageCollector(md), "deckgen_images", 1)
+
+    def reset(self) -> None:
+        self.md.deckgen_images = []
 
 
 class BlockStartPreprocessor(Preprocessor):

@@ -16,6 +16,7 @@ from .sources import DeckSource
 
 HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
+MAX_LINE = 20_000  # Python-Markdown's inline parsing can take minutes on longer lines of brackets
 EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
 
 
@@ -119,6 +120,10 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     close()
 
     diagnostics.extend(_question_warnings(questions))
+    diagnostics.extend(
+        Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})", "error",
+                   "line-too-long")
+        for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
     open_fence = unclosed_fence(lines)
     if open_fence is not None:
         diagnostics.append(Diagnostic(source.path, open_fence + 1, (
@@ -155,7 +160,15 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     first_seen: dict[str, Question] = {}
     first_with_id: dict[str, Question] = {}
+    first_answer: dict[str, Question] = {}
     for question in questions:
+        answer = " ".join(question.answer.split())
+        if answer:
+            other = first_answer.setdefault(answer, question)
+            if other is not question:
+                found.append(Diagnostic(question.path, question.line, (
+                    f"same answer as the question at line {other.line} ({other.title}): "
+                    "is one of them a mistake?"), code="duplicate-answer"))
         if question.explicit_id:
             other = first_with_id.setdefault(question.explicit_id, question)
             if other is not question:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import markdown
 
-from .markdown_ext import BlockStartExtension, ListIndentExtension, MathExtension
+from .errors import Diagnostic
+from .markdown_ext import (BlockStartExtension, ImageExtension, ListIndentExtension, MathExtension,
+                           unbalanced_math)
 from .parse import ParsedDeck, Question
 from .topics import note_tags
 
@@ -16,15 +19,14 @@ EXTENSIONS = [
     "nl2br",  # every line of text stays its own line on the card
     "pymdownx.superfences",
     "pymdownx.magiclink",  # bare URLs become links
-    MathExtension(),
-    BlockStartExtension(),
-    ListIndentExtension(),
 ]
+OUR_EXTENSIONS = (MathExtension, BlockStartExtension, ListIndentExtension, ImageExtension)
 EXTENSION_CONFIGS = {
     "pymdownx.superfences": {"css_class": "highlight"},
 }
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
+URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,20 @@ class RenderedDeck:
     parsed: ParsedDeck
     notes: tuple[RenderedNote, ...]
     description_html: str
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 class MarkdownRenderer:
     """Markdown to HTML with deckgen's extensions; one instance serves a whole deck."""
 
     def __init__(self) -> None:
-        self._md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS)
+        self._md = markdown.Markdown(extensions=EXTENSIONS + [make() for make in OUR_EXTENSIONS],
+                                     extension_configs=EXTENSION_CONFIGS)
+
+    @property
+    def images(self) -> list[str]:
+        """The image sources of the last text rendered."""
+        return list(self._md.deckgen_images)
 
     def block(self, text: str) -> str:
         """HTML of a Markdown document (an answer, a description)."""
@@ -64,11 +73,41 @@ class MarkdownRenderer:
 
 
 def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None) -> RenderedDeck:
-    """Render every question, answer and the description of one deck."""
+    """Render every question, answer and the description of one deck, noting what will not show right."""
     renderer = renderer or MarkdownRenderer()
-    notes = tuple(
-        RenderedNote(question=q, question_html=renderer.inline(q.title), answer_html=renderer.block(q.answer),
-                     tags=note_tags(q, parsed.source.settings.topics))
-        for q in parsed.questions
-    )
-    return RenderedDeck(parsed=parsed, notes=notes, description_html=renderer.block(parsed.description))
+    notes, diagnostics = [], []
+    for question in parsed.questions:
+        try:
+            question_html, answer_html = renderer.inline(question.title), renderer.block(question.answer)
+        except RecursionError:
+            diagnostics.append(Diagnostic(question.path, question.answer_line, "nested too deeply to render",
+                                          "error", "too-deep"))
+            continue
+        diagnostics.extend(_missing_images(question, renderer.images))
+        diagnostics.extend(
+            Diagnostic(question.path, question.answer_line + offset,
+                       f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
+            for offset, delimiter in unbalanced_math(question.answer))
+        notes.append(RenderedNote(question=question, question_html=question_html, answer_html=answer_html,
+                                  tags=note_tags(question, parsed.source.settings.topics)))
+    try:
+        description = renderer.block(parsed.description)
+    except RecursionError:
+        description = ""
+        diagnostics.append(Diagnostic(parsed.source.path, 1, "deck description nested too deeply to render",
+                                      "error", "too-deep"))
+    return RenderedDeck(parsed=parsed, notes=tuple(notes), description_html=description,
+                        diagnostics=tuple(diagnostics))
+
+
+def _missing_images(question: Question, sources: list[str]) -> list[Diagnostic]:
+    folder = question.path.parent
+    found = []
+    for src in sources:
+        if URL_SCHEME_RE.match(src) or (folder / unquote(src)).is_file():
+            continue
+        offset = question.answer[:max(question.answer.find(src), 0)].count("\n")
+        found.append(Diagnostic(question.path, question.answer_line + offset,
+                                f"image not found: {src} (looked for {folder / unquote(src)})", "error",
+                                "missing-media"))
+    return found

@@ -21,6 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SETTINGS_SUFFIX = ".deck.toml"
+TAG_SEPARATOR = "::"
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -74,6 +75,9 @@ def read_deck_source(path: Path) -> DeckSource:
     """Read one deck's Markdown and its settings."""
     try:
         data = path.read_bytes()
+        if b"\0" in data:
+            raise SourceError(path, _line_of_offset(data, data.index(b"\0")),
+                              "contains NUL bytes: a binary file, not Markdown text", "binary-file")
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SourceError(path, _line_of_offset(data, err.start),
@@ -151,7 +155,10 @@ class _SettingsReader:
                 compiled.append(re.compile(pattern))
             except re.error as err:
                 self.fail(key, f"invalid pattern {pattern!r}: {err}")
-        return TopicRule(tag=rule["tag"].strip(), keywords=tuple(k.casefold() for k in keywords),
+        if anki_tag(rule["tag"].split(TAG_SEPARATOR)) != rule["tag"]:
+            self.fail(key, f"invalid tag {rule['tag']!r}: Anki tags have no spaces or quotes and no empty "
+                           f"'::' levels; did you mean {anki_tag(rule['tag'].split(TAG_SEPARATOR))!r}?")
+        return TopicRule(tag=rule["tag"], keywords=tuple(k.casefold() for k in keywords),
                          patterns=tuple(compiled))
 
     def typed(self, data: dict, key: str, kind: type, default):
@@ -170,6 +177,12 @@ class _SettingsReader:
             return starts[key[1]] if key[1] < len(starts) else 0
         pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
         return next((i for i, line in enumerate(self.lines, 1) if pattern.match(line)), 0)
+
+
+def anki_tag(parts) -> str:
+    """A valid Anki tag from path parts: no spaces or quotes, no empty `::` levels."""
+    cleaned = (re.sub(r"[\s\"]+", "_", part.replace(TAG_SEPARATOR, "_").strip()).strip("_:") for part in parts)
+    return TAG_SEPARATOR.join(part for part in cleaned if part)
 
 
 def default_slug(stem: str) -> str:

@@ -69,6 +69,11 @@ class _Note(genanki.Note):
 
 def write_package(plan: PackagePlan, path: Path) -> None:
     """Write `plan` to `path`; the file appears whole or not at all."""
+    atomic_write(path, package_bytes(plan))
+
+
+def package_bytes(plan: PackagePlan) -> bytes:
+    """The .apkg file of `plan`: a zip of an Anki collection, identical for identical plans."""
     model = _Model(plan.note_type, plan.note_type_mtime)
     deck = genanki.Deck(plan.deck_id, plan.deck_name, plan.description)
     deck.add_model(model)
@@ -84,7 +89,7 @@ def write_package(plan: PackagePlan, path: Path) -> None:
         finally:
             conn.close()
         database = db_path.read_bytes()
-    atomic_write(path, _zip({"collection.anki2": database, "media": json.dumps({}).encode()}))
+    return _zip({"collection.anki2": database, "media": json.dumps({}).encode()})
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:

@@ -2,7 +2,8 @@ import re
 
 from deckgen.parse import Question
 from deckgen.sources import TopicRule
-from deckgen.topics import anki_tag, note_tags
+from deckgen.sources import anki_tag
+from deckgen.topics import note_tags
 
 
 def question(title: str, sections=("Part one", "Chapter")) -> Question:
@@ -10,7 +11,7 @@ def question(title: str, sections=("Part one", "Chapter")) -> Question:
 
 
 def test_section_path_is_a_hierarchical_tag_and_rules_add_topics():
-    rules = (TopicRule(tag="topic::fine tuning::LoRA", keywords=("lora",)),
+    rules = (TopicRule(tag="topic::fine_tuning::LoRA", keywords=("lora",)),
              TopicRule(tag="topic::rag", patterns=(re.compile(r"\bRAG\b"),)),
              TopicRule(tag="topic::never", keywords=("nothing",)))
     assert note_tags(question("How does LoRA help RAG?"), rules) == (
