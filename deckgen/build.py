@@ -93,8 +93,10 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
     1. take the project's lock and clear what a killed build left behind;
     2. read, parse, render and identify every deck (`plan_decks`), stopping
        before anything is written if there is an error;
-    3. write every deck's .apkg, changelog and identity file to temporary
-       files, then rename them all into place.
+    3. write every deck's changelog, identity file and .apkg to temporary
+       files, then rename them all into place, in that order: a build killed
+       in between leaves an identity file from which the next build remakes
+       the very same .apkg.
     """
     now = time.time() if now is None else now
     project = source if source.is_dir() else source.parent
@@ -108,12 +110,12 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             for plan in plans:
                 deck_path, slug = plan.deck.parsed.source.path, plan.deck.parsed.source.settings.slug
                 path = out_dir / f"{slug}-{plan.version}.apkg"
-                files.stage(path, package_bytes(plan.package))
                 changelog = updated_changelog(changelog_path(out_dir, slug), plan, now)
                 if changelog is not None:
                     files.stage(changelog_path(out_dir, slug), changelog.encode("utf-8"))
                 if plan.identity != plan.previous:
                     files.stage(identity_path(deck_path), dumps(plan.identity).encode("utf-8"))
+                files.stage(path, package_bytes(plan.package))
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
     return BuildReport(decks=tuple(decks), diagnostics=tuple(diagnostics))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def updated_changelog(path: Path, plan: DeckPlan, now: float) -> str | None:
     title = f"# Changelog: {plan.identity.name}\n\n"
     old = path.read_text(encoding="utf-8") if path.exists() else title
     body = old[len(title):] if old.startswith(title) else old
+    # A build killed after writing this entry but before its identity file writes it again: replace it.
+    body = re.sub(rf"\A## {re.escape(plan.version)} \(.*?(?=^## |\Z)", "", body, flags=re.DOTALL | re.MULTILINE)
     return (title + version_entry(plan, now) + "\n" + body).rstrip("\n") + "\n"
 
 

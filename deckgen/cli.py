@@ -1,7 +1,12 @@
-"""The `deckgen` command line: a thin layer over `deckgen.build`."""
+"""The `deckgen` command line: a thin layer over `deckgen.build`.
+
+Exit status: 0 when all went well, 1 for problems in the sources (or a
+build that could not be written), 2 for a wrong command line.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -13,12 +18,26 @@ NEW_NOTE_TYPE = click.option(
     "--new-note-type", is_flag=True,
     help="Accept a note type whose fields or cards changed. Anki then makes a second note type and "
          "never updates the notes already imported: only for a deliberate fresh start.")
+VERBOSITY = [
+    click.option("-v", "--verbose", is_flag=True, help="Also list every note that changes."),
+    click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+]
+
+
+def verbosity(command):
+    for option in reversed(VERBOSITY):
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="deckgen")
 def main() -> None:
-    """Turn Markdown notes into Anki decks you can rebuild without losing progress."""
+    """Turn Markdown notes into Anki decks you can rebuild without losing progress.
+
+    Start with `deckgen build`: it turns every deck in source/ into an .apkg
+    in build/ for Anki's File > Import. `deckgen COMMAND --help` tells more.
+    """
 
 
 @main.command()
@@ -26,7 +45,8 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Folder the .apkg files and changelogs are written to.")
 @NEW_NOTE_TYPE
-def build(source: Path, output: Path, new_note_type: bool) -> None:
+@verbosity
+def build(source: Path, output: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
     """Build each deck into a versioned .apkg.
 
     SOURCE is a folder of Markdown decks (default: source/) or one .md file.
@@ -37,18 +57,23 @@ def build(source: Path, output: Path, new_note_type: bool) -> None:
     """
     from .build import build_decks
 
-    report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type))
-    _echo_diagnostics(report.diagnostics)
+    report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type), quiet)
+    _echo_diagnostics(report.diagnostics, quiet)
+    if quiet:
+        return
     for deck in report.decks:
         plan = deck.plan
         click.echo(f"{plan.identity.name} {plan.version}: {len(plan.deck.notes)} notes "
                    f"({_summary(plan)}) -> {deck.path}")
+        if verbose:
+            _echo_changes(plan)
 
 
 @main.command()
 @SOURCE
 @NEW_NOTE_TYPE
-def diff(source: Path, new_note_type: bool) -> None:
+@verbosity
+def diff(source: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
     """Show what the next build would change, writing nothing.
 
     For each deck in SOURCE (default: source/): the version the build would
@@ -58,25 +83,53 @@ def diff(source: Path, new_note_type: bool) -> None:
     """
     from .build import plan_decks
 
-    plans, diagnostics = _run(lambda: plan_decks(source, allow_new_note_type=new_note_type))
-    _echo_diagnostics(diagnostics)
+    plans, diagnostics = _run(lambda: plan_decks(source, allow_new_note_type=new_note_type), quiet)
+    _echo_diagnostics(diagnostics, quiet)
     for plan in plans:
         before = plan.previous.version if plan.previous else "not built yet"
         click.echo(f"{plan.identity.name}: {before} -> {plan.version}")
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")
-        for change in plan.changes:
-            what = f"{change.previous_question} -> {change.question}" if change.previous_question else change.question
-            click.echo(f"  {change.kind:<8} {change.source}  {what}")
+        _echo_changes(plan)
 
 
-def _run(action):
+@main.command()
+@SOURCE
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object with a list of diagnostics, for editors and CI.")
+@NEW_NOTE_TYPE
+def check(source: Path, strict: bool, output_format: str, new_note_type: bool) -> None:
+    """Report every problem a build would meet, writing nothing.
+
+    Lists all diagnostics at once, sorted, as path:line:col: severity:
+    message [code]. Exit status 1 when there are errors (or, with --strict,
+    warnings), else 0.
+    """
+    from .build import check_decks
+
+    _, diagnostics = _run(lambda: check_decks(source, allow_new_note_type=new_note_type), quiet=False)
+    if strict:
+        diagnostics = [d.as_error() for d in diagnostics]
+    errors = sum(d.severity == "error" for d in diagnostics)
+    if output_format == "json":
+        click.echo(json.dumps({"errors": errors, "warnings": len(diagnostics) - errors,
+                               "diagnostics": [d.to_json() for d in diagnostics]}, ensure_ascii=False, indent=2))
+    else:
+        for diagnostic in diagnostics:
+            click.echo(str(diagnostic))
+        click.echo(f"{errors} error(s), {len(diagnostics) - errors} warning(s)", err=True)
+    if errors:
+        raise SystemExit(1)
+
+
+def _run(action, quiet: bool):
     from .build import BuildError
     from .errors import DeckgenError
 
     try:
         return action()
     except BuildError as err:
-        _echo_diagnostics(err.diagnostics)
+        _echo_diagnostics(err.diagnostics, quiet)
         raise click.ClickException(str(err)) from None
     except DeckgenError as err:
         raise click.ClickException(str(err)) from None
@@ -84,9 +137,16 @@ def _run(action):
         raise click.ClickException(f"{err.filename or ''}: {err.strerror}".lstrip(": ")) from None
 
 
-def _echo_diagnostics(diagnostics) -> None:
+def _echo_diagnostics(diagnostics, quiet: bool) -> None:
     for diagnostic in diagnostics:
-        click.echo(str(diagnostic), err=True)
+        if not quiet or diagnostic.severity == "error":
+            click.echo(str(diagnostic), err=True)
+
+
+def _echo_changes(plan) -> None:
+    for change in plan.changes:
+        what = f"{change.previous_question} -> {change.question}" if change.previous_question else change.question
+        click.echo(f"  {change.kind:<8} {change.source}  {what}")
 
 
 def _summary(plan) -> str:

@@ -37,7 +37,7 @@ class DeckgenError(Exception):
 class SourceError(DeckgenError):
     """Bad input at a place in a source file."""
 
-    def __init__(self, path: Path, line: int, message: str, code: str = ""):
-        self.diagnostic = Diagnostic(path, line, message, "error", code)
+    def __init__(self, path: Path, line: int, message: str, code: str = "", column: int = 1):
+        self.diagnostic = Diagnostic(path, line, message, "error", code, column)
         self.path, self.line, self.message = path, line, message
         super().__init__(str(self.diagnostic).replace(": error: ", ": ", 1))

@@ -117,7 +117,7 @@ def loads(path: Path, text: str) -> DeckIdentity:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise _damaged(path, number, f"not a JSON record ({err.msg})") from None
+            raise _damaged(path, number, f"not a JSON record ({err.msg} at column {err.colno})") from None
         if not isinstance(record, dict):
             raise _damaged(path, number, "not a JSON object")
         records.append(record)

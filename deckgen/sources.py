@@ -23,6 +23,7 @@ else:  # pragma: no cover
 SETTINGS_SUFFIX = ".deck.toml"
 TAG_SEPARATOR = "::"
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,14 @@ def read_deck_source(path: Path) -> DeckSource:
                           "not-utf8") from None
     except OSError as err:
         raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
-    return DeckSource(path=path, text=text.replace("\r\n", "\n").replace("\r", "\n"),
-                      settings=read_settings(path))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = CONTROL_RE.search(text)
+    if control:
+        line_start = text.rfind("\n", 0, control.start()) + 1
+        raise SourceError(path, text.count("\n", 0, control.start()) + 1,
+                          f"control character U+{ord(control.group()):04X}: not text (Anki would also take U+001F "
+                          "for a field separator)", "control-character", column=control.start() - line_start + 1)
+    return DeckSource(path=path, text=text, settings=read_settings(path))
 
 
 def settings_path(deck_path: Path) -> Path:

@@ -1,4 +1,5 @@
 import hashlib
+import json
 
 from click.testing import CliRunner
 
@@ -121,3 +122,39 @@ def test_an_unwritable_output_is_an_error_not_a_traceback(tmp_path):
     result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "file" / "out"))
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path / 'file' / 'out'}: Not a directory\n"
+
+
+def test_check_lists_everything_sorted_writes_nothing_and_sets_the_exit_status(tmp_path):
+    src = tmp_path / "src"
+    write_deck(src, "b", "### Same?\nx\n### Same?\ny\n")
+    write_deck(src, "a", "### Q?\n```\n")
+    before = sorted(p.name for p in src.iterdir())
+    result = run("check", str(src))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{src / 'a.md'}:2:1: error: this code fence is never closed, so everything after it, headings included, "
+        "would be code; close it with a matching fence line [unclosed-fence]\n"
+        f"{src / 'b.md'}:3:1: warning: duplicate question (also at line 1): Same? [duplicate-question]\n")
+    assert result.stderr == "1 error(s), 1 warning(s)\n"
+    assert sorted(p.name for p in src.iterdir()) == before
+
+
+def test_check_strict_and_json(tmp_path):
+    src = tmp_path / "src"
+    write_deck(src, "b", "### Same?\nx\n### Same?\ny\n")
+    assert run("check", str(src)).exit_code == 0
+    strict = run("check", "--strict", "--format", "json", str(src))
+    assert strict.exit_code == 1
+    assert json.loads(strict.stdout) == {"errors": 1, "warnings": 0, "diagnostics": [{
+        "path": str(src / "b.md"), "line": 3, "column": 1, "severity": "error", "code": "duplicate-question",
+        "message": "duplicate question (also at line 1): Same?"}]}
+
+
+def test_quiet_prints_errors_only_and_verbose_lists_changes(tmp_path):
+    src = tmp_path / "src"
+    deck = write_deck(src, "d", "### A?\na\n### A?\nb\n")
+    quiet = run("build", "-q", str(src), "-o", str(tmp_path / "out"))
+    assert (quiet.exit_code, quiet.output) == (0, "")
+    deck.write_text("### A?\na\n### A?\nb\n### C?\nc\n")
+    verbose = run("build", "-v", str(src), "-o", str(tmp_path / "out"))
+    assert verbose.stdout.splitlines()[1:] == ["  new      d.md:5  C?"]

@@ -1,0 +1,148 @@
+"""Every bad input gets a clear message and a non-zero exit, and leaves build/ and the identity file as they were."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deckgen.cli import main
+
+GOOD = "### What is LoRA?\nLow-rank adapters.\n"
+
+
+def snapshot(*folders: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project whose deck was built once: source/ with its identity file, and build/."""
+    src = tmp_path / "source"
+    src.mkdir()
+    (src / "good.md").write_text(GOOD, encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "build")])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def deep_list(levels: int) -> str:
+    return "### Deep?\n" + "\n".join("  " * i + "- x" for i in range(levels)) + "\n"
+
+
+ERRORS = {  # name: (file to write, its content, the expected error lines with {src} for the source folder)
+    "not UTF-8": ("bad.md", b"### Q?\n\xff\n", "{src}/bad.md:2:1: error: not UTF-8 text (byte 0xff at offset 7) [not-utf8]"),
+    "binary file named .md": ("bin.md", b"PK\x03\x04\x00\x00", "{src}/bin.md:1:1: error: contains NUL bytes: a binary file, "
+                              "not Markdown text [binary-file]"),
+    "control character": ("ctl.md", b"### Q?\nfield\x1fseparator\n", "{src}/ctl.md:2:6: error: control character "
+                          "U+001F: not text (Anki would also take U+001F for a field separator) [control-character]"),
+    "very long line": ("long.md", b"### Q?\n" + b"x" * 20_001 + b"\n",
+                       "{src}/long.md:2:1: error: line too long (20,001 characters; at most 20,000) [line-too-long]"),
+    "deep nesting": ("deep.md", deep_list(400).encode(), "{src}/deep.md:2:1: error: nested too deeply to render [too-deep]"),
+    "settings not TOML": ("good.deck.toml", b'name = "x\n', "{src}/good.deck.toml:1:1: error: invalid settings: "
+                          "Illegal character '\\n' (at line 1, column 10) [invalid-settings]"),
+    "bad topic pattern": ("good.deck.toml", b'[[topics]]\ntag = "t"\npatterns = ["("]\n',
+                          "{src}/good.deck.toml:1:1: error: invalid pattern '(': missing ), unterminated subpattern "
+                          "at position 0 [invalid-settings]"),
+    "invalid tag": ("good.deck.toml", b'[[topics]]\ntag = "my topic"\nkeywords = ["x"]\n',
+                    "{src}/good.deck.toml:1:1: error: invalid tag 'my topic': Anki tags have no spaces or quotes and "
+                    "no empty '::' levels; did you mean 'my_topic'? [invalid-settings]"),
+    "unclosed fence": ("fence.md", b"### Q?\n```\ncode\n### Lost?\nA.\n",
+                       "{src}/fence.md:2:1: error: this code fence is never closed, so everything after it, headings "
+                       "included, would be code; close it with a matching fence line [unclosed-fence]"),
+    "explicit id twice": ("ids.md", b"### A {#x}\na\n### B {#x}\nb\n",
+                          "{src}/ids.md:3:1: error: explicit id {{#x}} is also used at line 1: each note needs its own "
+                          "[duplicate-id]"),
+    "heading without text": ("empty-heading.md", b"###\nA.\n",
+                             "{src}/empty-heading.md:1:1: error: question heading has no text [empty-heading]"),
+    "missing image": ("img.md", b"### Q?\nSee:\n![diagram](img/missing.png)\n",
+                      "{src}/img.md:3:1: error: image not found: img/missing.png (looked for {src}/img/missing.png) "
+                      "[missing-media]"),
+}
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_bad_input_is_an_error_that_changes_nothing(project, name):
+    file_name, content, expected = ERRORS[name]
+    src, out = project / "source", project / "build"
+    before = snapshot(src, out)
+    (src / file_name).write_bytes(content)
+    before.pop(str(src / file_name), None)
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr == expected.format(src=src) + "\n" + \
+        "Error: 1 error(s) in the sources; nothing was written\n"
+    after = snapshot(src, out)
+    after.pop(str(src / file_name), None)
+    assert after == before
+
+
+def test_damaged_identity_file(project):
+    src, out = project / "source", project / "build"
+    identity = src / "good.identity.jsonl"
+    identity.write_text(re.sub(r'"version_mtime": (\d+)', r'"version_mtime": "\1"', identity.read_text()))
+    before = snapshot(src, out)
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{identity}:1:1: error: damaged identity file: the deck's times and note type "
+                                    "id must be positive whole numbers. It records the identities Anki knows")
+    assert snapshot(src, out) == before
+
+
+WARNINGS = {  # files that build (exit 0) with a warning, leaving the good deck's outputs as they were
+    "empty file": ("empty.md", b"", "{src}/empty.md: warning: no questions: no heading of level 3 (###) in this "
+                   "file [no-questions]"),
+    "no question": ("notes.md", b"# Just notes\nSome text.\n", "{src}/notes.md: warning: no questions: no heading of "
+                    "level 3 (###) in this file [no-questions]"),
+    "unbalanced math": ("math.md", b"### Q?\nIt is $$x + 1\n", "{src}/math.md:2:1: warning: $$ has no partner, so "
+                        "Anki will show the TeX as text [unbalanced-math]"),
+    "empty answer": ("empty-answer.md", b"### Q?\n", "{src}/empty-answer.md:1:1: warning: question has no answer: Q? "
+                     "[empty-answer]"),
+}
+
+
+@pytest.mark.parametrize("name", WARNINGS)
+def test_suspicious_input_is_a_warning(project, name):
+    file_name, content, expected = WARNINGS[name]
+    src, out = project / "source", project / "build"
+    good_apkg = (out / "good-1.0.0.apkg").read_bytes()
+    (src / file_name).write_bytes(content)
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == expected.format(src=src) + "\n"
+    assert (out / "good-1.0.0.apkg").read_bytes() == good_apkg
+
+
+def test_utf8_bom_and_windows_line_ends_are_fine(tmp_path):
+    src = tmp_path / "source"
+    src.mkdir()
+    (src / "bom.md").write_bytes("\ufeff### Q?\r\nA.\r\n".encode("utf-8"))
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "build")])
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_other_files_in_the_source_folder_are_ignored(project):
+    (project / "source" / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    result = CliRunner().invoke(main, ["build", str(project / "source"), "-o", str(project / "build")])
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert CliRunner().invoke(main, ["build", "--no-such-option"]).exit_code == 2
+    assert CliRunner().invoke(main, ["check", "--format", "xml"]).exit_code == 2
+    assert CliRunner().invoke(main, ["frobnicate"]).exit_code == 2
+
+
+def test_a_second_build_at_the_same_time_stops_with_a_clear_message(project):
+    from deckgen.files import project_lock
+
+    src = project / "source"
+    with project_lock(src):
+        result = CliRunner().invoke(main, ["build", str(src), "-o", str(project / "build")])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: another deckgen build is running on {src} (it holds {src / '.deckgen.lock'}); "
+                             "run this one when it has finished\n")

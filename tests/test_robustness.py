@@ -1,0 +1,104 @@
+"""Whatever the input, deckgen builds a deck Anki accepts or stops with its own error; a kill loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from deckgen.cli import main
+from deckgen.identity_file import identity_path, read_identity
+
+from conftest import AnkiProfile
+
+PIECES = ["### Q?", "### Q? {#q}", "###", "## Section", "# Part", "#### Detail", "- item", "* item", "1. one",
+          "  - nested", "    - deeper", "```", "```python", "~~~", "$$", "$x_1 * y_2$", "\\(", "\\]", "$5 and $10",
+          "| a | b |", "|---|---|", "> quote", "<b>bold</b>", "<script>x</script>", "**b**", "`code`", "[link](x)",
+          "https://example.org", "", "   ", "\t- tab", "{#id}", "&amp; &lt;", "\\", "<!-- c"]
+line = st.one_of(st.sampled_from(PIECES), st.text(max_size=30),
+                 st.builds(lambda t: "### " + t, st.text(min_size=1, max_size=15)))
+documents = st.one_of(st.lists(line, max_size=25).map("\n".join).map(lambda s: s.encode("utf-8")),
+                      st.binary(max_size=64))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents)
+def test_any_input_builds_an_importable_deck_or_stops_with_a_deckgen_error(document):
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "source", Path(tmp) / "build"
+        src.mkdir()
+        (src / "deck.md").write_bytes(document)
+        result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+        assert result.exit_code in (0, 1), result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output
+        leftovers = [p for p in Path(tmp).rglob("*") if p.name.endswith(".deckgen-tmp")]
+        assert leftovers == []
+        packages = list(out.glob("*.apkg")) if out.exists() else []
+        if result.exit_code == 1:
+            assert packages == [] and not (src / "deck.identity.jsonl").exists()
+            assert result.output.splitlines()[-1].startswith("Error: ")
+            return
+        if not packages:  # a file with no questions: a warning, nothing to build
+            assert "[no-questions]" in result.output
+            return
+        profile = AnkiProfile(Path(tmp) / "collection.anki2")
+        try:
+            log = profile.import_package(packages[0])
+            assert len(log.conflicting) == 0
+            assert profile.col.note_count() == len(read_identity(src / "deck.identity.jsonl").notes)
+            assert profile.check_database()[1]
+        finally:
+            profile.close()
+
+
+def big_deck(answers: str, count: int = 3000) -> str:
+    return "".join(f"### Question number {i}?\n{answers} {i}, with **bold** and `code`.\n- a\n- b\n\n"
+                   for i in range(count))
+
+
+def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_intact(tmp_path):
+    src, out = tmp_path / "source", tmp_path / "build"
+    src.mkdir()
+    deck = src / "deck.md"
+    deck.write_text(big_deck("First answer"), encoding="utf-8")
+    command = [sys.executable, "-m", "deckgen", "build", str(src), "-o", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    old_apkg = (out / "deck-1.0.0.apkg").read_bytes()
+    old_identity = identity_path(deck).read_bytes()
+
+    start = time.monotonic()
+    subprocess.run(command + ["-q"], check=False, capture_output=True)  # a no-change build: how long one takes
+    duration = time.monotonic() - start
+    deck.write_text(big_deck("Second answer"), encoding="utf-8")
+    outcomes = set()
+    for step in range(12):
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(duration * step / 10)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert (out / "deck-1.0.0.apkg").read_bytes() == old_apkg
+        identity = identity_path(deck).read_bytes()
+        if identity == old_identity:
+            outcomes.add("old")
+        else:
+            assert read_identity(identity_path(deck)).version == "1.0.1"
+            outcomes.add("new")
+            identity_path(deck).write_bytes(old_identity)  # try again from the old state
+            (out / "deck-1.0.1.apkg").unlink(missing_ok=True)
+        for package in out.glob("*.apkg"):
+            assert zipfile.ZipFile(package).testzip() is None
+    assert "old" in outcomes
+
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert read_identity(identity_path(deck)).version == "1.0.1"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == [".deckgen.lock"]
