@@ -57,7 +57,7 @@ def check_decks(source: Path, now: float | None = None, allow_new_note_type: boo
         diagnostics.extend(parsed.diagnostics)
         if not parsed.questions and previous is None:
             continue  # nothing to build, and no notes to keep
-        renderer = MarkdownRenderer()
+        renderer = MarkdownRenderer(path.parent)
         rendered = render_deck(parsed, renderer)
         plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
                                 allow_new_note_type)

@@ -9,13 +9,16 @@
 - `ListIndentExtension`: a list nests under an item when it is indented to
   that item's text, as in CommonMark, whether by 2, 3 or 4 spaces (Python-
   Markdown alone wants exactly 4).
-- `ImageExtension`: collects the images an answer shows.
+- `MediaExtension`: points local images at content-hashed media names.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+from pathlib import Path
+from urllib.parse import unquote
 
 from markdown import Extension
 from markdown.blockprocessors import OListProcessor, UListProcessor
@@ -35,6 +38,7 @@ MATH_RE = re.compile(
     r"|(?<![\\$])\$(?P<dollar>[^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)",
     re.DOTALL,
 )
+URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
@@ -81,24 +85,48 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
     return [(rest.count("\n", 0, m.start()), m.group(0)) for m in LONE_DELIMITER_RE.finditer(rest)]
 
 
-class ImageCollector(Treeprocessor):
-    """Note every image an answer refers to, for the build to check and bundle."""
+class MediaRewriter(Treeprocessor):
+    """Point every local image at its name in Anki's media folder: a hash of its bytes.
+
+    Two `img.png` from different folders get different names, and a changed
+    image gets a new name, so Anki picks it up. Each image met is recorded in
+    `md.deckgen_media` as (src as written, media name or None when not found, path).
+    """
 
     def run(self, root) -> None:
-        self.md.deckgen_images.extend(img.get("src", "") for img in root.iter("img"))
+        for img in root.iter("img"):
+            src = img.get("src", "")
+            if URL_SCHEME_RE.match(src) or src.startswith("//"):
+                continue
+            path = self.md.deckgen_folder / unquote(src)
+            name = self.media_name(path)
+            self.md.deckgen_media.append((src, name, path))
+            if name:
+                img.set("src", name)
+
+    def media_name(self, path: Path) -> str | None:
+        cache = self.md.deckgen_media_names
+        if path not in cache:
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+                cache[path] = f"dg-{digest}{path.suffix.lower()}"
+            except OSError:
+                cache[path] = None
+        return cache[path]
 
 
-class ImageExtension(Extension):
-    """Collect image sources into `md.deckgen_images` (emptied by `md.reset()`)."""
+class MediaExtension(Extension):
+    """Rewrite local images to media names (see `MediaRewriter`); `md.deckgen_folder` is where paths start."""
 
     def extendMarkdown(self, md) -> None:
         md.registerExtension(self)
         self.md = md
-        md.deckgen_images = []
-        md.treeprocessors.register(ImageCollector(md), "deckgen_images", 1)
+        md.deckgen_folder = Path(".")
+        md.deckgen_media, md.deckgen_media_names = [], {}
+        md.treeprocessors.register(MediaRewriter(md), "deckgen_media", 1)
 
     def reset(self) -> None:
-        self.md.deckgen_images = []
+        self.md.deckgen_media = []
 
 
 class BlockStartPreprocessor(Preprocessor):

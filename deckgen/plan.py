@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import Diagnostic
 from .identity import deck_id, identify
 from .identity_file import DeckIdentity, NoteIdentity, NoteTypeIdentity
 from .model import BASIC, NoteType
-from .render import MarkdownRenderer, RenderedDeck
+from .render import MarkdownRenderer, RenderedDeck, note_media
 from .write import PackageNote, PackagePlan
 
 REMOVED_TAG = "deckgen::removed"
@@ -65,7 +66,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
     identified, diagnostics = identify(settings.slug, [n.question for n in deck.notes],
                                        previous.notes if previous else ())
     diagnostics = list(diagnostics)
-    records, package_notes, changes = [], [], []
+    records, package_notes, changes, media = [], [], [], set()
 
     for identity, note in zip(identified, deck.notes):
         question, record = note.question, identity.record
@@ -83,12 +84,14 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
                                     tags=note.tags, fingerprint=fingerprint, mtime=mtime, source=source,
                                     explicit_id=question.explicit_id))
         package_notes.append(PackageNote(identity.guid, _with_source(fields, source), note.tags, mtime))
+        media.update(note.media)
 
     live = {r.guid for r in records}
     for record in sorted(previous.notes if previous else (), key=lambda r: r.guid):
         if record.guid in live:
             continue
-        tombstone, fields = _tombstone(record, renderer, stamp)
+        tombstone, fields, tombstone_media = _tombstone(record, renderer, stamp)
+        media.update(tombstone_media)
         if not record.removed:
             changes.append(NoteChange("removed", record.question, record.source))
         records.append(tombstone)
@@ -122,7 +125,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         deck_name=settings.name, deck_id=deck_id(settings.name),
         description=deck.description_html + f'\n<p class="dg-version">Version {version}</p>',
         note_type=note_type, note_type_mtime=type_identity.mtime, notes=tuple(package_notes),
-        first_id=version_mtime * 1000)
+        first_id=version_mtime * 1000, media=tuple(sorted(media)))
     plan = DeckPlan(deck=deck, previous=previous, identity=identity, package=package, changes=tuple(changes),
                     unchanged=len(deck.notes) - sum(c.kind != "removed" for c in changes),
                     note_type_change=type_change)
@@ -135,15 +138,16 @@ def content_fingerprint(fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
 
 
 def _tombstone(record: NoteIdentity, renderer: MarkdownRenderer, stamp: int
-               ) -> tuple[NoteIdentity, tuple[str, str, str]]:
+               ) -> tuple[NoteIdentity, tuple[str, str, str], tuple[tuple[str, Path], ...]]:
     """The note a removed question leaves behind: its last content, marked and tagged as removed."""
     tags = tuple(sorted(set(record.tags) | {REMOVED_TAG}))
-    fields = (renderer.inline(record.question), renderer.block(record.answer), REMOVED_STATUS)
+    question, answer = renderer.render(record.question, inline=True), renderer.render(record.answer)
+    fields = (question.html, answer.html, REMOVED_STATUS)
     fingerprint = content_fingerprint(fields, tags)
     changed = not record.removed or record.fingerprint != fingerprint
     return NoteIdentity(guid=record.guid, question=record.question, answer=record.answer, tags=tags,
                         fingerprint=fingerprint, mtime=stamp if changed else record.mtime, source=record.source,
-                        explicit_id=record.explicit_id, removed=True), fields
+                        explicit_id=record.explicit_id, removed=True), fields, note_media(question, answer)
 
 
 def _plan_note_type(note_type: NoteType, previous: DeckIdentity | None, stamp: int, source_path,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
+from pathlib import Path
 
 import markdown
 
 from .errors import Diagnostic
-from .markdown_ext import (BlockStartExtension, ImageExtension, ListIndentExtension, MathExtension,
+from .markdown_ext import (BlockStartExtension, ListIndentExtension, MathExtension, MediaExtension,
                            unbalanced_math)
 from .parse import ParsedDeck, Question
+from .sanitize import needs_sanitizing, sanitize
 from .topics import note_tags
 
 EXTENSIONS = [
@@ -20,13 +21,22 @@ EXTENSIONS = [
     "pymdownx.superfences",
     "pymdownx.magiclink",  # bare URLs become links
 ]
-OUR_EXTENSIONS = (MathExtension, BlockStartExtension, ListIndentExtension, ImageExtension)
+OUR_EXTENSIONS = (MathExtension, BlockStartExtension, ListIndentExtension, MediaExtension)
 EXTENSION_CONFIGS = {
     "pymdownx.superfences": {"css_class": "highlight"},
 }
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
-URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class RenderedText:
+    """HTML made from some Markdown, with the images it shows and what was removed for safety."""
+
+    html: str
+    media: tuple[tuple[str, str | None, Path], ...] = ()
+    """(src as written, media name or None when the file is missing, the file)."""
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,8 @@ class RenderedNote:
     question_html: str
     answer_html: str
     tags: tuple[str, ...]
+    media: tuple[tuple[str, Path], ...] = ()
+    """(media name, file) of every image the note shows."""
 
 
 @dataclass(frozen=True)
@@ -50,64 +62,87 @@ class RenderedDeck:
 
 
 class MarkdownRenderer:
-    """Markdown to HTML with deckgen's extensions; one instance serves a whole deck."""
+    """Markdown to safe HTML with deckgen's extensions; one instance serves a whole deck.
 
-    def __init__(self) -> None:
+    `folder` is where relative image paths start: the deck file's folder.
+    """
+
+    def __init__(self, folder: Path = Path(".")) -> None:
         self._md = markdown.Markdown(extensions=EXTENSIONS + [make() for make in OUR_EXTENSIONS],
                                      extension_configs=EXTENSION_CONFIGS)
+        self._md.deckgen_folder = folder
 
-    @property
-    def images(self) -> list[str]:
-        """The image sources of the last text rendered."""
-        return list(self._md.deckgen_images)
+    def render(self, text: str, inline: bool = False) -> RenderedText:
+        """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
+        if inline:
+            text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
+        html = self._md.reset().convert(text)
+        if inline:
+            match = PARAGRAPH_RE.match(html)
+            html = match.group(1) if match and "<p>" not in match.group(1) else html
+        removed: tuple[str, ...] = ()
+        if needs_sanitizing(text):
+            html, removed = sanitize(html)
+        return RenderedText(html, tuple(self._md.deckgen_media), removed)
 
     def block(self, text: str) -> str:
         """HTML of a Markdown document (an answer, a description)."""
-        return self._md.reset().convert(text)
+        return self.render(text).html
 
     def inline(self, text: str) -> str:
         """HTML of one line of Markdown (a question), without the paragraph around it."""
-        html = self.block(BLOCK_START_RE.sub(r"\1\\\2", text))  # "1. What…" is text, not a list
-        match = PARAGRAPH_RE.match(html)
-        return match.group(1) if match and "<p>" not in match.group(1) else html
+        return self.render(text, inline=True).html
 
 
 def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None) -> RenderedDeck:
     """Render every question, answer and the description of one deck, noting what will not show right."""
-    renderer = renderer or MarkdownRenderer()
+    renderer = renderer or MarkdownRenderer(parsed.source.path.parent)
     notes, diagnostics = [], []
     for question in parsed.questions:
         try:
-            question_html, answer_html = renderer.inline(question.title), renderer.block(question.answer)
+            title, answer = renderer.render(question.title, inline=True), renderer.render(question.answer)
         except RecursionError:
             diagnostics.append(Diagnostic(question.path, question.answer_line, "nested too deeply to render",
                                           "error", "too-deep"))
             continue
-        diagnostics.extend(_missing_images(question, renderer.images))
+        diagnostics.extend(_problems(question, title, question.line, question.title))
+        diagnostics.extend(_problems(question, answer, question.answer_line, question.answer))
         diagnostics.extend(
             Diagnostic(question.path, question.answer_line + offset,
                        f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
             for offset, delimiter in unbalanced_math(question.answer))
-        notes.append(RenderedNote(question=question, question_html=question_html, answer_html=answer_html,
-                                  tags=note_tags(question, parsed.source.settings.topics)))
+        notes.append(RenderedNote(question=question, question_html=title.html, answer_html=answer.html,
+                                  tags=note_tags(question, parsed.source.settings.topics),
+                                  media=note_media(title, answer)))
     try:
-        description = renderer.block(parsed.description)
+        description = renderer.render(parsed.description)
     except RecursionError:
-        description = ""
+        description = RenderedText("")
         diagnostics.append(Diagnostic(parsed.source.path, 1, "deck description nested too deeply to render",
                                       "error", "too-deep"))
-    return RenderedDeck(parsed=parsed, notes=tuple(notes), description_html=description,
+    if description.removed:
+        diagnostics.append(Diagnostic(parsed.source.path, 1, _removed_message(description.removed),
+                                      code="unsafe-html"))
+    return RenderedDeck(parsed=parsed, notes=tuple(notes), description_html=description.html,
                         diagnostics=tuple(diagnostics))
 
 
-def _missing_images(question: Question, sources: list[str]) -> list[Diagnostic]:
-    folder = question.path.parent
+def note_media(*texts: RenderedText) -> tuple[tuple[str, Path], ...]:
+    """(media name, file) of every image found in the texts, sorted, once each."""
+    return tuple(sorted({(name, path) for text in texts for _, name, path in text.media if name}))
+
+
+def _problems(question: Question, rendered: RenderedText, first_line: int, markdown_text: str) -> list[Diagnostic]:
     found = []
-    for src in sources:
-        if URL_SCHEME_RE.match(src) or (folder / unquote(src)).is_file():
-            continue
-        offset = question.answer[:max(question.answer.find(src), 0)].count("\n")
-        found.append(Diagnostic(question.path, question.answer_line + offset,
-                                f"image not found: {src} (looked for {folder / unquote(src)})", "error",
-                                "missing-media"))
+    for src, name, path in rendered.media:
+        if name is None:
+            offset = markdown_text[:max(markdown_text.find(src), 0)].count("\n")
+            found.append(Diagnostic(question.path, first_line + offset, f"image not found: {src} (looked for {path})",
+                                    "error", "missing-media"))
+    if rendered.removed:
+        found.append(Diagnostic(question.path, first_line, _removed_message(rendered.removed), code="unsafe-html"))
     return found
+
+
+def _removed_message(removed: tuple[str, ...]) -> str:
+    return f"removed from the card, since Anki would run or embed it: {', '.join(removed)}"

@@ -42,6 +42,8 @@ class PackagePlan:
     notes: tuple[PackageNote, ...]
     first_id: int
     """Base of the note and card ids inside the package (Anki only makes them unique)."""
+    media: tuple[tuple[str, Path], ...] = ()
+    """(name in Anki's media folder, file to read it from), sorted by name."""
 
 
 class _Model(genanki.Model):
@@ -89,7 +91,10 @@ def package_bytes(plan: PackagePlan) -> bytes:
         finally:
             conn.close()
         database = db_path.read_bytes()
-    return _zip({"collection.anki2": database, "media": json.dumps({}).encode()})
+    entries = {"collection.anki2": database,
+               "media": json.dumps({str(i): name for i, (name, _) in enumerate(plan.media)}).encode()}
+    entries.update((str(i), path.read_bytes()) for i, (_, path) in enumerate(plan.media))
+    return _zip(entries)
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:

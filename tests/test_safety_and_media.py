@@ -1,0 +1,133 @@
+"""Nothing executable reaches Anki, and images travel with the deck under names that cannot collide."""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+
+from deckgen import build_decks
+from deckgen.cli import main
+
+from conftest import write_deck
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    '<img src="x" onerror="alert(1)">',
+    "<img src=x onerror=alert(1)//",
+    '<a href="javascript:alert(1)">click</a>',
+    "[click](javascript:alert(1))",
+    "[click](jav&#x61;script:alert(1))",
+    '<a href=" java\tscript:alert(1)">tab</a>',
+    "<iframe src=https://evil.example></iframe>",
+    "<object data=x></object><embed src=x>",
+    "<div><p onclick='alert(1)'>nested <b onmouseover=alert(1)>bold</div>",
+    "<svg onload=alert(1)><script>alert(1)</script></svg>",
+    "<math><mtext><script>alert(1)</script></mtext></math>",
+    '<a href="data:text/html;base64,PHNjcmlwdD4=">data</a>',
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    "<<script>script>alert(1)<</script>/script>",
+    "<form action=javascript:alert(1)><button>go</button></form>",
+    '<p style="background:url(javascript:alert(1))">styled</p>',
+    "<!--<script>alert(1)</script>-->",
+    "<meta http-equiv=refresh content='0;url=javascript:alert(1)'>",
+]
+HARMLESS = "H<sub>2</sub>O, x<sup>2</sup>, <kbd>Ctrl</kbd>+<kbd>C</kbd>, <mark>key</mark><br>next"
+
+
+def package_fields(apkg: Path) -> list[str]:
+    with zipfile.ZipFile(apkg) as archive, open(apkg.with_suffix(".anki2"), "wb") as db:
+        db.write(archive.read("collection.anki2"))
+    with sqlite3.connect(apkg.with_suffix(".anki2")) as conn:
+        rows = conn.execute("select flds from notes").fetchall()
+        decks = conn.execute("select decks from col").fetchone()[0]
+    return [field for (flds,) in rows for field in flds.split("\x1f")] + [decks]
+
+
+def executable_parts(field: str) -> list[str]:
+    """What a browser could run in this HTML: script-like elements, handlers, script URLs."""
+    found = []
+    soup = BeautifulSoup(field, "html.parser")
+    for element in soup.find_all(True):
+        if element.name in {"script", "iframe", "object", "embed", "svg", "math", "form", "meta", "style", "base"}:
+            found.append(f"<{element.name}>")
+        for attribute, value in element.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else value
+            if attribute.lower().startswith("on"):
+                found.append(f"{attribute}=")
+            if re.sub(r"[\x00-\x20]", "", html.unescape(value)).lower().startswith(("javascript:", "vbscript:",
+                                                                                       "data:text")):
+                found.append(f"{attribute}={value}")
+            if attribute == "style" and "url(" in value:
+                found.append("style url()")
+    return found
+
+
+def test_hostile_answers_leave_nothing_executable_and_are_reported(tmp_path):
+    body = "".join(f"### Hostile {i}?\nBefore {i}.\n{attack}\nAfter {i}.\n\n" for i, attack in enumerate(HOSTILE))
+    write_deck(tmp_path / "src", "deck", body + f"### Harmless?\n{HARMLESS}\n")
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "src"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    fields = package_fields(next((tmp_path / "out").glob("*.apkg")))
+    assert [(f, executable_parts(f)) for f in fields if executable_parts(f)] == []
+    assert all(f"Before {i}." in "".join(fields) and f"After {i}." in "".join(fields) for i in range(len(HOSTILE)))
+    warned = set(re.findall(r"deck\.md:(\d+):1: warning: removed from the card", result.stderr))
+    assert len(warned) >= len(HOSTILE) - 2  # comments and broken-up tags may leave nothing harmful to report
+    harmless = next(f for f in fields if "H<sub>2</sub>O" in f)
+    for tag in ("<sub>2</sub>", "<sup>2</sup>", "<kbd>Ctrl</kbd>", "<mark>key</mark>", "<br"):
+        assert tag in harmless
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A tiny valid PNG of one colour."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_same_named_images_in_two_folders_arrive_distinct_and_intact(tmp_path, anki):
+    src = tmp_path / "src"
+    for folder, colour in (("red", (255, 0, 0)), ("blue", (0, 0, 255))):
+        (src / folder).mkdir(parents=True)
+        (src / folder / "img.png").write_bytes(png(3, 2, colour))
+    write_deck(src, "deck", "### Red?\n![red](red/img.png)\n### Blue?\n![blue](blue/img.png)\n"
+                            "### Red again?\n![same file](red/img.png)\n")
+    report = build_decks(src, tmp_path / "out", now=1_800_000_000)
+    log = anki.import_package(report.decks[0].path)
+    assert len(log.new) == 3
+    media = Path(anki.col.media.dir())
+    names = {}
+    for note in anki.notes():
+        (img,) = BeautifulSoup(note["Answer"], "html.parser").find_all("img")
+        names[note["Question"]] = img["src"]
+    assert names["Red?"] == names["Red again?"] != names["Blue?"]
+    assert (media / names["Red?"]).read_bytes() == (src / "red" / "img.png").read_bytes()
+    assert (media / names["Blue?"]).read_bytes() == (src / "blue" / "img.png").read_bytes()
+    assert anki.check_database()[1]
+
+
+def test_a_changed_image_gets_a_new_name_and_updates_the_note(tmp_path, anki):
+    src = tmp_path / "src"
+    (src / "img").mkdir(parents=True)
+    (src / "img" / "plot.png").write_bytes(png(2, 2, (0, 128, 0)))
+    write_deck(src, "deck", "### Plot?\n![plot](img/plot.png)\n")
+    first = build_decks(src, tmp_path / "out", now=1_800_000_000).decks[0]
+    anki.import_package(first.path)
+    (src / "img" / "plot.png").write_bytes(png(2, 2, (128, 0, 128)))
+    second = build_decks(src, tmp_path / "out", now=1_800_000_100).decks[0]
+    assert second.plan.version == "1.0.1" and [c.kind for c in second.plan.changes] == ["changed"]
+    log = anki.import_package(second.path)
+    assert len(log.updated) == 1
+    (note,) = anki.notes()
+    src_name = BeautifulSoup(note["Answer"], "html.parser").img["src"]
+    assert (Path(anki.col.media.dir()) / src_name).read_bytes() == (src / "img" / "plot.png").read_bytes()
