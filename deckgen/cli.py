@@ -94,6 +94,36 @@ def diff(source: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
 
 @main.command()
 @SOURCE
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Folder the preview pages are written to.")
+@click.option("--open", "open_page", is_flag=True, help="Open the page(s) in the web browser.")
+def preview(source: Path, output: Path, open_page: bool) -> None:
+    """Write a page showing every card of each deck, as Anki will.
+
+    One self-contained HTML file per deck, OUTPUT/<slug>-preview.html, with
+    every card's front and back in the deck's own style, a night-mode and a
+    phone-width switch, and filters by tag and text. Nothing is loaded from
+    the network; math is shown as its TeX source (Anki typesets it). The
+    identity files are not touched.
+    """
+    import webbrowser
+
+    from .build import plan_decks
+    from .files import atomic_write
+    from .preview import preview_page, preview_path
+
+    plans, diagnostics = _run(lambda: plan_decks(source), quiet=False)
+    _echo_diagnostics(diagnostics, quiet=False)
+    for plan in plans:
+        path = preview_path(output, plan.deck.parsed.source.settings.slug)
+        _run(lambda: atomic_write(path, preview_page(plan).encode("utf-8")), quiet=False)
+        click.echo(f"{plan.identity.name}: {len(plan.package.notes)} notes -> {path}")
+        if open_page:
+            webbrowser.open(path.resolve().as_uri())
+
+
+@main.command()
+@SOURCE
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one object with a list of diagnostics, for editors and CI.")

@@ -1,10 +1,16 @@
-"""The deckgen note type: its id, field and template names are frozen forever.
+"""The deckgen note types: their ids, field and template names are frozen forever.
 
 Anki matches a note type by id and compares field and template names and
 counts. Changing any of them makes Anki fork the note type on the next import
 and leaves every existing note "conflicting", never updated again, as
-measured in a real collection; `plan` refuses such a change. CSS and template *text* may change; the
-note type's mtime must then move forward so Anki applies it.
+measured in a real collection; `plan` refuses such a change. CSS and
+template *text* may change: the note type's mtime then moves forward so
+Anki applies it.
+
+Every note type has the same four fields in the same places: what is asked
+(Question, or Title for cloze), what answers it (Answer, or Text holding the
+cloze deletions), where it comes from (Source), and Status (set only on a
+note whose question was removed from the source).
 """
 
 from __future__ import annotations
@@ -13,49 +19,107 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-# Derived once from "deckgen basic note type" and frozen: never recompute or change it.
+from pygments.formatters import HtmlFormatter
+
+# Derived once from "deckgen <kind> note type" and frozen: never recompute or change them.
 BASIC_MODEL_ID = 1834113584
-BASIC_MODEL_NAME = "deckgen Basic"
-FIELDS = ("Question", "Answer", "Source", "Status")
-TEMPLATE_NAME = "Recall"
+REVERSED_MODEL_ID = 1944808859
+CLOZE_MODEL_ID = 1466486573
 
-FRONT = """\
-{{#Status}}<div class="dg-status">{{Status}}</div>{{/Status}}
-<div class="dg-question">{{Question}}</div>
-"""
+NIGHT = (".card.nightMode", ".card.night_mode", ".nightMode .card", ".night_mode .card")
+LIGHT_CODE_STYLE, NIGHT_CODE_STYLE = "default", "github-dark"
 
-BACK = """\
-{{FrontSide}}
-<hr id="answer">
-<div class="dg-answer">{{Answer}}</div>
-<div class="dg-meta">{{#Tags}}<span class="dg-tags">{{Tags}}</span>{{/Tags}} <span class="dg-source">{{Source}}</span></div>
-"""
+
+def _code_css(style: str, scopes: tuple[str, ...]) -> str:
+    """Pygments' rules for one style, only under the given scopes (its unscoped rules dropped)."""
+    prefixes = [f"{scope} .highlight" for scope in scopes]
+    rules = HtmlFormatter(style=style).get_style_defs(prefixes).splitlines()
+    return "\n".join(rule for rule in rules if rule.startswith(tuple(prefixes)))
+
 
 CSS = """\
 .card {
-  font-family: -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Noto Sans CJK SC",
-    "Microsoft YaHei", sans-serif;
-  font-size: 18px;
-  line-height: 1.6;
+  --dg-fg: #1f2328; --dg-bg: #ffffff; --dg-muted: #59636e; --dg-border: #d1d9e0;
+  --dg-code-bg: #f6f8fa; --dg-accent: #0969da; --dg-mark: #fff1a8; --dg-warn: #b42318;
+  font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC", "Hiragino Sans GB",
+    "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 20px;
+  line-height: 1.7;
   text-align: left;
-  color: #1f2328;
-  background-color: #ffffff;
-  max-width: 42em;
-  margin: 0 auto;
-  padding: 0 12px;
+  color: var(--dg-fg);
+  background-color: var(--dg-bg);
+  overflow-wrap: break-word;
+  -webkit-text-size-adjust: 100%;
+}
+.card.nightMode, .card.night_mode, .nightMode .card, .night_mode .card {
+  --dg-fg: #e6e8eb; --dg-bg: #1d1f23; --dg-muted: #9aa3ad; --dg-border: #3d444d;
+  --dg-code-bg: #0d1117; --dg-accent: #58a6ff; --dg-mark: #6b5a00; --dg-warn: #ff8a80;
+  /* Repeated here: Anki's own body.nightMode rule outranks a plain .card rule. */
+  color: var(--dg-fg);
+  background-color: var(--dg-bg);
+}
+.card.mobile { font-size: 18px; }
+.dg-card { max-width: 40rem; margin: 0 auto; padding: 4px 2px; }
+.dg-question { font-size: 1.12em; font-weight: 600; line-height: 1.5; }
+.dg-card hr#answer { border: 0; border-top: 1px solid var(--dg-border); margin: 1em 0; }
+.dg-answer p { margin: 0.5em 0; }
+.dg-answer ul, .dg-answer ol { margin: 0.4em 0; padding-left: 1.4em; }
+.dg-answer li { margin: 0.2em 0; }
+.dg-answer li::marker { color: var(--dg-muted); }
+.dg-card a { color: var(--dg-accent); text-decoration: none; overflow-wrap: anywhere; }
+.dg-card strong { font-weight: 650; }
+.dg-card mark { background: var(--dg-mark); color: inherit; padding: 0 0.15em; border-radius: 3px; }
+.dg-card code, .dg-card kbd, .dg-card pre {
+  font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace;
+}
+.dg-card :not(pre) > code {
+  font-size: 0.88em; padding: 0.1em 0.35em; border-radius: 4px; background: var(--dg-code-bg);
   overflow-wrap: anywhere;
 }
-.card.nightMode { color: #e6edf3; background-color: #1e1f22; }
-.dg-question { font-weight: 600; font-size: 1.1em; }
-.dg-answer ul, .dg-answer ol { padding-left: 1.4em; }
-.dg-answer table { border-collapse: collapse; }
-.dg-answer th, .dg-answer td { border: 1px solid #8884; padding: 2px 8px; }
-.dg-answer pre { overflow-x: auto; padding: 8px; background: #8881; border-radius: 4px; }
-.dg-answer code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.9em; }
-.dg-meta { margin-top: 1.5em; font-size: 0.75em; opacity: 0.6; }
-.dg-status { color: #b42318; font-weight: 600; }
-.card.nightMode .dg-status { color: #ff8a80; }
-"""
+.dg-card kbd {
+  font-size: 0.85em; padding: 0.05em 0.4em; border: 1px solid var(--dg-border); border-bottom-width: 2px;
+  border-radius: 4px;
+}
+.dg-card .highlight, .dg-card pre { border-radius: 6px; }
+.dg-card pre {
+  margin: 0.6em 0; padding: 0.7em 0.9em; font-size: 0.8em; line-height: 1.5;
+  overflow-x: auto; white-space: pre; max-width: 100%; background: var(--dg-code-bg);
+}
+.dg-card .highlight pre { background: transparent; }
+.dg-card table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; margin: 0.6em 0; }
+.dg-card th, .dg-card td { border: 1px solid var(--dg-border); padding: 0.25em 0.6em; vertical-align: top; }
+.dg-card th { background: var(--dg-code-bg); }
+.dg-card img { max-width: 100%; height: auto; }
+.dg-card blockquote { margin: 0.6em 0; padding-left: 0.9em; border-left: 3px solid var(--dg-border); color: var(--dg-muted); }
+.dg-card mjx-container[display="true"] { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+.dg-card .cloze { font-weight: 650; color: var(--dg-accent); }
+.dg-status {
+  margin-bottom: 0.8em; padding: 0.35em 0.7em; font-size: 0.75em; color: var(--dg-warn);
+  border: 1px solid currentColor; border-radius: 6px;
+}
+.dg-meta {
+  margin-top: 1.8em; padding-top: 0.5em; border-top: 1px dashed var(--dg-border);
+  font-size: 0.68em; line-height: 1.5; color: var(--dg-muted);
+  display: flex; flex-wrap: wrap; gap: 0.2em 1em; justify-content: space-between;
+}
+.dg-tags { word-break: break-all; }
+""" + _code_css(LIGHT_CODE_STYLE, (".card",)) + "\n" + _code_css(NIGHT_CODE_STYLE, NIGHT) + "\n"
+
+STATUS = '{{#Status}}<div class="dg-status">{{Status}}</div>{{/Status}}\n'
+META = ('<div class="dg-meta">{{#Tags}}<span class="dg-tags">{{Tags}}</span>{{/Tags}}'
+        '<span class="dg-source">{{Source}}</span></div>\n')
+
+
+def _card(front: str) -> str:
+    return f'<div class="dg-card">\n{STATUS}{front}</div>\n'
+
+
+def _back(front: str, answer: str) -> str:
+    return f'<div class="dg-card">\n{STATUS}{front}<hr id="answer">\n{answer}{META}</div>\n'
+
+
+QUESTION = '<div class="dg-question">{{Question}}</div>\n'
+ANSWER = '<div class="dg-answer">{{Answer}}</div>\n'
 
 
 @dataclass(frozen=True)
@@ -67,13 +131,28 @@ class NoteType:
     fields: tuple[str, ...]
     templates: tuple[tuple[str, str, str], ...]  # (name, front, back)
     css: str
+    cloze: bool = False
 
     @property
     def fingerprint(self) -> str:
         """Hash of everything Anki stores for the note type."""
-        payload = json.dumps([self.model_id, self.name, self.fields, self.templates, self.css], sort_keys=True)
+        payload = json.dumps([self.model_id, self.name, self.fields, self.templates, self.css, self.cloze],
+                             sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-BASIC = NoteType(model_id=BASIC_MODEL_ID, name=BASIC_MODEL_NAME, fields=FIELDS,
-                 templates=((TEMPLATE_NAME, FRONT, BACK),), css=CSS)
+BASIC = NoteType(
+    model_id=BASIC_MODEL_ID, name="deckgen Basic", fields=("Question", "Answer", "Source", "Status"),
+    templates=(("Recall", _card(QUESTION), _back(QUESTION, ANSWER)),), css=CSS)
+REVERSED = NoteType(
+    model_id=REVERSED_MODEL_ID, name="deckgen Basic and reversed", fields=BASIC.fields,
+    templates=(("Recall", _card(QUESTION), _back(QUESTION, ANSWER)),
+               ("Reverse", _card(ANSWER), _back(ANSWER, QUESTION))), css=CSS)
+CLOZE = NoteType(
+    model_id=CLOZE_MODEL_ID, name="deckgen Cloze", fields=("Title", "Text", "Source", "Status"),
+    templates=(("Cloze", _card('<div class="dg-question">{{Title}}</div>\n<div class="dg-answer">{{cloze:Text}}</div>\n'),
+                _back('<div class="dg-question">{{Title}}</div>\n', '<div class="dg-answer">{{cloze:Text}}</div>\n')),),
+    css=CSS, cloze=True)
+
+NOTE_TYPES = {"basic": BASIC, "basic-and-reversed": REVERSED, "cloze": CLOZE}
+"""The `cards` setting of a deck names one of these."""

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Diagnostic
 from .identity import deck_id, identify
 from .identity_file import DeckIdentity, NoteIdentity, NoteTypeIdentity
-from .model import BASIC, NoteType
+from .model import NOTE_TYPES, NoteType
 from .render import MarkdownRenderer, RenderedDeck, note_media
 from .write import PackageNote, PackagePlan
 
+CLOZE_RE = re.compile(r"\{\{c\d+::")
 REMOVED_TAG = "deckgen::removed"
+FIRST_VERSION = "1.0.0"
 REMOVED_STATUS = "Removed from the source: this note is no longer in the Markdown."
 
 
@@ -59,8 +62,8 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
               renderer: MarkdownRenderer, allow_new_note_type: bool = False,
               note_type: NoteType | None = None) -> tuple[DeckPlan, tuple[Diagnostic, ...]]:
     """Plan the next build of `deck` after the one `previous` records (None: the first build)."""
-    note_type = note_type or BASIC
     settings = deck.parsed.source.settings
+    note_type = note_type or NOTE_TYPES[settings.cards]
     source_path = deck.parsed.source.path
     stamp = int(now) if previous is None else max(int(now), previous.max_mtime() + 1)
     identified, diagnostics = identify(settings.slug, [n.question for n in deck.notes],
@@ -70,6 +73,10 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
 
     for identity, note in zip(identified, deck.notes):
         question, record = note.question, identity.record
+        if note_type.cloze and not CLOZE_RE.search(note.answer_html):
+            diagnostics.append(Diagnostic(question.path, question.answer_line, (
+                "no cloze deletion such as {{c1::…}} in this answer: Anki would make no card for it"),
+                "error", "no-cloze"))
         fields = (note.question_html, note.answer_html, "")
         fingerprint = content_fingerprint(fields, note.tags)
         if record is not None and not record.removed and record.fingerprint == fingerprint:
@@ -113,7 +120,8 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         any(r.mtime == stamp for r in records) or type_change is not None
         or previous.description != description or previous.name != settings.name)
     version = _next_version(settings.version, previous, content_changed)
-    if previous is not None and _version_key(settings.version) < _version_key(previous.version):
+    asked = settings.version
+    if previous is not None and asked and _version_key(asked) < _version_key(previous.version):
         diagnostics.append(Diagnostic(source_path, 0, (
             f"the settings ask for version {settings.version}, but {previous.version} was already built; "
             f"building {version}"), code="version-lowered"))
@@ -176,9 +184,11 @@ def _plan_note_type(note_type: NoteType, previous: DeckIdentity | None, stamp: i
                             templates=templates, fingerprint=note_type.fingerprint, mtime=mtime), change, diagnostics
 
 
-def _next_version(wanted: str, previous: DeckIdentity | None, content_changed: bool) -> str:
+def _next_version(wanted: str | None, previous: DeckIdentity | None, content_changed: bool) -> str:
     """The author's version on a first build or when it is higher; else a patch bump when anything changed."""
-    if previous is None or _version_key(wanted) > _version_key(previous.version):
+    if previous is None:
+        return wanted or FIRST_VERSION
+    if wanted and _version_key(wanted) > _version_key(previous.version):
         return wanted
     if not content_changed:
         return previous.version

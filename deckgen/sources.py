@@ -43,10 +43,13 @@ class DeckSettings:
     """The Anki deck name. Anki matches decks by name: renaming makes a new deck."""
     slug: str
     """File-name-safe key of the deck: output names and note identities derive from it."""
-    version: str = "1.0.0"
+    version: str | None = None
+    """The version the author asks for; None when the settings name none."""
     question_level: int = 3
     """Headings of this level are questions; higher ones (fewer `#`) are sections."""
     topics: tuple[TopicRule, ...] = ()
+    cards: str = "basic"
+    """Which note type: "basic", "basic-and-reversed" (a second card asks the other way) or "cloze"."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def read_settings(deck_path: Path) -> DeckSettings:
 class _SettingsReader:
     """Checks a settings table, naming the file and line of whatever is wrong."""
 
-    KNOWN = ("name", "slug", "version", "question_level", "topics")
+    KNOWN = ("name", "slug", "version", "question_level", "cards", "topics")
+    CARDS = ("basic", "basic-and-reversed", "cloze")
 
     def __init__(self, path: Path, text: str):
         self.path, self.lines = path, text.split("\n")
@@ -133,15 +137,19 @@ class _SettingsReader:
         slug = self.typed(data, "slug", str, default_slug)
         if slugify(slug) != slug or not slug:
             self.fail("slug", f"invalid slug {slug!r}: use lower-case letters, digits and '-'")
-        version = self.typed(data, "version", str, "1.0.0")
-        if not VERSION_RE.match(version):
+        version = self.typed(data, "version", str, None) if "version" in data else None
+        if version is not None and not VERSION_RE.match(version):
             self.fail("version", f"invalid version {version!r}: expected MAJOR.MINOR.PATCH, e.g. 1.0.0")
         level = self.typed(data, "question_level", int, 3)
         if not 1 <= level <= 6:
             self.fail("question_level", f"question_level must be between 1 and 6, not {level}")
+        cards = self.typed(data, "cards", str, "basic")
+        if cards not in self.CARDS:
+            self.fail("cards", f"cards must be one of {', '.join(self.CARDS)}, not {cards!r}")
         rules = self.typed(data, "topics", list, [])
         topics = tuple(self.topic_rule(i, rule) for i, rule in enumerate(rules))
-        return DeckSettings(name=name, slug=slug, version=version, question_level=level, topics=topics)
+        return DeckSettings(name=name, slug=slug, version=version, question_level=level, topics=topics,
+                            cards=cards)
 
     def topic_rule(self, index: int, rule) -> TopicRule:
         key = ("topics", index)
@@ -170,7 +178,7 @@ class _SettingsReader:
 
     def typed(self, data: dict, key: str, kind: type, default):
         value = data.get(key, default)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if key in data and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
             self.fail(key, f"setting {key!r} must be a {kind.__name__}, not {type(value).__name__}")
         return value
 

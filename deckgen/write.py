@@ -52,7 +52,7 @@ class _Model(genanki.Model):
             model_id=note_type.model_id, name=note_type.name,
             fields=[{"name": name} for name in note_type.fields],
             templates=[{"name": name, "qfmt": front, "afmt": back} for name, front, back in note_type.templates],
-            css=note_type.css,
+            css=note_type.css, model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
         )
         self.mtime = mtime
 

@@ -43,7 +43,7 @@ def test_clock_going_backwards_still_moves_mtimes_forward(tmp_path):
 def test_css_change_moves_only_the_note_type_mtime(tmp_path, monkeypatch):
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    monkeypatch.setattr(plan_module, "BASIC", replace(BASIC, css=BASIC.css + ".x {}"))
+    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", replace(BASIC, css=BASIC.css + ".x {}"))
     (plan,), _ = plan_decks(tmp_path / "src", now=T + 10)
     assert plan.note_type_change == "styling updated"
     assert plan.package.note_type_mtime == T + 10
@@ -62,7 +62,7 @@ def test_a_note_type_fork_fails_the_build_and_explains_why(tmp_path, monkeypatch
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     before = sorted(p.name for p in (tmp_path / "out").iterdir())
     identity = identity_path(tmp_path / "src" / "deck.md").read_bytes()
-    monkeypatch.setattr(plan_module, "BASIC", replace(BASIC, **change))
+    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", replace(BASIC, **change))
     with pytest.raises(BuildError) as failure:
         build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
     (diagnostic,) = failure.value.diagnostics

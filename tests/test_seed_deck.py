@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import deckgen
+from deckgen.identity_file import read_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "source" / "llm-interview.md"
@@ -53,10 +54,14 @@ def imported(tmp_path_factory):
     profile.close()
 
 
-def test_one_versioned_package(imported):
+def test_one_versioned_package_and_the_committed_identities_are_up_to_date(imported):
     apkg, _, _ = imported
-    assert apkg.name == "llm-interview-1.0.0.apkg"
+    committed = ROOT / "source" / "llm-interview.identity.jsonl"
+    version = read_identity(committed).version
+    assert apkg.name == f"llm-interview-{version}.apkg"
     assert [p.name for p in apkg.parent.glob("*.apkg")] == [apkg.name]
+    # Building the committed sources changes nothing: the identity file in git matches them.
+    assert (apkg.parent.parent / "source" / committed.name).read_bytes() == committed.read_bytes()
 
 
 def test_all_notes_import_as_new(imported):
@@ -99,7 +104,7 @@ def test_deck_description_holds_every_reference_link(imported):
     links = BeautifulSoup(deck["desc"], "html.parser").find_all("a")
     assert len(links) == 12
     assert all(a["href"].startswith("https://") and a["href"] == a.get_text() for a in links)
-    assert "1.0.0" in deck["desc"]
+    assert f"Version {read_identity(ROOT / 'source' / 'llm-interview.identity.jsonl').version}" in deck["desc"]
 
 
 def test_check_database_is_ok(imported):

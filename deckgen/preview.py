@@ -1,0 +1,173 @@
+"""One self-contained HTML page per deck showing every card, front and back, with the deck's real CSS.
+
+Nothing on the page comes from the network: images are inlined, and math,
+which Anki typesets with its own MathJax, is shown as its TeX source.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import mimetypes
+from pathlib import Path
+import re
+
+from .plan import DeckPlan
+
+SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
+FIELD_RE = re.compile(r"\{\{(cloze:)?(\w+)\}\}")
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+MATH_RE = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
+
+PAGE_CSS = """
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.4 system-ui, sans-serif; background: #eef0f3; color: #1f2328; }
+body.pv-night { background: #121316; color: #e6e8eb; color-scheme: dark; }
+.pv-bar { position: sticky; top: 0; z-index: 1; display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center;
+  padding: 10px 14px; background: inherit; border-bottom: 1px solid #8884; }
+.pv-bar h1 { font-size: 17px; margin: 0; flex: 1 1 100%; }
+.pv-bar h1 small { font-weight: normal; opacity: 0.7; }
+.pv-bar input[type=search], .pv-bar select { font: inherit; padding: 3px 6px; max-width: 100%; min-width: 0; }
+.pv-bar input[type=search] { flex: 1 1 12em; }
+.pv-bar select { flex: 0 1 14em; }
+main { display: grid; gap: 18px; padding: 14px; margin: 0 auto; max-width: 1200px; }
+body.pv-phone main { max-width: 375px; padding: 14px 0; }
+.pv-note { display: grid; gap: 10px; grid-template-columns: repeat(auto-fit, minmax(min(100%, 22rem), 1fr)); }
+.pv-side { min-width: 0; }
+.pv-label { font-size: 12px; opacity: 0.7; margin: 0 0 3px 2px; }
+.pv-side > .card { margin: 0; padding: 14px; border-radius: 10px; border: 1px solid #8884; min-height: 5em;
+  overflow: hidden; }
+.pv-note[hidden] { display: none; }
+.dg-tex { font-family: ui-monospace, Menlo, Consolas, monospace; font-style: italic; opacity: 0.85; }
+div.dg-tex { display: block; text-align: center; margin: 0.5em 0; overflow-x: auto; }
+"""
+
+SCRIPT = """
+(function () {
+  var text = document.getElementById("pv-text"), tag = document.getElementById("pv-tag");
+  var night = document.getElementById("pv-night"), phone = document.getElementById("pv-phone");
+  var notes = document.querySelectorAll(".pv-note"), count = document.getElementById("pv-count");
+  function apply() {
+    var words = text.value.toLowerCase().split(/\\s+/).filter(Boolean), wanted = tag.value, shown = 0;
+    notes.forEach(function (note) {
+      var ok = (!wanted || note.dataset.tags.indexOf(" " + wanted + " ") >= 0) &&
+        words.every(function (w) { return note.dataset.text.indexOf(w) >= 0; });
+      note.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    count.textContent = shown + " of " + notes.length + " notes";
+    document.body.classList.toggle("pv-night", night.checked);
+    document.body.classList.toggle("pv-phone", phone.checked);
+    document.querySelectorAll(".pv-side > .card").forEach(function (card) {
+      card.classList.toggle("nightMode", night.checked);
+      card.classList.toggle("night_mode", night.checked);
+      card.classList.toggle("mobile", phone.checked);
+    });
+  }
+  // The address can preset the view: page.html#night&phone&q=lora&tag=topic::rag
+  location.hash.slice(1).split("&").forEach(function (part) {
+    var pair = part.split("="), value = decodeURIComponent(pair[1] || "");
+    if (pair[0] === "night") { night.checked = true; }
+    if (pair[0] === "phone") { phone.checked = true; }
+    if (pair[0] === "q") { text.value = value; }
+    if (pair[0] === "tag") { tag.value = value; }
+  });
+  [text, tag, night, phone].forEach(function (el) { el.addEventListener("input", apply); });
+  apply();
+})();
+"""
+
+
+def preview_page(plan: DeckPlan) -> str:
+    """The preview page of one deck."""
+    package, note_type = plan.package, plan.package.note_type
+    images = {name: _data_uri(path) for name, path in package.media}
+    notes, all_tags = [], set()
+    for note in package.notes:
+        fields = dict(zip(note_type.fields, note.fields))
+        all_tags.update(note.tags)
+        sides = []
+        for template, front, back in note_type.templates:
+            for ordinal in _cloze_ordinals(fields) if note_type.cloze else [None]:
+                front_html = fill(front, fields, note.tags, ordinal, reveal=False)
+                back_html = fill(back, fields, note.tags, ordinal, reveal=True, front_side=front_html)
+                label = template if ordinal is None else f"{template} {ordinal}"
+                sides += [_side(f"{label} · front", front_html, images), _side(f"{label} · back", back_html, images)]
+        text = html.unescape(re.sub(r"<[^>]+>", " ", " ".join(note.fields[:2]))).lower()
+        notes.append(f'<section class="pv-note" data-tags=" {html.escape(" ".join(note.tags))} " '
+                     f'data-text="{html.escape(" ".join(text.split()))}">{"".join(sides)}</section>')
+    options = "".join(f'<option value="{html.escape(t)}">{html.escape(t)}</option>' for t in sorted(all_tags))
+    title = html.escape(package.deck_name)
+    return f"""<!doctype html>
+<html lang="zh">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}: preview</title>
+<style>{PAGE_CSS}</style>
+<style>{note_type.css}</style>
+</head>
+<body>
+<header class="pv-bar">
+<h1>{title} <small>version {html.escape(plan.version)} · {len(package.notes)} notes · {html.escape(note_type.name)}</small></h1>
+<input type="search" id="pv-text" placeholder="Filter by text" aria-label="Filter by text">
+<select id="pv-tag" aria-label="Filter by tag"><option value="">All tags</option>{options}</select>
+<label><input type="checkbox" id="pv-night"> Night</label>
+<label><input type="checkbox" id="pv-phone"> Phone width</label>
+<span id="pv-count"></span>
+</header>
+<main>
+{chr(10).join(notes)}
+</main>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def fill(template: str, fields: dict[str, str], tags: tuple[str, ...], ordinal: int | None = None,
+         reveal: bool = False, front_side: str = "") -> str:
+    """A card side as Anki fills it: {{#Field}}…{{/Field}}, {{Field}}, {{Tags}}, {{FrontSide}}, {{cloze:Field}}."""
+    values = {**fields, "Tags": " ".join(tags), "FrontSide": front_side}
+    template = SECTION_RE.sub(lambda m: m.group(2) if values.get(m.group(1)) else "", template)
+
+    def field(match: re.Match) -> str:
+        value = values.get(match.group(2), "")
+        return _cloze(value, ordinal, reveal) if match.group(1) else value
+
+    return FIELD_RE.sub(field, template)
+
+
+def _cloze(text: str, ordinal: int | None, reveal: bool) -> str:
+    def one(match: re.Match) -> str:
+        if int(match.group(1)) != ordinal:
+            return match.group(2)
+        if reveal:
+            return f'<span class="cloze">{match.group(2)}</span>'
+        return f'<span class="cloze">[{match.group(3) or "…"}]</span>'
+    return CLOZE_RE.sub(one, text)
+
+
+def _cloze_ordinals(fields: dict[str, str]) -> list[int]:
+    return sorted({int(n) for value in fields.values() for n, _, _ in CLOZE_RE.findall(value)}) or [1]
+
+
+def _side(label: str, body: str, images: dict[str, str]) -> str:
+    body = MATH_RE.sub(_tex, body)
+    body = re.sub(r'src="(dg-[0-9a-f]+\.\w+)"', lambda m: f'src="{images.get(m.group(1), m.group(1))}"', body)
+    return f'<div class="pv-side"><div class="pv-label">{html.escape(label)}</div><div class="card">{body}</div></div>'
+
+
+def _tex(match: re.Match) -> str:
+    if match.group(1) is not None:
+        return f'<span class="dg-tex">{match.group(1)}</span>'
+    return f'<div class="dg-tex">{match.group(2)}</div>'
+
+
+def _data_uri(path: Path) -> str:
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def preview_path(out_dir: Path, slug: str) -> Path:
+    return out_dir / f"{slug}-preview.html"

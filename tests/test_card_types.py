@@ -1,0 +1,54 @@
+"""Opt-in card types: reversed cards and cloze notes, each its own frozen note type, in real Anki."""
+
+from __future__ import annotations
+
+from deckgen import build_decks
+from deckgen.build import BuildError, check_decks
+from deckgen.model import CLOZE, REVERSED
+
+from conftest import write_deck
+
+
+def test_reversed_cards_ask_both_ways(tmp_path, anki):
+    write_deck(tmp_path / "src", "deck", "### LoRA\nLow-rank adaptation\n### RAG\nRetrieval-augmented generation\n",
+               'cards = "basic-and-reversed"\n')
+    report = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000)
+    log = anki.import_package(report.decks[0].path)
+    assert len(log.new) == 2
+    assert anki.col.card_count() == 4
+    model = anki.col.models.get(REVERSED.model_id)
+    assert [t["name"] for t in model["tmpls"]] == ["Recall", "Reverse"]
+    reverse = next(anki.col.get_card(c) for c in anki.col.find_cards("card:Reverse RAG"))
+    assert "Retrieval-augmented generation" in reverse.question() and "RAG" in reverse.answer()
+    assert anki.check_database()[1]
+
+
+def test_cloze_notes_make_one_card_per_deletion(tmp_path, anki):
+    write_deck(tmp_path / "src", "deck", (
+        "### Attention\nsoftmax of {{c1::QK^T / sqrt(d)}} times {{c2::V::values}}\n"
+        "### LoRA\nLoRA trains {{c1::two low-rank matrices}}.\n"), 'cards = "cloze"\n')
+    report = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000)
+    log = anki.import_package(report.decks[0].path)
+    assert len(log.new) == 2 and anki.col.card_count() == 3
+    assert anki.col.models.get(CLOZE.model_id)["type"] == 1  # Anki's cloze kind
+    card = anki.col.get_card(anki.col.find_cards("LoRA")[0])
+    assert "two low-rank matrices" not in card.question() and "two low-rank matrices" in card.answer()
+    assert anki.check_database()[1]
+
+
+def test_a_cloze_note_without_a_deletion_is_an_error(tmp_path):
+    write_deck(tmp_path / "src", "deck", "### Q\nNo deletion here.\n", 'cards = "cloze"\n')
+    _, diagnostics = check_decks(tmp_path / "src")
+    assert [(d.line, d.code, d.severity) for d in diagnostics] == [(2, "no-cloze", "error")]
+
+
+def test_switching_card_type_later_is_a_note_type_fork(tmp_path):
+    write_deck(tmp_path / "src", "deck", "### LoRA\nLow-rank adaptation\n")
+    build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000)
+    (tmp_path / "src" / "deck.deck.toml").write_text('cards = "basic-and-reversed"\n')
+    try:
+        build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_100)
+    except BuildError as err:
+        assert [d.code for d in err.diagnostics] == ["note-type-fork"]
+    else:
+        raise AssertionError("switching the card type must not build silently")
