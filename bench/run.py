@@ -1,0 +1,167 @@
+"""Time deckgen against reference builds, interleaved, each a fresh subprocess (startup counted).
+
+    python bench/run.py [--questions N] [--rounds R]   # synthetic deck: floor, plain, deckgen cold/no change/one edit
+    python bench/run.py --seed-deck [--rounds R]       # source/: deckgen cold/no change/one edit vs. bare imports
+
+Each round runs every case once, in order; the table gives per-case medians over
+the rounds, and each child's peak RSS (from os.wait4). "cold" builds a fresh copy
+of the deck folder (no identity file) into an empty output folder with an empty
+XDG_CACHE_HOME; "no change" builds that folder again; "one edit" builds it after
+changing one answer (make_corpus.edit_one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+SEED_SOURCE = BENCH.parent / "source"
+PY = sys.executable
+MAKE_CORPUS = str(BENCH / "make_corpus.py")
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MiB, stderr) of one child; stops the benchmark if it fails."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{stdout}{stderr}")
+    return seconds, usage.ru_maxrss / 1024, stderr
+
+
+def helper(*args: str) -> str:
+    """Run make_corpus.py (untimed). In a child, so that this process stays small: a child's
+    ru_maxrss starts at its parent's peak RSS (the kernel carries it over the fork/exec)."""
+    return subprocess.run([PY, MAKE_CORPUS, *args], check=True, capture_output=True, text=True).stdout
+
+
+def digest(folder: Path) -> dict[str, str]:
+    def sha(path: Path) -> str:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()[:12]
+    return {p.name: sha(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def deckgen_cases(work: Path, pristine: Path, notes: list[str]) -> list[tuple[str, callable]]:
+    """The three deckgen cases, sharing one source copy, output folder and cache per round."""
+    src, out, cache = work / "src", work / "out", work / "cache"
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    build = [PY, "-m", "deckgen", "build", str(src), "-o", str(out)]
+    state = {}
+
+    def cold():
+        for folder in (src, out, cache):
+            shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(pristine, src)
+        out.mkdir(), cache.mkdir()
+        result = run(build, work, env)
+        state["cold"] = digest(out), digest(src)
+        if not notes:
+            notes.append(f"deckgen stderr on the cold build: {len(result[2].splitlines())} line(s)"
+                         + "".join(f"\n    {line}" for line in result[2].splitlines()[:3]))
+        return result
+
+    def no_change():
+        result = run(build, work, env)
+        if (digest(out), digest(src)) != state["cold"]:
+            notes.append("CHECK: the no-change build changed a file (output or identity)")
+        return result
+
+    def one_edit():
+        helper(str(next(p for p in src.iterdir() if p.suffix == ".md")), "--edit-one")
+        before = digest(out)
+        result = run(build, work, env)
+        new = sorted(set(digest(out).items()) - set(before.items()))
+        if not any(name.endswith(".apkg") for name, _ in new):
+            notes.append("CHECK: the one-edit build wrote no new .apkg")
+        return result
+
+    return [("deckgen cold", cold), ("deckgen no change", no_change), ("deckgen one edit", one_edit)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed-deck", action="store_true", help=f"time {SEED_SOURCE} against bare imports")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args()
+    print("rerun:", shlex.join(["cd", os.getcwd()]), "&&", shlex.join([PY, *sys.argv]))
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), {args.rounds} round(s)")
+
+    work = Path(tempfile.mkdtemp(prefix="deckgen-bench-"))
+    pristine = work / "pristine"
+    notes: list[str] = []
+    if args.seed_deck:
+        pristine.mkdir()
+        for path in SEED_SOURCE.iterdir():  # the deck and its settings, not its identity file
+            if path.is_file() and not path.name.endswith(".identity.jsonl"):
+                shutil.copy2(path, pristine)
+        deck = next(pristine.glob("*.md"))
+        baseline = "imports only"
+        cases = [(baseline, lambda: run([PY, "-c", "import genanki, markdown, bs4, click"], work))]
+        bases = [baseline]
+    else:
+        pristine.mkdir()
+        helper(str(pristine), "--questions", str(args.questions))
+        deck = pristine / "corpus.md"
+        apkg = lambda name: str(work / f"{name}.apkg")
+        cases = [("floor", lambda: run([PY, str(BENCH / "ref_floor.py"), str(deck), apkg("floor")], work)),
+                 ("plain", lambda: run([PY, str(BENCH / "ref_plain.py"), str(deck), apkg("plain")], work))]
+        bases = ["floor", "plain"]
+    print(f"deck {deck.name}:", "; ".join(line.strip() for line in helper(str(deck), "--stats").splitlines()))
+    print(f"scratch folder: {work}")
+    cases += deckgen_cases(work, pristine, notes)
+
+    package = Path(subprocess.run([PY, "-c", "import deckgen; print(deckgen.__file__)"], check=True,
+                                  capture_output=True, text=True).stdout.strip()).parent
+    code = digest(package)
+    times = {name: [] for name, _ in cases}
+    peaks = {name: [] for name, _ in cases}
+    for _ in range(args.rounds):
+        for name, case in cases:
+            seconds, peak, _ = case()
+            times[name].append(seconds)
+            peaks[name].append(peak)
+
+    if digest(package) != code:
+        notes.append(f"CHECK: deckgen's code in {package} changed during the run: timings mix versions")
+    median = {name: statistics.median(values) for name, values in times.items()}
+    widths = [max(9, len(b) + 2) for b in bases]
+    print(f"{'case':<18} {'median s':>9} {'min s':>8}" + "".join(f" {'x ' + b:>{w}}" for b, w in zip(bases, widths))
+          + f" {'peak MiB':>9}")
+    for name, values in times.items():
+        ratios = "".join(f" {median[name] / median[b]:>{w}.2f}" for b, w in zip(bases, widths))
+        print(f"{name:<18} {median[name]:>9.3f} {min(values):>8.3f}{ratios} {statistics.median(peaks[name]):>9.1f}")
+    for note in dict.fromkeys(notes):
+        print(note)
+    print(f"run.py's own peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB "
+          "(a child's peak cannot read lower than this)")
+    if args.keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
