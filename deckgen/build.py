@@ -13,8 +13,12 @@ from .identity_file import dumps, identity_path, orphaned_identity_files, read_i
 from .parse import parse_source
 from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
+from .render_cache import RenderCache
 from .sources import find_deck_files, read_deck_source
 from .write import package_bytes
+
+
+CACHE_FOLDER = ".cache"  # in the output folder; safe to delete
 
 
 class BuildError(DeckgenError):
@@ -42,12 +46,18 @@ class BuildReport:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def check_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False
+def check_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False,
+                cache_dir: Path | None = None, progress=None, exclude: Path | None = None
                 ) -> tuple[list[DeckPlan], list[Diagnostic]]:
-    """Read, parse, render and identify every deck under `source`; every problem found, sorted; no writing."""
+    """Read, parse, render and identify every deck under `source`; every problem found, sorted; no writing.
+
+    Rendered HTML found in `cache_dir` (see `render_cache`) is used instead of
+    rendering again; `progress(done, total)` follows the rendering. Deck
+    files under `exclude` (the output folder) are not read.
+    """
     now = time.time() if now is None else now
     plans, diagnostics = [], []
-    for path in find_deck_files(source):
+    for path in find_deck_files(source, exclude):
         try:
             parsed = parse_source(read_deck_source(path))
             previous = read_identity(identity_path(path))
@@ -58,7 +68,8 @@ def check_decks(source: Path, now: float | None = None, allow_new_note_type: boo
         if not parsed.questions and previous is None:
             continue  # nothing to build, and no notes to keep
         renderer = MarkdownRenderer(path.parent)
-        rendered = render_deck(parsed, renderer)
+        cache = RenderCache(cache_dir / f"{parsed.source.settings.slug}.json" if cache_dir else None, path.parent)
+        rendered = render_deck(parsed, renderer, cache, progress)
         plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
                                 allow_new_note_type)
         diagnostics.extend(rendered.diagnostics + found)
@@ -74,10 +85,9 @@ def check_decks(source: Path, now: float | None = None, allow_new_note_type: boo
     return plans, sorted(diagnostics)
 
 
-def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False
-               ) -> tuple[list[DeckPlan], list[Diagnostic]]:
+def plan_decks(source: Path, **options) -> tuple[list[DeckPlan], list[Diagnostic]]:
     """`check_decks`, raising BuildError (with every problem) when any is an error."""
-    plans, diagnostics = check_decks(source, now, allow_new_note_type)
+    plans, diagnostics = check_decks(source, **options)
     if any(d.severity == "error" for d in diagnostics):
         raise BuildError(diagnostics)
     if not plans:
@@ -86,8 +96,8 @@ def plan_decks(source: Path, now: float | None = None, allow_new_note_type: bool
     return plans, diagnostics
 
 
-def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False
-                ) -> BuildReport:
+def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False,
+                progress=None) -> BuildReport:
     """Build every deck under `source` into `out_dir`.
 
     1. take the project's lock and clear what a killed build left behind;
@@ -104,7 +114,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         for folder in (project, out_dir):
             if folder.is_dir():
                 remove_stale_temporaries(folder)
-        plans, diagnostics = plan_decks(source, now, allow_new_note_type)
+        plans, diagnostics = plan_decks(source, now=now, allow_new_note_type=allow_new_note_type,
+                                        cache_dir=out_dir / CACHE_FOLDER, progress=progress, exclude=out_dir)
         decks = []
         with StagedFiles() as files:
             for plan in plans:
@@ -116,6 +127,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if plan.identity != plan.previous:
                     files.stage(identity_path(deck_path), dumps(plan.identity).encode("utf-8"))
                 files.stage(path, package_bytes(plan.package))
+                if plan.deck.cache is not None and plan.deck.cache.path is not None:
+                    files.stage(plan.deck.cache.path, plan.deck.cache.contents())
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
     return BuildReport(decks=tuple(decks), diagnostics=tuple(diagnostics))

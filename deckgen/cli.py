@@ -81,9 +81,10 @@ def diff(source: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
     or left unchanged, against the last build recorded in the deck's
     identity file, and whether the note type changes.
     """
-    from .build import plan_decks
+    from .build import CACHE_FOLDER, plan_decks
 
-    plans, diagnostics = _run(lambda: plan_decks(source, allow_new_note_type=new_note_type), quiet)
+    plans, diagnostics = _run(lambda: plan_decks(source, allow_new_note_type=new_note_type,
+                                                 cache_dir=Path("build") / CACHE_FOLDER), quiet)
     _echo_diagnostics(diagnostics, quiet)
     for plan in plans:
         before = plan.previous.version if plan.previous else "not built yet"
@@ -108,11 +109,11 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
     """
     import webbrowser
 
-    from .build import plan_decks
+    from .build import CACHE_FOLDER, plan_decks
     from .files import atomic_write
     from .preview import preview_page, preview_path
 
-    plans, diagnostics = _run(lambda: plan_decks(source), quiet=False)
+    plans, diagnostics = _run(lambda: plan_decks(source, cache_dir=output / CACHE_FOLDER), quiet=False)
     _echo_diagnostics(diagnostics, quiet=False)
     for plan in plans:
         path = preview_path(output, plan.deck.parsed.source.settings.slug)
@@ -135,9 +136,10 @@ def check(source: Path, strict: bool, output_format: str, new_note_type: bool) -
     message [code]. Exit status 1 when there are errors (or, with --strict,
     warnings), else 0.
     """
-    from .build import check_decks
+    from .build import CACHE_FOLDER, check_decks
 
-    _, diagnostics = _run(lambda: check_decks(source, allow_new_note_type=new_note_type), quiet=False)
+    _, diagnostics = _run(lambda: check_decks(source, allow_new_note_type=new_note_type,
+                                              cache_dir=Path("build") / CACHE_FOLDER), quiet=False)
     if strict:
         diagnostics = [d.as_error() for d in diagnostics]
     errors = sum(d.severity == "error" for d in diagnostics)

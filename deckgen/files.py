@@ -25,6 +25,12 @@ class StagedFiles:
         self._staged: list[tuple[str, Path]] = []
 
     def stage(self, path: Path, data: bytes) -> None:
+        """Write `data` for `path` under a temporary name; nothing at all when `path` holds it already."""
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return
+        except OSError:
+            pass
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
         self._staged.append((tmp_name, path))

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from pathlib import Path
@@ -26,20 +25,10 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER
 
-from .parse import fence_states
+from .parse import MATH_RE, fence_states
+from .render_cache import media_name
 
-# Code spans first, so that math-like text inside them is left alone.
-MATH_RE = re.compile(
-    r"(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))"
-    r"|(?<!\\)\$\$(?P<dollars2>.+?)(?<!\\)\$\$"
-    r"|(?<!\\)\\\[(?P<brackets>.+?)(?<!\\)\\\]"
-    r"|(?<!\\)\\\((?P<parens>.+?)(?<!\\)\\\)"
-    # A single $ opens before a non-space and closes after one, not before a digit: "$5 and $10" is text.
-    r"|(?<![\\$])\$(?P<dollar>[^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)",
-    re.DOTALL,
-)
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 PLACEHOLDER_LINE_RE = re.compile(re.escape(HTML_PLACEHOLDER).replace("%s", r"(\d+)") + r"$")
@@ -76,15 +65,6 @@ class MathPreprocessor(Preprocessor):
         return self.md.htmlStash.store(r"\[" + html.escape(tex, quote=False) + r"\]")
 
 
-def unbalanced_math(text: str) -> list[tuple[int, str]]:
-    """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
-    lines = text.split("\n")
-    prose = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
-    # Blank out code and complete math, keeping offsets, then look for what is left.
-    rest = MATH_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), prose)
-    return [(rest.count("\n", 0, m.start()), m.group(0)) for m in LONE_DELIMITER_RE.finditer(rest)]
-
-
 class MediaRewriter(Treeprocessor):
     """Point every local image at its name in Anki's media folder: a hash of its bytes.
 
@@ -107,11 +87,7 @@ class MediaRewriter(Treeprocessor):
     def media_name(self, path: Path) -> str | None:
         cache = self.md.deckgen_media_names
         if path not in cache:
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-                cache[path] = f"dg-{digest}{path.suffix.lower()}"
-            except OSError:
-                cache[path] = None
+            cache[path] = media_name(path)
         return cache[path]
 
 

@@ -16,6 +16,17 @@ from .sources import DeckSource
 
 HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
+# Code spans first, so that math-like text inside them is left alone.
+MATH_RE = re.compile(
+    r"(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))"
+    r"|(?<!\\)\$\$(?P<dollars2>.+?)(?<!\\)\$\$"
+    r"|(?<!\\)\\\[(?P<brackets>.+?)(?<!\\)\\\]"
+    r"|(?<!\\)\\\((?P<parens>.+?)(?<!\\)\\\)"
+    # A single $ opens before a non-space and closes after one, not before a digit: "$5 and $10" is text.
+    r"|(?<![\\$])\$(?P<dollar>[^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)",
+    re.DOTALL,
+)
+LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
 MAX_LINE = 20_000  # Python-Markdown's inline parsing can take minutes on longer lines of brackets
 EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
 
@@ -188,3 +199,12 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
         else:
             first_seen[key] = question
     return found
+
+
+def unbalanced_math(text: str) -> list[tuple[int, str]]:
+    """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
+    lines = text.split("\n")
+    prose = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
+    # Blank out code and complete math, keeping offsets, then look for what is left.
+    rest = MATH_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), prose)
+    return [(rest.count("\n", 0, m.start()), m.group(0)) for m in LONE_DELIMITER_RE.finditer(rest)]

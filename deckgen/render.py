@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import markdown
-
 from .errors import Diagnostic
-from .markdown_ext import (BlockStartExtension, ListIndentExtension, MathExtension, MediaExtension,
-                           unbalanced_math)
-from .parse import ParsedDeck, Question
-from .sanitize import needs_sanitizing, sanitize
+from .parse import ParsedDeck, Question, unbalanced_math
+from .render_cache import RenderCache, RenderedText
+from .sanitize import needs_sanitizing
 from .topics import note_tags
 
 EXTENSIONS = [
@@ -21,22 +19,13 @@ EXTENSIONS = [
     "pymdownx.superfences",
     "pymdownx.magiclink",  # bare URLs become links
 ]
-OUR_EXTENSIONS = (MathExtension, BlockStartExtension, ListIndentExtension, MediaExtension)
 EXTENSION_CONFIGS = {
     "pymdownx.superfences": {"css_class": "highlight"},
 }
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
-
-
-@dataclass(frozen=True)
-class RenderedText:
-    """HTML made from some Markdown, with the images it shows and what was removed for safety."""
-
-    html: str
-    media: tuple[tuple[str, str | None, Path], ...] = ()
-    """(src as written, media name or None when the file is missing, the file)."""
-    removed: tuple[str, ...] = ()
+# A line with none of Markdown's active characters renders to itself, escaped.
+PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)")
 
 
 @dataclass(frozen=True)
@@ -59,31 +48,54 @@ class RenderedDeck:
     notes: tuple[RenderedNote, ...]
     description_html: str
     diagnostics: tuple[Diagnostic, ...] = ()
+    cache: RenderCache | None = field(default=None, compare=False)
+    """The cache the deck was rendered with, to be saved when its build succeeds."""
 
 
 class MarkdownRenderer:
     """Markdown to safe HTML with deckgen's extensions; one instance serves a whole deck.
 
     `folder` is where relative image paths start: the deck file's folder.
+    Python-Markdown is set up on first use, so a build that finds every
+    note in its cache never loads it.
     """
 
     def __init__(self, folder: Path = Path(".")) -> None:
-        self._md = markdown.Markdown(extensions=EXTENSIONS + [make() for make in OUR_EXTENSIONS],
-                                     extension_configs=EXTENSION_CONFIGS)
-        self._md.deckgen_folder = folder
+        self.folder = folder
+        self._md = None
+
+    def _markdown(self):
+        if self._md is None:
+            import markdown
+
+            from .markdown_ext import BlockStartExtension, ListIndentExtension, MathExtension, MediaExtension
+
+            ours = [make() for make in (MathExtension, BlockStartExtension, ListIndentExtension, MediaExtension)]
+            self._md = markdown.Markdown(extensions=EXTENSIONS + ours, extension_configs=EXTENSION_CONFIGS)
+            self._md.deckgen_folder = self.folder
+        return self._md
 
     def render(self, text: str, inline: bool = False) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
+        if inline and PLAIN_TEXT_RE.fullmatch(text) and "://" not in text and "www." not in text.lower():
+            return RenderedText(html.escape(text, quote=False))  # what Markdown makes of it, far faster
+        return self.convert(text, inline)
+
+    def convert(self, text: str, inline: bool = False) -> RenderedText:
+        """`render` without the shortcut for plain lines: always through Python-Markdown."""
         if inline:
             text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
-        html = self._md.reset().convert(text)
+        md = self._markdown()
+        result = md.reset().convert(text)
         if inline:
-            match = PARAGRAPH_RE.match(html)
-            html = match.group(1) if match and "<p>" not in match.group(1) else html
+            match = PARAGRAPH_RE.match(result)
+            result = match.group(1) if match and "<p>" not in match.group(1) else result
         removed: tuple[str, ...] = ()
         if needs_sanitizing(text):
-            html, removed = sanitize(html)
-        return RenderedText(html, tuple(self._md.deckgen_media), removed)
+            from .sanitize import sanitize
+
+            result, removed = sanitize(result)
+        return RenderedText(result, tuple(md.deckgen_media), removed)
 
     def block(self, text: str) -> str:
         """HTML of a Markdown document (an answer, a description)."""
@@ -94,14 +106,22 @@ class MarkdownRenderer:
         return self.render(text, inline=True).html
 
 
-def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None) -> RenderedDeck:
-    """Render every question, answer and the description of one deck, noting what will not show right."""
+def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None, cache: RenderCache | None = None,
+                progress=None) -> RenderedDeck:
+    """Render every question, answer and the description of one deck, noting what will not show right.
+
+    Texts found in `cache` are not rendered again; the others are rendered
+    in several processes when there are many of them (the result is the
+    same as in one). `progress(done, total)` is called as notes get done.
+    """
     renderer = renderer or MarkdownRenderer(parsed.source.path.parent)
+    cache = cache or RenderCache(None, renderer.folder)
+    texts = [(q.title, True) for q in parsed.questions] + [(q.answer, False) for q in parsed.questions]
+    rendered = cache.render_all(texts, renderer, progress)
+    count = len(parsed.questions)
     notes, diagnostics = [], []
-    for question in parsed.questions:
-        try:
-            title, answer = renderer.render(question.title, inline=True), renderer.render(question.answer)
-        except RecursionError:
+    for question, title, answer in zip(parsed.questions, rendered[:count], rendered[count:]):
+        if title is None or answer is None:
             diagnostics.append(Diagnostic(question.path, question.answer_line, "nested too deeply to render",
                                           "error", "too-deep"))
             continue
@@ -114,9 +134,8 @@ def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None) ->
         notes.append(RenderedNote(question=question, question_html=title.html, answer_html=answer.html,
                                   tags=note_tags(question, parsed.source.settings.topics),
                                   media=note_media(title, answer)))
-    try:
-        description = renderer.render(parsed.description)
-    except RecursionError:
+    (description,) = cache.render_all([(parsed.description, False)], renderer)
+    if description is None:
         description = RenderedText("")
         diagnostics.append(Diagnostic(parsed.source.path, 1, "deck description nested too deeply to render",
                                       "error", "too-deep"))
@@ -124,7 +143,7 @@ def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None) ->
         diagnostics.append(Diagnostic(parsed.source.path, 1, _removed_message(description.removed),
                                       code="unsafe-html"))
     return RenderedDeck(parsed=parsed, notes=tuple(notes), description_html=description.html,
-                        diagnostics=tuple(diagnostics))
+                        diagnostics=tuple(diagnostics), cache=cache)
 
 
 def note_media(*texts: RenderedText) -> tuple[tuple[str, Path], ...]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Comment
 
 ALLOWED_TAGS = frozenset("""
     a abbr b bdi bdo blockquote br caption center cite code col colgroup dd del details dfn div dl dt em
@@ -42,6 +41,8 @@ def needs_sanitizing(markdown_text: str) -> bool:
 
 def sanitize(html: str) -> tuple[str, tuple[str, ...]]:
     """The HTML with everything not allowed removed, and a description of what went (sorted, unique)."""
+    from bs4 import BeautifulSoup, Comment  # only answers that need it pay for loading it
+
     soup = BeautifulSoup(html, "html.parser")
     removed: set[str] = set()
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):

@@ -61,17 +61,19 @@ class DeckSource:
     settings: DeckSettings
 
 
-def find_deck_files(source: Path) -> list[Path]:
-    """The deck files a path names: the file itself, or every `*.md` below a folder, sorted."""
+def find_deck_files(source: Path, exclude: Path | None = None) -> list[Path]:
+    """The deck files a path names: the file itself, or every `*.md` below a folder but outside `exclude`."""
     if source.is_file():
         if source.suffix != ".md":
             raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md", "not-a-deck")
         return [source]
     if not source.is_dir():
         raise SourceError(source, 0, "no such file or folder", "no-source")
+    excluded = exclude.resolve() if exclude is not None else None
     return sorted(
         p for p in source.rglob("*.md")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
+        and (excluded is None or excluded not in p.resolve().parents)
     )
 
 

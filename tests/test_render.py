@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from deckgen.render import MarkdownRenderer
 
@@ -30,3 +31,14 @@ def test_question_is_inline_html():
 
 def test_math_content_is_escaped_not_interpreted():
     assert MarkdownRenderer().block("$a<b$ and $a_1 *b* c_2$") == r"<p>\(a&lt;b\) and \(a_1 *b* c_2\)</p>"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=40)
+       | st.sampled_from(["What is LoRA?", "大模型（LLMs）评测有那些方法？", "GPT-3.5 vs. GPT-4 (2023)", "a - b + c",
+                          "Why O(n) / 2?", "10% of 'quoted' \"text\"", "x.y.z", "e.g. www.example.org"]))
+def test_the_plain_line_shortcut_renders_what_markdown_would(title):
+    renderer = MarkdownRenderer()
+    title = title.strip()
+    if title:
+        assert renderer.render(title, inline=True).html == renderer.convert(title, inline=True).html

@@ -1,0 +1,60 @@
+"""The render cache and parallel rendering change how fast a build is, never what it writes."""
+
+from __future__ import annotations
+
+import shutil
+
+from deckgen import build_decks
+from deckgen import render_cache
+from deckgen.render import MarkdownRenderer
+
+from conftest import write_deck
+
+T = 1_800_000_000
+
+
+def deck_text(count: int, edited: int | None = None) -> str:
+    return "".join(f"### Question {i}?\nAnswer **{i}**{' (edited)' if i == edited else ''}, with `code` and $x_{i}$.\n"
+                   f"- one\n- two\n\n" for i in range(count))
+
+
+def count_renders(monkeypatch) -> list[str]:
+    rendered = []
+    original = MarkdownRenderer.render
+
+    def spy(self, text, inline=False):
+        rendered.append(text)
+        return original(self, text, inline)
+
+    monkeypatch.setattr(MarkdownRenderer, "render", spy)
+    return rendered
+
+
+def test_a_rebuild_renders_only_what_changed(tmp_path, monkeypatch):
+    deck = write_deck(tmp_path / "src", "deck", deck_text(50))
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    rendered = count_renders(monkeypatch)
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 1)
+    assert rendered == []
+    deck.write_text(deck_text(50, edited=7))
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 2)
+    assert rendered == ["Answer **7** (edited), with `code` and $x_7$.\n- one\n- two"]
+
+
+def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
+    write_deck(tmp_path / "src", "deck", deck_text(120))
+    serial = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
+    cached = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
+    monkeypatch.setattr(render_cache, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(render_cache, "CHUNK", 16)
+    parallel = build_decks(tmp_path / "src", tmp_path / "parallel", now=T).decks[0].path.read_bytes()
+    assert serial == cached == parallel
+
+
+def test_a_damaged_or_deleted_cache_is_only_slower(tmp_path):
+    write_deck(tmp_path / "src", "deck", deck_text(5))
+    first = build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes()
+    (tmp_path / "out" / ".cache" / "deck.json").write_text("{not json")
+    assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
+    shutil.rmtree(tmp_path / "out" / ".cache")
+    assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
