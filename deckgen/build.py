@@ -15,6 +15,7 @@ from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
 from .render_cache import RenderCache
 from .sources import find_deck_files, read_deck_source
+from .stamp import write_stamp
 from .write import package_bytes
 
 
@@ -131,6 +132,11 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                     files.stage(plan.deck.cache.path, plan.deck.cache.contents())
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
+        write_stamp(source, out_dir, sorted({str(path) for d in decks for _, path in d.plan.package.media}),
+                    [d.path for d in decks] + [changelog_path(out_dir, d.plan.identity.slug) for d in decks],
+                    [f"{d.plan.identity.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}"
+                     for d in decks],
+                    [str(d) for d in diagnostics])
     return BuildReport(decks=tuple(decks), diagnostics=tuple(diagnostics))
 
 

@@ -7,6 +7,7 @@ build that could not be written), 2 for a wrong command line.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -55,9 +56,19 @@ def build(source: Path, output: Path, new_note_type: bool, verbose: bool, quiet:
     review history. The identity file beside each deck (<deck>.identity.jsonl)
     records what Anki knows the notes by: commit it with your notes.
     """
+    from .stamp import up_to_date
+
+    last = None if new_note_type else up_to_date(source, output)
+    if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
+        for line in ([] if quiet else last["warnings"] + [f"{line} (nothing changed)" for line in last["lines"]]):
+            click.echo(line, err=line in last["warnings"])
+        return
+
     from .build import build_decks
 
-    report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type), quiet)
+    with _Progress(enabled=not quiet) as progress:
+        report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, progress=progress),
+                      quiet)
     _echo_diagnostics(report.diagnostics, quiet)
     if quiet:
         return
@@ -152,6 +163,32 @@ def check(source: Path, strict: bool, output_format: str, new_note_type: bool) -
         click.echo(f"{errors} error(s), {len(diagnostics) - errors} warning(s)", err=True)
     if errors:
         raise SystemExit(1)
+
+
+class _Progress:
+    """A progress bar for long renders, on a terminal only; `progress(done, total)` as render_deck calls it."""
+
+    MIN_TOTAL = 2000
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar, self.done = None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < self.MIN_TOTAL or done >= total and self.bar is None:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Rendering", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 def _run(action, quiet: bool):

@@ -74,7 +74,7 @@ def unclosed_fence(lines: list[str]) -> int | None:
 def _fences(lines: list[str]) -> tuple[list[bool], int | None]:
     states, opener, opened_at = [], None, None
     for index, line in enumerate(lines):
-        match = FENCE_RE.match(line)
+        match = FENCE_RE.match(line) if ("`" in line or "~" in line) else None
         if opener is None:
             if match:
                 opener, opened_at = match.group(1), index
@@ -107,7 +107,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         questions.append(_question(source.path, line, title, explicit_id, tuple(sections), body, body_start))
 
     for number, (text, in_fence) in enumerate(zip(lines, fence_states(lines)), start=1):
-        match = None if in_fence else HEADING_RE.match(text)
+        match = None if in_fence or "#" not in text[:4] else HEADING_RE.match(text)
         if match is None or len(match.group(1)) > level:
             body.append(text)
             continue
@@ -203,6 +203,8 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
 
 def unbalanced_math(text: str) -> list[tuple[int, str]]:
     """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
+    if "$$" not in text and "\\" not in text:
+        return []
     lines = text.split("\n")
     prose = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
     # Blank out code and complete math, keeping offsets, then look for what is left.

@@ -7,7 +7,6 @@ new identities and the package to write; the clock comes in as a value.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +141,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
 
 def content_fingerprint(fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
     """Hash of what Anki would store for a note, less its source line (which moves with every insert above)."""
-    return _fingerprint(json.dumps([fields, tags], ensure_ascii=False))
+    return _fingerprint("\x1f".join(fields) + "\x1e" + " ".join(tags))  # \x1f cannot occur in a field
 
 
 def _tombstone(record: NoteIdentity, renderer: MarkdownRenderer, stamp: int

@@ -141,6 +141,7 @@ def test_a_second_build_at_the_same_time_stops_with_a_clear_message(project):
     from deckgen.files import project_lock
 
     src = project / "source"
+    (src / "good.md").write_text(GOOD + "### Another?\nYes.\n", encoding="utf-8")  # so there is work to do
     with project_lock(src):
         result = CliRunner().invoke(main, ["build", str(src), "-o", str(project / "build")])
     assert result.exit_code == 1

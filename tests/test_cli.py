@@ -158,3 +158,31 @@ def test_quiet_prints_errors_only_and_verbose_lists_changes(tmp_path):
     deck.write_text("### A?\na\n### A?\nb\n### C?\nc\n")
     verbose = run("build", "-v", str(src), "-o", str(tmp_path / "out"))
     assert verbose.stdout.splitlines()[1:] == ["  new      d.md:5  C?"]
+
+
+def test_a_build_with_nothing_changed_writes_nothing_and_says_so(tmp_path):
+    write_deck(tmp_path / "src", "deck", "### A?\na\n### A?\nb\n", 'name = "D"\n')
+    out = tmp_path / "out"
+    assert run("build", str(tmp_path / "src"), "-o", str(out)).exit_code == 0
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    again = run("build", str(tmp_path / "src"), "-o", str(out))
+    assert again.exit_code == 0
+    assert again.stdout == f"D 1.0.0: 2 notes -> {out / 'deck-1.0.0.apkg'} (nothing changed)\n"
+    assert again.stderr == f"{tmp_path / 'src' / 'deck.md'}:3:1: warning: duplicate question (also at line 1): A? " \
+                           "[duplicate-question]\n"
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
+    (out / "deck-1.0.0.apkg").unlink()  # an output gone: build again, to the same bytes
+    assert "(nothing changed)" not in run("build", str(tmp_path / "src"), "-o", str(out)).stdout
+    assert (out / "deck-1.0.0.apkg").read_bytes() == before[out / "deck-1.0.0.apkg"][1]
+
+
+def test_help_and_version_load_no_heavy_library():
+    import subprocess
+    import sys
+    code = ("import sys; from deckgen.cli import main\n"
+            "for args in (['--help'], ['--version'], ['build', '--help']):\n"
+            "    try: main(args)\n"
+            "    except SystemExit: pass\n"
+            "print(sorted(m for m in ('markdown', 'genanki', 'bs4', 'pygments', 'anki') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,87 @@
+"""Knowing, without building, that a build would change nothing.
+
+After each build, `build/.cache/stamp-….json` records a fingerprint of
+everything the build read (deck files, settings, identity files, the images
+it bundled, deckgen's and its renderers' versions) and what it wrote. If
+all of that is the same next time, the outputs are up to date: the command
+line says so and writes nothing, without loading Markdown or genanki.
+Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+INPUT_PATTERNS = ("*.md", "*.deck.toml", "*.identity.jsonl")
+RENDERERS = ("genanki", "markdown", "pymdown-extensions", "pygments", "beautifulsoup4")
+
+
+def stamp_path(source: Path, out_dir: Path) -> Path:
+    key = hashlib.sha256(str(source.resolve()).encode("utf-8")).hexdigest()[:12]
+    return out_dir / ".cache" / f"stamp-{key}.json"
+
+
+def inputs_fingerprint(source: Path, out_dir: Path, media: list[str]) -> str:
+    """Hash of every file a build of `source` reads, and of the code that reads them."""
+    from . import __version__
+
+    digest = hashlib.sha256()
+    for part in [__version__, sys.version, *(_version(name) for name in RENDERERS)]:
+        digest.update(part.encode("utf-8") + b"\0")
+    if source.is_file():  # the deck, its settings and its identity file
+        files = [source.with_name(source.stem + suffix) for suffix in (".md", ".deck.toml", ".identity.jsonl")]
+    else:
+        files = sorted(path for pattern in INPUT_PATTERNS for path in source.rglob(pattern)
+                       if out_dir.resolve() not in path.resolve().parents)
+    for path in files + [Path(m) for m in media]:
+        digest.update(str(path).encode("utf-8") + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"\0missing\0")
+    return digest.hexdigest()
+
+
+def write_stamp(source: Path, out_dir: Path, media: list[str], outputs: list[Path], lines: list[str],
+                warnings: list[str]) -> None:
+    """Record what a successful build read and wrote (best effort: without it the next build is just slower)."""
+    from .files import atomic_write
+
+    record = {"inputs": inputs_fingerprint(source, out_dir, media), "media": media,
+              "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
+    try:
+        atomic_write(stamp_path(source, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    except OSError:
+        pass
+
+
+def up_to_date(source: Path, out_dir: Path) -> dict | None:
+    """The last build's record if nothing it read or wrote has changed since; else None."""
+    try:
+        record = json.loads(stamp_path(source, out_dir).read_text(encoding="utf-8"))
+        if any(_signature(Path(p)) != signature for p, signature in record["outputs"].items()):
+            return None
+        if record["inputs"] != inputs_fingerprint(source, out_dir, record["media"]):
+            return None
+        return record
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _signature(path: Path) -> list[int] | None:
+    try:
+        stat = path.stat()
+        return [stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        return None
+
+
+def _version(package: str) -> str:
+    try:
+        return f"{package}={metadata.version(package)}"
+    except metadata.PackageNotFoundError:
+        return f"{package}=?"
