@@ -14,7 +14,6 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 
@@ -149,12 +148,6 @@ def _from_json(entry: list) -> RenderedText:
 
 def _salt(folder: Path) -> str:
     """Everything besides the text that decides the HTML."""
-    from . import __version__
+    from .stamp import code_signature
 
-    versions = []
-    for package in ("markdown", "pymdown-extensions", "pygments", "beautifulsoup4"):
-        try:
-            versions.append(f"{package}={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{package}=?")
-    return "|".join([RENDERING, __version__, str(folder.resolve()), *versions])
+    return hashlib.sha256("|".join([RENDERING, str(folder.resolve()), code_signature()]).encode()).hexdigest()

@@ -2,7 +2,7 @@
 
 After each build, `build/.cache/stamp-….json` records a fingerprint of
 everything the build read (deck files, settings, identity files, the images
-it bundled, deckgen's and its renderers' versions) and what it wrote. If
+it bundled, the code of deckgen and of its renderers) and what it wrote. If
 all of that is the same next time, the outputs are up to date: the command
 line says so and writes nothing, without loading Markdown or genanki.
 Only the standard library is used here.
@@ -10,14 +10,15 @@ Only the standard library is used here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import sys
-from importlib import metadata
 from pathlib import Path
 
 INPUT_PATTERNS = ("*.md", "*.deck.toml", "*.identity.jsonl")
-RENDERERS = ("genanki", "markdown", "pymdown-extensions", "pygments", "beautifulsoup4")
+RENDERERS = ("genanki", "markdown", "pymdownx", "pygments", "bs4")
 
 
 def stamp_path(source: Path, out_dir: Path) -> Path:
@@ -27,11 +28,7 @@ def stamp_path(source: Path, out_dir: Path) -> Path:
 
 def inputs_fingerprint(source: Path, out_dir: Path, media: list[str]) -> str:
     """Hash of every file a build of `source` reads, and of the code that reads them."""
-    from . import __version__
-
-    digest = hashlib.sha256()
-    for part in [__version__, sys.version, *(_version(name) for name in RENDERERS)]:
-        digest.update(part.encode("utf-8") + b"\0")
+    digest = hashlib.sha256(code_signature().encode("utf-8"))
     if source.is_file():  # the deck, its settings and its identity file
         files = [source.with_name(source.stem + suffix) for suffix in (".md", ".deck.toml", ".identity.jsonl")]
     else:
@@ -80,8 +77,23 @@ def _signature(path: Path) -> list[int] | None:
         return None
 
 
-def _version(package: str) -> str:
-    try:
-        return f"{package}={metadata.version(package)}"
-    except metadata.PackageNotFoundError:
-        return f"{package}=?"
+@functools.cache
+def code_signature() -> str:
+    """Changes whenever deckgen or a library that shapes its output is upgraded or reinstalled.
+
+    The size and time of each package's files stand in for its version: far
+    cheaper to read than package metadata, and never stale.
+    """
+    from . import __version__
+
+    parts = [__version__, sys.version]
+    for module in ("deckgen", *RENDERERS):
+        spec = importlib.util.find_spec(module)
+        folder = Path(spec.origin).parent if spec and spec.origin else None
+        try:
+            parts.append(f"{module}:" + ",".join(
+                f"{p.name}={s.st_size}/{s.st_mtime_ns}" for p in sorted(folder.glob("*.py"))
+                for s in [p.stat()]))
+        except (OSError, AttributeError):
+            parts.append(f"{module}:?")
+    return "|".join(parts)
