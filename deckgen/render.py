@@ -13,15 +13,6 @@ from .render_cache import RenderCache, RenderedText
 from .sanitize import needs_sanitizing
 from .topics import note_tags
 
-EXTENSIONS = [
-    "tables",
-    "nl2br",  # every line of text stays its own line on the card
-    "pymdownx.superfences",
-    "pymdownx.magiclink",  # bare URLs become links
-]
-EXTENSION_CONFIGS = {
-    "pymdownx.superfences": {"css_class": "highlight"},
-}
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
 # A line with none of Markdown's active characters renders to itself, escaped.
@@ -66,12 +57,22 @@ class MarkdownRenderer:
 
     def _markdown(self):
         if self._md is None:
+            # Extensions as objects, not names: a name makes Markdown search package metadata for it.
             import markdown
+            from markdown.extensions.nl2br import Nl2BrExtension
+            from markdown.extensions.tables import TableExtension
+            from pymdownx.magiclink import MagiclinkExtension
+            from pymdownx.superfences import SuperFencesCodeExtension
 
             from .markdown_ext import BlockStartExtension, ListIndentExtension, MathExtension, MediaExtension
 
-            ours = [make() for make in (MathExtension, BlockStartExtension, ListIndentExtension, MediaExtension)]
-            self._md = markdown.Markdown(extensions=EXTENSIONS + ours, extension_configs=EXTENSION_CONFIGS)
+            self._md = markdown.Markdown(extensions=[
+                TableExtension(),
+                Nl2BrExtension(),  # every line of text stays its own line on the card
+                SuperFencesCodeExtension(css_class="highlight"),
+                MagiclinkExtension(),  # bare URLs become links
+                MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(),
+            ])
             self._md.deckgen_folder = self.folder
         return self._md
 

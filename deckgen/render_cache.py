@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +106,9 @@ def _render(renderer, texts: list[tuple[str, bool]], progress, done: int, total:
             if progress and number % CHUNK == 0:
                 progress(done + number, total)
         return
+    import multiprocessing  # only big renders pay for loading these
+    from concurrent.futures import ProcessPoolExecutor
+
     chunks = [texts[i:i + CHUNK] for i in range(0, len(texts), CHUNK)]
     # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
     # killed, hold it on; a spawned one starts clean and ends when the build does.
