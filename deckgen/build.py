@@ -9,14 +9,14 @@ from pathlib import Path
 from .changelog import changelog_path, updated_changelog
 from .errors import DeckgenError, Diagnostic, SourceError
 from .files import StagedFiles, project_lock, remove_stale_temporaries
-from .identity_file import dumps, identity_path, orphaned_identity_files, read_identity
+from .identity_file import identity_path, orphaned_identity_files, read_identity, write_identity_to
 from .parse import parse_source
 from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
 from .render_cache import RenderCache
 from .sources import find_deck_files, read_deck_source
 from .stamp import write_stamp
-from .write import package_bytes
+from .write import write_package_to
 
 
 CACHE_FOLDER = ".cache"  # in the output folder; safe to delete
@@ -126,10 +126,10 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if changelog is not None:
                     files.stage(changelog_path(out_dir, slug), changelog.encode("utf-8"))
                 if plan.identity != plan.previous:
-                    files.stage(identity_path(deck_path), dumps(plan.identity).encode("utf-8"))
-                files.stage(path, package_bytes(plan.package))
+                    files.stage(identity_path(deck_path), lambda file: write_identity_to(plan.identity, file))
+                files.stage(path, lambda file: write_package_to(plan.package, file))
                 if plan.deck.cache is not None and plan.deck.cache.path is not None:
-                    files.stage(plan.deck.cache.path, plan.deck.cache.contents())
+                    files.stage(plan.deck.cache.path, plan.deck.cache.write_to)
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
         write_stamp(source, out_dir, sorted({str(path) for d in decks for _, path in d.plan.package.media}),

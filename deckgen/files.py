@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DeckgenError
 
@@ -24,20 +27,27 @@ class StagedFiles:
     def __init__(self) -> None:
         self._staged: list[tuple[str, Path]] = []
 
-    def stage(self, path: Path, data: bytes) -> None:
-        """Write `data` for `path` under a temporary name; nothing at all when `path` holds it already."""
-        try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
-                return
-        except OSError:
-            pass
+    def stage(self, path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+        """Write `content` (bytes, or a function writing to a file) for `path` under a temporary name.
+
+        When `path` already holds exactly that, the temporary file goes and
+        nothing is staged: a build that changes nothing rewrites nothing.
+        Content is streamed, so a large deck is never held in memory whole.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
         self._staged.append((tmp_name, path))
         with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
+            if isinstance(content, bytes):
+                tmp.write(content)
+            else:
+                content(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
+        if path.is_file() and filecmp.cmp(tmp_name, path, shallow=False):
+            self._staged.pop()
+            os.unlink(tmp_name)
+            return
         os.chmod(tmp_name, 0o644)
 
     def commit(self) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import SourceError
 from .sources import VERSION_RE
@@ -87,9 +89,19 @@ def orphaned_identity_files(folder: Path) -> list[Path]:
 
 def dumps(identity: DeckIdentity) -> str:
     """The file's text: the header, then one note per line sorted by GUID."""
+    return "".join(_lines(identity))
+
+
+def write_identity_to(identity: DeckIdentity, file: BinaryIO) -> None:
+    """Write the identity file to an open file, a line at a time."""
+    for line in _lines(identity):
+        file.write(line.encode("utf-8"))
+
+
+def _lines(identity: DeckIdentity) -> Iterator[str]:
     header = {f.name: getattr(identity, f.name) for f in fields(DeckIdentity) if f.name != "notes"}
     header["note_type"] = asdict(identity.note_type)
-    lines = [_line({"deckgen_identity": FORMAT, **header})]
+    yield _line({"deckgen_identity": FORMAT, **header}) + "\n"
     for note in sorted(identity.notes, key=lambda n: n.guid):
         # By hand, not asdict(): it deep-copies every value, the slowest part of a rebuild.
         record = {name: getattr(note, name) for name in NOTE_FIELDS}
@@ -97,19 +109,18 @@ def dumps(identity: DeckIdentity) -> str:
             del record["explicit_id"]
         if not record["removed"]:
             del record["removed"]
-        lines.append(_line(record))
-    return "\n".join(lines) + "\n"
+        yield _line(record) + "\n"
 
 
 def read_identity(path: Path) -> DeckIdentity | None:
     """The recorded identities, or None when the deck has never been built."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:  # a line at a time: the file can be large
+            return _parse(path, (line.rstrip("\n") for line in file))
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as err:
         raise _damaged(path, 0, str(err)) from None
-    return loads(path, text)
 
 
 def loads(path: Path, text: str) -> DeckIdentity:
@@ -117,8 +128,10 @@ def loads(path: Path, text: str) -> DeckIdentity:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    if not lines:
-        raise _damaged(path, 1, "the file is empty")
+    return _parse(path, lines)
+
+
+def _parse(path: Path, lines: Iterable[str]) -> DeckIdentity:
     records = []
     for number, line in enumerate(lines, start=1):
         try:
@@ -128,6 +141,8 @@ def loads(path: Path, text: str) -> DeckIdentity:
         if not isinstance(record, dict):
             raise _damaged(path, number, "not a JSON object")
         records.append(record)
+    if not records:
+        raise _damaged(path, 1, "the file is empty")
     header = records[0]
     if header.get("deckgen_identity") != FORMAT:
         raise _damaged(path, 1, f"not a deckgen identity file of format {FORMAT}")

@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 
 # Bump when deckgen's own rendering changes for the same Markdown.
@@ -66,9 +67,11 @@ class RenderCache:
                 self.used[key] = self.entries[key]
         return results
 
-    def contents(self) -> bytes:
-        """The cache file to write after a build: what this build used, nothing else."""
-        return json.dumps({"salt": self.salt, "entries": self.used}, ensure_ascii=False).encode("utf-8")
+    def write_to(self, file: BinaryIO) -> None:
+        """Write the cache file after a build, in pieces: what this build used, nothing else."""
+        encoder = json.JSONEncoder(ensure_ascii=False)
+        for chunk in encoder.iterencode({"salt": self.salt, "entries": self.used}):
+            file.write(chunk.encode("utf-8"))
 
     def _key(self, text: str, inline: bool) -> str:
         return hashlib.sha256(f"{int(inline)}\x1f{text}".encode("utf-8")).hexdigest()
