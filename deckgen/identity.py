@@ -13,7 +13,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from .errors import Diagnostic
 from .identity_file import NoteIdentity
@@ -163,6 +162,8 @@ def _is_rewording(question: Question, record: NoteIdentity) -> bool:
 
 
 def _similarity(a: str, b: str) -> float:
+    from difflib import SequenceMatcher  # only rewordings need it
+
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     return matcher.ratio() if matcher.quick_ratio() >= CLOSE_WORDING else 0.0
 

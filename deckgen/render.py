@@ -15,6 +15,8 @@ from .topics import note_tags
 
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
+# Only text with one of these can hold something MagicLink turns into a link.
+MAY_LINK_RE = re.compile(r"://|www\.|ftp\.|@", re.IGNORECASE)
 # A line with none of Markdown's active characters renders to itself, escaped.
 PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)")
 
@@ -53,32 +55,41 @@ class MarkdownRenderer:
 
     def __init__(self, folder: Path = Path(".")) -> None:
         self.folder = folder
-        self._md = None
+        self._md: dict[bool, object] = {}
 
-    def _markdown(self):
-        if self._md is None:
+    def _markdown(self, links: bool):
+        """Python-Markdown with deckgen's extensions; with `links`, also pymdownx's MagicLink.
+
+        MagicLink turns bare URLs and e-mail addresses into links; it loads
+        urllib, http and email, which a text with no URL in it never needs.
+        """
+        if links not in self._md:
             # Extensions as objects, not names: a name makes Markdown search package metadata for it.
             import markdown
             from markdown.extensions.nl2br import Nl2BrExtension
             from markdown.extensions.tables import TableExtension
-            from pymdownx.magiclink import MagiclinkExtension
             from pymdownx.superfences import SuperFencesCodeExtension
 
             from .markdown_ext import BlockStartExtension, ListIndentExtension, MathExtension, MediaExtension
 
-            self._md = markdown.Markdown(extensions=[
+            extensions = [
                 TableExtension(),
                 Nl2BrExtension(),  # every line of text stays its own line on the card
                 SuperFencesCodeExtension(css_class="highlight"),
-                MagiclinkExtension(),  # bare URLs become links
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(),
-            ])
-            self._md.deckgen_folder = self.folder
-        return self._md
+            ]
+            if links:
+                from pymdownx.magiclink import MagiclinkExtension
+
+                extensions.insert(3, MagiclinkExtension())
+            md = markdown.Markdown(extensions=extensions)
+            md.deckgen_folder = self.folder
+            self._md[links] = md
+        return self._md[links]
 
     def render(self, text: str, inline: bool = False) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
-        if inline and PLAIN_TEXT_RE.fullmatch(text) and "://" not in text and "www." not in text.lower():
+        if inline and PLAIN_TEXT_RE.fullmatch(text) and not MAY_LINK_RE.search(text):
             return RenderedText(html.escape(text, quote=False))  # what Markdown makes of it, far faster
         return self.convert(text, inline)
 
@@ -86,7 +97,7 @@ class MarkdownRenderer:
         """`render` without the shortcut for plain lines: always through Python-Markdown."""
         if inline:
             text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
-        md = self._markdown()
+        md = self._markdown(links=MAY_LINK_RE.search(text) is not None)
         result = md.reset().convert(text)
         if inline:
             match = PARAGRAPH_RE.match(result)

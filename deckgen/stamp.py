@@ -81,19 +81,22 @@ def _signature(path: Path) -> list[int] | None:
 def code_signature() -> str:
     """Changes whenever deckgen or a library that shapes its output is upgraded or reinstalled.
 
-    The size and time of each package's files stand in for its version: far
-    cheaper to read than package metadata, and never stale.
+    Each package folder's identity and time stand in for its version: an
+    upgrade or reinstall replaces files, which changes the folder's time.
+    Far cheaper than reading package metadata, and never stale. deckgen's
+    own files are checked one by one, since editing one in place leaves the
+    folder's time alone.
     """
     from . import __version__
 
     parts = [__version__, sys.version]
     for module in ("deckgen", *RENDERERS):
         spec = importlib.util.find_spec(module)
-        folder = Path(spec.origin).parent if spec and spec.origin else None
         try:
-            parts.append(f"{module}:" + ",".join(
-                f"{p.name}={s.st_size}/{s.st_mtime_ns}" for p in sorted(folder.glob("*.py"))
-                for s in [p.stat()]))
-        except (OSError, AttributeError):
+            folder = Path(spec.origin).parent
+            files = sorted(folder.glob("*.py")) if module == "deckgen" else [folder]
+            parts.append(f"{module}:" + ",".join(f"{p.name}={s.st_ino}/{s.st_size}/{s.st_mtime_ns}"
+                                                 for p in files for s in [p.stat()]))
+        except (OSError, AttributeError, TypeError):
             parts.append(f"{module}:?")
     return "|".join(parts)

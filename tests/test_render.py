@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from deckgen.render import MarkdownRenderer
+from deckgen.render import MAY_LINK_RE, MarkdownRenderer
 
 CASES = sorted(Path(__file__).with_name("render").glob("*.md"))
 
@@ -42,3 +42,15 @@ def test_the_plain_line_shortcut_renders_what_markdown_would(title):
     title = title.strip()
     if title:
         assert renderer.render(title, inline=True).html == renderer.convert(title, inline=True).html
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["see", "https://example.org/a_b", "www.example.com", "ftp.example.org", "me@x.org",
+                                 "`code`", "**b**", "- item", "\n", " ", "$x$", "<b>", "#1", "@user", "ftp://f/x"])
+                | st.text(max_size=30), max_size=12).map(" ".join))
+def test_text_without_a_link_candidate_renders_the_same_with_or_without_magiclink(text):
+    renderer = MarkdownRenderer()
+    links = renderer._markdown(links=True).reset().convert(text)
+    plain = renderer._markdown(links=False).reset().convert(text)
+    if not MAY_LINK_RE.search(text):
+        assert links == plain
