@@ -69,7 +69,7 @@ def check_decks(source: Path, now: float | None = None, allow_new_note_type: boo
         if not parsed.questions and previous is None:
             continue  # nothing to build, and no notes to keep
         renderer = MarkdownRenderer(path.parent)
-        cache = RenderCache(cache_dir / f"{parsed.source.settings.slug}.json" if cache_dir else None, path.parent)
+        cache = RenderCache(cache_dir / f"{parsed.source.settings.slug}.sqlite" if cache_dir else None, path.parent)
         rendered = render_deck(parsed, renderer, cache, progress)
         plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
                                 allow_new_note_type)
@@ -128,10 +128,11 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if plan.identity != plan.previous:
                     files.stage(identity_path(deck_path), lambda file: write_identity_to(plan.identity, file))
                 files.stage(path, lambda file: write_package_to(plan.package, file))
-                if plan.deck.cache is not None and plan.deck.cache.path is not None:
-                    files.stage(plan.deck.cache.path, plan.deck.cache.write_to)
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
+        for plan in plans:
+            if plan.deck.cache is not None:
+                plan.deck.cache.save()
         write_stamp(source, out_dir, sorted({str(path) for d in decks for _, path in d.plan.package.media}),
                     [d.path for d in decks] + [changelog_path(out_dir, d.plan.identity.slug) for d in decks],
                     [f"{d.plan.identity.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}"

@@ -132,15 +132,19 @@ def loads(path: Path, text: str) -> DeckIdentity:
 
 
 def _parse(path: Path, lines: Iterable[str]) -> DeckIdentity:
-    records = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise _damaged(path, number, f"not a JSON record ({err.msg} at column {err.colno})") from None
-        if not isinstance(record, dict):
-            raise _damaged(path, number, "not a JSON object")
-        records.append(record)
+    lines = list(lines)
+    try:  # all lines in one call to the JSON parser; line by line only to find a damaged one
+        records = json.loads("[" + ",".join(lines) + "]")
+    except json.JSONDecodeError:
+        records = None
+    if records is None or len(records) != len(lines) or not all(isinstance(r, dict) for r in records):
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise _damaged(path, number, f"not a JSON record ({err.msg} at column {err.colno})") from None
+            if not isinstance(record, dict):
+                raise _damaged(path, number, "not a JSON object")
     if not records:
         raise _damaged(path, 1, "the file is empty")
     header = records[0]
@@ -191,5 +195,8 @@ def _damaged(path: Path, line: int, what: str) -> SourceError:
         f"git (git checkout -- {path}) or a backup, or move it away to start afresh (see README)."))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # one, not one a line: much faster
+
+
 def _line(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))  # keys in the records' field order
+    return _ENCODER.encode(record)  # keys in the records' field order

@@ -1,6 +1,6 @@
 """Rendered HTML kept between builds, so a rebuild renders only what changed.
 
-The cache lives in build/.cache/ and is safe to delete. An entry is keyed by
+The cache lives in build/.cache/<deck>.sqlite and is safe to delete. An entry is keyed by
 the text, whether it is a question line, the deck's folder and the versions
 of everything that shapes the HTML; an entry whose images changed on disk
 is not used.
@@ -8,12 +8,13 @@ is not used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 
 # Bump when deckgen's own rendering changes for the same Markdown.
@@ -33,20 +34,26 @@ class RenderedText:
 
 
 class RenderCache:
-    """The cache of one deck; `path` None keeps it in memory only."""
+    """The cache of one deck, an SQLite file; `path` None keeps nothing between builds.
+
+    Entries are looked up one by one, so a rebuild reads only what it needs;
+    new ones are written by `save`, after the build succeeded.
+    """
 
     def __init__(self, path: Path | None, folder: Path):
         self.path, self.folder = path, folder
         self.salt = _salt(folder)
-        self.entries: dict[str, list] = {}
-        self.used: dict[str, list] = {}
-        if path is not None:
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("salt") == self.salt:
-                    self.entries = data["entries"]
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                pass  # a missing or damaged cache is an empty one
+        self.new: dict[str, tuple[str, str | None]] = {}
+        self.used: set[str] = set()
+        self._stored: dict[str, tuple[str, str | None]] = {}
+        if path is not None and path.exists():
+            try:  # one query for all: far faster than one a text
+                with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                    if db.execute("select value from meta where name = 'salt'").fetchone() == (self.salt,):
+                        self._stored = {key: (html, extra) for key, html, extra
+                                        in db.execute("select key, html, extra from entries")}
+            except sqlite3.Error:
+                pass  # a damaged cache is an empty one
         self._media_names: dict[Path, str | None] = {}
 
     def render_all(self, texts: list[tuple[str, bool]], renderer, progress=None) -> list[RenderedText | None]:
@@ -61,23 +68,44 @@ class RenderCache:
                                                   total)):
             results[index] = result
             if result is not None:
-                self.entries[keys[index]] = _to_json(result)
-        for key, result in zip(keys, results):
-            if result is not None:
-                self.used[key] = self.entries[key]
+                self.new[keys[index]] = _to_json(result)
+        self.used.update(key for key, result in zip(keys, results) if result is not None)
         return results
 
-    def write_to(self, file: BinaryIO) -> None:
-        """Write the cache file after a build, in pieces: what this build used, nothing else."""
-        encoder = json.JSONEncoder(ensure_ascii=False)
-        for chunk in encoder.iterencode({"salt": self.salt, "entries": self.used}):
-            file.write(chunk.encode("utf-8"))
+    def save(self) -> None:
+        """Add what this build rendered, drop what it no longer uses; best effort (a cache can always go)."""
+        if self.path is None:
+            return
+        for _ in range(2):
+            try:
+                self._write()
+                return
+            except sqlite3.DatabaseError:  # not a database (any more): start it afresh
+                self.path.unlink(missing_ok=True)
+            except (OSError, sqlite3.Error):
+                return
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(self.path)) as db, db:
+            db.execute("create table if not exists meta (name text primary key, value text)")
+            db.execute("create table if not exists entries (key text primary key, html text, extra text)")
+            if db.execute("select value from meta where name = 'salt'").fetchone() != (self.salt,):
+                db.execute("delete from entries")
+                db.execute("insert or replace into meta values ('salt', ?)", (self.salt,))
+            db.executemany("insert or replace into entries values (?, ?, ?)",
+                           ((key, html, extra) for key, (html, extra) in self.new.items()))
+            stored = db.execute("select count(*) from entries").fetchone()[0]
+            if stored > 2 * len(self.used) + 100:  # now and then, forget what no note uses any more
+                db.execute("create temp table used (key text primary key)")
+                db.executemany("insert or ignore into used values (?)", ((key,) for key in self.used))
+                db.execute("delete from entries where key not in (select key from used)")
 
     def _key(self, text: str, inline: bool) -> str:
         return hashlib.sha256(f"{int(inline)}\x1f{text}".encode("utf-8")).hexdigest()
 
     def _get(self, key: str) -> RenderedText | None:
-        entry = self.entries.get(key)
+        entry = self.new.get(key) or self._stored.get(key)
         if entry is None:
             return None
         result = _from_json(entry)
@@ -141,12 +169,19 @@ def _render_one(renderer, text: str, inline: bool) -> RenderedText | None:
         return None
 
 
-def _to_json(result: RenderedText) -> list:
-    return [result.html, [[src, name, str(path)] for src, name, path in result.media], list(result.removed)]
+def _to_json(result: RenderedText) -> tuple[str, str | None]:
+    """(html, JSON of the images and removals, or None: most texts have neither)."""
+    if not result.media and not result.removed:
+        return result.html, None
+    media = [[src, name, str(path)] for src, name, path in result.media]
+    return result.html, json.dumps([media, list(result.removed)], ensure_ascii=False)
 
 
-def _from_json(entry: list) -> RenderedText:
-    html, media, removed = entry
+def _from_json(entry: tuple[str, str | None]) -> RenderedText:
+    html, extra = entry
+    if extra is None:
+        return RenderedText(html)
+    media, removed = json.loads(extra)
     return RenderedText(html, tuple((src, name, Path(path)) for src, name, path in media), tuple(removed))
 
 

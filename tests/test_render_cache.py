@@ -54,7 +54,17 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
 def test_a_damaged_or_deleted_cache_is_only_slower(tmp_path):
     write_deck(tmp_path / "src", "deck", deck_text(5))
     first = build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes()
-    (tmp_path / "out" / ".cache" / "deck.json").write_text("{not json")
+    (tmp_path / "out" / ".cache" / "deck.sqlite").write_text("not a database")
     assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
     shutil.rmtree(tmp_path / "out" / ".cache")
     assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
+
+
+def test_a_damaged_cache_is_replaced_by_a_working_one(tmp_path, monkeypatch):
+    write_deck(tmp_path / "src", "deck", deck_text(5))
+    (tmp_path / "out" / ".cache").mkdir(parents=True)
+    (tmp_path / "out" / ".cache" / "deck.sqlite").write_text("not a database")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    rendered = count_renders(monkeypatch)
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    assert rendered == []
