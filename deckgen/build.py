@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .changelog import changelog_path, updated_changelog
@@ -126,8 +127,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if changelog is not None:
                     files.stage(changelog_path(out_dir, slug), changelog.encode("utf-8"))
                 if plan.identity != plan.previous:
-                    files.stage(identity_path(deck_path), lambda file: write_identity_to(plan.identity, file))
-                files.stage(path, lambda file: write_package_to(plan.package, file))
+                    files.stage(identity_path(deck_path), partial(write_identity_to, plan.identity))
+                files.stage(path, partial(write_package_to, plan.package))
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
         for plan in plans:

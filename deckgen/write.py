@@ -9,6 +9,7 @@ import sqlite3
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -76,7 +77,7 @@ class _Note(genanki.Note):
 def write_package(plan: PackagePlan, path: Path) -> None:
     """Write `plan` to `path`; the file appears whole or not at all."""
     with StagedFiles() as files:
-        files.stage(path, lambda file: write_package_to(plan, file))
+        files.stage(path, partial(write_package_to, plan))
         files.commit()
 
 
