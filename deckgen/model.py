@@ -19,7 +19,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from pygments.formatters import HtmlFormatter
+from pathlib import Path
 
 # Derived once from "deckgen <kind> note type" and frozen: never recompute or change them.
 BASIC_MODEL_ID = 1834113584
@@ -30,11 +30,25 @@ NIGHT = (".card.nightMode", ".card.night_mode", ".nightMode .card", ".night_mode
 LIGHT_CODE_STYLE, NIGHT_CODE_STYLE = "default", "github-dark"
 
 
-def _code_css(style: str, scopes: tuple[str, ...]) -> str:
-    """Pygments' rules for one style, only under the given scopes (its unscoped rules dropped)."""
-    prefixes = [f"{scope} .highlight" for scope in scopes]
-    rules = HtmlFormatter(style=style).get_style_defs(prefixes).splitlines()
-    return "\n".join(rule for rule in rules if rule.startswith(tuple(prefixes)))
+CODE_CSS = Path(__file__).with_name("code_colours.css")
+"""Pygments' colours for code, made once by `code_css()` and kept as a file: the note type's CSS
+must change only when deckgen's authors change it, never because a newer Pygments was installed
+(every user would get a 'styling updated' version), and reading a file is quicker than generating."""
+
+
+def code_css() -> str:
+    """Pygments' rules for the light and night code styles, scoped to cards (its unscoped rules dropped).
+
+    `python -c "from deckgen.model import code_css; print(code_css(), end='')" > deckgen/code_colours.css`
+    """
+    from pygments.formatters import HtmlFormatter
+
+    blocks = []
+    for style, scopes in ((LIGHT_CODE_STYLE, (".card",)), (NIGHT_CODE_STYLE, NIGHT)):
+        prefixes = tuple(f"{scope} .highlight" for scope in scopes)
+        rules = HtmlFormatter(style=style).get_style_defs(list(prefixes)).splitlines()
+        blocks.append("\n".join(rule for rule in rules if rule.startswith(prefixes)))
+    return "\n".join(blocks) + "\n"
 
 
 CSS = """\
@@ -103,7 +117,7 @@ CSS = """\
   display: flex; flex-wrap: wrap; gap: 0.2em 1em; justify-content: space-between;
 }
 .dg-tags { word-break: break-all; }
-""" + _code_css(LIGHT_CODE_STYLE, (".card",)) + "\n" + _code_css(NIGHT_CODE_STYLE, NIGHT) + "\n"
+""" + CODE_CSS.read_text(encoding="utf-8")
 
 STATUS = '{{#Status}}<div class="dg-status">{{Status}}</div>{{/Status}}\n'
 META = ('<div class="dg-meta">{{#Tags}}<span class="dg-tags">{{Tags}}</span>{{/Tags}}'
