@@ -55,37 +55,40 @@ class MarkdownRenderer:
 
     def __init__(self, folder: Path = Path(".")) -> None:
         self.folder = folder
-        self._md: dict[bool, object] = {}
+        self._md: dict[tuple[bool, bool], object] = {}
 
-    def _markdown(self, links: bool):
-        """Python-Markdown with deckgen's extensions; with `links`, also pymdownx's MagicLink.
+    def _markdown(self, links: bool, fences: bool = True):
+        """Python-Markdown with deckgen's extensions, and pymdownx's MagicLink (`links`) and SuperFences (`fences`).
 
-        MagicLink turns bare URLs and e-mail addresses into links; it loads
-        urllib, http and email, which a text with no URL in it never needs.
+        MagicLink turns bare URLs and e-mail addresses into links, SuperFences
+        renders fenced code (highlighted by Pygments, also inside lists); both
+        load urllib, http and email, which a text with neither never needs.
         """
-        if links not in self._md:
+        if (links, fences) not in self._md:
             # Extensions as objects, not names: a name makes Markdown search package metadata for it.
             import markdown
             from markdown.extensions.nl2br import Nl2BrExtension
             from markdown.extensions.tables import TableExtension
-            from pymdownx.superfences import SuperFencesCodeExtension
 
             from .markdown_ext import BlockStartExtension, ListIndentExtension, MathExtension, MediaExtension
 
             extensions = [
                 TableExtension(),
                 Nl2BrExtension(),  # every line of text stays its own line on the card
-                SuperFencesCodeExtension(css_class="highlight"),
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(),
             ]
+            if fences:
+                from pymdownx.superfences import SuperFencesCodeExtension
+
+                extensions.insert(2, SuperFencesCodeExtension(css_class="highlight"))
             if links:
                 from pymdownx.magiclink import MagiclinkExtension
 
-                extensions.insert(3, MagiclinkExtension())
+                extensions.insert(2, MagiclinkExtension())
             md = markdown.Markdown(extensions=extensions)
             md.deckgen_folder = self.folder
-            self._md[links] = md
-        return self._md[links]
+            self._md[links, fences] = md
+        return self._md[links, fences]
 
     def render(self, text: str, inline: bool = False) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
@@ -97,7 +100,7 @@ class MarkdownRenderer:
         """`render` without the shortcut for plain lines: always through Python-Markdown."""
         if inline:
             text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
-        md = self._markdown(links=MAY_LINK_RE.search(text) is not None)
+        md = self._markdown(links=MAY_LINK_RE.search(text) is not None, fences="```" in text or "~~~" in text)
         result = md.reset().convert(text)
         if inline:
             match = PARAGRAPH_RE.match(result)

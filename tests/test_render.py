@@ -46,11 +46,13 @@ def test_the_plain_line_shortcut_renders_what_markdown_would(title):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["see", "https://example.org/a_b", "www.example.com", "ftp.example.org", "me@x.org",
-                                 "`code`", "**b**", "- item", "\n", " ", "$x$", "<b>", "#1", "@user", "ftp://f/x"])
+                                 "`code`", "**b**", "- item", "\n", " ", "$x$", "<b>", "#1", "@user", "ftp://f/x",
+                                 "``", "~~", "    indented", "\t", "```py", "~~~", ":::"])
                 | st.text(max_size=30), max_size=12).map(" ".join))
-def test_text_without_a_link_candidate_renders_the_same_with_or_without_magiclink(text):
+def test_text_without_links_or_fences_renders_the_same_without_magiclink_or_superfences(text):
     renderer = MarkdownRenderer()
-    links = renderer._markdown(links=True).reset().convert(text)
-    plain = renderer._markdown(links=False).reset().convert(text)
+    full = renderer._markdown(links=True, fences=True).reset().convert(text)
     if not MAY_LINK_RE.search(text):
-        assert links == plain
+        assert renderer._markdown(links=False, fences=True).reset().convert(text) == full
+    if "```" not in text and "~~~" not in text:
+        assert renderer._markdown(links=True, fences=False).reset().convert(text) == full
