@@ -63,7 +63,8 @@ class ParsedDeck:
 
 def fence_states(lines: list[str]) -> list[bool]:
     """For each line, whether it belongs to a fenced code block (its fence lines included)."""
-    return _fences(lines)[0]
+    fenced = _fences(lines)[0]
+    return [index in fenced for index in range(len(lines))] if fenced else [False] * len(lines)
 
 
 def unclosed_fence(lines: list[str]) -> int | None:
@@ -71,71 +72,77 @@ def unclosed_fence(lines: list[str]) -> int | None:
     return _fences(lines)[1]
 
 
-def _fences(lines: list[str]) -> tuple[list[bool], int | None]:
-    states, opener, opened_at = [], None, None
-    for index, line in enumerate(lines):
-        match = FENCE_RE.match(line) if ("`" in line or "~" in line) else None
+def _fences(lines: list[str]) -> tuple[set[int], int | None]:
+    """Indices of the lines in fenced code blocks, and the opening line of one never closed.
+
+    Only lines with a backtick or tilde can open or close a fence, so only
+    those are looked at closely.
+    """
+    fenced: set[int] = set()
+    opener, opened_at = None, None
+    for index in [i for i, line in enumerate(lines) if "`" in line or "~" in line]:
+        match = FENCE_RE.match(lines[index])
+        if not match:
+            continue
         if opener is None:
-            if match:
-                opener, opened_at = match.group(1), index
-            states.append(opener is not None)
-        else:
-            states.append(True)
-            if match and match.group(1)[0] == opener[0] and len(match.group(1)) >= len(opener) \
-                    and not line.strip()[len(match.group(1)):].strip():
-                opener = None
-    return states, (opened_at if opener is not None else None)
+            opener, opened_at = match.group(1), index
+        elif match.group(1)[0] == opener[0] and len(match.group(1)) >= len(opener) \
+                and not lines[index].strip()[len(match.group(1)):].strip():
+            fenced.update(range(opened_at, index + 1))
+            opener = None
+    if opener is not None:
+        fenced.update(range(opened_at, len(lines)))
+    return fenced, (opened_at if opener is not None else None)
 
 
 def parse_source(source: DeckSource) -> ParsedDeck:
     """Split one deck's Markdown into question records and a description."""
     level = source.settings.question_level
     lines = source.text.split("\n")
+    fenced, open_fence = _fences(lines)
     diagnostics: list[Diagnostic] = []
     questions: list[Question] = []
     description: list[str] = []
     sections: list[str] = []
     current: tuple[int, str, str | None] | None = None  # heading line, title, explicit id
-    body: list[str] = []
-    body_start = 0
+    body_from = 0  # index of the first line of the current question's answer, or of the section
 
-    def close() -> None:
+    def close(end: int) -> None:
         if current is None:
-            _add_description(description, body)
+            _add_description(description, lines[body_from:end])
             return
         line, title, explicit_id = current
-        questions.append(_question(source.path, line, title, explicit_id, tuple(sections), body, body_start))
+        questions.append(_question(source.path, line, title, explicit_id, tuple(sections), lines[body_from:end],
+                                   body_from + 1))
 
-    for number, (text, in_fence) in enumerate(zip(lines, fence_states(lines)), start=1):
-        match = None if in_fence or "#" not in text[:4] else HEADING_RE.match(text)
+    # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
+    for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
+        match = None if index in fenced else HEADING_RE.match(lines[index])
         if match is None or len(match.group(1)) > level:
-            body.append(text)
             continue
-        close()
+        close(index)
         depth, title = len(match.group(1)), (match.group(2) or "").strip()
-        body_start = number + 1
         if depth < level:
             del sections[depth - 1:]
             sections.extend([""] * (depth - 1 - len(sections)))
             sections.append(title)
-            current, body = None, [text]
+            current, body_from = None, index
             continue
         id_match = EXPLICIT_ID_RE.search(title)
         explicit_id = id_match.group(1) if id_match else None
         if id_match:
             title = title[:id_match.start()].strip()
         if not title:
-            diagnostics.append(Diagnostic(source.path, number, "question heading has no text", "error",
+            diagnostics.append(Diagnostic(source.path, index + 1, "question heading has no text", "error",
                                           "empty-heading"))
-        current, body = (number, title, explicit_id), []
-    close()
+        current, body_from = (index + 1, title, explicit_id), index + 1
+    close(len(lines))
 
     diagnostics.extend(_question_warnings(questions))
     diagnostics.extend(
         Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})", "error",
                    "line-too-long")
         for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
-    open_fence = unclosed_fence(lines)
     if open_fence is not None:
         diagnostics.append(Diagnostic(source.path, open_fence + 1, (
             "this code fence is never closed, so everything after it, headings included, would be code; "
