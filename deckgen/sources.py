@@ -22,6 +22,7 @@ else:  # pragma: no cover
 
 SETTINGS_SUFFIX = ".deck.toml"
 TAG_SEPARATOR = "::"
+TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -173,8 +174,8 @@ class _SettingsReader:
             except re.error as err:
                 self.fail(key, f"invalid pattern {pattern!r}: {err}")
         if anki_tag(rule["tag"].split(TAG_SEPARATOR)) != rule["tag"]:
-            self.fail(key, f"invalid tag {rule['tag']!r}: Anki tags have no spaces or quotes and no empty "
-                           f"'::' levels; did you mean {anki_tag(rule['tag'].split(TAG_SEPARATOR))!r}?")
+            self.fail(key, f"invalid tag {rule['tag']!r}: a tag has letters, digits and _ . + - / only, "
+                           f"and no empty '::' levels; did you mean {anki_tag(rule['tag'].split(TAG_SEPARATOR))!r}?")
         return TopicRule(tag=rule["tag"], keywords=tuple(k.casefold() for k in keywords),
                          patterns=tuple(compiled))
 
@@ -197,8 +198,12 @@ class _SettingsReader:
 
 
 def anki_tag(parts) -> str:
-    """A valid Anki tag from path parts: no spaces or quotes, no empty `::` levels."""
-    cleaned = (re.sub(r"[\s\"]+", "_", part.replace(TAG_SEPARATOR, "_").strip()).strip("_:") for part in parts)
+    """A valid, harmless Anki tag from path parts: letters, digits and `_ . + - /` only, no empty `::` levels.
+
+    Anki puts tags into the card through {{Tags}} as they are, so a tag must
+    carry no markup: a section heading "<img onerror=…>" must not become one.
+    """
+    cleaned = (TAG_UNSAFE_RE.sub("_", part.replace(TAG_SEPARATOR, "_").strip()).strip("_:") for part in parts)
     return TAG_SEPARATOR.join(part for part in cleaned if part)
 
 

@@ -49,8 +49,8 @@ ERRORS = {  # name: (file to write, its content, the expected error lines with {
                           "{src}/good.deck.toml:1:1: error: invalid pattern '(': missing ), unterminated subpattern "
                           "at position 0 [invalid-settings]"),
     "invalid tag": ("good.deck.toml", b'[[topics]]\ntag = "my topic"\nkeywords = ["x"]\n',
-                    "{src}/good.deck.toml:1:1: error: invalid tag 'my topic': Anki tags have no spaces or quotes and "
-                    "no empty '::' levels; did you mean 'my_topic'? [invalid-settings]"),
+                    "{src}/good.deck.toml:1:1: error: invalid tag 'my topic': a tag has letters, digits and _ . + - / "
+                    "only, and no empty '::' levels; did you mean 'my_topic'? [invalid-settings]"),
     "unclosed fence": ("fence.md", b"### Q?\n```\ncode\n### Lost?\nA.\n",
                        "{src}/fence.md:2:1: error: this code fence is never closed, so everything after it, headings "
                        "included, would be code; close it with a matching fence line [unclosed-fence]"),

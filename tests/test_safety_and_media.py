@@ -47,9 +47,9 @@ def package_fields(apkg: Path) -> list[str]:
     with zipfile.ZipFile(apkg) as archive, open(apkg.with_suffix(".anki2"), "wb") as db:
         db.write(archive.read("collection.anki2"))
     with sqlite3.connect(apkg.with_suffix(".anki2")) as conn:
-        rows = conn.execute("select flds from notes").fetchall()
+        rows = conn.execute("select flds, tags from notes").fetchall()
         decks = conn.execute("select decks from col").fetchone()[0]
-    return [field for (flds,) in rows for field in flds.split("\x1f")] + [decks]
+    return [field for flds, tags in rows for field in flds.split("\x1f") + [tags]] + [decks]
 
 
 def executable_parts(field: str) -> list[str]:
@@ -73,11 +73,16 @@ def executable_parts(field: str) -> list[str]:
 
 def test_hostile_answers_leave_nothing_executable_and_are_reported(tmp_path):
     body = "".join(f"### Hostile {i}?\nBefore {i}.\n{attack}\nAfter {i}.\n\n" for i, attack in enumerate(HOSTILE))
-    write_deck(tmp_path / "src", "deck", body + f"### Harmless?\n{HARMLESS}\n")
+    write_deck(tmp_path / "src", "deck", "## Section <img/src/onerror=alert(1)>\n" + body
+               + f"### Harmless?\n{HARMLESS}\n")
     result = CliRunner().invoke(main, ["build", str(tmp_path / "src"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    fields = package_fields(next((tmp_path / "out").glob("*.apkg")))
+    apkg = next((tmp_path / "out").glob("*.apkg"))
+    fields = package_fields(apkg)
     assert [(f, executable_parts(f)) for f in fields if executable_parts(f)] == []
+    with sqlite3.connect(apkg.with_suffix(".anki2")) as conn:  # Anki puts tags into cards as they are
+        tags = {tag for (row,) in conn.execute("select tags from notes") for tag in row.split()}
+    assert tags and all(re.fullmatch(r"[\w.+\-/:]+", tag) for tag in tags), tags
     assert all(f"Before {i}." in "".join(fields) and f"After {i}." in "".join(fields) for i in range(len(HOSTILE)))
     warned = set(re.findall(r"deck\.md:(\d+):1: warning: removed from the card", result.stderr))
     assert len(warned) >= len(HOSTILE) - 2  # comments and broken-up tags may leave nothing harmful to report

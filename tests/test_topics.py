@@ -19,5 +19,6 @@ def test_section_path_is_a_hierarchical_tag_and_rules_add_topics():
 
 
 def test_tags_are_valid_anki_tags():
-    assert anki_tag(["a b", 'say "hi"', "", "::x::"]) == "a_b::say_hi::x"
+    assert anki_tag(["a b", 'say "hi"', "", "::x::", "C++/C#", "第一章 概述"]) == "a_b::say_hi::x::C++/C::第一章_概述"
+    assert anki_tag(["<img src=x onerror=alert(1)>"]) == "img_src_x_onerror_alert_1"
     assert note_tags(question("Q", sections=()), ()) == ()
