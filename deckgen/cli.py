@@ -17,8 +17,9 @@ from . import __version__
 SOURCE = click.argument("source", type=click.Path(path_type=Path), default=Path("source"))
 NEW_NOTE_TYPE = click.option(
     "--new-note-type", is_flag=True,
-    help="Accept a note type whose fields or cards changed. Anki then makes a second note type and "
-         "never updates the notes already imported: only for a deliberate fresh start.")
+    help="Accept a new note type (other fields or cards, e.g. after changing 'cards' in the deck's "
+         "settings): every note is then imported as a new note, and the notes already imported stay as "
+         "they are, with their history, until you delete them. Only for a deliberate fresh start.")
 VERBOSITY = [
     click.option("-v", "--verbose", is_flag=True, help="Also list every note that changes."),
     click.option("-q", "--quiet", is_flag=True, help="Print errors only."),

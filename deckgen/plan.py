@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import Diagnostic
 from .identity import deck_id, identify
 from .identity_file import DeckIdentity, NoteIdentity, NoteTypeIdentity
-from .model import NOTE_TYPES, NoteType
+from .model import BASIC_MODEL_ID, NOTE_TYPES, NoteType
 from .render import MarkdownRenderer, RenderedDeck, note_media
 from .write import PackageNote, PackagePlan
 
@@ -65,9 +65,21 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
     note_type = note_type or NOTE_TYPES[settings.cards]
     source_path = deck.parsed.source.path
     stamp = int(now) if previous is None else max(int(now), previous.max_mtime() + 1)
-    identified, diagnostics = identify(settings.slug, [n.question for n in deck.notes],
-                                       previous.notes if previous else ())
-    diagnostics = list(diagnostics)
+    type_identity, type_change, diagnostics = _plan_note_type(
+        note_type, previous, stamp, source_path, allow_new_note_type)
+    known = previous.notes if previous else ()
+    if type_change == "schema changed" and allow_new_note_type:
+        # A fresh start: the notes already imported keep the old note type, and these are new notes
+        # of the new one (with the old GUIDs Anki would only report them as conflicting).
+        diagnostics.append(Diagnostic(source_path, 0, (
+            f"new note type {note_type.name}: every note is imported as a new note; the {len(known)} notes "
+            f"of {previous.note_type.name} stay in Anki with their history until you delete them"),
+            code="note-type-fresh-start"))
+        known = ()
+    # GUIDs of notes of another type than the first one are minted apart, so the two never collide.
+    namespace = settings.slug if note_type.model_id == BASIC_MODEL_ID else f"{settings.slug}@{note_type.model_id}"
+    identified, found = identify(namespace, [n.question for n in deck.notes], known)
+    diagnostics.extend(found)
     records, package_notes, changes, media = [], [], [], set()
 
     for identity, note in zip(identified, deck.notes):
@@ -93,7 +105,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         media.update(note.media)
 
     live = {r.guid for r in records}
-    for record in sorted(previous.notes if previous else (), key=lambda r: r.guid):
+    for record in sorted(known, key=lambda r: r.guid):
         if record.guid in live:
             continue
         tombstone, fields, tombstone_media = _tombstone(record, renderer, stamp)
@@ -104,9 +116,6 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         package_notes.append(PackageNote(tombstone.guid, _with_source(fields, tombstone.source),
                                          tombstone.tags, tombstone.mtime))
 
-    type_identity, type_change, type_diagnostics = _plan_note_type(
-        note_type, previous, stamp, source_path, allow_new_note_type)
-    diagnostics.extend(type_diagnostics)
     description = _fingerprint(deck.description_html)
     if previous is not None and previous.name != settings.name:
         diagnostics.append(Diagnostic(source_path, 0, (

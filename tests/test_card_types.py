@@ -52,3 +52,18 @@ def test_switching_card_type_later_is_a_note_type_fork(tmp_path):
         assert [d.code for d in err.diagnostics] == ["note-type-fork"]
     else:
         raise AssertionError("switching the card type must not build silently")
+
+
+def test_a_new_note_type_on_purpose_imports_every_note_afresh(tmp_path, anki):
+    write_deck(tmp_path / "src", "deck", "### LoRA\nLow-rank {{c1::adaptation}}\n### RAG\nRetrieval {{c1::first}}\n")
+    first = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000).decks[0]
+    assert len(anki.import_package(first.path).new) == 2
+    (tmp_path / "src" / "deck.deck.toml").write_text('cards = "cloze"\n')
+    second = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_100, allow_new_note_type=True)
+    assert [d.code for d in second.diagnostics] == ["note-type-fresh-start"]
+    log = anki.import_package(second.decks[0].path)
+    assert (len(log.new), len(log.conflicting)) == (2, 0)
+    assert anki.col.note_count() == 4 and len(anki.col.find_cards(f"mid:{CLOZE.model_id}")) == 2
+    third = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_200).decks[0]  # and then as usual
+    assert third.plan.changes == () and third.plan.version == second.decks[0].plan.version
+    assert anki.check_database()[1]
