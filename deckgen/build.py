@@ -16,7 +16,7 @@ from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
 from .render_cache import RenderCache
 from .sources import find_deck_files, read_deck_source
-from .stamp import write_stamp
+from .stamp import sources_fingerprint, write_stamp
 from .write import write_package_to
 
 
@@ -116,6 +116,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         for folder in (project, out_dir):
             if folder.is_dir():
                 remove_stale_temporaries(folder)
+        sources = sources_fingerprint(source, out_dir)  # before reading: a deck saved meanwhile is a change
         plans, diagnostics = plan_decks(source, now=now, allow_new_note_type=allow_new_note_type,
                                         cache_dir=out_dir / CACHE_FOLDER, progress=progress, exclude=out_dir)
         decks = []
@@ -134,7 +135,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         for plan in plans:
             if plan.deck.cache is not None:
                 plan.deck.cache.save()
-        write_stamp(source, out_dir, sorted({str(path) for d in decks for _, path in d.plan.package.media}),
+        write_stamp(source, out_dir, sources, sorted({str(path) for d in decks for _, path in d.plan.package.media}),
                     [d.path for d in decks] + [changelog_path(out_dir, d.plan.identity.slug) for d in decks],
                     [f"{d.plan.identity.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}"
                      for d in decks],

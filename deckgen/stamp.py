@@ -17,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-INPUT_PATTERNS = ("*.md", "*.deck.toml", "*.identity.jsonl")
 RENDERERS = ("genanki", "markdown", "pymdownx", "pygments", "bs4")
 
 
@@ -26,15 +25,30 @@ def stamp_path(source: Path, out_dir: Path) -> Path:
     return out_dir / ".cache" / f"stamp-{key}.json"
 
 
-def inputs_fingerprint(source: Path, out_dir: Path, media: list[str]) -> str:
-    """Hash of every file a build of `source` reads, and of the code that reads them."""
-    digest = hashlib.sha256(code_signature().encode("utf-8"))
-    if source.is_file():  # the deck, its settings and its identity file
-        files = [source.with_name(source.stem + suffix) for suffix in (".md", ".deck.toml", ".identity.jsonl")]
-    else:
-        files = sorted(path for pattern in INPUT_PATTERNS for path in source.rglob(pattern)
-                       if out_dir.resolve() not in path.resolve().parents)
-    for path in files + [Path(m) for m in media]:
+def sources_fingerprint(source: Path, out_dir: Path) -> str:
+    """Hash of the files an author writes (decks, settings) and of the code that reads them.
+
+    A build takes it before reading anything, so a deck saved while the build
+    runs makes the next check see a change.
+    """
+    return _hash(code_signature(), _files(source, out_dir, (".md", ".deck.toml")))
+
+
+def _written_fingerprint(source: Path, out_dir: Path, media: list[str]) -> str:
+    """Hash of the identity files (which builds write) and of the images the last build bundled."""
+    return _hash("", _files(source, out_dir, (".identity.jsonl",)) + [Path(m) for m in media])
+
+
+def _files(source: Path, out_dir: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    if source.is_file():
+        return [source.with_name(source.stem + suffix) for suffix in suffixes]
+    return sorted(path for suffix in suffixes for path in source.rglob("*" + suffix)
+                  if out_dir.resolve() not in path.resolve().parents)
+
+
+def _hash(start: str, files: list[Path]) -> str:
+    digest = hashlib.sha256(start.encode("utf-8"))
+    for path in files:
         digest.update(str(path).encode("utf-8") + b"\0")
         try:
             digest.update(path.read_bytes())
@@ -43,12 +57,15 @@ def inputs_fingerprint(source: Path, out_dir: Path, media: list[str]) -> str:
     return digest.hexdigest()
 
 
-def write_stamp(source: Path, out_dir: Path, media: list[str], outputs: list[Path], lines: list[str],
-                warnings: list[str]) -> None:
-    """Record what a successful build read and wrote (best effort: without it the next build is just slower)."""
+def write_stamp(source: Path, out_dir: Path, sources: str, media: list[str], outputs: list[Path],
+                lines: list[str], warnings: list[str]) -> None:
+    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote.
+
+    Best effort: without a stamp the next build is only slower.
+    """
     from .files import atomic_write
 
-    record = {"inputs": inputs_fingerprint(source, out_dir, media), "media": media,
+    record = {"sources": sources, "written": _written_fingerprint(source, out_dir, media), "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
     try:
         atomic_write(stamp_path(source, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
@@ -62,7 +79,8 @@ def up_to_date(source: Path, out_dir: Path) -> dict | None:
         record = json.loads(stamp_path(source, out_dir).read_text(encoding="utf-8"))
         if any(_signature(Path(p)) != signature for p, signature in record["outputs"].items()):
             return None
-        if record["inputs"] != inputs_fingerprint(source, out_dir, record["media"]):
+        if record["written"] != _written_fingerprint(source, out_dir, record["media"]) \
+                or record["sources"] != sources_fingerprint(source, out_dir):
             return None
         return record
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

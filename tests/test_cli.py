@@ -186,3 +186,21 @@ def test_help_and_version_load_no_heavy_library():
             "print(sorted(m for m in ('markdown', 'genanki', 'bs4', 'pygments', 'anki') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_deck_saved_while_a_build_runs_is_built_next_time(tmp_path, monkeypatch):
+    from deckgen import build as build_module
+
+    deck = write_deck(tmp_path / "src", "deck", "### A?\na\n", 'name = "D"\n')
+    original = build_module.plan_decks
+
+    def save_meanwhile(*args, **kwargs):
+        result = original(*args, **kwargs)
+        deck.write_text("### A?\na, saved during the build\n")
+        return result
+
+    monkeypatch.setattr(build_module, "plan_decks", save_meanwhile)
+    assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    monkeypatch.setattr(build_module, "plan_decks", original)
+    again = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
+    assert "(nothing changed)" not in again.stdout and "1 changed" in again.stdout
