@@ -128,11 +128,6 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         any(r.mtime == stamp for r in records) or type_change is not None
         or previous.description != description or previous.name != settings.name)
     version = _next_version(settings.version, previous, content_changed)
-    asked = settings.version
-    if previous is not None and asked and _version_key(asked) < _version_key(previous.version):
-        diagnostics.append(Diagnostic(source_path, 0, (
-            f"the settings ask for version {settings.version}, but {previous.version} was already built; "
-            f"building {version}"), code="version-lowered"))
     version_mtime = stamp if previous is None or version != previous.version else previous.version_mtime
     identity = DeckIdentity(slug=settings.slug, name=settings.name, version=version, version_mtime=version_mtime,
                             description=description, note_type=type_identity,
@@ -193,7 +188,10 @@ def _plan_note_type(note_type: NoteType, previous: DeckIdentity | None, stamp: i
 
 
 def _next_version(wanted: str | None, previous: DeckIdentity | None, content_changed: bool) -> str:
-    """The author's version on a first build or when it is higher; else a patch bump when anything changed."""
+    """The author's version on a first build or when it is higher; else a patch bump when anything changed.
+
+    The settings' version is a floor: once builds have gone past it, it has no say (and no complaint).
+    """
     if previous is None:
         return wanted or FIRST_VERSION
     if wanted and _version_key(wanted) > _version_key(previous.version):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from urllib.parse import unquote
 
 from .errors import Diagnostic
 from .parse import ParsedDeck, Question, unbalanced_math
-from .render_cache import RenderCache, RenderedText
+from .render_cache import RenderCache, RenderedText, media_name
 from .sanitize import needs_sanitizing
 from .topics import note_tags
 
@@ -106,11 +108,21 @@ class MarkdownRenderer:
             match = PARAGRAPH_RE.match(result)
             result = match.group(1) if match and "<p>" not in match.group(1) else result
         removed: tuple[str, ...] = ()
+        media = list(md.deckgen_media)
         if needs_sanitizing(text):
             from .sanitize import sanitize
 
-            result, removed = sanitize(result)
-        return RenderedText(result, tuple(md.deckgen_media), removed)
+            result, removed = sanitize(result, partial(self._raw_image, media))
+        return RenderedText(result, tuple(media), removed)
+
+    def _raw_image(self, media: list, src: str) -> str:
+        """The media name for an image written as raw HTML (`<img src="img/x.png">`), noted in `media`."""
+        if any(src == name for _, name, _ in media):
+            return src  # a Markdown image, already pointed at its media name
+        path = self.folder / unquote(src)
+        name = media_name(path)
+        media.append((src, name, path))
+        return name or src
 
     def block(self, text: str) -> str:
         """HTML of a Markdown document (an answer, a description)."""

@@ -94,13 +94,15 @@ def test_renaming_the_deck_is_a_new_version_with_a_warning(tmp_path):
     assert [d.message.split(":")[0] for d in diagnostics] == ["the deck's name changed from 'deck' to 'Renamed'"]
 
 
-def test_a_lower_version_in_the_settings_is_reported_not_obeyed(tmp_path):
+def test_the_settings_version_is_a_floor_that_builds_go_past_quietly(tmp_path):
     deck = deck_with(tmp_path, "a")
     (tmp_path / "src" / "deck.deck.toml").write_text('version = "2.0.0"\n')
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    for round_, answer in enumerate(["b", "c"], start=1):
+        deck.write_text(f"### Q0?\n{answer}\n")
+        (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 10 * round_)
+        build_decks(tmp_path / "src", tmp_path / "out", now=T + 10 * round_)
+        assert (plan.version, diagnostics) == (f"2.0.{round_}", [])
     (tmp_path / "src" / "deck.deck.toml").write_text('version = "1.5.0"\n')
-    deck.write_text("### Q0?\nchanged\n")
-    (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 10)
-    assert plan.version == "2.0.1"
-    assert [d.message for d in diagnostics] == [
-        "the settings ask for version 1.5.0, but 2.0.0 was already built; building 2.0.1"]
+    (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 100)
+    assert (plan.version, diagnostics) == ("2.0.2", [])

@@ -21,8 +21,8 @@ from conftest import write_deck
 HOSTILE = [
     "<script>alert(1)</script>",
     "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
-    '<img src="x" onerror="alert(1)">',
-    "<img src=x onerror=alert(1)//",
+    '<img src="https://x.invalid/a.png" onerror="alert(1)">',
+    "<img src=https://x.invalid/b onerror=alert(1)//",
     '<a href="javascript:alert(1)">click</a>',
     "[click](javascript:alert(1))",
     "[click](jav&#x61;script:alert(1))",
@@ -136,3 +136,20 @@ def test_a_changed_image_gets_a_new_name_and_updates_the_note(tmp_path, anki):
     (note,) = anki.notes()
     src_name = BeautifulSoup(note["Answer"], "html.parser").img["src"]
     assert (Path(anki.col.media.dir()) / src_name).read_bytes() == (src / "img" / "plot.png").read_bytes()
+
+
+def test_images_written_as_html_are_bundled_or_reported_too(tmp_path, anki):
+    src = tmp_path / "src"
+    (src / "img").mkdir(parents=True)
+    (src / "img" / "a.png").write_bytes(png(2, 2, (10, 20, 30)))
+    write_deck(src, "deck", '### Raw?\n<img src="img/a.png" width="40">\n### Missing?\n<p><img src="img/b.png"></p>\n')
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert f"{src / 'deck.md'}:4:1: error: image not found: img/b.png (looked for {src / 'img' / 'b.png'})" \
+        in result.stderr
+    (src / "deck.md").write_text('### Raw?\n<img src="img/a.png" width="40">\n')
+    report = build_decks(src, tmp_path / "out", now=1_800_000_000)
+    anki.import_package(report.decks[0].path)
+    (note,) = anki.notes()
+    name = BeautifulSoup(note["Answer"], "html.parser").img["src"]
+    assert name.startswith("dg-") and (Path(anki.col.media.dir()) / name).read_bytes() == (src / "img" / "a.png").read_bytes()
