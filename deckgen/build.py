@@ -24,12 +24,12 @@ CACHE_FOLDER = ".cache"  # in the output folder; safe to delete
 
 
 class BuildError(DeckgenError):
-    """The sources have errors; nothing was written."""
+    """The sources have errors (found before anything was written)."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = diagnostics
         errors = [d for d in diagnostics if d.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in the sources; nothing was written")
+        super().__init__(f"{len(errors)} error(s) in the sources")
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def build(source: Path, output: Path, new_note_type: bool, verbose: bool, quiet:
 
     with _Progress(enabled=not quiet) as progress:
         report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, progress=progress),
-                      quiet)
+                      quiet, after_errors="; nothing was written")
     _echo_diagnostics(report.diagnostics, quiet)
     if quiet:
         return
@@ -84,8 +84,7 @@ def build(source: Path, output: Path, new_note_type: bool, verbose: bool, quiet:
 @main.command()
 @SOURCE
 @NEW_NOTE_TYPE
-@verbosity
-def diff(source: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
+def diff(source: Path, new_note_type: bool) -> None:
     """Show what the next build would change, writing nothing.
 
     For each deck in SOURCE (default: source/): the version the build would
@@ -96,8 +95,8 @@ def diff(source: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
     from .build import CACHE_FOLDER, plan_decks
 
     plans, diagnostics = _run(lambda: plan_decks(source, allow_new_note_type=new_note_type,
-                                                 cache_dir=Path("build") / CACHE_FOLDER), quiet)
-    _echo_diagnostics(diagnostics, quiet)
+                                                 cache_dir=Path("build") / CACHE_FOLDER), quiet=False)
+    _echo_diagnostics(diagnostics, quiet=False)
     for plan in plans:
         before = plan.previous.version if plan.previous else "not built yet"
         click.echo(f"{plan.identity.name}: {before} -> {plan.version}")
@@ -192,7 +191,7 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-def _run(action, quiet: bool):
+def _run(action, quiet: bool, after_errors: str = ""):
     from .build import BuildError
     from .errors import DeckgenError
 
@@ -200,7 +199,7 @@ def _run(action, quiet: bool):
         return action()
     except BuildError as err:
         _echo_diagnostics(err.diagnostics, quiet)
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err) + after_errors) from None
     except DeckgenError as err:
         raise click.ClickException(str(err)) from None
     except OSError as err:  # an output folder that cannot be written, a full disk

@@ -67,11 +67,6 @@ def fence_states(lines: list[str]) -> list[bool]:
     return [index in fenced for index in range(len(lines))] if fenced else [False] * len(lines)
 
 
-def unclosed_fence(lines: list[str]) -> int | None:
-    """Index of the line opening a code fence that is never closed, if any."""
-    return _fences(lines)[1]
-
-
 def _fences(lines: list[str]) -> tuple[set[int], int | None]:
     """Indices of the lines in fenced code blocks, and the opening line of one never closed.
 

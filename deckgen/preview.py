@@ -88,7 +88,7 @@ def preview_page(plan: DeckPlan) -> str:
         all_tags.update(note.tags)
         sides = []
         for template, front, back in note_type.templates:
-            for ordinal in _cloze_ordinals(fields) if note_type.cloze else [None]:
+            for ordinal in _cloze_ordinals(fields[note_type.fields[1]]) if note_type.cloze else [None]:
                 front_html = fill(front, fields, note.tags, ordinal, reveal=False)
                 back_html = fill(back, fields, note.tags, ordinal, reveal=True, front_side=front_html)
                 label = template if ordinal is None else f"{template} {ordinal}"
@@ -148,8 +148,9 @@ def _cloze(text: str, ordinal: int | None, reveal: bool) -> str:
     return CLOZE_RE.sub(one, text)
 
 
-def _cloze_ordinals(fields: dict[str, str]) -> list[int]:
-    return sorted({int(n) for value in fields.values() for n, _, _ in CLOZE_RE.findall(value)}) or [1]
+def _cloze_ordinals(text: str) -> list[int]:
+    """The cards Anki makes of a cloze field: one per deletion number."""
+    return sorted({int(n) for n, _, _ in CLOZE_RE.findall(text)}) or [1]
 
 
 def _side(label: str, body: str, images: dict[str, str]) -> str:

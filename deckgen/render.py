@@ -182,12 +182,21 @@ def _problems(question: Question, rendered: RenderedText, first_line: int, markd
     found = []
     for src, name, path in rendered.media:
         if name is None:
-            offset = markdown_text[:max(markdown_text.find(src), 0)].count("\n")
+            offset = _line_of_first(markdown_text, [re.escape(src)])
             found.append(Diagnostic(question.path, first_line + offset, f"image not found: {src} (looked for {path})",
                                     "error", "missing-media"))
     if rendered.removed:
-        found.append(Diagnostic(question.path, first_line, _removed_message(rendered.removed), code="unsafe-html"))
+        offset = _line_of_first(markdown_text, [re.escape(what.split("=")[0].split(":")[0].strip("<> "))
+                                                 for what in rendered.removed])
+        found.append(Diagnostic(question.path, first_line + offset, _removed_message(rendered.removed),
+                                code="unsafe-html"))
     return found
+
+
+def _line_of_first(text: str, patterns: list[str]) -> int:
+    """Line offset in `text` of the first match of any pattern (case-insensitive); 0 when none matches."""
+    match = re.search("|".join(patterns), text, re.IGNORECASE) if patterns else None
+    return text.count("\n", 0, match.start()) if match else 0
 
 
 def _removed_message(removed: tuple[str, ...]) -> str:
