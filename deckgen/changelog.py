@@ -6,10 +6,9 @@ import re
 import time
 from pathlib import Path
 
-from .plan import DeckPlan
+from .plan import CHANGE_KINDS, DeckPlan
 
-HEADINGS = (("new", "Added"), ("changed", "Changed"), ("renamed", "Renamed"), ("restored", "Restored"),
-            ("removed", "Removed"))
+HEADINGS = {"new": "Added", "changed": "Changed", "renamed": "Renamed", "restored": "Restored", "removed": "Removed"}
 
 
 def changelog_path(out_dir: Path, slug: str) -> Path:
@@ -19,7 +18,8 @@ def changelog_path(out_dir: Path, slug: str) -> Path:
 def version_entry(plan: DeckPlan, now: float) -> str:
     """The changelog section of the plan's version."""
     lines = [f"## {plan.version} ({time.strftime('%Y-%m-%d', time.gmtime(now))})", ""]
-    for kind, heading in HEADINGS:
+    for kind in CHANGE_KINDS:
+        heading = HEADINGS[kind]
         changes = [c for c in plan.changes if c.kind == kind]
         if changes:
             lines.append(f"{heading} ({len(changes)}):")

@@ -20,18 +20,6 @@ NEW_NOTE_TYPE = click.option(
     help="Accept a new note type (other fields or cards, e.g. after changing 'cards' in the deck's "
          "settings): every note is then imported as a new note, and the notes already imported stay as "
          "they are, with their history, until you delete them. Only for a deliberate fresh start.")
-VERBOSITY = [
-    click.option("-v", "--verbose", is_flag=True, help="Also list every note that changes."),
-    click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
-]
-
-
-def verbosity(command):
-    for option in reversed(VERBOSITY):
-        command = option(command)
-    return command
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="deckgen")
 def main() -> None:
@@ -47,7 +35,8 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Folder the .apkg files and changelogs are written to.")
 @NEW_NOTE_TYPE
-@verbosity
+@click.option("-v", "--verbose", is_flag=True, help="Also list every note that changes.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def build(source: Path, output: Path, new_note_type: bool, verbose: bool, quiet: bool) -> None:
     """Build each deck into a versioned .apkg.
 
@@ -219,11 +208,13 @@ def _echo_changes(plan) -> None:
 
 
 def _summary(plan) -> str:
+    from .plan import CHANGE_KINDS
+
     if plan.previous is None:
         return "first build"
     counts = {}
     for change in plan.changes:
         counts[change.kind] = counts.get(change.kind, 0) + 1
-    parts = [f"{counts[kind]} {kind}" for kind in ("new", "changed", "renamed", "restored", "removed") if kind in counts]
+    parts = [f"{counts[kind]} {kind}" for kind in CHANGE_KINDS if kind in counts]
     parts.append(f"{plan.unchanged} unchanged")
     return ", ".join(parts)

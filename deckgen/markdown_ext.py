@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from urllib.parse import unquote
 
 from markdown import Extension
 from markdown.blockprocessors import OListProcessor, UListProcessor
@@ -26,9 +25,8 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER
 
 from .parse import MATH_RE, fence_states
-from .render_cache import media_name
+from .render_cache import local_image, media_name
 
-URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 PLACEHOLDER_LINE_RE = re.compile(re.escape(HTML_PLACEHOLDER).replace("%s", r"(\d+)") + r"$")
@@ -76,9 +74,9 @@ class MediaRewriter(Treeprocessor):
     def run(self, root) -> None:
         for img in root.iter("img"):
             src = img.get("src", "")
-            if URL_SCHEME_RE.match(src) or src.startswith("//"):
+            path = local_image(self.md.deckgen_folder, src)
+            if path is None:
                 continue
-            path = self.md.deckgen_folder / unquote(src)
             name = self.media_name(path)
             self.md.deckgen_media.append((src, name, path))
             if name:

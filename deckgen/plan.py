@@ -19,6 +19,7 @@ from .render import MarkdownRenderer, RenderedDeck, note_media
 from .write import PackageNote, PackagePlan
 
 CLOZE_RE = re.compile(r"\{\{c\d+::")
+CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
 FIRST_VERSION = "1.0.0"
 REMOVED_STATUS = "Removed from the source: this note is no longer in the Markdown."
@@ -29,7 +30,7 @@ class NoteChange:
     """A note this build adds, changes, renames, removes or restores."""
 
     kind: str
-    """One of "new", "changed", "renamed", "removed", "restored"."""
+    """One of CHANGE_KINDS."""
     question: str
     source: str
     previous_question: str | None = None

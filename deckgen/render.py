@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from urllib.parse import unquote
 
 from .errors import Diagnostic
 from .parse import ParsedDeck, Question, unbalanced_math
-from .render_cache import RenderCache, RenderedText, media_name
+from .render_cache import RenderCache, RenderedText, local_image, media_name
 from .sanitize import needs_sanitizing
 from .topics import note_tags
 
@@ -117,9 +116,9 @@ class MarkdownRenderer:
 
     def _raw_image(self, media: list, src: str) -> str:
         """The media name for an image written as raw HTML (`<img src="img/x.png">`), noted in `media`."""
-        if any(src == name for _, name, _ in media):
-            return src  # a Markdown image, already pointed at its media name
-        path = self.folder / unquote(src)
+        path = local_image(self.folder, src)
+        if path is None or any(src == name for _, name, _ in media):
+            return src  # a URL, or a Markdown image already pointed at its media name
         name = media_name(path)
         media.append((src, name, path))
         return name or src

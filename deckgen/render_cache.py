@@ -12,11 +12,14 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 
+URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Bump when deckgen's own rendering changes for the same Markdown.
 RENDERING = "deckgen-render-1"
 PARALLEL_MIN = 1500  # texts to render before a second process pays for its start
@@ -118,6 +121,13 @@ class RenderCache:
         if path not in self._media_names:
             self._media_names[path] = media_name(path)
         return self._media_names[path]
+
+
+def local_image(folder: Path, src: str) -> Path | None:
+    """The file an image's `src` names, relative to the deck's folder; None for a URL (left as it is)."""
+    if URL_SCHEME_RE.match(src) or src.startswith("//"):
+        return None
+    return folder / unquote(src)
 
 
 def media_name(path: Path) -> str | None:

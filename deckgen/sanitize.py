@@ -42,8 +42,8 @@ def needs_sanitizing(markdown_text: str) -> bool:
 def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
     """The HTML with everything not allowed removed, and a description of what went (sorted, unique).
 
-    `local_image(src)`, if given, is asked about each kept image with a relative
-    `src` (written as raw HTML) and returns the `src` to use instead.
+    `local_image(src)`, if given, is asked about each kept image (written as
+    raw HTML) and returns the `src` to use instead.
     """
     from bs4 import BeautifulSoup, Comment  # only answers that need it pay for loading it
 
@@ -68,8 +68,7 @@ def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
             if reason:
                 removed.add(reason)
                 del element.attrs[attribute]
-        if local_image and name == "img" and isinstance(element.get("src"), str) \
-                and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:|//", element["src"]):
+        if local_image and name == "img" and isinstance(element.get("src"), str):
             element["src"] = local_image(element["src"])
     return str(soup), tuple(sorted(removed))
 
