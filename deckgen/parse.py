@@ -205,8 +205,8 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
 
 def unbalanced_math(text: str) -> list[tuple[int, str]]:
     """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
-    if "$$" not in text and "\\" not in text:
-        return []
+    if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
+        return []  # the common case, found fast: no delimiter at all
     lines = text.split("\n")
     prose = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
     # Blank out code and complete math, keeping offsets, then look for what is left.

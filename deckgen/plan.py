@@ -91,7 +91,8 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
                 "error", "no-cloze"))
         fields = (note.question_html, note.answer_html, "")
         fingerprint = content_fingerprint(fields, note.tags)
-        if record is not None and not record.removed and record.fingerprint == fingerprint:
+        same_content = record is not None and not record.removed and record.fingerprint == fingerprint
+        if same_content:
             mtime, source = record.mtime, record.source
         else:
             mtime, source = stamp, f"{display_path}:{question.line}"
@@ -99,9 +100,12 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
                     else "renamed" if identity.reworded else "changed")
             changes.append(NoteChange(kind, question.title, source,
                                       record.question if identity.reworded else None))
-        records.append(NoteIdentity(guid=identity.guid, question=question.title, answer=question.answer,
-                                    tags=note.tags, fingerprint=fingerprint, mtime=mtime, source=source,
-                                    explicit_id=question.explicit_id))
+        if not same_content or (record.question, record.answer, record.explicit_id, record.tags) != (
+                question.title, question.answer, question.explicit_id, note.tags):
+            record = NoteIdentity(guid=identity.guid, question=question.title, answer=question.answer,
+                                  tags=note.tags, fingerprint=fingerprint, mtime=mtime, source=source,
+                                  explicit_id=question.explicit_id)
+        records.append(record)  # when unchanged, the very record read: the file keeps its line as it is
         package_notes.append(PackageNote(identity.guid, _with_source(fields, source), note.tags, mtime))
         media.update(note.media)
 

@@ -144,22 +144,23 @@ def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None, ca
     cache = cache or RenderCache(None, renderer.folder)
     texts = [(q.title, True) for q in parsed.questions] + [(q.answer, False) for q in parsed.questions]
     rendered = cache.render_all(texts, renderer, progress)
-    count = len(parsed.questions)
+    count, topics = len(parsed.questions), parsed.source.settings.topics
     notes, diagnostics = [], []
     for question, title, answer in zip(parsed.questions, rendered[:count], rendered[count:]):
         if title is None or answer is None:
             diagnostics.append(Diagnostic(question.path, question.answer_line, "nested too deeply to render",
                                           "error", "too-deep"))
             continue
-        diagnostics.extend(_problems(question, title, question.line, question.title))
-        diagnostics.extend(_problems(question, answer, question.answer_line, question.answer))
+        has_media = bool(title.media or answer.media)
+        if has_media or title.removed or answer.removed:  # most notes have neither: skip the closer look
+            diagnostics.extend(_problems(question, title, question.line, question.title))
+            diagnostics.extend(_problems(question, answer, question.answer_line, question.answer))
         diagnostics.extend(
             Diagnostic(question.path, question.answer_line + offset,
                        f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
             for offset, delimiter in unbalanced_math(question.answer))
         notes.append(RenderedNote(question=question, question_html=title.html, answer_html=answer.html,
-                                  tags=note_tags(question, parsed.source.settings.topics),
-                                  media=note_media(title, answer)))
+                                  tags=note_tags(question, topics), media=note_media(title, answer) if has_media else ()))
     (description,) = cache.render_all([(parsed.description, False)], renderer)
     if description is None:
         description = RenderedText("")

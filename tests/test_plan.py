@@ -85,6 +85,24 @@ def test_identity_file_round_trips_and_is_sorted_by_guid(tmp_path):
     assert len(lines) == 4 and lines[1:] == sorted(lines[1:])
 
 
+def test_a_rebuild_keeps_the_lines_of_unchanged_notes_as_they_are(tmp_path):
+    deck = deck_with(tmp_path, "a", "b", "c")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    path = identity_path(tmp_path / "src" / "deck.md")
+    from deckgen.identity_file import dumps, loads
+    # Hand-spaced lines with the same content are not rewritten (so git shows only real changes).
+    spaced = [line.replace('", "', '",  "') for line in path.read_text(encoding="utf-8").splitlines(keepends=True)]
+    path.write_text("".join(spaced), encoding="utf-8")
+    deck.write_text("### Q0?\na\n### Q1?\nb, edited\n### Q2?\nc\n")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
+    after = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = [line for line in after if line not in spaced]
+    assert len(changed) == 2 and '"version": "1.0.1"' in changed[0] and "b, edited" in changed[1]
+    assert changed[1] in dumps(loads(path, "".join(after)))  # a rewritten line is written afresh
+    assert {n.question: n.answer for n in loads(path, "".join(after)).notes} == {
+        "Q0?": "a", "Q1?": "b, edited", "Q2?": "c"}
+
+
 def test_renaming_the_deck_is_a_new_version_with_a_warning(tmp_path):
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
