@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -125,12 +125,12 @@ def _lines(identity: DeckIdentity, previous: DeckIdentity | None = None) -> Iter
 def read_identity(path: Path) -> DeckIdentity | None:
     """The recorded identities, or None when the deck has never been built."""
     try:
-        with open(path, encoding="utf-8") as file:  # a line at a time: the file can be large
-            return _parse(path, (line.rstrip("\n") for line in file))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as err:
         raise _damaged(path, 0, str(err)) from None
+    return loads(path, text)
 
 
 def loads(path: Path, text: str) -> DeckIdentity:
@@ -138,16 +138,11 @@ def loads(path: Path, text: str) -> DeckIdentity:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return _parse(path, lines)
-
-
-def _parse(path: Path, lines: Iterable[str]) -> DeckIdentity:
-    lines = list(lines)
     try:  # all lines in one call to the JSON parser; line by line only to find a damaged one
         records = json.loads("[" + ",".join(lines) + "]")
     except json.JSONDecodeError:
         records = None
-    if records is None or len(records) != len(lines) or not all(isinstance(r, dict) for r in records):
+    if records is None or len(records) != len(lines) or not all(type(r) is dict for r in records):
         for number, line in enumerate(lines, start=1):
             try:
                 record = json.loads(line)
@@ -170,10 +165,13 @@ def _parse(path: Path, lines: Iterable[str]) -> DeckIdentity:
     return identity
 
 
-def _record(path: Path, line: int, kind, record, tuples: tuple[str, ...]):
-    """Build one record, naming the line when a field is missing or unknown."""
+def _record(path: Path, line: int, kind, record, lists: tuple[str, ...]):
+    """Build one record, its JSON lists as tuples, naming the line when a field is missing or unknown."""
     try:
-        return kind(**{k: tuple(v) if k in tuples else v for k, v in record.items()})
+        for name in lists:
+            if type(record.get(name)) is list:
+                record[name] = tuple(record[name])
+        return kind(**record)
     except (TypeError, AttributeError) as err:
         raise _damaged(path, line, f"a record lacks or mistypes a field ({err})") from None
 
@@ -181,22 +179,26 @@ def _record(path: Path, line: int, kind, record, tuples: tuple[str, ...]):
 def _check(path: Path, identity: DeckIdentity) -> None:
     if not isinstance(identity.version, str) or not VERSION_RE.match(identity.version):
         raise _damaged(path, 1, f"invalid version {identity.version!r}")
-    if not all(isinstance(v, str) for v in (identity.slug, identity.name, identity.description)):
+    if not all(isinstance(v, str) for v in (identity.slug, identity.name, identity.description)) \
+            or not _strings(identity.note_type.fields) or not _strings(identity.note_type.templates):
         raise _damaged(path, 1, "the deck record has a field of the wrong type")
     for value in (identity.version_mtime, identity.note_type.mtime, identity.note_type.model_id):
-        if not isinstance(value, int) or value <= 0:
+        if type(value) is not int or value <= 0:
             raise _damaged(path, 1, "the deck's times and note type id must be positive whole numbers")
     seen: dict[str, int] = {}
     for number, note in enumerate(identity.notes, start=2):
-        if not all(isinstance(getattr(note, name), str) for name in ("guid", "question", "answer", "fingerprint",
-                                                                       "source")) \
-                or not note.guid or not all(isinstance(tag, str) for tag in note.tags) \
-                or not isinstance(note.mtime, int) or note.mtime <= 0 \
-                or not isinstance(note.explicit_id, (str, type(None))) or not isinstance(note.removed, bool):
+        if not (type(note.guid) is str and note.guid and type(note.question) is str and type(note.answer) is str
+                and type(note.fingerprint) is str and type(note.source) is str and _strings(note.tags)
+                and type(note.mtime) is int and note.mtime > 0
+                and (note.explicit_id is None or type(note.explicit_id) is str) and type(note.removed) is bool):
             raise _damaged(path, number, "a note record has a field of the wrong type")
-        if note.guid in seen:
+        if seen.setdefault(note.guid, number) != number:
             raise _damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
-        seen[note.guid] = number
+
+
+def _strings(values) -> bool:
+    """A tuple of strings (as the JSON list it was read from)."""
+    return type(values) is tuple and all(type(value) is str for value in values)
 
 
 def _damaged(path: Path, line: int, what: str) -> SourceError:

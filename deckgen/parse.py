@@ -99,6 +99,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     questions: list[Question] = []
     description: list[str] = []
     sections: list[str] = []
+    section_path: tuple[str, ...] = ()  # the non-empty ones
     current: tuple[int, str, str | None] | None = None  # heading line, title, explicit id
     body_from = 0  # index of the first line of the current question's answer, or of the section
 
@@ -107,8 +108,12 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             _add_description(description, lines[body_from:end])
             return
         line, title, explicit_id = current
-        questions.append(_question(source.path, line, title, explicit_id, tuple(sections), lines[body_from:end],
-                                   body_from + 1))
+        first = body_from  # the answer starts at its first line with text, and ends with its last
+        while first < end and not lines[first].strip():
+            first += 1
+        questions.append(Question(path=source.path, line=line, title=title, explicit_id=explicit_id,
+                                  sections=section_path, answer="\n".join(lines[first:end]).rstrip(),
+                                  answer_line=first + 1))
 
     # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
     for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
@@ -121,6 +126,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             del sections[depth - 1:]
             sections.extend([""] * (depth - 1 - len(sections)))
             sections.append(title)
+            section_path = tuple(section for section in sections if section)
             current, body_from = None, index
             continue
         id_match = EXPLICIT_ID_RE.search(title)
@@ -134,10 +140,11 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     close(len(lines))
 
     diagnostics.extend(_question_warnings(questions))
-    diagnostics.extend(
-        Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})", "error",
-                   "line-too-long")
-        for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
+    if max(map(len, lines)) > MAX_LINE:
+        diagnostics.extend(
+            Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})",
+                       "error", "line-too-long")
+            for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
     if open_fence is not None:
         diagnostics.append(Diagnostic(source.path, open_fence + 1, (
             "this code fence is never closed, so everything after it, headings included, would be code; "
@@ -148,13 +155,6 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     return ParsedDeck(source=source, questions=tuple(questions),
                       description="\n".join(description).strip("\n"),
                       diagnostics=tuple(sorted(diagnostics)))
-
-
-def _question(path, line, title, explicit_id, sections, body, body_start) -> Question:
-    first = next((i for i, text in enumerate(body) if text.strip()), len(body))
-    answer = "\n".join(body[first:]).rstrip()
-    return Question(path=path, line=line, title=title, explicit_id=explicit_id,
-                    sections=tuple(s for s in sections if s), answer=answer, answer_line=body_start + first)
 
 
 def _add_description(description: list[str], block: list[str]) -> None:

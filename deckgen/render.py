@@ -160,7 +160,8 @@ def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None, ca
                        f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
             for offset, delimiter in unbalanced_math(question.answer))
         notes.append(RenderedNote(question=question, question_html=title.html, answer_html=answer.html,
-                                  tags=note_tags(question, topics), media=note_media(title, answer) if has_media else ()))
+                                  tags=note_tags(question, topics),
+                                  media=note_media(title, answer) if has_media else ()))
     (description,) = cache.render_all([(parsed.description, False)], renderer)
     if description is None:
         description = RenderedText("")

@@ -61,7 +61,7 @@ class RenderCache:
 
     def render_all(self, texts: list[tuple[str, bool]], renderer, progress=None) -> list[RenderedText | None]:
         """Each (text, inline) rendered, from the cache where possible; None where it nests too deep."""
-        keys = [self._key(text, inline) for text, inline in texts]
+        keys = [_key(text, inline) for text, inline in texts]
         results: list[RenderedText | None] = [self._get(key) for key in keys]
         missing = [i for i, result in enumerate(results) if result is None]
         total = len(texts)
@@ -71,8 +71,9 @@ class RenderCache:
                                                   total)):
             results[index] = result
             if result is not None:
-                self.new[keys[index]] = _to_json(result)
-        self.used.update(key for key, result in zip(keys, results) if result is not None)
+                self.new[keys[index]] = self._stored[keys[index]] = _to_json(result)
+        self.used.update(keys)
+        self.used.difference_update(keys[i] for i in missing if results[i] is None)
         return results
 
     def save(self) -> None:
@@ -104,13 +105,12 @@ class RenderCache:
                 db.executemany("insert or ignore into used values (?)", ((key,) for key in self.used))
                 db.execute("delete from entries where key not in (select key from used)")
 
-    def _key(self, text: str, inline: bool) -> str:
-        return hashlib.sha256(f"{int(inline)}\x1f{text}".encode("utf-8")).hexdigest()
-
     def _get(self, key: str) -> RenderedText | None:
-        entry = self.new.get(key) or self._stored.get(key)
+        entry = self._stored.get(key)
         if entry is None:
             return None
+        if entry[1] is None:  # most texts: HTML alone
+            return RenderedText(entry[0])
         result = _from_json(entry)
         for _, name, path in result.media:  # an image changed or appeared since: render again
             if self._media_name(path) != name:
@@ -121,6 +121,10 @@ class RenderCache:
         if path not in self._media_names:
             self._media_names[path] = media_name(path)
         return self._media_names[path]
+
+
+def _key(text: str, inline: bool) -> str:
+    return hashlib.sha256((("1\x1f" if inline else "0\x1f") + text).encode("utf-8")).hexdigest()
 
 
 def local_image(folder: Path, src: str) -> Path | None:
