@@ -82,6 +82,13 @@ def test_duplicate_question_warning_names_both_lines(tmp_path):
         f"{tmp_path / 'deck.md'}:5:1: warning: duplicate question (also at line 1): same? [duplicate-question]"]
 
 
+def test_a_copied_answer_is_a_warning_that_names_the_first_copy(tmp_path):
+    deck = parse(tmp_path, "### One?\nSame text.\n### Two?\nOther text.\n### Three?\n\nSame text.\n")
+    assert [str(d) for d in deck.diagnostics] == [
+        f"{tmp_path / 'deck.md'}:5:1: warning: same answer as the question at line 1 (One?): "
+        "is one of them a mistake? [duplicate-answer]"]
+
+
 def test_explicit_id_is_taken_off_the_title(tmp_path):
     deck = parse(tmp_path, "### What is LoRA? {#lora}\nLow-rank adapters.\n")
     assert (deck.questions[0].title, deck.questions[0].explicit_id) == ("What is LoRA?", "lora")
