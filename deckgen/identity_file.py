@@ -9,10 +9,12 @@ a note keeps the GUID recorded here for as long as it lives.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
 from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import BinaryIO
+from typing import Annotated, BinaryIO
+
+import msgspec
 
 from .errors import SourceError
 from .sources import VERSION_RE
@@ -20,12 +22,13 @@ from .sources import VERSION_RE
 FORMAT = 1
 SUFFIX = ".identity.jsonl"
 
+Positive = Annotated[int, msgspec.Meta(gt=0)]
 
-@dataclass(frozen=True)
-class NoteIdentity:
-    """One note as the last build wrote it."""
 
-    guid: str
+class NoteIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One note as the last build wrote it (a line of the file, read and checked by msgspec)."""
+
+    guid: Annotated[str, msgspec.Meta(min_length=1)]
     question: str
     """The question's Markdown, to recognise it when it comes back reworded."""
     answer: str
@@ -33,7 +36,7 @@ class NoteIdentity:
     tags: tuple[str, ...]
     fingerprint: str
     """Hash of the note's content as written to the package (fields and tags)."""
-    mtime: int
+    mtime: Positive
     """When that content last changed (seconds); Anki updates notes only when it grows."""
     source: str
     """`file:line` of the question when its content last changed."""
@@ -42,16 +45,27 @@ class NoteIdentity:
     """The question is gone from the source; the note stays as a tombstone."""
 
 
-@dataclass(frozen=True)
-class NoteTypeIdentity:
+class NoteTypeIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The note type as the last build wrote it: Anki forks it if the schema ever changes."""
 
-    model_id: int
+    model_id: Positive
     name: str
     fields: tuple[str, ...]
     templates: tuple[str, ...]
     fingerprint: str
-    mtime: int
+    mtime: Positive
+
+
+class _Header(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The file's first line: the deck and its note type."""
+
+    deckgen_identity: int
+    slug: str
+    name: str
+    version: Annotated[str, msgspec.Meta(pattern=VERSION_RE.pattern)]
+    version_mtime: Positive
+    description: str
+    note_type: NoteTypeIdentity
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,7 @@ class DeckIdentity:
     """Fingerprint of the deck description."""
     note_type: NoteTypeIdentity
     notes: tuple[NoteIdentity, ...]
-    lines: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+    lines: dict[str, bytes] = field(default_factory=dict, init=False, compare=False, repr=False)
     """For an identity read from a file: each note's line, by GUID (written again as it is when unchanged)."""
 
     def max_mtime(self) -> int:
@@ -75,7 +89,7 @@ class DeckIdentity:
         return max([self.version_mtime, self.note_type.mtime, *(n.mtime for n in self.notes)])
 
 
-NOTE_FIELDS = tuple(f.name for f in fields(NoteIdentity))
+NOTE_FIELDS = NoteIdentity.__struct_fields__
 
 
 def identity_path(deck_path: Path) -> Path:
@@ -91,7 +105,7 @@ def orphaned_identity_files(folder: Path) -> list[Path]:
 
 def dumps(identity: DeckIdentity) -> str:
     """The file's text: the header, then one note per line sorted by GUID."""
-    return "".join(_lines(identity))
+    return b"".join(_lines(identity)).decode("utf-8")
 
 
 def write_identity_to(identity: DeckIdentity, file: BinaryIO, previous: DeckIdentity | None = None) -> None:
@@ -101,104 +115,78 @@ def write_identity_to(identity: DeckIdentity, file: BinaryIO, previous: DeckIden
     record, keeps its line as it was: most notes of a rebuild, at no cost.
     """
     for line in _lines(identity, previous):
-        file.write(line.encode("utf-8"))
+        file.write(line)
 
 
-def _lines(identity: DeckIdentity, previous: DeckIdentity | None = None) -> Iterator[str]:
+def _lines(identity: DeckIdentity, previous: DeckIdentity | None = None) -> Iterator[bytes]:
     header = {f.name: getattr(identity, f.name) for f in fields(DeckIdentity) if f.name not in ("notes", "lines")}
-    header["note_type"] = asdict(identity.note_type)
-    yield _line({"deckgen_identity": FORMAT, **header}) + "\n"
+    header["note_type"] = msgspec.structs.asdict(identity.note_type)
+    yield _line({"deckgen_identity": FORMAT, **header})
     as_read = {note.guid: note for note in previous.notes} if previous and previous.lines else {}
     for note in sorted(identity.notes, key=lambda n: n.guid):
         if as_read.get(note.guid) is note:
-            yield previous.lines[note.guid] + "\n"
+            yield previous.lines[note.guid] + b"\n"
             continue
-        # By hand, not asdict(): it deep-copies every value, the slowest part of a rebuild.
         record = {name: getattr(note, name) for name in NOTE_FIELDS}
         if record["explicit_id"] is None:
             del record["explicit_id"]
         if not record["removed"]:
             del record["removed"]
-        yield _line(record) + "\n"
+        yield _line(record)
 
 
 def read_identity(path: Path) -> DeckIdentity | None:
     """The recorded identities, or None when the deck has never been built."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise _damaged(path, 0, str(err)) from None
-    return loads(path, text)
+    return _parse(path, data)
 
 
 def loads(path: Path, text: str) -> DeckIdentity:
     """Parse an identity file's text; any damage is an error that says how to recover."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
+    return _parse(path, text.encode("utf-8"))
+
+
+_ANY = msgspec.json.Decoder()
+_HEADER = msgspec.json.Decoder(_Header)
+_NOTE = msgspec.json.Decoder(NoteIdentity)
+
+
+def _parse(path: Path, data: bytes) -> DeckIdentity:
+    """Decode and check every line (msgspec checks each field's type); any damage names its line."""
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    if lines[-1] == b"":
         lines.pop()
-    try:  # all lines in one call to the JSON parser; line by line only to find a damaged one
-        records = json.loads("[" + ",".join(lines) + "]")
-    except json.JSONDecodeError:
-        records = None
-    if records is None or len(records) != len(lines) or not all(type(r) is dict for r in records):
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise _damaged(path, number, f"not a JSON record ({err.msg} at column {err.colno})") from None
-            if not isinstance(record, dict):
-                raise _damaged(path, number, "not a JSON object")
-    if not records:
+    if not lines:
         raise _damaged(path, 1, "the file is empty")
-    header = records[0]
-    if header.get("deckgen_identity") != FORMAT:
+    header = _decode(path, 1, _ANY, lines[0])
+    if not isinstance(header, dict) or header.get("deckgen_identity") != FORMAT:
         raise _damaged(path, 1, f"not a deckgen identity file of format {FORMAT}")
-    notes = tuple(_record(path, number, NoteIdentity, record, ("tags",))
-                  for number, record in enumerate(records[1:], start=2))
-    fields = {k: v for k, v in header.items() if k not in ("deckgen_identity", "note_type")}
-    note_type = _record(path, 1, NoteTypeIdentity, header.get("note_type"), ("fields", "templates"))
-    identity = _record(path, 1, DeckIdentity, {**fields, "note_type": note_type, "notes": notes}, ())
-    _check(path, identity)
+    header = _decode(path, 1, _HEADER, lines[0])
+    notes = [_decode(path, number, _NOTE, line) for number, line in enumerate(lines[1:], start=2)]
+    identity = DeckIdentity(slug=header.slug, name=header.name, version=header.version,
+                            version_mtime=header.version_mtime, description=header.description,
+                            note_type=header.note_type, notes=tuple(notes))
     identity.lines.update(zip((note.guid for note in notes), lines[1:]))
+    if len(identity.lines) != len(notes):
+        seen: dict[str, int] = {}
+        for number, note in enumerate(notes, start=2):
+            if seen.setdefault(note.guid, number) != number:
+                raise _damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
     return identity
 
 
-def _record(path: Path, line: int, kind, record, lists: tuple[str, ...]):
-    """Build one record, its JSON lists as tuples, naming the line when a field is missing or unknown."""
+def _decode(path: Path, number: int, decoder: msgspec.json.Decoder, line: bytes):
     try:
-        for name in lists:
-            if type(record.get(name)) is list:
-                record[name] = tuple(record[name])
-        return kind(**record)
-    except (TypeError, AttributeError) as err:
-        raise _damaged(path, line, f"a record lacks or mistypes a field ({err})") from None
-
-
-def _check(path: Path, identity: DeckIdentity) -> None:
-    if not isinstance(identity.version, str) or not VERSION_RE.match(identity.version):
-        raise _damaged(path, 1, f"invalid version {identity.version!r}")
-    if not all(isinstance(v, str) for v in (identity.slug, identity.name, identity.description)) \
-            or not _strings(identity.note_type.fields) or not _strings(identity.note_type.templates):
-        raise _damaged(path, 1, "the deck record has a field of the wrong type")
-    for value in (identity.version_mtime, identity.note_type.mtime, identity.note_type.model_id):
-        if type(value) is not int or value <= 0:
-            raise _damaged(path, 1, "the deck's times and note type id must be positive whole numbers")
-    seen: dict[str, int] = {}
-    for number, note in enumerate(identity.notes, start=2):
-        if not (type(note.guid) is str and note.guid and type(note.question) is str and type(note.answer) is str
-                and type(note.fingerprint) is str and type(note.source) is str and _strings(note.tags)
-                and type(note.mtime) is int and note.mtime > 0
-                and (note.explicit_id is None or type(note.explicit_id) is str) and type(note.removed) is bool):
-            raise _damaged(path, number, "a note record has a field of the wrong type")
-        if seen.setdefault(note.guid, number) != number:
-            raise _damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
-
-
-def _strings(values) -> bool:
-    """A tuple of strings (as the JSON list it was read from)."""
-    return type(values) is tuple and all(type(value) is str for value in values)
+        return decoder.decode(line)
+    except msgspec.ValidationError as err:
+        raise _damaged(path, number, f"a record lacks or mistypes a field ({err})") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        raise _damaged(path, number, f"not a JSON record ({err})") from None
 
 
 def _damaged(path: Path, line: int, what: str) -> SourceError:
@@ -211,5 +199,5 @@ def _damaged(path: Path, line: int, what: str) -> SourceError:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # one, not one a line: much faster
 
 
-def _line(record: dict) -> str:
-    return _ENCODER.encode(record)  # keys in the records' field order
+def _line(record: dict) -> bytes:
+    return _ENCODER.encode(record).encode("utf-8") + b"\n"  # keys in the records' field order

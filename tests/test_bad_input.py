@@ -88,8 +88,9 @@ def test_damaged_identity_file(project):
     before = snapshot(src, out)
     result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{identity}:1:1: error: damaged identity file: the deck's times and note type "
-                                    "id must be positive whole numbers. It records the identities Anki knows")
+    assert result.stderr.startswith(f"{identity}:1:1: error: damaged identity file: a record lacks or mistypes a "
+                                    "field (Expected `int`, got `str` - at `$.version_mtime`). It records the "
+                                    "identities Anki knows")
     assert snapshot(src, out) == before
 
 

@@ -1,6 +1,8 @@
 import hashlib
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from deckgen import __version__
@@ -87,6 +89,29 @@ def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{path}:3:1: error: damaged identity file: not a JSON record")
     assert f"git checkout -- {path}" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("damage, line, what", [
+    (lambda lines: lines[:2] + [lines[2].replace(b'"B?"', b'"B\xff?"')] + lines[3:], 3, "not a JSON record ('utf-8'"),
+    (lambda lines: lines[:1] + [b"[1, 2]"] + lines[2:], 2, "a record lacks or mistypes a field (Expected `object`"),
+    (lambda lines: lines[:2] + [lines[2].replace(b'"mtime": ', b'"mtime": -')] + lines[3:], 3,
+     "a record lacks or mistypes a field (Expected `int` >= 1 - at `$.mtime`)"),
+    (lambda lines: lines[:2] + [lines[2].replace(b'{', b'{"colour": "red", ', 1)] + lines[3:], 3,
+     "a record lacks or mistypes a field (Object contains unknown field `colour`)"),
+    (lambda lines: lines[:2] + [lines[1]] + lines[3:], 3, "GUID"),
+    (lambda lines: [lines[0].replace(b'"deckgen_identity": 1', b'"deckgen_identity": 2')] + lines[1:], 1,
+     "not a deckgen identity file of format 1"),
+])
+def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, what):
+    write_deck(tmp_path / "src", "deck", "### A?\na\n### B?\nb\n")
+    assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    path = tmp_path / "src" / "deck.identity.jsonl"
+    lines = path.read_bytes().split(b"\n")
+    lines[1:3] = sorted(lines[1:3], key=lambda record: b'"B?"' in record)  # A on line 2, B on line 3
+    path.write_bytes(b"\n".join(damage(lines)))
+    result = run("check", str(tmp_path / "src"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}:{line}:1: error: damaged identity file: {what}" in result.output
 
 
 def test_a_renamed_deck_file_stops_the_build_instead_of_duplicating_the_deck(tmp_path):

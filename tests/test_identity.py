@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import msgspec
+
 from deckgen.identity import identify
 from deckgen.identity_file import NoteIdentity
 from deckgen.parse import Question
@@ -104,6 +106,6 @@ def test_adding_an_explicit_id_later_keeps_the_guid():
 
 
 def test_removed_question_that_comes_back_gets_its_old_guid():
-    records = [NoteIdentity(**{**r.__dict__, "removed": True}) for r in recorded(BASE)]
+    records = [msgspec.structs.replace(r, removed=True) for r in recorded(BASE)]
     identified, _ = identify("deck", [BASE[1]], records)
     assert identified[0].guid == records[1].guid
