@@ -12,7 +12,8 @@ import base64
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from .errors import Diagnostic
 from .identity_file import NoteIdentity
@@ -46,8 +47,7 @@ def new_guid(deck_slug: str, question: Question, occurrence: int) -> str:
     return base64.b32encode(stable_hash(*key)[:10]).decode("ascii").lower()
 
 
-@dataclass(frozen=True)
-class Identified:
+class Identified(msgspec.Struct, frozen=True):
     """A question with the identity it gets in this build."""
 
     question: Question

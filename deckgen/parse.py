@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from .errors import Diagnostic
 from .sources import DeckSource
 
@@ -31,8 +33,7 @@ MAX_LINE = 20_000  # Python-Markdown's inline parsing can take minutes on longer
 EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(msgspec.Struct, frozen=True):
     """One question heading and the Markdown of its answer."""
 
     path: Path

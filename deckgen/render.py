@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import msgspec
+
 from .errors import Diagnostic
 from .parse import ParsedDeck, Question, unbalanced_math
 from .render_cache import RenderCache, RenderedText, local_image, media_name
@@ -22,8 +24,7 @@ MAY_LINK_RE = re.compile(r"://|www\.|ftp\.|@", re.IGNORECASE)
 PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)")
 
 
-@dataclass(frozen=True)
-class RenderedNote:
+class RenderedNote(msgspec.Struct, frozen=True):
     """A question with its HTML and tags, ready for the writer."""
 
     question: Question

@@ -14,9 +14,10 @@ import json
 import os
 import re
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
+
+import msgspec
 
 
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -26,8 +27,7 @@ PARALLEL_MIN = 1500  # texts to render before a second process pays for its star
 CHUNK = 250
 
 
-@dataclass(frozen=True)
-class RenderedText:
+class RenderedText(msgspec.Struct, frozen=True):
     """HTML made from some Markdown, with the images it shows and what was removed for safety."""
 
     html: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import genanki
+import msgspec
 
 from .files import StagedFiles
 from .model import NoteType
@@ -21,8 +23,7 @@ from .model import NoteType
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
 
 
-@dataclass(frozen=True)
-class PackageNote:
+class PackageNote(msgspec.Struct, frozen=True):
     """One note as it goes into the package."""
 
     guid: str
@@ -73,6 +74,12 @@ class _Note(genanki.Note):
     def _check_invalid_html_tags_in_fields(self):
         """Skipped: the fields come from Python-Markdown and the sanitizer, and the check costs a regex a field."""
 
+    @functools.cached_property
+    def cards(self):
+        """genanki's own rule for a note's cards, cached by the standard library: genanki's cached_property
+        backport asks asyncio whether the rule is a coroutine at every note (a tenth of writing one)."""
+        return genanki.Note.cards.func(self)
+
 
 def write_package(plan: PackagePlan, path: Path) -> None:
     """Write `plan` to `path`; the file appears whole or not at all."""
@@ -96,7 +103,9 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
     with tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
         db_path = Path(scratch) / "collection.anki2"
         conn = sqlite3.connect(db_path)
-        try:
+        try:  # a scratch file, copied into the zip: no journal, no waiting for the disk
+            conn.execute("pragma journal_mode = off")
+            conn.execute("pragma synchronous = off")
             genanki.Package(deck).write_to_db(conn.cursor(), plan.note_type_mtime, itertools.count(plan.first_id))
             conn.commit()
         finally:
