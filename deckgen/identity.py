@@ -88,14 +88,15 @@ class _Matcher:
 
     def __init__(self, questions: Sequence[Question], records: Sequence[NoteIdentity]):
         self.questions = questions
-        # Live notes before tombstones, then in source order: identical questions pair up in order.
-        ordered = sorted(records, key=lambda r: (r.removed, _source_line(r.source), r.guid))
-        self.free = {r.guid: r for r in ordered}
+        self.free = {r.guid: r for r in records}
         self.by_key: dict[tuple[str, str], list[NoteIdentity]] = defaultdict(list)
-        for record in ordered:
+        for record in records:
             self.by_key["text", normalise_question(record.question)].append(record)
             if record.explicit_id:
                 self.by_key["id", record.explicit_id].append(record)
+        for candidates in self.by_key.values():  # live notes before tombstones, then in source order:
+            if len(candidates) > 1:  # identical questions pair up in order
+                candidates.sort(key=lambda r: (r.removed, _source_line(r.source), r.guid))
         self.matched: dict[int, NoteIdentity] = {}
         self.reworded: set[int] = set()
 
