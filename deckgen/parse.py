@@ -208,8 +208,13 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
     """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
     if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
         return []  # the common case, found fast: no delimiter at all
-    lines = text.split("\n")
-    prose = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
-    # Blank out code and complete math, keeping offsets, then look for what is left.
-    rest = MATH_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), prose)
-    return [(rest.count("\n", 0, m.start()), m.group(0)) for m in LONE_DELIMITER_RE.finditer(rest)]
+    if "```" in text or "~~~" in text:  # blank out fenced code, keeping the lines
+        lines = text.split("\n")
+        text = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
+    # Code spans and complete math are skipped; a delimiter found between them has no partner.
+    lone, start = [], 0
+    for skipped in MATH_RE.finditer(text):
+        lone.extend(LONE_DELIMITER_RE.finditer(text, start, skipped.start()))
+        start = skipped.end()
+    lone.extend(LONE_DELIMITER_RE.finditer(text, start))
+    return [(text.count("\n", 0, m.start()), m.group(0)) for m in lone]
