@@ -7,6 +7,7 @@ build that could not be written), 2 for a wrong command line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,28 @@ def main() -> None:
     Start with `deckgen build`: it turns every deck in source/ into an .apkg
     in build/ for Anki's File > Import. `deckgen COMMAND --help` tells more.
     """
+
+
+def run() -> None:
+    """The `deckgen` program: `main`, then an exit that does not free every object one by one.
+
+    A build holds several objects a note, and Python's orderly shutdown frees them
+    all: 0.03 s of a 10,000-note rebuild. By then every file is closed and renamed
+    into place; output is flushed, and the exit status is main's (mypy exits the same way).
+    """
+    try:
+        main(prog_name="deckgen")
+        code = 0
+    except SystemExit as done:
+        if not isinstance(done.code, (int, type(None))):
+            raise  # a message to print: Python's own exit does that
+        code = done.code or 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe (deckgen ... | head): nothing more can be said
+        pass
+    os._exit(code)
 
 
 @main.command()

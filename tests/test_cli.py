@@ -61,6 +61,23 @@ def test_python_m_deckgen_works():
     assert out.stdout == f"deckgen, version {__version__}\n"
 
 
+def test_the_program_keeps_main_s_exit_status_and_output(tmp_path):
+    import subprocess
+    import sys
+    write_deck(tmp_path / "src", "deck", "### A?\na\n")
+
+    def program(*args):
+        return subprocess.run([sys.executable, "-m", "deckgen", *args], capture_output=True, text=True)
+
+    built = program("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
+    apkg = tmp_path / "out" / "deck-1.0.0.apkg"
+    assert (built.returncode, built.stdout) == (0, f"deck 1.0.0: 1 notes (first build) -> {apkg}\n")
+    missing = program("build", str(tmp_path / "nope"))
+    assert missing.returncode == 1
+    assert missing.stderr == f"Error: {tmp_path / 'nope'}: no such file or folder [no-source]\n"
+    assert program("no-such-command").returncode == 2
+
+
 def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
     b = "Bees make honey from nectar they collect."
     deck = write_deck(tmp_path / "src", "deck", f"### A?\na\n### B?\n{b}\n### C?\nc\n", 'name = "D"\n')
