@@ -130,7 +130,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             section_path = tuple(section for section in sections if section)
             current, body_from = None, index
             continue
-        id_match = EXPLICIT_ID_RE.search(title)
+        id_match = EXPLICIT_ID_RE.search(title) if "{#" in title else None
         explicit_id = id_match.group(1) if id_match else None
         if id_match:
             title = title[:id_match.start()].strip()

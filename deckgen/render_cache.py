@@ -46,15 +46,16 @@ class RenderCache:
     def __init__(self, path: Path | None, folder: Path):
         self.path, self.folder = path, folder
         self.salt = _salt(folder)
-        self.new: dict[str, tuple[str, str | None]] = {}
+        self.new: dict[str, str | tuple[str, str]] = {}
         self.used: set[str] = set()
-        self._stored: dict[str, tuple[str, str | None]] = {}
+        self._stored: dict[str, str | tuple[str, str]] = {}  # HTML, or (HTML, JSON of images and removals)
         if path is not None and path.exists():
             try:  # one query for all: far faster than one a text
                 with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
                     if db.execute("select value from meta where name = 'salt'").fetchone() == (self.salt,):
-                        self._stored = {key: (html, extra) for key, html, extra
-                                        in db.execute("select key, html, extra from entries")}
+                        self._stored = dict(db.execute("select key, html from entries where extra is null"))
+                        self._stored.update((key, (html, extra)) for key, html, extra in db.execute(
+                            "select key, html, extra from entries where extra is not null"))
             except sqlite3.Error:
                 pass  # a damaged cache is an empty one
         self._media_names: dict[Path, str | None] = {}
@@ -71,7 +72,7 @@ class RenderCache:
                                                   total)):
             results[index] = result
             if result is not None:
-                self.new[keys[index]] = self._stored[keys[index]] = _to_json(result)
+                self.new[keys[index]] = self._stored[keys[index]] = _to_entry(result)
         self.used.update(keys)
         self.used.difference_update(keys[i] for i in missing if results[i] is None)
         return results
@@ -98,7 +99,7 @@ class RenderCache:
                 db.execute("delete from entries")
                 db.execute("insert or replace into meta values ('salt', ?)", (self.salt,))
             db.executemany("insert or replace into entries values (?, ?, ?)",
-                           ((key, html, extra) for key, (html, extra) in self.new.items()))
+                           (_row(key, entry) for key, entry in self.new.items()))
             stored = db.execute("select count(*) from entries").fetchone()[0]
             if stored > 2 * len(self.used) + 100:  # now and then, forget what no note uses any more
                 db.execute("create temp table used (key text primary key)")
@@ -109,9 +110,9 @@ class RenderCache:
         entry = self._stored.get(key)
         if entry is None:
             return None
-        if entry[1] is None:  # most texts: HTML alone
-            return RenderedText(entry[0])
-        result = _from_json(entry)
+        if type(entry) is str:  # most texts: HTML alone
+            return RenderedText(entry)
+        result = _from_entry(entry)
         for _, name, path in result.media:  # an image changed or appeared since: render again
             if self._media_name(path) != name:
                 return None
@@ -183,20 +184,24 @@ def _render_one(renderer, text: str, inline: bool) -> RenderedText | None:
         return None
 
 
-def _to_json(result: RenderedText) -> tuple[str, str | None]:
-    """(html, JSON of the images and removals, or None: most texts have neither)."""
+def _to_entry(result: RenderedText) -> str | tuple[str, str]:
+    """The HTML, or (HTML, JSON of the images and removals) for the few texts that have any."""
     if not result.media and not result.removed:
-        return result.html, None
+        return result.html
     media = [[src, name, str(path)] for src, name, path in result.media]
     return result.html, json.dumps([media, list(result.removed)], ensure_ascii=False)
 
 
-def _from_json(entry: tuple[str, str | None]) -> RenderedText:
+def _from_entry(entry: str | tuple[str, str]) -> RenderedText:
+    if type(entry) is str:
+        return RenderedText(entry)
     html, extra = entry
-    if extra is None:
-        return RenderedText(html)
     media, removed = json.loads(extra)
     return RenderedText(html, tuple((src, name, Path(path)) for src, name, path in media), tuple(removed))
+
+
+def _row(key: str, entry: str | tuple[str, str]) -> tuple[str, str, str | None]:
+    return (key, entry, None) if type(entry) is str else (key, *entry)
 
 
 def _salt(folder: Path) -> str:

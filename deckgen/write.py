@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import shutil
@@ -74,10 +73,10 @@ class _Note(genanki.Note):
     def _check_invalid_html_tags_in_fields(self):
         """Skipped: the fields come from Python-Markdown and the sanitizer, and the check costs a regex a field."""
 
-    @functools.cached_property
+    @property
     def cards(self):
-        """genanki's own rule for a note's cards, cached by the standard library: genanki's cached_property
-        backport asks asyncio whether the rule is a coroutine at every note (a tenth of writing one)."""
+        """genanki's own rule for a note's cards, which genanki reads once a note: its cached_property
+        backport would ask asyncio whether the rule is a coroutine at every note (a tenth of writing one)."""
         return genanki.Note.cards.func(self)
 
 
