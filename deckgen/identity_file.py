@@ -114,8 +114,7 @@ def write_identity_to(identity: DeckIdentity, file: BinaryIO, previous: DeckIden
     A note `previous` (as read from the file) holds unchanged, the very same
     record, keeps its line as it was: most notes of a rebuild, at no cost.
     """
-    for line in _lines(identity, previous):
-        file.write(line)
+    file.writelines(_lines(identity, previous))
 
 
 def _lines(identity: DeckIdentity, previous: DeckIdentity | None = None) -> Iterator[bytes]:

@@ -25,6 +25,7 @@ TAG_SEPARATOR = "::"
 TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # what CONTROL_RE finds
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,10 @@ def read_deck_source(path: Path) -> DeckSource:
                           "not-utf8") from None
     except OSError as err:
         raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    control = CONTROL_RE.search(text)
+    if b"\r" in data:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # These bytes are never part of a longer UTF-8 character: a check on the bytes (fast) is exact.
+    control = CONTROL_RE.search(text) if len(data.translate(None, CONTROL_BYTES)) != len(data) else None
     if control:
         line_start = text.rfind("\n", 0, control.start()) + 1
         raise SourceError(path, text.count("\n", 0, control.start()) + 1,
