@@ -7,15 +7,16 @@ new identities and the package to write; the clock comes in as a value.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import Diagnostic
 from .identity import deck_id, identify
 from .identity_file import DeckIdentity, NoteIdentity, NoteTypeIdentity
 from .model import BASIC_MODEL_ID, NOTE_TYPES, NoteType
 from .render import MarkdownRenderer, RenderedDeck, note_media
+from .render_cache import RenderCache, RenderedText
 from .write import PackageNote, PackagePlan
 
 CLOZE_RE = re.compile(r"\{\{c\d+::")
@@ -110,11 +111,14 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         media.update(note.media)
 
     live = {r.guid for r in records}
-    for record in sorted(known, key=lambda r: r.guid):
-        if record.guid in live:
-            continue
-        tombstone, fields, tombstone_media = _tombstone(record, renderer, stamp)
-        media.update(tombstone_media)
+    gone = [record for record in sorted(known, key=lambda r: r.guid) if record.guid not in live]
+    cache = deck.cache or RenderCache(None, renderer.folder)  # tombstones keep their HTML in the cache too
+    texts = cache.render_all([(text, inline) for record in gone
+                              for text, inline in ((record.question, True), (record.answer, False))], renderer)
+    for record, question, answer in zip(gone, texts[0::2], texts[1::2]):
+        tombstone, fields = _tombstone(record, question or RenderedText(html.escape(record.question)),
+                                       answer or RenderedText(html.escape(record.answer)), stamp)
+        media.update(note_media(*(text for text in (question, answer) if text)))
         if not record.removed:
             changes.append(NoteChange("removed", record.question, record.source))
         records.append(tombstone)
@@ -153,17 +157,17 @@ def content_fingerprint(fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
     return _fingerprint("\x1f".join(fields) + "\x1e" + " ".join(tags))  # \x1f cannot occur in a field
 
 
-def _tombstone(record: NoteIdentity, renderer: MarkdownRenderer, stamp: int
-               ) -> tuple[NoteIdentity, tuple[str, str, str], tuple[tuple[str, Path], ...]]:
+def _tombstone(record: NoteIdentity, question: RenderedText, answer: RenderedText, stamp: int
+               ) -> tuple[NoteIdentity, tuple[str, str, str]]:
     """The note a removed question leaves behind: its last content, marked and tagged as removed."""
     tags = tuple(sorted(set(record.tags) | {REMOVED_TAG}))
-    question, answer = renderer.render(record.question, inline=True), renderer.render(record.answer)
     fields = (question.html, answer.html, REMOVED_STATUS)
     fingerprint = content_fingerprint(fields, tags)
-    changed = not record.removed or record.fingerprint != fingerprint
+    if record.removed and (record.fingerprint, record.tags) == (fingerprint, tags):
+        return record, fields  # as the last build left it (and its line in the identity file)
     return NoteIdentity(guid=record.guid, question=record.question, answer=record.answer, tags=tags,
-                        fingerprint=fingerprint, mtime=stamp if changed else record.mtime, source=record.source,
-                        explicit_id=record.explicit_id, removed=True), fields, note_media(question, answer)
+                        fingerprint=fingerprint, mtime=stamp, source=record.source,
+                        explicit_id=record.explicit_id, removed=True), fields
 
 
 def _plan_note_type(note_type: NoteType, previous: DeckIdentity | None, stamp: int, source_path,

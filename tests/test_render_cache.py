@@ -41,6 +41,18 @@ def test_a_rebuild_renders_only_what_changed(tmp_path, monkeypatch):
     assert rendered == ["Answer **7** (edited), with `code` and $x_7$.\n- one\n- two"]
 
 
+def test_removed_notes_are_not_rendered_again_by_every_rebuild(tmp_path, monkeypatch):
+    deck = write_deck(tmp_path / "src", "deck", deck_text(50))
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    deck.write_text(deck_text(40))  # ten questions go: ten tombstones
+    first = build_decks(tmp_path / "src", tmp_path / "out", now=T + 1).decks[0]
+    assert sum("deckgen::removed" in note.tags for note in first.plan.package.notes) == 10
+    rendered = count_renders(monkeypatch)
+    again = build_decks(tmp_path / "src", tmp_path / "out", now=T + 2).decks[0]
+    assert rendered == []
+    assert again.path.read_bytes() == first.path.read_bytes()
+
+
 def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
     write_deck(tmp_path / "src", "deck", deck_text(120))
     serial = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
