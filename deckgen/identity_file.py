@@ -157,7 +157,7 @@ _NOTE = msgspec.json.Decoder(NoteIdentity)
 
 def _parse(path: Path, data: bytes) -> DeckIdentity:
     """Decode and check every line (msgspec checks each field's type); any damage names its line."""
-    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    lines = (data.replace(b"\r\n", b"\n") if b"\r" in data else data).split(b"\n")
     if lines[-1] == b"":
         lines.pop()
     if not lines:

@@ -103,6 +103,18 @@ def test_a_rebuild_keeps_the_lines_of_unchanged_notes_as_they_are(tmp_path):
         "Q0?": "a", "Q1?": "b, edited", "Q2?": "c"}
 
 
+def test_an_identity_file_with_windows_line_ends_still_reads(tmp_path):
+    deck = deck_with(tmp_path, "a", "b")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    path = identity_path(tmp_path / "src" / "deck.md")
+    before = notes(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # as git may check it out on Windows
+    assert notes(tmp_path) == before
+    deck.write_text("### Q0?\na\n### Q1?\nb, edited\n")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
+    assert notes(tmp_path)["Q0?"] == before["Q0?"] and notes(tmp_path)["Q1?"].mtime == T + 10
+
+
 def test_renaming_the_deck_is_a_new_version_with_a_warning(tmp_path):
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
