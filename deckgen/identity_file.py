@@ -185,6 +185,11 @@ def _decode(path: Path, number: int, decoder: msgspec.json.Decoder, line: bytes)
     except msgspec.ValidationError as err:
         raise _damaged(path, number, f"a record lacks or mistypes a field ({err})") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as not_text:
+            raise _damaged(path, number, f"not UTF-8 text (byte 0x{line[not_text.start]:02x} at column "
+                                         f"{not_text.start + 1})") from None
         raise _damaged(path, number, f"not a JSON record ({err})") from None
 
 

@@ -108,18 +108,19 @@ def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path)
     assert f"git checkout -- {path}" in result.stderr and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("damage, line, what", [
-    (lambda lines: lines[:2] + [lines[2].replace(b'"B?"', b'"B\xff?"')] + lines[3:], 3, "not a JSON record ('utf-8'"),
-    (lambda lines: lines[:1] + [b"[1, 2]"] + lines[2:], 2, "a record lacks or mistypes a field (Expected `object`"),
+@pytest.mark.parametrize("damage, line, what, detail", [
+    (lambda lines: lines[:2] + [lines[2].replace(b'"B?"', b'"B\xff?"')] + lines[3:], 3, "not UTF-8 text", "0xff"),
+    (lambda lines: lines[:1] + [b"[1, 2]"] + lines[2:], 2, "a record lacks or mistypes a field", "object"),
     (lambda lines: lines[:2] + [lines[2].replace(b'"mtime": ', b'"mtime": -')] + lines[3:], 3,
-     "a record lacks or mistypes a field (Expected `int` >= 1 - at `$.mtime`)"),
+     "a record lacks or mistypes a field", "`$.mtime`"),
     (lambda lines: lines[:2] + [lines[2].replace(b'{', b'{"colour": "red", ', 1)] + lines[3:], 3,
-     "a record lacks or mistypes a field (Object contains unknown field `colour`)"),
-    (lambda lines: lines[:2] + [lines[1]] + lines[3:], 3, "GUID"),
+     "a record lacks or mistypes a field", "`colour`"),
+    (lambda lines: lines[:2] + [lines[1]] + lines[3:], 3, "GUID", "also on line 2"),
     (lambda lines: [lines[0].replace(b'"deckgen_identity": 1', b'"deckgen_identity": 2')] + lines[1:], 1,
-     "not a deckgen identity file of format 1"),
+     "not a deckgen identity file of format 1", "format 1"),
 ])
-def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, what):
+def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, what, detail):
+    """The details come from msgspec, whose wording may change: the test holds to ours and to what it names."""
     write_deck(tmp_path / "src", "deck", "### A?\na\n### B?\nb\n")
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
     path = tmp_path / "src" / "deck.identity.jsonl"
@@ -128,7 +129,8 @@ def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, wh
     path.write_bytes(b"\n".join(damage(lines)))
     result = run("check", str(tmp_path / "src"))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f"{path}:{line}:1: error: damaged identity file: {what}" in result.output
+    (message,) = [text for text in result.output.splitlines() if "damaged identity file" in text]
+    assert message.startswith(f"{path}:{line}:1: error: damaged identity file: {what}") and detail in message
 
 
 def test_a_renamed_deck_file_stops_the_build_instead_of_duplicating_the_deck(tmp_path):
