@@ -42,6 +42,8 @@ def run() -> None:
     every file is closed and renamed into place; output is flushed, and the exit
     status is main's (mypy exits the same way).
     """
+    global _OUTLIVING
+    _OUTLIVING = []
     gc.disable()
     try:
         main(prog_name="deckgen")
@@ -50,11 +52,12 @@ def run() -> None:
         if not isinstance(done.code, (int, type(None))):
             raise  # a message to print: Python's own exit does that
         code = done.code or 0
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe (deckgen ... | head): nothing more can be said
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: started without one (a closed descriptor, pythonw)
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe (deckgen ... | head): nothing more can be said
+            pass
     os._exit(code)
 
 
@@ -208,7 +211,7 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-_OUTLIVING: list = []  # what the commands computed, left to the exit to free (see run)
+_OUTLIVING: list | None = None  # in the deckgen program, what its commands computed, left to the exit to free (see run)
 
 
 def _run(action, quiet: bool, after_errors: str = ""):
@@ -217,7 +220,8 @@ def _run(action, quiet: bool, after_errors: str = ""):
 
     try:
         result = action()
-        _OUTLIVING.append(result)
+        if _OUTLIVING is not None:
+            _OUTLIVING.append(result)
         return result
     except BuildError as err:
         _echo_diagnostics(err.diagnostics, quiet)

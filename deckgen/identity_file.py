@@ -157,7 +157,9 @@ _NOTE = msgspec.json.Decoder(NoteIdentity)
 
 def _parse(path: Path, data: bytes) -> DeckIdentity:
     """Decode and check every line (msgspec checks each field's type); any damage names its line."""
-    lines = (data.replace(b"\r\n", b"\n") if b"\r" in data else data).split(b"\n")
+    if b"\r" in data:  # line ends as Windows or old Macs write them
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
     if not lines:
@@ -184,6 +186,8 @@ def _decode(path: Path, number: int, decoder: msgspec.json.Decoder, line: bytes)
         return decoder.decode(line)
     except msgspec.ValidationError as err:
         raise _damaged(path, number, f"a record lacks or mistypes a field ({err})") from None
+    except RecursionError:
+        raise _damaged(path, number, "not a record: nested too deeply") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         try:
             line.decode("utf-8")

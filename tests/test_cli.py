@@ -76,6 +76,8 @@ def test_the_program_keeps_main_s_exit_status_and_output(tmp_path):
     assert missing.returncode == 1
     assert missing.stderr == f"Error: {tmp_path / 'nope'}: no such file or folder [no-source]\n"
     assert program("no-such-command").returncode == 2
+    checked = subprocess.run(["sh", "-c", f'"{sys.executable}" -m deckgen check "{tmp_path / "src"}" >&- 2>&-'])
+    assert checked.returncode == 0  # started without stdout and stderr: nothing to flush, still a success
 
 
 def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
@@ -116,6 +118,7 @@ def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path)
     (lambda lines: lines[:2] + [lines[2].replace(b'{', b'{"colour": "red", ', 1)] + lines[3:], 3,
      "a record lacks or mistypes a field", "`colour`"),
     (lambda lines: lines[:2] + [lines[1]] + lines[3:], 3, "GUID", "also on line 2"),
+    (lambda lines: [b"[" * 100_000] + lines[1:], 1, "not a record", "nested too deeply"),
     (lambda lines: [lines[0].replace(b'"deckgen_identity": 1', b'"deckgen_identity": 2')] + lines[1:], 1,
      "not a deckgen identity file of format 1", "format 1"),
 ])

@@ -103,12 +103,13 @@ def test_a_rebuild_keeps_the_lines_of_unchanged_notes_as_they_are(tmp_path):
         "Q0?": "a", "Q1?": "b, edited", "Q2?": "c"}
 
 
-def test_an_identity_file_with_windows_line_ends_still_reads(tmp_path):
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\r"])
+def test_an_identity_file_with_other_line_ends_still_reads(tmp_path, line_end):
     deck = deck_with(tmp_path, "a", "b")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     path = identity_path(tmp_path / "src" / "deck.md")
     before = notes(tmp_path)
-    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # as git may check it out on Windows
+    path.write_bytes(path.read_bytes().replace(b"\n", line_end))  # as git may check it out on Windows
     assert notes(tmp_path) == before
     deck.write_text("### Q0?\na\n### Q1?\nb, edited\n")
     build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
