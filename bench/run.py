@@ -5,9 +5,9 @@
 
 Each round runs every case once, in order; the table gives per-case medians over
 the rounds, and each child's peak RSS (from os.wait4). "cold" builds a fresh copy
-of the deck folder (no identity file) into an empty output folder with an empty
-XDG_CACHE_HOME; "no change" builds that folder again; "one edit" builds it after
-changing one answer (make_corpus.edit_one).
+of the deck folder (no identity file) into an empty output folder (deckgen's
+caches live in it); "no change" builds that folder again; "one edit" builds it
+after changing one answer (make_corpus.edit_one).
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ PY = sys.executable
 MAKE_CORPUS = str(BENCH / "make_corpus.py")
 
 
-def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str]:
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     """(seconds, peak RSS in MiB, stderr) of one child; stops the benchmark if it fails."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -63,18 +63,17 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def deckgen_cases(work: Path, pristine: Path, notes: list[str]) -> list[tuple[str, callable]]:
-    """The three deckgen cases, sharing one source copy, output folder and cache per round."""
-    src, out, cache = work / "src", work / "out", work / "cache"
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    """The three deckgen cases, sharing one source copy and output folder per round."""
+    src, out = work / "src", work / "out"
     build = [PY, "-m", "deckgen", "build", str(src), "-o", str(out)]
     state = {}
 
     def cold():
-        for folder in (src, out, cache):
+        for folder in (src, out):
             shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(pristine, src)
-        out.mkdir(), cache.mkdir()
-        result = run(build, work, env)
+        out.mkdir()
+        result = run(build, work)
         state["cold"] = digest(out), digest(src)
         if not notes:
             notes.append(f"deckgen stderr on the cold build: {len(result[2].splitlines())} line(s)"
@@ -82,7 +81,7 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str]) -> list[tuple[st
         return result
 
     def no_change():
-        result = run(build, work, env)
+        result = run(build, work)
         if (digest(out), digest(src)) != state["cold"]:
             notes.append("CHECK: the no-change build changed a file (output or identity)")
         return result
@@ -90,7 +89,7 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str]) -> list[tuple[st
     def one_edit():
         helper(str(next(p for p in src.iterdir() if p.suffix == ".md")), "--edit-one")
         before = digest(out)
-        result = run(build, work, env)
+        result = run(build, work)
         new = sorted(set(digest(out).items()) - set(before.items()))
         if not any(name.endswith(".apkg") for name, _ in new):
             notes.append("CHECK: the one-edit build wrote no new .apkg")

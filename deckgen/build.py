@@ -141,9 +141,10 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             for plan in plans:
                 deck_path, slug = plan.deck.parsed.source.path, plan.deck.parsed.source.settings.slug
                 path = out_dir / f"{slug}-{plan.version}.apkg"
-                changelog = updated_changelog(changelog_path(out_dir, slug), plan, now)
+                log = changelog_path(out_dir, slug)
+                changelog = updated_changelog(log, plan, now)
                 if changelog is not None:
-                    files.stage(changelog_path(out_dir, slug), changelog.encode("utf-8"))
+                    files.stage(log, changelog.encode("utf-8"))
                 if plan.identity != plan.previous:
                     files.stage(identity_path(deck_path), partial(write_identity_to, plan.identity,
                                                                        previous=plan.previous))
@@ -151,8 +152,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 decks.append(DeckBuild(plan=plan, path=path))
             files.commit()
         for plan in plans:
-            if plan.deck.cache is not None:
-                plan.deck.cache.save()
+            plan.deck.cache.save()
         write_stamp(source, out_dir, sources, sorted({str(path) for d in decks for _, path in d.plan.package.media}),
                     [d.path for d in decks] + [changelog_path(out_dir, d.plan.identity.slug) for d in decks],
                     [f"{d.plan.identity.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}"

@@ -123,10 +123,10 @@ class _Matcher:
         for same_answer in (True, False):
             for index in self.unmatched():
                 question = self.questions[index]
-                for record in self.by_key.get(("text", normalise_question(question.title)), ()):
-                    if record.guid in self.free and (not same_answer or record.answer == question.answer):
-                        self.take(index, record)
-                        break
+                record = self.first_free(("text", normalise_question(question.title)),
+                                         question.answer if same_answer else None)
+                if record:
+                    self.take(index, record)
 
     def by_rewording(self) -> tuple[Diagnostic, ...]:
         """A vanished question and a new one that are clearly the same note; ambiguity is reported."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -118,7 +118,7 @@ def write_identity_to(identity: DeckIdentity, file: BinaryIO, previous: DeckIden
 
 
 def _lines(identity: DeckIdentity, previous: DeckIdentity | None = None) -> Iterator[bytes]:
-    header = {f.name: getattr(identity, f.name) for f in fields(DeckIdentity) if f.name not in ("notes", "lines")}
+    header = {name: getattr(identity, name) for name in _Header.__struct_fields__[1:]}  # the fields after the format
     header["note_type"] = msgspec.structs.asdict(identity.note_type)
     yield _line({"deckgen_identity": FORMAT, **header})
     as_read = {note.guid: note for note in previous.notes} if previous and previous.lines else {}

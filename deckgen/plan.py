@@ -1,7 +1,9 @@
 """Decide what the next build of a deck is: identities, timestamps, version, and what changed.
 
-Pure: it reads the rendered deck and the recorded identities and returns the
-new identities and the package to write; the clock comes in as a value.
+It reads the rendered deck and the recorded identities and returns the new
+identities and the package to write, writing nothing; the clock comes in as
+a value. Its one side effect: removed notes are rendered through the deck's
+render cache, since only matching tells which notes are gone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .identity import deck_id, identify
 from .identity_file import DeckIdentity, NoteIdentity, NoteTypeIdentity
 from .model import BASIC_MODEL_ID, NOTE_TYPES, NoteType
 from .render import MarkdownRenderer, RenderedDeck, note_media
-from .render_cache import RenderCache, RenderedText
+from .render_cache import RenderedText
 from .write import PackageNote, PackagePlan
 
 CLOZE_RE = re.compile(r"\{\{c\d+::")
@@ -60,11 +62,11 @@ class DeckPlan:
 
 
 def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: str, now: float,
-              renderer: MarkdownRenderer, allow_new_note_type: bool = False,
-              note_type: NoteType | None = None) -> tuple[DeckPlan, tuple[Diagnostic, ...]]:
+              renderer: MarkdownRenderer, allow_new_note_type: bool = False
+              ) -> tuple[DeckPlan, tuple[Diagnostic, ...]]:
     """Plan the next build of `deck` after the one `previous` records (None: the first build)."""
     settings = deck.parsed.source.settings
-    note_type = note_type or NOTE_TYPES[settings.cards]
+    note_type = NOTE_TYPES[settings.cards]
     source_path = deck.parsed.source.path
     stamp = int(now) if previous is None else max(int(now), previous.max_mtime() + 1)
     type_identity, type_change, diagnostics = _plan_note_type(
@@ -112,8 +114,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
 
     live = {r.guid for r in records}
     gone = [record for record in sorted(known, key=lambda r: r.guid) if record.guid not in live]
-    cache = deck.cache or RenderCache(None, renderer.folder)  # tombstones keep their HTML in the cache too
-    texts = cache.render_all([(text, inline) for record in gone
+    texts = deck.cache.render_all([(text, inline) for record in gone
                               for text, inline in ((record.question, True), (record.answer, False))], renderer)
     for record, question, answer in zip(gone, texts[0::2], texts[1::2]):
         tombstone, fields = _tombstone(record, question or RenderedText(html.escape(record.question)),

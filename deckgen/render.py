@@ -42,9 +42,9 @@ class RenderedDeck:
     parsed: ParsedDeck
     notes: tuple[RenderedNote, ...]
     description_html: str
-    diagnostics: tuple[Diagnostic, ...] = ()
-    cache: RenderCache | None = field(default=None, compare=False)
-    """The cache the deck was rendered with, to be saved when its build succeeds."""
+    diagnostics: tuple[Diagnostic, ...]
+    cache: RenderCache = field(compare=False)
+    """The cache the deck was rendered with (removed notes too), to be saved when its build succeeds."""
 
 
 class MarkdownRenderer:
@@ -133,16 +133,13 @@ class MarkdownRenderer:
         return self.render(text, inline=True).html
 
 
-def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer | None = None, cache: RenderCache | None = None,
-                progress=None) -> RenderedDeck:
+def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer, cache: RenderCache, progress=None) -> RenderedDeck:
     """Render every question, answer and the description of one deck, noting what will not show right.
 
     Texts found in `cache` are not rendered again; the others are rendered
     in several processes when there are many of them (the result is the
     same as in one). `progress(done, total)` is called as notes get done.
     """
-    renderer = renderer or MarkdownRenderer(parsed.source.path.parent)
-    cache = cache or RenderCache(None, renderer.folder)
     texts = [(q.title, True) for q in parsed.questions] + [(q.answer, False) for q in parsed.questions]
     rendered = cache.render_all(texts, renderer, progress)
     count, topics = len(parsed.questions), parsed.source.settings.topics

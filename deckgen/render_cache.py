@@ -21,8 +21,6 @@ import msgspec
 
 
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-# Bump when deckgen's own rendering changes for the same Markdown.
-RENDERING = "deckgen-render-1"
 PARALLEL_MIN = 1500  # texts to render before a second process pays for its start
 CHUNK = 250
 
@@ -39,18 +37,18 @@ class RenderedText(msgspec.Struct, frozen=True):
 class RenderCache:
     """The cache of one deck, an SQLite file; `path` None keeps nothing between builds.
 
-    Entries are looked up one by one, so a rebuild reads only what it needs;
+    A build loads every entry in one query (far faster than one a text);
     new ones are written by `save`, after the build succeeded.
     """
 
     def __init__(self, path: Path | None, folder: Path):
-        self.path, self.folder = path, folder
+        self.path = path
         self.salt = _salt(folder)
         self.new: dict[str, str | tuple[str, str]] = {}
         self.used: set[str] = set()
         self._stored: dict[str, str | tuple[str, str]] = {}  # HTML, or (HTML, JSON of images and removals)
         if path is not None and path.exists():
-            try:  # one query for all: far faster than one a text
+            try:
                 with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
                     if db.execute("select value from meta where name = 'salt'").fetchone() == (self.salt,):
                         self._stored = dict(db.execute("select key, html from entries where extra is null"))
@@ -170,7 +168,9 @@ def _render_chunk(job: tuple[Path, list[tuple[str, bool]]]) -> list[RenderedText
     from .render import MarkdownRenderer
 
     folder, texts = job
-    renderer = _WORKER_RENDERERS.setdefault(folder, MarkdownRenderer(folder))
+    if folder not in _WORKER_RENDERERS:
+        _WORKER_RENDERERS[folder] = MarkdownRenderer(folder)
+    renderer = _WORKER_RENDERERS[folder]
     return [_render_one(renderer, text, inline) for text, inline in texts]
 
 
@@ -192,9 +192,8 @@ def _to_entry(result: RenderedText) -> str | tuple[str, str]:
     return result.html, json.dumps([media, list(result.removed)], ensure_ascii=False)
 
 
-def _from_entry(entry: str | tuple[str, str]) -> RenderedText:
-    if type(entry) is str:
-        return RenderedText(entry)
+def _from_entry(entry: tuple[str, str]) -> RenderedText:
+    """The text back from an entry that has images or removals (plain HTML needs no unpacking)."""
     html, extra = entry
     media, removed = json.loads(extra)
     return RenderedText(html, tuple((src, name, Path(path)) for src, name, path in media), tuple(removed))
@@ -205,7 +204,8 @@ def _row(key: str, entry: str | tuple[str, str]) -> tuple[str, str, str | None]:
 
 
 def _salt(folder: Path) -> str:
-    """Everything besides the text that decides the HTML."""
+    """Everything besides the text that decides the HTML: the deck's folder (images) and the code,
+    deckgen's own files one by one and the renderers' installs (see `stamp.code_signature`)."""
     from .stamp import code_signature
 
-    return hashlib.sha256("|".join([RENDERING, str(folder.resolve()), code_signature()]).encode()).hexdigest()
+    return hashlib.sha256("|".join([str(folder.resolve()), code_signature()]).encode()).hexdigest()

@@ -24,8 +24,8 @@ SETTINGS_SUFFIX = ".deck.toml"
 TAG_SEPARATOR = "::"
 TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # what CONTROL_RE finds
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
+CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class _SettingsReader:
         slug = self.typed(data, "slug", str, default_slug)
         if slugify(slug) != slug or not slug:
             self.fail("slug", f"invalid slug {slug!r}: use lower-case letters, digits and '-'")
-        version = self.typed(data, "version", str, None) if "version" in data else None
+        version = self.typed(data, "version", str, None)
         if version is not None and not VERSION_RE.match(version):
             self.fail("version", f"invalid version {version!r}: expected MAJOR.MINOR.PATCH, e.g. 1.0.0")
         level = self.typed(data, "question_level", int, 3)

@@ -49,17 +49,15 @@ class PackagePlan:
 
 
 class _Model(genanki.Model):
-    def __init__(self, note_type: NoteType, mtime: int):
+    """The note type; genanki stamps it with the time `write_to_db` gets: the note type's mtime."""
+
+    def __init__(self, note_type: NoteType):
         super().__init__(
             model_id=note_type.model_id, name=note_type.name,
             fields=[{"name": name} for name in note_type.fields],
             templates=[{"name": name, "qfmt": front, "afmt": back} for name, front, back in note_type.templates],
             css=note_type.css, model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
         )
-        self.mtime = mtime
-
-    def to_json(self, timestamp, deck_id):
-        return super().to_json(self.mtime, deck_id)
 
 
 class _Note(genanki.Note):
@@ -93,7 +91,7 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
     Identical plans give identical bytes: entry times are fixed, and every id
     and time inside comes from the plan.
     """
-    model = _Model(plan.note_type, plan.note_type_mtime)
+    model = _Model(plan.note_type)
     deck = genanki.Deck(plan.deck_id, plan.deck_name, plan.description)
     deck.add_model(model)
     for note in plan.notes:

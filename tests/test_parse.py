@@ -101,7 +101,7 @@ def test_question_level_is_configurable(tmp_path):
 
 def test_heading_without_text_is_an_error(tmp_path):
     deck = parse(tmp_path, "###\nA.\n")
-    assert [(d.line, d.severity) for d in deck.diagnostics] == [(1, "error")]
+    assert [(d.line, d.severity, d.code) for d in deck.diagnostics] == [(1, "error", "empty-heading")]
 
 
 def test_unclosed_code_fence_is_an_error_at_its_line(tmp_path):

@@ -18,8 +18,9 @@ def test_fixture(case):
 
 def test_one_renderer_gives_the_same_html_every_time():
     renderer = MarkdownRenderer()
-    first = [renderer.block(c.read_text(encoding="utf-8")) for c in CASES]
-    assert [renderer.block(c.read_text(encoding="utf-8")) for c in CASES] == first
+    expected = [c.with_suffix(".html").read_text(encoding="utf-8") for c in CASES]
+    for _ in range(2):  # nothing one text leaves in the renderer shows in the next
+        assert [renderer.block(c.read_text(encoding="utf-8")) + "\n" for c in CASES] == expected
 
 
 def test_question_is_inline_html():

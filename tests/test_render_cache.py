@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 
 from deckgen import build_decks
@@ -59,7 +60,17 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
     cached = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
     monkeypatch.setattr(render_cache, "PARALLEL_MIN", 10)
     monkeypatch.setattr(render_cache, "CHUNK", 16)
+    monkeypatch.setattr(render_cache.os, "cpu_count", lambda: 2)  # two workers even on a one-core machine
+    pools = []
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, **options):
+            pools.append(options)
+            super().__init__(**options)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
     parallel = build_decks(tmp_path / "src", tmp_path / "parallel", now=T).decks[0].path.read_bytes()
+    assert len(pools) == 1 and pools[0]["max_workers"] == 2
     assert serial == cached == parallel
 
 

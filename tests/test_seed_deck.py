@@ -112,3 +112,12 @@ def test_check_database_is_ok(imported):
     _, ok = profile.check_database()
     assert ok
     assert profile.col.note_count() == 106
+
+
+def test_without_its_identity_file_the_deck_gets_the_committed_guids_back(tmp_path):
+    # New GUIDs come from the deck and the question text: a lost identity file costs no review history.
+    shutil.copytree(ROOT / "source", tmp_path / "source", ignore=shutil.ignore_patterns("*.identity.jsonl"))
+    (deck,) = deckgen.build_decks(tmp_path / "source", tmp_path / "build").decks
+    committed = read_identity(ROOT / "source" / "llm-interview.identity.jsonl")
+    assert sorted((n.question, n.guid) for n in deck.plan.identity.notes) == \
+        sorted((n.question, n.guid) for n in committed.notes)
