@@ -16,8 +16,9 @@ from .identity_file import identity_path, orphaned_identity_files, read_identity
 from .parse import parse_source
 from .plan import DeckPlan, plan_deck
 from .render import MarkdownRenderer, render_deck
+from .media import MediaResolver
 from .render_cache import RenderCache
-from .sources import find_deck_files, read_deck_source
+from .sources import find_deck_files, link_outside, read_deck_source
 from .stamp import sources_fingerprint, write_stamp
 from .write import write_package_to
 
@@ -75,21 +76,30 @@ def check_decks(source: Path, now: float | None = None, allow_new_note_type: boo
     """
     now = time.time() if now is None else now
     plans, diagnostics = [], []
-    for path in find_deck_files(source, exclude):
+    root = source if source.is_dir() else source.parent
+    resolver = MediaResolver(root)  # nothing outside the folder being built goes into a package
+    deck_files, skipped = find_deck_files(source, exclude)
+    diagnostics.extend(skipped)
+    for path in deck_files:
         try:
-            parsed = parse_source(read_deck_source(path))
-            previous = read_identity(identity_path(path))
+            source_file = read_deck_source(path, root)
+            diagnostics.extend(source_file.diagnostics)
+            parsed = parse_source(source_file)
+            skipped = link_outside(identity_path(path), root)
+            previous = read_identity(identity_path(path)) if skipped is None else None
+            diagnostics.extend([skipped] if skipped else [])
+            diagnostics.extend(parsed.diagnostics)
+            if not parsed.questions and previous is None:
+                continue  # nothing to build, and no notes to keep
+            renderer = MarkdownRenderer(path.parent, resolver)
+            cache = RenderCache(cache_dir / f"{parsed.source.settings.slug}.sqlite" if cache_dir else None,
+                                path.parent, resolver)
+            rendered = render_deck(parsed, renderer, cache, progress)
+            plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
+                                    allow_new_note_type)
         except SourceError as err:
             diagnostics.append(err.diagnostic)
             continue
-        diagnostics.extend(parsed.diagnostics)
-        if not parsed.questions and previous is None:
-            continue  # nothing to build, and no notes to keep
-        renderer = MarkdownRenderer(path.parent)
-        cache = RenderCache(cache_dir / f"{parsed.source.settings.slug}.sqlite" if cache_dir else None, path.parent)
-        rendered = render_deck(parsed, renderer, cache, progress)
-        plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
-                                allow_new_note_type)
         diagnostics.extend(rendered.diagnostics + found)
         plans.append(plan)
     diagnostics.extend(_clashes(plans))
@@ -153,7 +163,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             files.commit()
         for plan in plans:
             plan.deck.cache.save()
-        write_stamp(source, out_dir, sources, sorted({str(path) for d in decks for _, path in d.plan.package.media}),
+        write_stamp(source, out_dir, sources, sorted({ref.path for d in decks for ref in d.plan.package.media}),
                     [d.path for d in decks] + [changelog_path(out_dir, d.plan.identity.slug) for d in decks],
                     [f"{d.plan.identity.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}"
                      for d in decks],

@@ -164,7 +164,8 @@ def check(source: Path, strict: bool, output_format: str, new_note_type: bool) -
     """Report every problem a build would meet, writing nothing.
 
     Lists all diagnostics at once, sorted, as path:line:col: severity:
-    message [code]. Exit status 1 when there are errors (or, with --strict,
+    message [code], notes too (such as images the cards load from the
+    network). Exit status 1 when there are errors (or, with --strict,
     warnings), else 0.
     """
     from .build import CACHE_FOLDER, check_decks
@@ -174,13 +175,15 @@ def check(source: Path, strict: bool, output_format: str, new_note_type: bool) -
     if strict:
         diagnostics = [d.as_error() for d in diagnostics]
     errors = sum(d.severity == "error" for d in diagnostics)
+    notes = sum(d.severity == "note" for d in diagnostics)
+    warnings = len(diagnostics) - errors - notes
     if output_format == "json":
-        click.echo(json.dumps({"errors": errors, "warnings": len(diagnostics) - errors,
+        click.echo(json.dumps({"errors": errors, "warnings": warnings, "notes": notes,
                                "diagnostics": [d.to_json() for d in diagnostics]}, ensure_ascii=False, indent=2))
     else:
         for diagnostic in diagnostics:
             click.echo(str(diagnostic))
-        click.echo(f"{errors} error(s), {len(diagnostics) - errors} warning(s)", err=True)
+        click.echo(f"{errors} error(s), {warnings} warning(s)" + (f", {notes} note(s)" if notes else ""), err=True)
     if errors:
         raise SystemExit(1)
 
@@ -233,8 +236,9 @@ def _run(action, quiet: bool, after_errors: str = ""):
 
 
 def _echo_diagnostics(diagnostics, quiet: bool) -> None:
+    """Errors and warnings (only errors when `quiet`); notes are for `deckgen check`."""
     for diagnostic in diagnostics:
-        if not quiet or diagnostic.severity == "error":
+        if diagnostic.severity == "error" or (not quiet and diagnostic.severity == "warning"):
             click.echo(str(diagnostic), err=True)
 
 

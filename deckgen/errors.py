@@ -8,7 +8,10 @@ from pathlib import Path
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """A problem found in a source file; `line` is 1-based, 0 when it concerns the whole file."""
+    """A problem found in a source file; `line` is 1-based, 0 when it concerns the whole file.
+
+    `severity`: "error" stops a build, "warning" does not, "note" is only listed by `deckgen check`.
+    """
 
     path: Path
     line: int
@@ -24,7 +27,9 @@ class Diagnostic:
         return f"{where}: {self.severity}: {self.message}{code}"
 
     def as_error(self) -> Diagnostic:
-        return Diagnostic(self.path, self.line, self.message, "error", self.code, self.column)
+        """This diagnostic as an error (`--strict`); a note stays a note."""
+        severity = "note" if self.severity == "note" else "error"
+        return Diagnostic(self.path, self.line, self.message, severity, self.code, self.column)
 
     def to_json(self) -> dict:
         return {**asdict(self), "path": str(self.path)}

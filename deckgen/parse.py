@@ -15,20 +15,10 @@ import msgspec
 
 from .errors import Diagnostic
 from .sources import DeckSource
+from .syntax import LONE_DELIMITER_RE, lone_math_delimiters
 
 HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
-# Code spans first, so that math-like text inside them is left alone.
-MATH_RE = re.compile(
-    r"(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))"
-    r"|(?<!\\)\$\$(?P<dollars2>.+?)(?<!\\)\$\$"
-    r"|(?<!\\)\\\[(?P<brackets>.+?)(?<!\\)\\\]"
-    r"|(?<!\\)\\\((?P<parens>.+?)(?<!\\)\\\)"
-    # A single $ opens before a non-space and closes after one, not before a digit: "$5 and $10" is text.
-    r"|(?<![\\$])\$(?P<dollar>[^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)",
-    re.DOTALL,
-)
-LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
 MAX_LINE = 20_000  # Python-Markdown's inline parsing can take minutes on longer lines of brackets
 EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
 
@@ -211,10 +201,4 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
     if "```" in text or "~~~" in text:  # blank out fenced code, keeping the lines
         lines = text.split("\n")
         text = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
-    # Code spans and complete math are skipped; a delimiter found between them has no partner.
-    lone, start = [], 0
-    for skipped in MATH_RE.finditer(text):
-        lone.extend(LONE_DELIMITER_RE.finditer(text, start, skipped.start()))
-        start = skipped.end()
-    lone.extend(LONE_DELIMITER_RE.finditer(text, start))
-    return [(text.count("\n", 0, m.start()), m.group(0)) for m in lone]
+    return [(text.count("\n", 0, m.start()), m.group(0)) for m in lone_math_delimiters(text)]

@@ -84,7 +84,8 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
     namespace = settings.slug if note_type.model_id == BASIC_MODEL_ID else f"{settings.slug}@{note_type.model_id}"
     identified, found = identify(namespace, [n.question for n in deck.notes], known)
     diagnostics.extend(found)
-    records, package_notes, changes, media = [], [], [], set()
+    records, package_notes, changes = [], [], []
+    media: dict[str, object] = {}
 
     for identity, note in zip(identified, deck.notes):
         question, record = note.question, identity.record
@@ -110,7 +111,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
                                   explicit_id=question.explicit_id)
         records.append(record)  # when unchanged, the very record read: the file keeps its line as it is
         package_notes.append(PackageNote(identity.guid, _with_source(fields, source), note.tags, mtime))
-        media.update(note.media)
+        media.update((ref.name, ref) for ref in note.media)
 
     live = {r.guid for r in records}
     gone = [record for record in sorted(known, key=lambda r: r.guid) if record.guid not in live]
@@ -119,7 +120,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
     for record, question, answer in zip(gone, texts[0::2], texts[1::2]):
         tombstone, fields = _tombstone(record, question or RenderedText(html.escape(record.question)),
                                        answer or RenderedText(html.escape(record.answer)), stamp)
-        media.update(note_media(*(text for text in (question, answer) if text)))
+        media.update((ref.name, ref) for ref in note_media(*(text for text in (question, answer) if text)))
         if not record.removed:
             changes.append(NoteChange("removed", record.question, record.source))
         records.append(tombstone)
@@ -146,7 +147,7 @@ def plan_deck(deck: RenderedDeck, previous: DeckIdentity | None, display_path: s
         deck_name=settings.name, deck_id=deck_id(settings.name),
         description=deck.description_html + f'\n<p class="dg-version">Version {version}</p>',
         note_type=note_type, note_type_mtime=type_identity.mtime, notes=tuple(package_notes),
-        first_id=version_mtime * 1000, media=tuple(sorted(media)))
+        first_id=version_mtime * 1000, media=tuple(media[name] for name in sorted(media)))
     plan = DeckPlan(deck=deck, previous=previous, identity=identity, package=package, changes=tuple(changes),
                     unchanged=len(deck.notes) - sum(c.kind != "removed" for c in changes),
                     note_type_change=type_change)

@@ -6,12 +6,11 @@ which Anki typesets with its own MathJax, is shown as its TeX source.
 
 from __future__ import annotations
 
-import base64
 import html
-import mimetypes
-from pathlib import Path
 import re
+from pathlib import Path
 
+from .media import data_uri
 from .plan import DeckPlan
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
@@ -81,7 +80,7 @@ SCRIPT = """
 def preview_page(plan: DeckPlan) -> str:
     """The preview page of one deck."""
     package, note_type = plan.package, plan.package.note_type
-    images = {name: _data_uri(path) for name, path in package.media}
+    images = {ref.name: data_uri(ref) for ref in package.media}
     notes, all_tags = [], set()
     for note in package.notes:
         fields = dict(zip(note_type.fields, note.fields))
@@ -163,11 +162,6 @@ def _tex(match: re.Match) -> str:
     if match.group(1) is not None:
         return f'<span class="dg-tex">{match.group(1)}</span>'
     return f'<div class="dg-tex">{match.group(2)}</div>'
-
-
-def _data_uri(path: Path) -> str:
-    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
 def preview_path(out_dir: Path, slug: str) -> Path:

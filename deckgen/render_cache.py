@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
-import re
 import sqlite3
 from pathlib import Path
-from urllib.parse import unquote
 
 import msgspec
 
+from .media import MediaRef, MediaResolver
 
-URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 PARALLEL_MIN = 1500  # texts to render before a second process pays for its start
 CHUNK = 250
 
@@ -29,9 +26,12 @@ class RenderedText(msgspec.Struct, frozen=True):
     """HTML made from some Markdown, with the images it shows and what was removed for safety."""
 
     html: str
-    media: tuple[tuple[str, str | None, Path], ...] = ()
-    """(src as written, media name or None when the file is missing, the file)."""
+    media: tuple[MediaRef, ...] = ()
+    """Every local image the text names, bundled or not."""
     removed: tuple[str, ...] = ()
+    """What the sanitizer removed (see `sanitize`)."""
+    timed_out: bool = False
+    """It took too long to render (see `render.TIME_LIMIT`), and is shown as plain text."""
 
 
 class RenderCache:
@@ -41,9 +41,10 @@ class RenderCache:
     new ones are written by `save`, after the build succeeded.
     """
 
-    def __init__(self, path: Path | None, folder: Path):
+    def __init__(self, path: Path | None, folder: Path, resolver: MediaResolver):
         self.path = path
-        self.salt = _salt(folder)
+        self.folder, self.resolver = folder, resolver
+        self.salt = _salt(folder, resolver)
         self.new: dict[str, str | tuple[str, str]] = {}
         self.used: set[str] = set()
         self._stored: dict[str, str | tuple[str, str]] = {}  # HTML, or (HTML, JSON of images and removals)
@@ -56,7 +57,6 @@ class RenderCache:
                             "select key, html, extra from entries where extra is not null"))
             except sqlite3.Error:
                 pass  # a damaged cache is an empty one
-        self._media_names: dict[Path, str | None] = {}
 
     def render_all(self, texts: list[tuple[str, bool]], renderer, progress=None) -> list[RenderedText | None]:
         """Each (text, inline) rendered, from the cache where possible; None where it nests too deep."""
@@ -111,34 +111,16 @@ class RenderCache:
         if type(entry) is str:  # most texts: HTML alone
             return RenderedText(entry)
         result = _from_entry(entry)
-        for _, name, path in result.media:  # an image changed or appeared since: render again
-            if self._media_name(path) != name:
+        if result is None:
+            return None
+        for ref in result.media:  # an image changed, appeared or went since: render again
+            if not self.resolver.still_valid(ref, self.folder):
                 return None
         return result
-
-    def _media_name(self, path: Path) -> str | None:
-        if path not in self._media_names:
-            self._media_names[path] = media_name(path)
-        return self._media_names[path]
 
 
 def _key(text: str, inline: bool) -> str:
     return hashlib.sha256((("1\x1f" if inline else "0\x1f") + text).encode("utf-8")).hexdigest()
-
-
-def local_image(folder: Path, src: str) -> Path | None:
-    """The file an image's `src` names, relative to the deck's folder; None for a URL (left as it is)."""
-    if URL_SCHEME_RE.match(src) or src.startswith("//"):
-        return None
-    return folder / unquote(src)
-
-
-def media_name(path: Path) -> str | None:
-    """An image's name in Anki's media folder, from a hash of its bytes; None when it cannot be read."""
-    try:
-        return f"dg-{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}{path.suffix.lower()}"
-    except OSError:
-        return None
 
 
 def _render(renderer, texts: list[tuple[str, bool]], progress, done: int, total: int):
@@ -157,24 +139,25 @@ def _render(renderer, texts: list[tuple[str, bool]], progress, done: int, total:
     # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
     # killed, hold it on; a spawned one starts clean and ends when the build does.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for chunk, results in zip(chunks, pool.map(_render_chunk, [(renderer.folder, c) for c in chunks])):
+        jobs = [(renderer.folder, renderer.resolver.root, renderer.resolver.size_limit, c) for c in chunks]
+        for chunk, results in zip(chunks, pool.map(_render_chunk, jobs)):
             done += len(chunk)
             if progress:
                 progress(done, total)
             yield from results
 
 
-def _render_chunk(job: tuple[Path, list[tuple[str, bool]]]) -> list[RenderedText | None]:
+def _render_chunk(job: tuple[Path, Path, int, list[tuple[str, bool]]]) -> list[RenderedText | None]:
     from .render import MarkdownRenderer
 
-    folder, texts = job
-    if folder not in _WORKER_RENDERERS:
-        _WORKER_RENDERERS[folder] = MarkdownRenderer(folder)
-    renderer = _WORKER_RENDERERS[folder]
+    folder, root, size_limit, texts = job
+    if (folder, root, size_limit) not in _WORKER_RENDERERS:
+        _WORKER_RENDERERS[folder, root, size_limit] = MarkdownRenderer(folder, MediaResolver(root, size_limit))
+    renderer = _WORKER_RENDERERS[folder, root, size_limit]
     return [_render_one(renderer, text, inline) for text, inline in texts]
 
 
-_WORKER_RENDERERS: dict[Path, object] = {}
+_WORKER_RENDERERS: dict[tuple[Path, Path, int], object] = {}
 
 
 def _render_one(renderer, text: str, inline: bool) -> RenderedText | None:
@@ -184,28 +167,42 @@ def _render_one(renderer, text: str, inline: bool) -> RenderedText | None:
         return None
 
 
+class _Extra(msgspec.Struct, frozen=True, array_like=True):
+    media: tuple[MediaRef, ...]
+    removed: tuple[str, ...]
+    timed_out: bool
+
+
+_EXTRA = msgspec.json.Decoder(_Extra)
+
+
 def _to_entry(result: RenderedText) -> str | tuple[str, str]:
     """The HTML, or (HTML, JSON of the images and removals) for the few texts that have any."""
-    if not result.media and not result.removed:
+    if not result.media and not result.removed and not result.timed_out:
         return result.html
-    media = [[src, name, str(path)] for src, name, path in result.media]
-    return result.html, json.dumps([media, list(result.removed)], ensure_ascii=False)
+    extra = _Extra(result.media, result.removed, result.timed_out)
+    return result.html, msgspec.json.encode(extra).decode("utf-8")
 
 
-def _from_entry(entry: tuple[str, str]) -> RenderedText:
+def _from_entry(entry: tuple[str, str]) -> RenderedText | None:
     """The text back from an entry that has images or removals (plain HTML needs no unpacking)."""
     html, extra = entry
-    media, removed = json.loads(extra)
-    return RenderedText(html, tuple((src, name, Path(path)) for src, name, path in media), tuple(removed))
+    try:
+        unpacked = _EXTRA.decode(extra)
+    except msgspec.DecodeError:  # written by another version: as good as missing
+        return None
+    return RenderedText(html, unpacked.media, unpacked.removed, unpacked.timed_out)
 
 
 def _row(key: str, entry: str | tuple[str, str]) -> tuple[str, str, str | None]:
     return (key, entry, None) if type(entry) is str else (key, *entry)
 
 
-def _salt(folder: Path) -> str:
-    """Everything besides the text that decides the HTML: the deck's folder (images) and the code,
-    deckgen's own files one by one and the renderers' installs (see `stamp.code_signature`)."""
+def _salt(folder: Path, resolver: MediaResolver) -> str:
+    """Everything besides the text that decides the HTML: the deck's folder and what may be bundled
+    (images), and the code, deckgen's own files one by one and the renderers' installs (see
+    `stamp.code_signature`)."""
     from .stamp import code_signature
 
-    return hashlib.sha256("|".join([str(folder.resolve()), code_signature()]).encode()).hexdigest()
+    parts = [str(folder.resolve()), str(resolver.root), str(resolver.size_limit), code_signature()]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()

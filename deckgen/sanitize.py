@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from .media import not_included_html
 
 ALLOWED_TAGS = frozenset("""
     a abbr b bdi bdo blockquote br caption center cite code col colgroup dd del details dfn div dl dt em
@@ -43,7 +44,8 @@ def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
     """The HTML with everything not allowed removed, and a description of what went (sorted, unique).
 
     `local_image(src)`, if given, is asked about each kept image (written as
-    raw HTML) and returns the `src` to use instead.
+    raw HTML) and returns the `src` to use instead, or None when the image is
+    not bundled: it then gives way to its alt text and a mark.
     """
     from bs4 import BeautifulSoup, Comment  # only answers that need it pay for loading it
 
@@ -52,7 +54,8 @@ def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for element in list(soup.find_all(True)):
-        if element.decomposed:
+        # Asked through its property, a live element would search its whole subtree for "_decomposed".
+        if element.__dict__.get("_decomposed"):
             continue
         name = element.name.lower()
         if name in DROPPED_WITH_CONTENT:
@@ -69,7 +72,13 @@ def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
                 removed.add(reason)
                 del element.attrs[attribute]
         if local_image and name == "img" and isinstance(element.get("src"), str):
-            element["src"] = local_image(element["src"])
+            src = local_image(element["src"])
+            if src is None:
+                alt = element.get("alt", "")
+                element.replace_with(BeautifulSoup(not_included_html(alt if isinstance(alt, str) else ""),
+                                                   "html.parser"))
+            else:
+                element["src"] = src
     return str(soup), tuple(sorted(removed))
 
 

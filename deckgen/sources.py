@@ -8,12 +8,13 @@ author wrote it. Every setting has a default; the side file is optional.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SourceError
+from .errors import Diagnostic, SourceError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,13 +29,20 @@ CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f]
 CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
 
 
+PATTERN_TIMEOUT = 0.1  # seconds a topic pattern may take on one question before it is refused
+
+
 @dataclass(frozen=True)
 class TopicRule:
     """Tag a note with `tag` when its question contains a keyword or matches a pattern."""
 
     tag: str
     keywords: tuple[str, ...] = ()
-    patterns: tuple[re.Pattern, ...] = ()
+    patterns: tuple = ()
+    """Compiled with the `regex` package, which can stop a pattern that runs too long."""
+    source: Path | None = None
+    line: int = 0
+    """The rule's settings file and line, for the message when a pattern runs too long."""
 
 
 @dataclass(frozen=True)
@@ -61,26 +69,47 @@ class DeckSource:
     path: Path
     text: str
     settings: DeckSettings
+    diagnostics: tuple[Diagnostic, ...] = ()
+    """What reading it noticed (a settings file that was skipped)."""
 
 
-def find_deck_files(source: Path, exclude: Path | None = None) -> list[Path]:
-    """The deck files a path names: the file itself, or every `*.md` below a folder but outside `exclude`."""
+def find_deck_files(source: Path, exclude: Path | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """The deck files a path names: the file itself, or every `*.md` below a folder but outside `exclude`.
+
+    A deck file that is a symbolic link to a file outside the folder is skipped, with a warning.
+    """
     if source.is_file():
         if source.suffix != ".md":
             raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md", "not-a-deck")
-        return [source]
-    if not source.is_dir():
+        found = [source]
+        root = source.parent
+    elif not source.is_dir():
         raise SourceError(source, 0, "no such file or folder", "no-source")
-    excluded = exclude.resolve() if exclude is not None else None
-    return sorted(
-        p for p in source.rglob("*.md")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
-        and (excluded is None or excluded not in p.resolve().parents)
-    )
+    else:
+        excluded = exclude.resolve() if exclude is not None else None
+        found = sorted(
+            p for p in source.rglob("*.md")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
+            and (excluded is None or excluded not in p.resolve().parents)
+        )
+        root = source
+    verdicts = [(path, link_outside(path, root)) for path in found]
+    return [path for path, skipped in verdicts if skipped is None], [skipped for _, skipped in verdicts if skipped]
 
 
-def read_deck_source(path: Path) -> DeckSource:
-    """Read one deck's Markdown and its settings."""
+def link_outside(path: Path, root: Path) -> Diagnostic | None:
+    """A warning when `path` is a symbolic link to somewhere outside `root` (it is then not read)."""
+    if not path.is_symlink():
+        return None
+    target = Path(os.path.realpath(path))
+    if target.is_relative_to(os.path.realpath(root)):
+        return None
+    return Diagnostic(path, 0, f"skipped: a symbolic link to {target}, outside the notes folder "
+                               f"{root}; only files inside it are read", code="link-outside")
+
+
+def read_deck_source(path: Path, root: Path | None = None) -> DeckSource:
+    """Read one deck's Markdown and its settings (a settings file linked from outside `root` is skipped)."""
     try:
         data = path.read_bytes()
         if b"\0" in data:
@@ -102,7 +131,10 @@ def read_deck_source(path: Path) -> DeckSource:
         raise SourceError(path, text.count("\n", 0, control.start()) + 1,
                           f"control character U+{ord(control.group()):04X}: not text (Anki would also take U+001F "
                           "for a field separator)", "control-character", column=control.start() - line_start + 1)
-    return DeckSource(path=path, text=text, settings=read_settings(path))
+    settings_file = settings_path(path)
+    skipped = link_outside(settings_file, root if root is not None else path.parent)
+    settings = read_settings(path) if skipped is None else DeckSettings(name=path.stem, slug=default_slug(path.stem))
+    return DeckSource(path=path, text=text, settings=settings, diagnostics=(skipped,) if skipped else ())
 
 
 def settings_path(deck_path: Path) -> Path:
@@ -170,17 +202,19 @@ class _SettingsReader:
             self.fail(key, "'keywords' and 'patterns' must be lists of non-empty strings")
         if not keywords and not patterns:
             self.fail(key, f"topic rule for {rule['tag']!r} has no keywords or patterns")
+        import regex  # a pattern from someone else's settings could backtrack for ever: regex can stop it
+
         compiled = []
         for pattern in patterns:
             try:
-                compiled.append(re.compile(pattern))
-            except re.error as err:
+                compiled.append(regex.compile(pattern))
+            except regex.error as err:
                 self.fail(key, f"invalid pattern {pattern!r}: {err}")
         if anki_tag(rule["tag"].split(TAG_SEPARATOR)) != rule["tag"]:
             self.fail(key, f"invalid tag {rule['tag']!r}: a tag has letters, digits and _ . + - / only, "
                            f"and no empty '::' levels; did you mean {anki_tag(rule['tag'].split(TAG_SEPARATOR))!r}?")
         return TopicRule(tag=rule["tag"], keywords=tuple(k.casefold() for k in keywords),
-                         patterns=tuple(compiled))
+                         patterns=tuple(compiled), source=self.path, line=self.line_of(key))
 
     def typed(self, data: dict, key: str, kind: type, default):
         value = data.get(key, default)

@@ -17,6 +17,7 @@ import genanki
 import msgspec
 
 from .files import StagedFiles
+from .media import MediaRef, read_checked
 from .model import NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
@@ -44,8 +45,8 @@ class PackagePlan:
     notes: tuple[PackageNote, ...]
     first_id: int
     """Base of the note and card ids inside the package (Anki only makes them unique)."""
-    media: tuple[tuple[str, Path], ...] = ()
-    """(name in Anki's media folder, file to read it from), sorted by name."""
+    media: tuple[MediaRef, ...] = ()
+    """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder."""
 
 
 class _Model(genanki.Model):
@@ -109,12 +110,12 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
         finally:
             conn.close()
         del deck  # its notes are in the database now
-        media = json.dumps({str(i): name for i, (name, _) in enumerate(plan.media)}).encode()
+        media = json.dumps({str(i): ref.name for i, ref in enumerate(plan.media)}).encode()
         with zipfile.ZipFile(file, "w") as archive:  # stored, as genanki writes it: see _add
             _add(archive, "collection.anki2", db_path)
             archive.writestr(zipfile.ZipInfo("media", date_time=ZIP_DATE), media)
-            for i, (_, path) in enumerate(plan.media):
-                _add(archive, str(i), path)
+            for i, ref in enumerate(plan.media):  # the very bytes that were checked, or an error
+                archive.writestr(zipfile.ZipInfo(str(i), date_time=ZIP_DATE), read_checked(ref))
 
 
 def _add(archive: zipfile.ZipFile, name: str, path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import struct
 import textwrap
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,16 @@ def write_deck(folder: Path, name: str, markdown: str, settings: str | None = No
     if settings is not None:
         (folder / f"{name}.deck.toml").write_text(textwrap.dedent(settings), encoding="utf-8")
     return path
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int], text: bytes = b"") -> bytes:
+    """A tiny valid PNG of one colour; `text`, if given, rides along in a tEXt chunk."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    extra = chunk(b"tEXt", b"Comment\x00" + text) if text else b""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + extra
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 class AnkiProfile:

@@ -46,8 +46,8 @@ ERRORS = {  # name: (file to write, its content, the expected error lines with {
     "settings not TOML": ("good.deck.toml", b'name = "x\n', "{src}/good.deck.toml:1:1: error: invalid settings: "
                           "Illegal character '\\n' (at line 1, column 10) [invalid-settings]"),
     "bad topic pattern": ("good.deck.toml", b'[[topics]]\ntag = "t"\npatterns = ["("]\n',
-                          "{src}/good.deck.toml:1:1: error: invalid pattern '(': missing ), unterminated subpattern "
-                          "at position 0 [invalid-settings]"),
+                          "{src}/good.deck.toml:1:1: error: invalid pattern '(': missing ) "
+                          "at position 1 [invalid-settings]"),
     "invalid tag": ("good.deck.toml", b'[[topics]]\ntag = "my topic"\nkeywords = ["x"]\n',
                     "{src}/good.deck.toml:1:1: error: invalid tag 'my topic': a tag has letters, digits and _ . + - / "
                     "only, and no empty '::' levels; did you mean 'my_topic'? [invalid-settings]"),

@@ -192,7 +192,7 @@ def test_check_strict_and_json(tmp_path):
     assert run("check", str(src)).exit_code == 0
     strict = run("check", "--strict", "--format", "json", str(src))
     assert strict.exit_code == 1
-    assert json.loads(strict.stdout) == {"errors": 1, "warnings": 0, "diagnostics": [{
+    assert json.loads(strict.stdout) == {"errors": 1, "warnings": 0, "notes": 0, "diagnostics": [{
         "path": str(src / "b.md"), "line": 3, "column": 1, "severity": "error", "code": "duplicate-question",
         "message": "duplicate question (also at line 1): Same?"}]}
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -16,7 +14,7 @@ from click.testing import CliRunner
 from deckgen import build_decks
 from deckgen.cli import main
 
-from conftest import write_deck
+from conftest import png, write_deck
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -89,15 +87,6 @@ def test_hostile_answers_leave_nothing_executable_and_are_reported(tmp_path):
     harmless = next(f for f in fields if "H<sub>2</sub>O" in f)
     for tag in ("<sub>2</sub>", "<sup>2</sup>", "<kbd>Ctrl</kbd>", "<mark>key</mark>", "<br"):
         assert tag in harmless
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A tiny valid PNG of one colour."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def test_same_named_images_in_two_folders_arrive_distinct_and_intact(tmp_path, anki):

@@ -1,4 +1,4 @@
-import re
+import regex
 
 from deckgen.parse import Question
 from deckgen.sources import TopicRule
@@ -12,7 +12,7 @@ def question(title: str, sections=("Part one", "Chapter")) -> Question:
 
 def test_section_path_is_a_hierarchical_tag_and_rules_add_topics():
     rules = (TopicRule(tag="topic::fine_tuning::LoRA", keywords=("lora",)),
-             TopicRule(tag="topic::rag", patterns=(re.compile(r"\bRAG\b"),)),
+             TopicRule(tag="topic::rag", patterns=(regex.compile(r"\bRAG\b"),)),
              TopicRule(tag="topic::never", keywords=("nothing",)))
     assert note_tags(question("How does LoRA help RAG?"), rules) == (
         "Part_one::Chapter", "topic::fine_tuning::LoRA", "topic::rag")
