@@ -4,7 +4,8 @@ The API: `deckgen.build_decks(source, out_dir)` builds every deck under `source`
 It is imported on first use, so `deckgen --help` stays fast.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = ["build_decks", "__version__"]
 
 

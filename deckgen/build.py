@@ -1,38 +1,33 @@
-"""The build pipeline: sources -> parse -> render -> identity (plan) -> write."""
+"""The build pipeline, one stage after the other, each using only what the ones before it made:
+
+1. `library`: the decks the source names, and the identity record (deckgen 0.1's per-deck files folded in);
+2. `parse`: each deck's questions and description, as Markdown;
+3. `identify`: which recorded note each question continues, and GUIDs for new ones;
+4. `render`: the HTML and tags of every note, removed ones too, through the render cache;
+5. `plan`: each note's time and each package's version, the changes, the new record (writing nothing);
+6. `package` and `changelog`: the files, staged and then renamed into place together.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .changelog import changelog_path, updated_changelog
-from .errors import DeckgenError, Diagnostic, SourceError
-from .files import StagedFiles, project_lock, remove_stale_temporaries
-from .identity_file import identity_path, orphaned_identity_files, read_identity, write_identity_to
-from .parse import parse_source
-from .plan import DeckPlan, plan_deck
-from .render import MarkdownRenderer, render_deck
-from .media import MediaResolver
-from .render_cache import RenderCache
-from .sources import find_deck_files, link_outside, read_deck_source
-from .stamp import sources_fingerprint, write_stamp
-from .write import write_package_to
+from . import render_cache
+from .errors import BuildError, DeckgenError, Diagnostic, SourceError
+from .library import Library, find_library
+from .staging import project_lock, remove_stale_temporaries
+from .stamp import sources_fingerprint, up_to_date, write_stamp
 
+if TYPE_CHECKING:
+    from .identity_file import IdentityRecord
+    from .plan import BuildPlan, DeckPlan
+    from .render_cache import RenderCache
 
-CACHE_FOLDER = ".cache"  # in the output folder; safe to delete
-
-
-class BuildError(DeckgenError):
-    """The sources have errors (found before anything was written)."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        errors = [d for d in diagnostics if d.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in the sources")
+# The stages are imported where they are used: a build that finds nothing changed (see `stamp`) loads none.
 
 
 @dataclass(frozen=True)
@@ -41,154 +36,190 @@ class DeckBuild:
 
     plan: DeckPlan
     path: Path
+    """Its package, written now or (when this version's package was already there) before."""
 
 
 @dataclass(frozen=True)
 class BuildReport:
-    """Every deck built, and the warnings met on the way."""
+    """Every deck built, and the warnings met on the way; or, when nothing changed, the last build's report."""
 
     decks: tuple[DeckBuild, ...]
     diagnostics: tuple[Diagnostic, ...]
+    unchanged: dict | None = None
+    """With `skip_unchanged`, when nothing a build reads has changed: the last build's lines and warnings."""
 
 
-@contextlib.contextmanager
-def _gc_paused():
-    """No cyclic garbage collection meanwhile: a build makes many long-lived objects and nearly no
-    cycles, and the collector would scan them all again and again (a tenth of a rebuild's time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+@dataclass(frozen=True)
+class LibraryCheck:
+    """Everything a build would do, before it writes anything."""
+
+    library: Library
+    plan: BuildPlan | None
+    """None when an error stopped the pipeline before planning."""
+    diagnostics: tuple[Diagnostic, ...]
+    """Every problem found, sorted."""
 
 
-@_gc_paused()
-def check_decks(source: Path, now: float | None = None, allow_new_note_type: bool = False,
-                cache_dir: Path | None = None, progress=None, exclude: Path | None = None
-                ) -> tuple[list[DeckPlan], list[Diagnostic]]:
-    """Read, parse, render and identify every deck under `source`; every problem found, sorted; no writing.
+def check_library(source: Path, output: Path | None = None, now: float | None = None,
+                  allow_new_note_type: bool = False, rerender: bool = False, progress=None) -> LibraryCheck:
+    """Run every stage up to the plan for the library `source` names, writing nothing.
 
-    Rendered HTML found in `cache_dir` (see `render_cache`) is used instead of
-    rendering again; `progress(done, total)` follows the rendering. Deck
-    files under `exclude` (the output folder) are not read.
+    Rendered HTML found in `output`'s cache (see `render_cache`) is used instead
+    of rendering again; `progress(done, total)` follows the rendering. Files
+    under `output` are never read as decks.
     """
+    return _check(source, output, now, allow_new_note_type, rerender, progress)[0]
+
+
+def _check(source: Path, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
+           progress) -> tuple[LibraryCheck, RenderCache]:
+    from .identify import identify_decks
+    from .identity_file import EMPTY, read_record
+    from .legacy_record import convert
+    from .library import legacy_deck_key, link_outside, read_deck
+    from .media import MediaResolver
+    from .note_types import NOTE_TYPES
+    from .parse import parse_source
+    from .plan import forks, plan_build
+    from .render import render_decks
+    from .render_cache import RenderCache
+
     now = time.time() if now is None else now
-    plans, diagnostics = [], []
-    root = source if source.is_dir() else source.parent
-    resolver = MediaResolver(root)  # nothing outside the folder being built goes into a package
-    deck_files, skipped = find_deck_files(source, exclude)
-    diagnostics.extend(skipped)
-    for path in deck_files:
+    library = find_library(source, output)
+    diagnostics = list(library.diagnostics)
+    resolver = MediaResolver(library.root)  # nothing outside the folder being built goes into a package
+    cache = RenderCache(output / render_cache.CACHE_FOLDER / "render.sqlite" if output else None,
+                        f"{library.root.resolve()}|{resolver.size_limit}")
+    outside = link_outside(library.record_path, library.root)
+    try:
+        record = read_record(library.record_path) if outside is None else EMPTY
+        diagnostics.extend([outside] if outside else [])
+        record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
+    except SourceError as err:
+        return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
+    decks, recorded = [], {note.deck for note in record.notes.values()}
+    for file in library.decks:
         try:
-            source_file = read_deck_source(path, root)
-            diagnostics.extend(source_file.diagnostics)
-            parsed = parse_source(source_file)
-            skipped = link_outside(identity_path(path), root)
-            previous = read_identity(identity_path(path)) if skipped is None else None
-            diagnostics.extend([skipped] if skipped else [])
-            diagnostics.extend(parsed.diagnostics)
-            if not parsed.questions and previous is None:
-                continue  # nothing to build, and no notes to keep
-            renderer = MarkdownRenderer(path.parent, resolver)
-            cache = RenderCache(cache_dir / f"{parsed.source.settings.slug}.sqlite" if cache_dir else None,
-                                path.parent, resolver)
-            rendered = render_deck(parsed, renderer, cache, progress)
-            plan, found = plan_deck(rendered, previous, _display_path(path, source), now, renderer,
-                                    allow_new_note_type)
+            source_file = read_deck(file, library.root)
         except SourceError as err:
             diagnostics.append(err.diagnostic)
             continue
-        diagnostics.extend(rendered.diagnostics + found)
-        plans.append(plan)
-    diagnostics.extend(_clashes(plans))
-    if source.is_dir():
-        diagnostics.extend(Diagnostic(path, 0, (
-            "identity file without its deck file. If you renamed or moved the deck's .md file, rename this "
-            "file to match (<deck>.identity.jsonl) so its notes keep their identities instead of being "
-            "duplicated in Anki; if you deleted the deck on purpose, delete this file too."), "error",
-            "orphan-identity")
-            for path in orphaned_identity_files(source))
-    return plans, sorted(diagnostics)
+        parsed = parse_source(source_file)
+        diagnostics.extend(source_file.diagnostics + parsed.diagnostics)
+        if parsed.questions or file.key in recorded:
+            decks.append(parsed)  # a file with no questions and no notes recorded is no deck
+    if not library.single_file:
+        diagnostics.extend(_orphans(library, recorded))
+    types = {deck.source.file.key: NOTE_TYPES[deck.source.settings.cards] for deck in decks}
+    # With --new-note-type, a deck whose note type would fork starts afresh (see `identify_decks`).
+    old_types = {key: record.note_types.get(deck.model) for key, deck in record.decks.items()}
+    fresh = frozenset(key for key, note_type in types.items()
+                      if allow_new_note_type and old_types.get(key) is not None and forks(old_types[key], note_type))
+    models = {key: note_type.model_id for key, note_type in types.items()}
+    identified = identify_decks(decks, record, models, fresh)
+    try:
+        rendered = render_decks(identified, library.root, resolver, cache, progress)
+    except SourceError as err:  # a topic pattern that runs too long
+        return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
+    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, allow_new_note_type, rerender)
+    for deck in identified:
+        diagnostics.extend(deck.diagnostics)
+    for deck in rendered:
+        diagnostics.extend(deck.diagnostics)
+    diagnostics.extend(plan.diagnostics)
+    return LibraryCheck(library, plan, tuple(sorted(diagnostics))), cache
 
 
-def plan_decks(source: Path, **options) -> tuple[list[DeckPlan], list[Diagnostic]]:
-    """`check_decks`, raising BuildError (with every problem) when any is an error."""
-    plans, diagnostics = check_decks(source, **options)
-    if any(d.severity == "error" for d in diagnostics):
-        raise BuildError(diagnostics)
-    if not plans:
+def plan_library(source: Path, output: Path | None = None, now: float | None = None,
+                 allow_new_note_type: bool = False, rerender: bool = False, progress=None) -> LibraryCheck:
+    """`check_library`, raising BuildError (with every problem) when any is an error."""
+    return _planned(source, *_check(source, output, now, allow_new_note_type, rerender, progress))[0]
+
+
+def _planned(source: Path, check: LibraryCheck, cache: RenderCache) -> tuple[LibraryCheck, RenderCache]:
+    if check.plan is None or any(d.severity == "error" for d in check.diagnostics):
+        raise BuildError(list(check.diagnostics))
+    if not check.plan.decks:
         raise SourceError(source, 0, "no decks found (Markdown files ending in .md, with ### questions)",
                           "no-decks")
-    return plans, diagnostics
+    return check, cache
 
 
-@_gc_paused()
 def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False,
-                progress=None) -> BuildReport:
-    """Build every deck under `source` into `out_dir`.
+                rerender: bool = False, progress=None, skip_unchanged: bool = False) -> BuildReport:
+    """Build every deck `source` names into `out_dir`.
 
     1. take the project's lock and clear what a killed build left behind;
-    2. read, parse, render and identify every deck (`plan_decks`), stopping
-       before anything is written if there is an error;
-    3. write every deck's changelog, identity file and .apkg to temporary
-       files, then rename them all into place, in that order: a build killed
-       in between leaves an identity file from which the next build remakes
-       the very same .apkg.
+    2. with `skip_unchanged`, stop here if nothing a build reads has changed
+       since the last one (see `stamp`): the report then says so;
+    3. run every stage up to the plan (`plan_library`), stopping before
+       anything is written if there is an error;
+    4. write every package's changelog, the identity record and the packages
+       of new versions to temporary files, then rename them all into place,
+       in that order: a build killed in between leaves a record from which
+       the next build remakes the very same packages.
     """
     now = time.time() if now is None else now
-    project = source if source.is_dir() else source.parent
-    with project_lock(project):
-        for folder in (project, out_dir):
+    library = find_library(source, out_dir)
+    with project_lock(library.root):
+        if skip_unchanged and not allow_new_note_type and not rerender:
+            last = up_to_date(library, out_dir)
+            if last is not None:
+                return BuildReport(decks=(), diagnostics=(), unchanged=last)
+        for folder in (library.root, out_dir):
             if folder.is_dir():
                 remove_stale_temporaries(folder)
-        sources = sources_fingerprint(source, out_dir)  # before reading: a deck saved meanwhile is a change
-        plans, diagnostics = plan_decks(source, now=now, allow_new_note_type=allow_new_note_type,
-                                        cache_dir=out_dir / CACHE_FOLDER, progress=progress, exclude=out_dir)
+        sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
+        check, cache = _planned(source, *_check(source, out_dir, now, allow_new_note_type, rerender, progress))
+        plan = check.plan
+        from .changelog import changelog_path, updated_changelog
+        from .package import write_package_to  # only a build that writes loads genanki
+        from .staging import StagedFiles
+
         decks = []
         with StagedFiles() as files:
-            for plan in plans:
-                deck_path, slug = plan.deck.parsed.source.path, plan.deck.parsed.source.settings.slug
-                path = out_dir / f"{slug}-{plan.version}.apkg"
-                log = changelog_path(out_dir, slug)
-                changelog = updated_changelog(log, plan, now)
+            for deck in plan.decks:
+                path = out_dir / f"{deck.key}-{deck.version}.apkg"
+                log = changelog_path(out_dir, deck.key)
+                changelog = updated_changelog(log, deck, now)
                 if changelog is not None:
                     files.stage(log, changelog.encode("utf-8"))
-                if plan.identity != plan.previous:
-                    files.stage(identity_path(deck_path), partial(write_identity_to, plan.identity,
-                                                                       previous=plan.previous))
-                files.stage(path, partial(write_package_to, plan.package))
-                decks.append(DeckBuild(plan=plan, path=path))
+                if deck.is_new_version or not path.exists():
+                    files.stage(path, partial(write_package_to, deck.package))
+                decks.append(DeckBuild(plan=deck, path=path))
+            _stage_record(files, library, plan.record, plan.previous)
             files.commit()
-        for plan in plans:
-            plan.deck.cache.save()
-        write_stamp(source, out_dir, sources, sorted({ref.path for d in decks for ref in d.plan.package.media}),
-                    [d.path for d in decks] + [changelog_path(out_dir, d.plan.identity.slug) for d in decks],
-                    [f"{d.plan.identity.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}"
-                     for d in decks],
-                    [str(d) for d in diagnostics])
-    return BuildReport(decks=tuple(decks), diagnostics=tuple(diagnostics))
+        cache.save()
+        write_stamp(library, out_dir, sources, sorted({ref.path for d in decks for ref in d.plan.package.media}),
+                    [d.path for d in decks] + [changelog_path(out_dir, d.plan.key) for d in decks],
+                    [f"{d.plan.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}" for d in decks],
+                    [str(d) for d in check.diagnostics if d.severity != "note"])
+    return BuildReport(decks=tuple(decks), diagnostics=check.diagnostics)
 
 
-def _display_path(path: Path, root: Path) -> str:
-    """The deck file as the card shows it: relative to the source folder, with `/`."""
-    try:
-        return path.relative_to(root).as_posix() if root.is_dir() else path.name
-    except ValueError:
-        return path.name
+def _stage_record(files, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
+    """The identity record, when it changed (or the file is not in order), and the files that go with it."""
+    from .identity_file import EMPTY, GITATTRIBUTES, write_record_to
+    from .library import link_outside
+
+    if link_outside(library.record_path, library.root):
+        raise DeckgenError(f"{library.record_path}: a symbolic link leads it outside {library.root}, where deckgen "
+                           "writes nothing: remove the link, and the record is written inside the notes folder")
+
+    if record != previous or not previous.tidy or previous is EMPTY:
+        files.stage(library.record_path, partial(write_record_to, record, previous=previous))
+    attributes = library.record_path.with_name(".gitattributes")
+    if not attributes.exists():
+        files.stage(attributes, GITATTRIBUTES)
+    for path in record.legacy:
+        files.remove(path)
 
 
-def _clashes(plans: list[DeckPlan]) -> list[Diagnostic]:
-    """Decks may share no name (Anki matches decks by name), no output file and no note GUID."""
-    found, owners = [], {}
-    for plan in plans:
-        source = plan.deck.parsed.source
-        keys = [("deck name", source.settings.name), ("slug", source.settings.slug)]
-        keys += [("note GUID", note.guid) for note in plan.identity.notes]
-        for what, key in keys:
-            owner = owners.setdefault((what, key), source.path)
-            if owner != source.path:
-                found.append(Diagnostic(source.path, 0, f"{what} {key!r} is also used by {owner}", "error",
-                                        "clash"))
-    return found
+def _orphans(library: Library, recorded: set[str]) -> list[Diagnostic]:
+    """Decks the record holds notes of whose file is gone (renamed or moved, most likely)."""
+    gone = sorted(recorded - {deck.key for deck in library.decks})
+    return [Diagnostic(library.record_path, 0, (
+        f"the identity record holds the notes of {key}.md, which is not in {library.root} any more. If you "
+        "renamed or moved that file, give it its old name back for now, so its notes keep their identities "
+        "instead of being duplicated in Anki; if you deleted it on purpose, delete its notes' lines from the "
+        "record too."), "error", "orphan-identity") for key in gone]

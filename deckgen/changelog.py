@@ -1,4 +1,4 @@
-"""The per-deck changelog in build/: what each version added, changed, renamed and removed."""
+"""The per-package changelog in build/: what each version added, changed, renamed and removed."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ import re
 import time
 from pathlib import Path
 
-from .plan import CHANGE_KINDS, DeckPlan
+from .plan import CHANGE_KINDS, DeckPlan, NoteChange
 
 HEADINGS = {"new": "Added", "changed": "Changed", "renamed": "Renamed", "restored": "Restored", "removed": "Removed"}
+RENDERING_HEADING = "Updated for deckgen's new rendering"
 
 
-def changelog_path(out_dir: Path, slug: str) -> Path:
-    return out_dir / f"{slug}.changelog.md"
+def changelog_path(out_dir: Path, key: str) -> Path:
+    return out_dir / f"{key}.changelog.md"
 
 
 def version_entry(plan: DeckPlan, now: float) -> str:
     """The changelog section of the plan's version."""
     lines = [f"## {plan.version} ({time.strftime('%Y-%m-%d', time.gmtime(now))})", ""]
-    for kind in CHANGE_KINDS:
-        heading = HEADINGS[kind]
-        changes = [c for c in plan.changes if c.kind == kind]
+    groups = [(HEADINGS[kind], [c for c in plan.changes if c.kind == kind and not c.rendering])
+              for kind in CHANGE_KINDS]
+    groups.append((RENDERING_HEADING, [c for c in plan.changes if c.rendering]))
+    for heading, changes in groups:
         if changes:
             lines.append(f"{heading} ({len(changes)}):")
             lines.extend(f"- {_describe(c)}" for c in changes)
@@ -36,15 +38,15 @@ def updated_changelog(path: Path, plan: DeckPlan, now: float) -> str | None:
     """The changelog with the plan's new version on top; None when the version did not change."""
     if not plan.is_new_version:
         return None
-    title = f"# Changelog: {plan.identity.name}\n\n"
+    title = f"# Changelog: {plan.name}\n\n"
     old = path.read_text(encoding="utf-8") if path.exists() else title
     body = old[len(title):] if old.startswith(title) else old
-    # A build killed after writing this entry but before its identity file writes it again: replace it.
+    # A build killed after writing this entry but before its identity record writes it again: replace it.
     body = re.sub(rf"\A## {re.escape(plan.version)} \(.*?(?=^## |\Z)", "", body, flags=re.DOTALL | re.MULTILINE)
     return (title + version_entry(plan, now) + "\n" + body).rstrip("\n") + "\n"
 
 
-def _describe(change) -> str:
+def _describe(change: NoteChange) -> str:
     if change.kind == "renamed":
         return f"{change.previous_question} → {change.question} ({change.source})"
     return f"{change.question} ({change.source})"

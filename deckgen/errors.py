@@ -46,3 +46,12 @@ class SourceError(DeckgenError):
         self.diagnostic = Diagnostic(path, line, message, "error", code, column)
         self.path, self.line, self.message = path, line, message
         super().__init__(str(self.diagnostic).replace(": error: ", ": ", 1))
+
+
+class BuildError(DeckgenError):
+    """The sources have errors (found before anything was written); `diagnostics` holds every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.severity == "error"]
+        super().__init__(f"{len(errors)} error(s) in the sources")

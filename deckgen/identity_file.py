@@ -1,211 +1,289 @@
-"""The identity file: what Anki knows a deck's notes by, kept in git beside the deck.
+"""The identity record: what Anki knows a library's notes by, committed with the notes.
 
-`source/notes.md` has `source/notes.identity.jsonl`: a header line for the deck
-(version, note type), then one line per note, sorted by GUID, so that a
-change to one note changes one line. The file is the truth about identities:
-a note keeps the GUID recorded here for as long as it lives.
+One file for the whole library, `.deckgen/identity.jsonl` in its root: JSON
+lines, one record a line, each with its key first, in this order: the
+format line, the packages (version), the decks (name), the note types, then
+every note sorted by GUID. A change to one note changes one line, and no
+line is rewritten by every build, so two people adding or editing different
+questions merge without a conflict. The folder's `.gitattributes` asks git to
+keep both sides' lines where they do meet (`merge=union`); the reader then
+keeps, for each key, the record changed last (the later time, the higher
+version), and the next build writes the file in order again.
+
+deckgen 0.1 wrote one identity file beside each deck (`notes.identity.jsonl`);
+they are read as they are, converted into this record by the next build, and
+removed. The record is the truth about identities: a note keeps the GUID
+recorded here for as long as it lives, and its GUID is reserved after.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import msgspec
 
 from .errors import SourceError
-from .sources import VERSION_RE
+from .settings import VERSION_RE
 
-FORMAT = 1
-SUFFIX = ".identity.jsonl"
+FORMAT = 2
+GITATTRIBUTES = b"# deckgen: when two branches change the identity record, keep both sides' lines;\n" \
+                b"# deckgen keeps the newer record of each key on its next build.\n" \
+                b"identity.jsonl merge=union\n"
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
+Version = Annotated[str, msgspec.Meta(pattern=VERSION_RE.pattern)]
 
 
-class NoteIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One note as the last build wrote it (a line of the file, read and checked by msgspec)."""
+class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One note as the last build that changed it left it (a line of the record)."""
 
     guid: Annotated[str, msgspec.Meta(min_length=1)]
+    deck: str
+    """The key of the deck its question was in (its file's path in the library, without `.md`)."""
     question: str
-    """The question's Markdown, to recognise it when it comes back reworded."""
+    """The question's Markdown, to recognise it when it comes back reworded or moved."""
     answer: str
     """The answer's Markdown: recognises a reworded question, and shows a removed note."""
-    tags: tuple[str, ...]
-    fingerprint: str
-    """Hash of the note's content as written to the package (fields and tags)."""
+    sections: tuple[str, ...] = ()
+    """The headings above the question."""
+    tags: tuple[str, ...] = ()
+    fingerprint: str = ""
+    """Hash of what the author wrote for the note (see `plan.author_fingerprint`); "" until known."""
+    html: str = ""
+    """Hash of the fields and tags the package delivered with `mtime` (see `plan.html_hash`)."""
     mtime: Positive
-    """When that content last changed (seconds); Anki updates notes only when it grows."""
+    """When the delivered content last changed (seconds); Anki updates notes only when it grows."""
     source: str
     """`file:line` of the question when its content last changed."""
     explicit_id: str | None = None
-    removed: bool = False
-    """The question is gone from the source; the note stays as a tombstone."""
+    removed: int = 0
+    """When the question left the source (seconds), or 0 while it is there; the note is then a tombstone."""
+    removed_in: str | None = None
+    """The version whose package first marked it removed."""
+    model: int | None = None
+    """Its note type, when it is not its deck's (a note left behind by a new note type)."""
 
 
-class NoteTypeIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The note type as the last build wrote it: Anki forks it if the schema ever changes."""
+class PackageRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One package (one .apkg of successive versions)."""
 
-    model_id: Positive
+    package: str
+    """Its key: the `<key>-<version>.apkg` of its file name."""
+    version: Version
+    version_mtime: Positive
+    """When this version was built: the base of the package's internal ids."""
+    render: int = 0
+    """The render version (`render_cache.RENDER_VERSION`) its notes' HTML hashes were last all made with."""
+
+
+class DeckRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One Anki deck."""
+
+    deck: str
+    """Its key: the path of its file in the library, without `.md`."""
+    name: str
+    """The Anki deck name, which Anki finds decks by."""
+    model: Positive
+    """The note type its notes get."""
+    description: str = ""
+    """Hash of the description's Markdown; "" until known."""
+    mtime: Positive
+    """When its name or description last changed."""
+
+
+class NoteTypeRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One note type as the last build wrote it: Anki forks it if its schema ever changes."""
+
+    note_type: Positive
+    """Its id (Anki's model id)."""
     name: str
     fields: tuple[str, ...]
     templates: tuple[str, ...]
+    sort_field: int = 0
+    cloze: bool = False
     fingerprint: str
+    """Hash of everything Anki stores for it, CSS and template text too."""
     mtime: Positive
 
 
-class _Header(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The file's first line: the deck and its note type."""
-
+class _FormatLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     deckgen_identity: int
-    slug: str
-    name: str
-    version: Annotated[str, msgspec.Meta(pattern=VERSION_RE.pattern)]
-    version_mtime: Positive
-    description: str
-    note_type: NoteTypeIdentity
 
 
 @dataclass(frozen=True)
-class DeckIdentity:
-    """Everything the next build of a deck needs to know about the last one."""
+class IdentityRecord:
+    """Everything the next build needs to know about the last ones."""
 
-    slug: str
-    name: str
-    version: str
-    version_mtime: int
-    """When this version was built: the base of the package's internal ids."""
-    description: str
-    """Fingerprint of the deck description."""
-    note_type: NoteTypeIdentity
-    notes: tuple[NoteIdentity, ...]
-    lines: dict[str, bytes] = field(default_factory=dict, init=False, compare=False, repr=False)
-    """For an identity read from a file: each note's line, by GUID (written again as it is when unchanged)."""
+    packages: dict[str, PackageRecord]
+    decks: dict[str, DeckRecord]
+    note_types: dict[int, NoteTypeRecord]
+    notes: dict[str, NoteRecord]
+    """By GUID."""
+    lines: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
+    """Each record's line as read, by kind ("guid" for notes) and key: written again as it is while the record
+    is the same."""
+    tidy: bool = True
+    """The file was in order (False after a merge): the next build writes it afresh."""
+    legacy: tuple[Path, ...] = ()
+    """deckgen 0.1 identity files folded into this record, to remove when it is written."""
 
-    def max_mtime(self) -> int:
-        """The latest time ever written for this deck; the next change must be later."""
-        return max([self.version_mtime, self.note_type.mtime, *(n.mtime for n in self.notes)])
-
-
-NOTE_FIELDS = NoteIdentity.__struct_fields__
-
-
-def identity_path(deck_path: Path) -> Path:
-    """Where a deck's identity file lives: beside the deck, never in build/."""
-    return deck_path.with_name(deck_path.stem + SUFFIX)
+    def max_mtime(self, notes: Iterable[NoteRecord] | None = None) -> int:
+        """The latest time recorded; a change must be stamped later."""
+        notes = self.notes.values() if notes is None else notes
+        times = [p.version_mtime for p in self.packages.values()] + [t.mtime for t in self.note_types.values()]
+        times += [d.mtime for d in self.decks.values()] + [n.mtime for n in notes]
+        return max(times, default=0)
 
 
-def orphaned_identity_files(folder: Path) -> list[Path]:
-    """Identity files under `folder` whose deck file is gone (renamed or moved, most likely)."""
-    return sorted(p for p in folder.rglob("*" + SUFFIX)
-                  if not p.with_name(p.name[:-len(SUFFIX)] + ".md").is_file())
+EMPTY = IdentityRecord(packages={}, decks={}, note_types={}, notes={})
+
+_KINDS = (  # the key each kind of line starts with, its type, and its key field
+    (b'{"guid":', NoteRecord, "guid"), (b'{"package":', PackageRecord, "package"),
+    (b'{"deck":', DeckRecord, "deck"), (b'{"note_type":', NoteTypeRecord, "note_type"),
+)
+_DECODERS = {kind: msgspec.json.Decoder(kind) for _, kind, _ in _KINDS}
+_KIND_ORDER = {"package": 1, "deck": 2, "note_type": 3, "guid": 4}
+_ANY = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
 
 
-def dumps(identity: DeckIdentity) -> str:
-    """The file's text: the header, then one note per line sorted by GUID."""
-    return b"".join(_lines(identity)).decode("utf-8")
-
-
-def write_identity_to(identity: DeckIdentity, file: BinaryIO, previous: DeckIdentity | None = None) -> None:
-    """Write the identity file to an open file, a line at a time.
-
-    A note `previous` (as read from the file) holds unchanged, the very same
-    record, keeps its line as it was: most notes of a rebuild, at no cost.
-    """
-    file.writelines(_lines(identity, previous))
-
-
-def _lines(identity: DeckIdentity, previous: DeckIdentity | None = None) -> Iterator[bytes]:
-    header = {name: getattr(identity, name) for name in _Header.__struct_fields__[1:]}  # the fields after the format
-    header["note_type"] = msgspec.structs.asdict(identity.note_type)
-    yield _line({"deckgen_identity": FORMAT, **header})
-    as_read = {note.guid: note for note in previous.notes} if previous and previous.lines else {}
-    for note in sorted(identity.notes, key=lambda n: n.guid):
-        if as_read.get(note.guid) is note:
-            yield previous.lines[note.guid] + b"\n"
-            continue
-        record = {name: getattr(note, name) for name in NOTE_FIELDS}
-        if record["explicit_id"] is None:
-            del record["explicit_id"]
-        if not record["removed"]:
-            del record["removed"]
-        yield _line(record)
-
-
-def read_identity(path: Path) -> DeckIdentity | None:
-    """The recorded identities, or None when the deck has never been built."""
+def read_record(path: Path) -> IdentityRecord:
+    """The library's identity record; an empty one when the library has never been built."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return None
+        record = EMPTY
     except OSError as err:
-        raise _damaged(path, 0, str(err)) from None
-    return _parse(path, data)
+        raise damaged(path, 0, err.strerror or str(err)) from None
+    else:
+        record = _parse(path, data)
+    return record
 
 
-def loads(path: Path, text: str) -> DeckIdentity:
-    """Parse an identity file's text; any damage is an error that says how to recover."""
-    return _parse(path, text.encode("utf-8"))
-
-
-_ANY = msgspec.json.Decoder()
-_HEADER = msgspec.json.Decoder(_Header)
-_NOTE = msgspec.json.Decoder(NoteIdentity)
-
-
-def _parse(path: Path, data: bytes) -> DeckIdentity:
-    """Decode and check every line (msgspec checks each field's type); any damage names its line."""
+def identity_lines(path: Path, data: bytes, format: int, what: str) -> list[bytes]:
+    """The lines of an identity file whose first line says it is of `format` (a `what`); else damaged."""
     if b"\r" in data:  # line ends as Windows or old Macs write them
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     lines = data.split(b"\n")
-    if lines[-1] == b"":
+    if lines and lines[-1] == b"":
         lines.pop()
     if not lines:
-        raise _damaged(path, 1, "the file is empty")
-    header = _decode(path, 1, _ANY, lines[0])
-    if not isinstance(header, dict) or header.get("deckgen_identity") != FORMAT:
-        raise _damaged(path, 1, f"not a deckgen identity file of format {FORMAT}")
-    header = _decode(path, 1, _HEADER, lines[0])
-    notes = [_decode(path, number, _NOTE, line) for number, line in enumerate(lines[1:], start=2)]
-    identity = DeckIdentity(slug=header.slug, name=header.name, version=header.version,
-                            version_mtime=header.version_mtime, description=header.description,
-                            note_type=header.note_type, notes=tuple(notes))
-    identity.lines.update(zip((note.guid for note in notes), lines[1:]))
-    if len(identity.lines) != len(notes):
-        seen: dict[str, int] = {}
-        for number, note in enumerate(notes, start=2):
-            if seen.setdefault(note.guid, number) != number:
-                raise _damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
-    return identity
+        raise damaged(path, 1, "the file is empty")
+    header = decode_line(path, 1, _ANY, lines[0])
+    if not isinstance(header, dict) or header.get("deckgen_identity") != format:
+        raise damaged(path, 1, f"not a deckgen {what} of format {format}")
+    return lines
 
 
-def _decode(path: Path, number: int, decoder: msgspec.json.Decoder, line: bytes):
+def _parse(path: Path, data: bytes) -> IdentityRecord:
+    """Decode and check every line (msgspec checks each field's type); any damage names its line."""
+    lines = identity_lines(path, data, FORMAT, "identity record")
+    decode_line(path, 1, msgspec.json.Decoder(_FormatLine), lines[0])
+    found: dict[str, dict] = {"package": {}, "deck": {}, "note_type": {}, "guid": {}}
+    read_lines: dict[str, dict] = {kind: {} for kind in found}
+    tidy, last = True, (0, None)  # in order: kinds in _KIND_ORDER, and keys ascending within each
+    for number, line, item, kind in _items(path, lines):
+        key = getattr(item, kind)
+        table, table_lines = found[kind], read_lines[kind]
+        if key in table:  # two branches changed it: the newer record wins
+            tidy = False
+            if newer(table[key], item, table_lines[key], line) is table[key]:
+                continue
+        elif tidy:
+            position = (_KIND_ORDER[kind], key)
+            tidy = position[0] > last[0] or (position[0] == last[0] and key > last[1])
+            last = position
+        table[key] = item
+        table_lines[key] = line
+    notes = found["guid"]
+    record = IdentityRecord(packages=found["package"], decks=found["deck"], note_types=found["note_type"],
+                            notes=notes, lines=read_lines)
+    return replace(record, tidy=False) if not tidy else record
+
+
+def _items(path: Path, lines: list[bytes]) -> Iterator[tuple[int, bytes, object, str]]:
+    """(line number, line, record, kind) of every line after the first, decoded and checked."""
+    decode_note = _DECODERS[NoteRecord].decode
+    for number, line in enumerate(lines[1:], start=2):
+        if line.startswith(b'{"guid":'):  # most lines: the quick way first, the careful one on a problem
+            try:
+                yield number, line, decode_note(line), "guid"
+                continue
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                pass
+        decoder, kind = _kind_of(path, number, line)
+        yield number, line, decode_line(path, number, decoder, line), kind
+
+
+def _kind_of(path: Path, number: int, line: bytes) -> tuple[msgspec.json.Decoder, str]:
+    for prefix, kind, key_field in _KINDS:
+        if line.startswith(prefix):
+            return _DECODERS[kind], key_field
+    item = decode_line(path, number, _ANY, line)  # a line someone wrote by hand, keys in another order
+    if isinstance(item, dict):
+        for _, kind, key_field in _KINDS:
+            if key_field in item:
+                return _DECODERS[kind], key_field
+    raise damaged(path, number, "not a record of a note, package, deck or note type")
+
+
+def newer(a, b, line_a: bytes, line_b: bytes):
+    """Of two records of one key, the one changed last; the same choice whichever comes first."""
+    def when(item, line: bytes):
+        if isinstance(item, PackageRecord):
+            return tuple(int(p) for p in item.version.split(".")), item.version_mtime, line
+        return item.mtime, line
+    return a if when(a, line_a) >= when(b, line_b) else b
+
+
+def decode_line(path: Path, number: int, decoder: msgspec.json.Decoder, line: bytes):
+    """Line `number` of an identity file, decoded and checked; any damage is an error naming the line."""
     try:
         return decoder.decode(line)
     except msgspec.ValidationError as err:
-        raise _damaged(path, number, f"a record lacks or mistypes a field ({err})") from None
+        raise damaged(path, number, f"a record lacks or mistypes a field ({err})") from None
     except RecursionError:
-        raise _damaged(path, number, "not a record: nested too deeply") from None
+        raise damaged(path, number, "not a record: nested too deeply") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as not_text:
-            raise _damaged(path, number, f"not UTF-8 text (byte 0x{line[not_text.start]:02x} at column "
+            raise damaged(path, number, f"not UTF-8 text (byte 0x{line[not_text.start]:02x} at column "
                                          f"{not_text.start + 1})") from None
-        raise _damaged(path, number, f"not a JSON record ({err})") from None
+        raise damaged(path, number, f"not a JSON record ({err})") from None
 
 
-def _damaged(path: Path, line: int, what: str) -> SourceError:
+def damaged(path: Path, line: int, what: str) -> SourceError:
+    """The error for a damaged identity file, saying how to recover."""
     return SourceError(path, line, code="damaged-identity", message=(
-        f"damaged identity file: {what}. It records the identities Anki knows this deck's notes by, so "
+        f"damaged identity record: {what}. It records the identities Anki knows your notes by, so "
         "deckgen will not build without it (new identities would duplicate every card). Restore it from "
         f"git (git checkout -- {path}) or a backup, or move it away to start afresh (see README)."))
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # one, not one a line: much faster
+def _tables(record: IdentityRecord) -> dict[str, dict]:
+    """The record's entries, by kind of line, in the file's order of kinds."""
+    return {"package": record.packages, "deck": record.decks, "note_type": record.note_types, "guid": record.notes}
 
 
-def _line(record: dict) -> bytes:
-    return _ENCODER.encode(record).encode("utf-8") + b"\n"  # keys in the records' field order
+def write_record_to(record: IdentityRecord, file: BinaryIO, previous: IdentityRecord | None = None) -> None:
+    """Write the record to an open file, a line at a time.
+
+    A record `previous` (as read from the file) holds unchanged, the very same
+    object, keeps its line as it was: most lines of a rebuild, at no cost.
+    """
+    file.writelines(record_lines(record, previous))
+
+
+def record_lines(record: IdentityRecord, previous: IdentityRecord | None = None) -> Iterator[bytes]:
+    yield b'{"deckgen_identity":%d}\n' % FORMAT
+    old = _tables(previous) if previous is not None else {}
+    for kind, table in _tables(record).items():
+        old_table, old_lines = old.get(kind, {}), previous.lines.get(kind, {}) if previous is not None else {}
+        for key in sorted(table):
+            item = table[key]
+            line = old_lines.get(key) if old_table.get(key) is item else None
+            yield line + b"\n" if line is not None else _ENCODER.encode(item) + b"\n"

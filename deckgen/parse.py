@@ -7,20 +7,16 @@ sections (the note's topic path). Text under no question describes the deck.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
 from .errors import Diagnostic
-from .sources import DeckSource
-from .syntax import LONE_DELIMITER_RE, lone_math_delimiters
+from .library import DeckSource
+from .syntax import EXPLICIT_ID_RE, HEADING_RE, LONE_DELIMITER_RE, fences, lone_math_delimiters, question_key
 
-HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
-MAX_LINE = 20_000  # Python-Markdown's inline parsing can take minutes on longer lines of brackets
-EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
+MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
 
 class Question(msgspec.Struct, frozen=True):
@@ -39,6 +35,8 @@ class Question(msgspec.Struct, frozen=True):
     """The answer's Markdown, blank lines at both ends removed."""
     answer_line: int
     """Line where `answer` starts."""
+    key: str
+    """The title as two questions must share to be the same question (`syntax.question_key`)."""
 
 
 @dataclass(frozen=True)
@@ -52,40 +50,11 @@ class ParsedDeck:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def fence_states(lines: list[str]) -> list[bool]:
-    """For each line, whether it belongs to a fenced code block (its fence lines included)."""
-    fenced = _fences(lines)[0]
-    return [index in fenced for index in range(len(lines))] if fenced else [False] * len(lines)
-
-
-def _fences(lines: list[str]) -> tuple[set[int], int | None]:
-    """Indices of the lines in fenced code blocks, and the opening line of one never closed.
-
-    Only lines with a backtick or tilde can open or close a fence, so only
-    those are looked at closely.
-    """
-    fenced: set[int] = set()
-    opener, opened_at = None, None
-    for index in [i for i, line in enumerate(lines) if "`" in line or "~" in line]:
-        match = FENCE_RE.match(lines[index])
-        if not match:
-            continue
-        if opener is None:
-            opener, opened_at = match.group(1), index
-        elif match.group(1)[0] == opener[0] and len(match.group(1)) >= len(opener) \
-                and not lines[index].strip()[len(match.group(1)):].strip():
-            fenced.update(range(opened_at, index + 1))
-            opener = None
-    if opener is not None:
-        fenced.update(range(opened_at, len(lines)))
-    return fenced, (opened_at if opener is not None else None)
-
-
 def parse_source(source: DeckSource) -> ParsedDeck:
     """Split one deck's Markdown into question records and a description."""
     level = source.settings.question_level
     lines = source.text.split("\n")
-    fenced, open_fence = _fences(lines)
+    fenced, open_fence = fences(lines)
     diagnostics: list[Diagnostic] = []
     questions: list[Question] = []
     description: list[str] = []
@@ -104,7 +73,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             first += 1
         questions.append(Question(path=source.path, line=line, title=title, explicit_id=explicit_id,
                                   sections=section_path, answer="\n".join(lines[first:end]).rstrip(),
-                                  answer_line=first + 1))
+                                  answer_line=first + 1, key=question_key(title)))
 
     # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
     for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
@@ -155,11 +124,6 @@ def _add_description(description: list[str], block: list[str]) -> None:
         description.extend(block + [""])
 
 
-def normalise_question(title: str) -> str:
-    """The form under which two question titles count as the same question."""
-    return " ".join(title.casefold().split())
-
-
 def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     first_seen: dict[str, Question] = {}
@@ -182,7 +146,7 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
         if question.title and not question.answer:
             found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}",
                                     code="empty-answer"))
-        key = normalise_question(question.title)
+        key = question.key
         if not key:
             continue
         if key in first_seen:
@@ -200,5 +164,6 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
         return []  # the common case, found fast: no delimiter at all
     if "```" in text or "~~~" in text:  # blank out fenced code, keeping the lines
         lines = text.split("\n")
-        text = "\n".join("" if in_fence else line for line, in_fence in zip(lines, fence_states(lines)))
+        fenced = fences(lines).lines
+        text = "\n".join("" if index in fenced else line for index, line in enumerate(lines))
     return [(text.count("\n", 0, m.start()), m.group(0)) for m in lone_math_delimiters(text)]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from .media import data_uri
 from .plan import DeckPlan
+from .syntax import CLOZE_RE, cloze_numbers
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
 FIELD_RE = re.compile(r"\{\{(cloze:)?(\w+)\}\}")
-CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 MATH_RE = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
 
 PAGE_CSS = """
@@ -139,7 +139,7 @@ def fill(template: str, fields: dict[str, str], tags: tuple[str, ...], ordinal: 
 
 def _cloze(text: str, ordinal: int | None, reveal: bool) -> str:
     def one(match: re.Match) -> str:
-        if int(match.group(1)) != ordinal:
+        if ordinal not in cloze_numbers(match):
             return match.group(2)
         if reveal:
             return f'<span class="cloze">{match.group(2)}</span>'
@@ -149,7 +149,7 @@ def _cloze(text: str, ordinal: int | None, reveal: bool) -> str:
 
 def _cloze_ordinals(text: str) -> list[int]:
     """The cards Anki makes of a cloze field: one per deletion number."""
-    return sorted({int(n) for n, _, _ in CLOZE_RE.findall(text)}) or [1]
+    return sorted({n for match in CLOZE_RE.finditer(text) for n in cloze_numbers(match)}) or [1]
 
 
 def _side(label: str, body: str, images: dict[str, str]) -> str:

@@ -1,23 +1,32 @@
-"""Turn a question's Markdown into the HTML Anki shows."""
+"""Turn identified notes' Markdown into the HTML and tags Anki shows: live notes and removed ones, in one pass.
+
+`MarkdownRenderer` makes one text safe HTML; `render_decks` renders every
+text a build needs (questions, answers, removed notes' last Markdown,
+descriptions) through the render cache, in several processes when there are
+many, and gathers them back per note.
+"""
 
 from __future__ import annotations
 
 import html
+import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import msgspec
 
 from .errors import Diagnostic
-from .parse import ParsedDeck, Question, unbalanced_math
-from .media import (MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html,
-                    problem_message)
-from .render_cache import RenderCache, RenderedText
+from .identify import Identified, IdentifiedDeck
+from .identity_file import NoteRecord
+from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
+from .parse import unbalanced_math
+from .render_cache import RenderCache, cache_key
 from .sanitize import needs_sanitizing
+from .tags import note_tags
 from .time_limit import TimeLimitExceeded, time_limit
-from .topics import note_tags
 
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
@@ -28,46 +37,65 @@ PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)
 # Texts this long get a time limit of TIME_LIMIT[0] s + TIME_LIMIT[1] s a character; ordinary Markdown
 # takes about a microsecond a character, so only text no person writes can reach it.
 TIME_LIMIT_FROM = 1000
-DESCRIPTION_IMAGE_LIMIT = 256 * 1024  # bytes of an image that a deck's description holds itself
 TIME_LIMIT = (1.0, 50e-6)
+DESCRIPTION_IMAGE_LIMIT = 256 * 1024  # bytes of an image that a deck's description holds itself
+PARALLEL_MIN = 1500  # texts to render before a second process pays for its start
+CHUNK = 250
+
+
+class RenderedText(msgspec.Struct, frozen=True):
+    """HTML made from some Markdown, with the images it names and what was removed for safety."""
+
+    html: str
+    media: tuple[MediaRef, ...] = ()
+    """Every image the text names that is not a `data:` URL, bundled or not."""
+    removed: tuple[str, ...] = ()
+    """What the sanitizer removed (see `sanitize`)."""
+    timed_out: bool = False
+    """It took too long to render (see TIME_LIMIT), and is shown as plain text."""
 
 
 class RenderedNote(msgspec.Struct, frozen=True):
-    """A question with its HTML and tags, ready for the writer."""
+    """An identified question with its HTML and tags."""
 
-    question: Question
-    question_html: str
-    answer_html: str
+    identified: Identified
+    question: RenderedText
+    answer: RenderedText
     tags: tuple[str, ...]
-    media: tuple[MediaRef, ...] = ()
-    """Every image the note shows (bundled ones only), sorted by media name."""
+
+
+class RenderedTombstone(msgspec.Struct, frozen=True):
+    """A recorded note whose question is gone, shown from its last Markdown."""
+
+    record: NoteRecord
+    question: RenderedText
+    answer: RenderedText
 
 
 @dataclass(frozen=True)
 class RenderedDeck:
-    """A parsed deck with every note rendered, and the description's HTML."""
+    """A deck with every note rendered, its removed notes too, and its description's HTML."""
 
-    parsed: ParsedDeck
+    identified: IdentifiedDeck
     notes: tuple[RenderedNote, ...]
+    """In source order; a note that could not be rendered (nested too deeply) is left out, with an error."""
+    tombstones: tuple[RenderedTombstone, ...]
     description_html: str
     """With its images inside it (see `_images_inline`)."""
     diagnostics: tuple[Diagnostic, ...]
-    cache: RenderCache = field(compare=False)
-    """The cache the deck was rendered with (removed notes too), to be saved when its build succeeds."""
 
 
 class MarkdownRenderer:
-    """Markdown to safe HTML with deckgen's extensions; one instance serves a whole deck.
+    """Markdown to safe HTML with deckgen's extensions; one instance serves a whole build.
 
-    `folder` is where relative image paths start: the deck file's folder;
-    `resolver` decides which images may go into the package (see `media`).
+    `resolver` decides which images may go into the package (see `media`);
+    relative image paths start at the `folder` each text is rendered for.
     Python-Markdown is set up on first use, so a build that finds every
-    note in its cache never loads it.
+    text in its cache never loads it.
     """
 
-    def __init__(self, folder: Path = Path("."), resolver: MediaResolver | None = None) -> None:
-        self.folder = folder
-        self.resolver = resolver if resolver is not None else MediaResolver(folder)
+    def __init__(self, resolver: MediaResolver) -> None:
+        self.resolver = resolver
         self._md: dict[tuple[bool, bool], object] = {}
 
     def _markdown(self, links: bool, fences: bool = True):
@@ -101,36 +129,37 @@ class MarkdownRenderer:
 
                 extensions.insert(2, MagiclinkExtension())
             md = markdown.Markdown(extensions=extensions)
-            md.deckgen_folder, md.deckgen_resolver = self.folder, self.resolver
+            md.deckgen_resolver = self.resolver
             self._md[links, fences] = md
         return self._md[links, fences]
 
-    def render(self, text: str, inline: bool = False) -> RenderedText:
+    def render(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
         if inline and PLAIN_TEXT_RE.fullmatch(text) and not MAY_LINK_RE.search(text):
             return RenderedText(html.escape(text, quote=False))  # what Markdown makes of it, far faster
-        return self.convert(text, inline)
+        return self.convert(text, inline, folder)
 
-    def convert(self, text: str, inline: bool = False) -> RenderedText:
+    def convert(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
         """`render` without the shortcut for plain lines: always through Python-Markdown.
 
-        A long text gets a time limit (`TIME_LIMIT`); one that runs past it is
+        A long text gets a time limit (TIME_LIMIT); one that runs past it is
         shown as plain text, so no note can stall a build.
         """
         if len(text) < TIME_LIMIT_FROM:
-            return self._convert(text, inline)
+            return self._convert(text, inline, folder)
         try:
             with time_limit(TIME_LIMIT[0] + TIME_LIMIT[1] * len(text)):
-                return self._convert(text, inline)
+                return self._convert(text, inline, folder)
         except TimeLimitExceeded:
             self._md.clear()  # an interrupted Markdown may hold half-made state: start afresh
             escaped = html.escape(text, quote=False).replace("\n", "<br />\n")
             return RenderedText(escaped if inline else f"<p>{escaped}</p>", timed_out=True)
 
-    def _convert(self, text: str, inline: bool) -> RenderedText:
+    def _convert(self, text: str, inline: bool, folder: Path) -> RenderedText:
         if inline:
             text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
         md = self._markdown(links=MAY_LINK_RE.search(text) is not None, fences="```" in text or "~~~" in text)
+        md.deckgen_folder = folder
         result = md.reset().convert(text)
         if inline:
             match = PARAGRAPH_RE.match(result)
@@ -140,66 +169,95 @@ class MarkdownRenderer:
         if needs_sanitizing(text):
             from .sanitize import sanitize
 
-            result, removed = sanitize(result, partial(self._raw_image, media))
+            result, removed = sanitize(result, partial(self._raw_image, media, folder))
         return RenderedText(result, tuple(media), removed)
 
-    def _raw_image(self, media: list[MediaRef], src: str) -> str | None:
+    def _raw_image(self, media: list[MediaRef], folder: Path, src: str) -> str | None:
         """The src of an image written as raw HTML (`<img src="img/x.png">`), noted in `media`; None: not bundled."""
         if any(src == ref.name for ref in media):
             return src  # a Markdown image, already pointed at its media name
-        ref = self.resolver.resolve(src, self.folder)
+        ref = self.resolver.resolve(src, folder)
         if ref is None:
             return src  # a data: URL: the sanitizer judges it
         media.append(ref)
         return src if ref.problem == REMOTE else ref.name
 
-    def block(self, text: str) -> str:
-        """HTML of a Markdown document (an answer, a description)."""
-        return self.render(text).html
 
-    def inline(self, text: str) -> str:
-        """HTML of one line of Markdown (a question), without the paragraph around it."""
-        return self.render(text, inline=True).html
+Job = tuple[str, str, bool]
+"""A text to render: (its deck's folder inside the root, the text, whether it is one line)."""
 
 
-def render_deck(parsed: ParsedDeck, renderer: MarkdownRenderer, cache: RenderCache, progress=None) -> RenderedDeck:
-    """Render every question, answer and the description of one deck, noting what will not show right.
+def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaResolver, cache: RenderCache,
+                 progress: Callable[[int, int], None] | None = None) -> list[RenderedDeck]:
+    """Render every deck's questions, answers, removed notes and description, noting what will not show right.
 
     Texts found in `cache` are not rendered again; the others are rendered
     in several processes when there are many of them (the result is the
-    same as in one). `progress(done, total)` is called as notes get done.
+    same as in one). `progress(done, total)` is called as texts get done.
     """
-    texts = [(q.title, True) for q in parsed.questions] + [(q.answer, False) for q in parsed.questions]
-    rendered = cache.render_all(texts, renderer, progress)
-    count, topics = len(parsed.questions), parsed.source.settings.topics
+    jobs: list[Job] = []
+    for deck in decks:
+        folder = _folder(deck, root)
+        jobs += [(folder, note.question.title, True) for note in deck.notes]
+        jobs += [(folder, note.question.answer, False) for note in deck.notes]
+        jobs += [(folder, text, inline) for record in deck.gone
+                 for text, inline in ((record.question, True), (record.answer, False))]
+        jobs.append((folder, deck.parsed.description, False))
+    texts = iter(_render_all(jobs, root, resolver, cache, progress))
+    return [_rendered_deck(deck, texts, resolver) for deck in decks]
+
+
+def _folder(deck: IdentifiedDeck, root: Path) -> str:
+    return deck.parsed.source.path.parent.relative_to(root).as_posix()
+
+
+def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver) -> RenderedDeck:
+    count = len(deck.notes)
+    titles = [next(texts) for _ in range(count)]
+    answers = [next(texts) for _ in range(count)]
+    gone = [(next(texts), next(texts)) for _ in deck.gone]
+    description = next(texts)
+    settings, source = deck.parsed.source.settings, deck.parsed.source
     notes, diagnostics = [], []
-    for question, title, answer in zip(parsed.questions, rendered[:count], rendered[count:]):
+    for identified, title, answer in zip(deck.notes, titles, answers):
+        question = identified.question
         if title is None or answer is None:
             diagnostics.append(Diagnostic(question.path, question.answer_line, "nested too deeply to render",
                                           "error", "too-deep"))
             continue
-        has_media = bool(title.media or answer.media)
-        if has_media or title.removed or answer.removed or title.timed_out or answer.timed_out:  # most have none
-            diagnostics.extend(_problems(question.path, title, question.line, question.title, renderer.resolver))
-            diagnostics.extend(_problems(question.path, answer, question.answer_line, question.answer,
-                                         renderer.resolver))
+        if title.media or answer.media or title.removed or answer.removed or title.timed_out or answer.timed_out:
+            diagnostics.extend(_problems(question.path, title, question.line, question.title, resolver))
+            diagnostics.extend(_problems(question.path, answer, question.answer_line, question.answer, resolver))
         diagnostics.extend(
             Diagnostic(question.path, question.answer_line + offset,
                        f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
             for offset, delimiter in unbalanced_math(question.answer))
-        notes.append(RenderedNote(question=question, question_html=title.html, answer_html=answer.html,
-                                  tags=note_tags(question, topics),
-                                  media=note_media(title, answer) if has_media else ()))
-    (description,) = cache.render_all([(parsed.description, False)], renderer)
+        notes.append(RenderedNote(identified=identified, question=title, answer=answer,
+                                  tags=note_tags(question, settings.topics)))
+    tombstones = tuple(RenderedTombstone(record, question or _escaped(record.question, True),
+                                         answer or _escaped(record.answer, False))
+                       for record, (question, answer) in zip(deck.gone, gone))
     if description is None:
         description = RenderedText("")
-        diagnostics.append(Diagnostic(parsed.source.path, 1, "deck description nested too deeply to render",
+        diagnostics.append(Diagnostic(source.path, 1, "deck description nested too deeply to render",
                                       "error", "too-deep"))
     # The description gathers text from all over the file: a problem is reported where its text is.
-    diagnostics.extend(_problems(parsed.source.path, description, 1, parsed.source.text, renderer.resolver))
-    description_html = _images_inline(description, parsed.source, diagnostics)
-    return RenderedDeck(parsed=parsed, notes=tuple(notes), description_html=description_html,
-                        diagnostics=tuple(diagnostics), cache=cache)
+    diagnostics.extend(_problems(source.path, description, 1, source.text, resolver))
+    description_html = _images_inline(description, source, diagnostics)
+    return RenderedDeck(identified=deck, notes=tuple(notes), tombstones=tombstones,
+                        description_html=description_html, diagnostics=tuple(diagnostics))
+
+
+def _escaped(text: str, inline: bool) -> RenderedText:
+    """A removed note's text that can no longer be rendered, shown as it was written."""
+    escaped = html.escape(text, quote=False)
+    return RenderedText(escaped if inline else f"<p>{escaped}</p>")
+
+
+def note_media(*texts: RenderedText) -> tuple[MediaRef, ...]:
+    """Every bundled image of the texts, sorted by media name, once each."""
+    return tuple(sorted({ref.name: ref for text in texts for ref in text.media if ref.name}.values(),
+                        key=lambda ref: ref.name))
 
 
 def _images_inline(description: RenderedText, source, diagnostics: list[Diagnostic]) -> str:
@@ -222,12 +280,6 @@ def _images_inline(description: RenderedText, source, diagnostics: list[Diagnost
         result = re.sub(rf'<img [^>]*src="{re.escape(ref.name)}"[^>]*>', lambda tag: not_included_html(
             html.unescape(next(iter(re.findall(r'alt="([^"]*)"', tag.group())), ""))), result)
     return result
-
-
-def note_media(*texts: RenderedText) -> tuple[MediaRef, ...]:
-    """Every bundled image of the texts, sorted by media name, once each."""
-    return tuple(sorted({ref.name: ref for text in texts for ref in text.media if ref.name}.values(),
-                        key=lambda ref: ref.name))
 
 
 def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text: str,
@@ -258,3 +310,125 @@ def _line_of_first(text: str, patterns: list[str]) -> int:
 
 def _removed_message(removed: tuple[str, ...]) -> str:
     return f"removed from the card, since Anki would run or embed it: {', '.join(removed)}"
+
+
+# Rendering many texts: through the cache, in this process or in several.
+
+class _Extra(msgspec.Struct, frozen=True, array_like=True):
+    media: tuple[MediaRef, ...]
+    removed: tuple[str, ...]
+    timed_out: bool
+
+
+_EXTRA = msgspec.json.Decoder(_Extra)
+
+
+def _render_all(jobs: list[Job], root: Path, resolver: MediaResolver, cache: RenderCache, progress
+                ) -> list[RenderedText | None]:
+    """Each job rendered, from the cache where it still holds; None where the text nests too deeply."""
+    keys = [cache_key(folder, text, inline) for folder, text, inline in jobs]
+    results: list[RenderedText | None] = [_from_entry(cache.get(key), resolver, root, job[0])
+                                          for key, job in zip(keys, jobs)]
+    missing = [i for i, result in enumerate(results) if result is None]
+    total = len(jobs)
+    if progress:
+        progress(total - len(missing), total)
+    for index, result in zip(missing, _render(resolver, [jobs[i] for i in missing], root, progress,
+                                              total - len(missing), total)):
+        results[index] = result
+        if result is None:
+            cache.forget(keys[index])
+        else:
+            cache.put(keys[index], _to_entry(result))
+    return results
+
+
+def _to_entry(result: RenderedText):
+    """The HTML, or (HTML, JSON of the images, removals, time-out) for the few texts that have any."""
+    if not result.media and not result.removed and not result.timed_out:
+        return result.html
+    extra = _Extra(result.media, result.removed, result.timed_out)
+    return result.html, msgspec.json.encode(extra).decode("utf-8")
+
+
+def _from_entry(entry, resolver: MediaResolver, root: Path, folder: str) -> RenderedText | None:
+    """A cached text, or None when there is none or an image it names has changed, appeared or gone since."""
+    if entry is None:
+        return None
+    if type(entry) is str:  # most texts: HTML alone
+        return RenderedText(entry)
+    html_, extra = entry
+    try:
+        unpacked = _EXTRA.decode(extra)
+    except msgspec.DecodeError:  # written by another version: as good as missing
+        return None
+    if not all(resolver.still_valid(ref, root / folder) for ref in unpacked.media):
+        return None
+    return RenderedText(html_, unpacked.media, unpacked.removed, unpacked.timed_out)
+
+
+def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done: int, total: int):
+    """Render jobs in this process, or in several when there are many; same results either way."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(jobs) < PARALLEL_MIN or workers < 2:
+        renderer = MarkdownRenderer(resolver)
+        for number, (folder, text, inline) in enumerate(jobs, start=1):
+            yield _render_one(renderer, root / folder, text, inline)
+            if progress and number % CHUNK == 0:
+                progress(done + number, total)
+        return
+    import multiprocessing  # only big renders pay for loading these
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+    # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
+    # killed, hold it on; a spawned one starts clean, and ends when the build does (see _worker_started).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_started, initargs=(os.getpid(),)) as pool:
+        for chunk, results in zip(chunks, pool.map(_render_chunk, [(root, resolver.size_limit, c) for c in chunks])):
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+            yield from results
+
+
+def _worker_started(parent: int) -> None:
+    """A render worker ends when the build that started it does, however the build ends.
+
+    On Linux the kernel sends it SIGKILL when its parent dies; elsewhere a
+    thread looks every half second whether its parent is still there.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError, TypeError):
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the build ended before this worker could ask
+        os._exit(1)
+
+
+_WORKER_RENDERERS: dict[tuple[Path, int], MarkdownRenderer] = {}
+
+
+def _render_chunk(job: tuple[Path, int, list[Job]]) -> list[RenderedText | None]:
+    root, size_limit, jobs = job
+    if (root, size_limit) not in _WORKER_RENDERERS:
+        _WORKER_RENDERERS[root, size_limit] = MarkdownRenderer(MediaResolver(root, size_limit))
+    renderer = _WORKER_RENDERERS[root, size_limit]
+    return [_render_one(renderer, root / folder, text, inline) for folder, text, inline in jobs]
+
+
+def _render_one(renderer: MarkdownRenderer, folder: Path, text: str, inline: bool) -> RenderedText | None:
+    try:
+        return renderer.render(text, inline=inline, folder=folder)
+    except RecursionError:
+        return None

@@ -1,54 +1,52 @@
 """Rendered HTML kept between builds, so a rebuild renders only what changed.
 
-The cache lives in build/.cache/<deck>.sqlite and is safe to delete. An entry is keyed by
-the text, whether it is a question line, the deck's folder and the versions
-of everything that shapes the HTML; an entry whose images changed on disk
-is not used.
+One SQLite file, `build/.cache/render.sqlite`, safe to delete. An entry is
+keyed by the text, whether it is a question line, and the deck's folder; the
+whole cache by the library's root and by the code of deckgen and of every
+library that shapes the HTML (`code_signature`), so an upgrade, a reinstall
+or an edit of an installed file starts it afresh. Entries are opaque here:
+`render` decides what they hold and when one is still good.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
+import json
 import os
-import sqlite3
+import sys
 from pathlib import Path
 
-import msgspec
+CACHE_FOLDER = ".cache"  # in the output folder
+RENDER_VERSION = 1
+"""Raised on purpose when deckgen's HTML changes in a way that should reach existing cards: the next
+build then says how many notes would look different, and `deckgen build --rerender` updates them."""
+# The libraries that shape the HTML, by module and distribution name.
+RENDERERS = {"markdown": "markdown", "pymdownx": "pymdown_extensions", "pygments": "pygments",
+             "bs4": "beautifulsoup4", "regex": "regex"}
 
-from .media import MediaRef, MediaResolver
-
-PARALLEL_MIN = 1500  # texts to render before a second process pays for its start
-CHUNK = 250
-
-
-class RenderedText(msgspec.Struct, frozen=True):
-    """HTML made from some Markdown, with the images it shows and what was removed for safety."""
-
-    html: str
-    media: tuple[MediaRef, ...] = ()
-    """Every local image the text names, bundled or not."""
-    removed: tuple[str, ...] = ()
-    """What the sanitizer removed (see `sanitize`)."""
-    timed_out: bool = False
-    """It took too long to render (see `render.TIME_LIMIT`), and is shown as plain text."""
+Entry = str | tuple[str, str]
+"""HTML alone (most texts), or (HTML, JSON of what else the render found)."""
 
 
 class RenderCache:
-    """The cache of one deck, an SQLite file; `path` None keeps nothing between builds.
+    """The render cache, an SQLite file; `path` None keeps nothing between builds.
 
-    A build loads every entry in one query (far faster than one a text);
-    new ones are written by `save`, after the build succeeded.
+    A build loads every entry in one query (far faster than one a text); what
+    it adds is written by `save`, after the build succeeded.
     """
 
-    def __init__(self, path: Path | None, folder: Path, resolver: MediaResolver):
+    def __init__(self, path: Path | None, salt: str):
         self.path = path
-        self.folder, self.resolver = folder, resolver
-        self.salt = _salt(folder, resolver)
-        self.new: dict[str, str | tuple[str, str]] = {}
+        self.salt = hashlib.sha256(f"{salt}|{code_signature()}".encode()).hexdigest()
+        self.new: dict[str, Entry] = {}
         self.used: set[str] = set()
-        self._stored: dict[str, str | tuple[str, str]] = {}  # HTML, or (HTML, JSON of images and removals)
+        self._stored: dict[str, Entry] = {}
         if path is not None and path.exists():
+            import sqlite3  # only a build that renders needs it
+
             try:
                 with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
                     if db.execute("select value from meta where name = 'salt'").fetchone() == (self.salt,):
@@ -58,27 +56,24 @@ class RenderCache:
             except sqlite3.Error:
                 pass  # a damaged cache is an empty one
 
-    def render_all(self, texts: list[tuple[str, bool]], renderer, progress=None) -> list[RenderedText | None]:
-        """Each (text, inline) rendered, from the cache where possible; None where it nests too deep."""
-        keys = [_key(text, inline) for text, inline in texts]
-        results: list[RenderedText | None] = [self._get(key) for key in keys]
-        missing = [i for i, result in enumerate(results) if result is None]
-        total = len(texts)
-        if progress:
-            progress(total - len(missing), total)
-        for index, result in zip(missing, _render(renderer, [texts[i] for i in missing], progress, total - len(missing),
-                                                  total)):
-            results[index] = result
-            if result is not None:
-                self.new[keys[index]] = self._stored[keys[index]] = _to_entry(result)
-        self.used.update(keys)
-        self.used.difference_update(keys[i] for i in missing if results[i] is None)
-        return results
+    def get(self, key: str) -> Entry | None:
+        self.used.add(key)
+        return self._stored.get(key)
+
+    def put(self, key: str, entry: Entry) -> None:
+        self.new[key] = self._stored[key] = entry
+        self.used.add(key)
+
+    def forget(self, key: str) -> None:
+        """An entry that turned out stale is not kept."""
+        self.used.discard(key)
 
     def save(self) -> None:
         """Add what this build rendered, drop what it no longer uses; best effort (a cache can always go)."""
         if self.path is None:
             return
+        import sqlite3
+
         for _ in range(2):
             try:
                 self._write()
@@ -89,6 +84,8 @@ class RenderCache:
                 return
 
     def _write(self) -> None:
+        import sqlite3
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(self.path)) as db, db:
             db.execute("create table if not exists meta (name text primary key, value text)")
@@ -97,112 +94,54 @@ class RenderCache:
                 db.execute("delete from entries")
                 db.execute("insert or replace into meta values ('salt', ?)", (self.salt,))
             db.executemany("insert or replace into entries values (?, ?, ?)",
-                           (_row(key, entry) for key, entry in self.new.items()))
+                           ((key, entry, None) if type(entry) is str else (key, *entry)
+                            for key, entry in self.new.items()))
             stored = db.execute("select count(*) from entries").fetchone()[0]
             if stored > 2 * len(self.used) + 100:  # now and then, forget what no note uses any more
                 db.execute("create temp table used (key text primary key)")
                 db.executemany("insert or ignore into used values (?)", ((key,) for key in self.used))
                 db.execute("delete from entries where key not in (select key from used)")
 
-    def _get(self, key: str) -> RenderedText | None:
-        entry = self._stored.get(key)
-        if entry is None:
-            return None
-        if type(entry) is str:  # most texts: HTML alone
-            return RenderedText(entry)
-        result = _from_entry(entry)
-        if result is None:
-            return None
-        for ref in result.media:  # an image changed, appeared or went since: render again
-            if not self.resolver.still_valid(ref, self.folder):
-                return None
-        return result
+
+def cache_key(folder: str, text: str, inline: bool) -> str:
+    return hashlib.sha256(f"{folder}\x1f{'1' if inline else '0'}\x1f{text}".encode("utf-8")).hexdigest()
 
 
-def _key(text: str, inline: bool) -> str:
-    return hashlib.sha256((("1\x1f" if inline else "0\x1f") + text).encode("utf-8")).hexdigest()
+@functools.cache
+def code_signature(modules: tuple[tuple[str, str], ...] = tuple(RENDERERS.items())) -> str:
+    """Changes whenever deckgen's code or a library that shapes its output changes, however it is installed.
+
+    deckgen's own files and those of a library installed for editing (or
+    from a checkout) are checked one by one, so an edit in place counts; a
+    library installed from a package is known by its install record, which
+    every upgrade or reinstall replaces. Far cheaper than hashing code or
+    reading package metadata, and never stale.
+    """
+    parts = [sys.version]
+    for module, distribution in (("deckgen", ""), *modules):
+        spec = importlib.util.find_spec(module)
+        try:
+            folder = Path(spec.origin).parent
+            parts.append(f"{module}:" + ",".join(f"{os.path.relpath(p, folder)}={s.st_ino}/{s.st_size}/{s.st_mtime_ns}"
+                                                 for p in _code_files(distribution, folder) for s in [p.stat()]))
+        except (OSError, AttributeError, TypeError):
+            parts.append(f"{module}:?")
+    return "|".join(parts)
 
 
-def _render(renderer, texts: list[tuple[str, bool]], progress, done: int, total: int):
-    """Render texts in this process, or in two when there are many; same results either way."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(texts) < PARALLEL_MIN or workers < 2:
-        for number, (text, inline) in enumerate(texts, start=1):
-            yield _render_one(renderer, text, inline)
-            if progress and number % CHUNK == 0:
-                progress(done + number, total)
-        return
-    import multiprocessing  # only big renders pay for loading these
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = [texts[i:i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
-    # killed, hold it on; a spawned one starts clean and ends when the build does.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        jobs = [(renderer.folder, renderer.resolver.root, renderer.resolver.size_limit, c) for c in chunks]
-        for chunk, results in zip(chunks, pool.map(_render_chunk, jobs)):
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-            yield from results
+def _code_files(distribution: str, folder: Path) -> list[Path]:
+    """The files whose change must start the cache afresh: each source file where edits may happen in
+    place (deckgen, an editable install), else the install's RECORD file and the package's folder."""
+    prefix = distribution.lower() + "-"
+    records = sorted(p / "RECORD" for p in folder.parent.glob("*.dist-info")
+                     if distribution and p.name.lower().replace(".", "_").startswith(prefix))
+    if records and records[-1].is_file() and not _editable(records[-1].parent):
+        return [records[-1], folder]
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".py", ".css") and p.is_file())
 
 
-def _render_chunk(job: tuple[Path, Path, int, list[tuple[str, bool]]]) -> list[RenderedText | None]:
-    from .render import MarkdownRenderer
-
-    folder, root, size_limit, texts = job
-    if (folder, root, size_limit) not in _WORKER_RENDERERS:
-        _WORKER_RENDERERS[folder, root, size_limit] = MarkdownRenderer(folder, MediaResolver(root, size_limit))
-    renderer = _WORKER_RENDERERS[folder, root, size_limit]
-    return [_render_one(renderer, text, inline) for text, inline in texts]
-
-
-_WORKER_RENDERERS: dict[tuple[Path, Path, int], object] = {}
-
-
-def _render_one(renderer, text: str, inline: bool) -> RenderedText | None:
+def _editable(dist_info: Path) -> bool:
     try:
-        return renderer.render(text, inline=inline)
-    except RecursionError:
-        return None
-
-
-class _Extra(msgspec.Struct, frozen=True, array_like=True):
-    media: tuple[MediaRef, ...]
-    removed: tuple[str, ...]
-    timed_out: bool
-
-
-_EXTRA = msgspec.json.Decoder(_Extra)
-
-
-def _to_entry(result: RenderedText) -> str | tuple[str, str]:
-    """The HTML, or (HTML, JSON of the images and removals) for the few texts that have any."""
-    if not result.media and not result.removed and not result.timed_out:
-        return result.html
-    extra = _Extra(result.media, result.removed, result.timed_out)
-    return result.html, msgspec.json.encode(extra).decode("utf-8")
-
-
-def _from_entry(entry: tuple[str, str]) -> RenderedText | None:
-    """The text back from an entry that has images or removals (plain HTML needs no unpacking)."""
-    html, extra = entry
-    try:
-        unpacked = _EXTRA.decode(extra)
-    except msgspec.DecodeError:  # written by another version: as good as missing
-        return None
-    return RenderedText(html, unpacked.media, unpacked.removed, unpacked.timed_out)
-
-
-def _row(key: str, entry: str | tuple[str, str]) -> tuple[str, str, str | None]:
-    return (key, entry, None) if type(entry) is str else (key, *entry)
-
-
-def _salt(folder: Path, resolver: MediaResolver) -> str:
-    """Everything besides the text that decides the HTML: the deck's folder and what may be bundled
-    (images), and the code, deckgen's own files one by one and the renderers' installs (see
-    `stamp.code_signature`)."""
-    from .stamp import code_signature
-
-    parts = [str(folder.resolve()), str(resolver.root), str(resolver.size_limit), code_signature()]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+        return json.loads((dist_info / "direct_url.json").read_text()).get("dir_info", {}).get("editable", False)
+    except (OSError, ValueError, AttributeError):
+        return False

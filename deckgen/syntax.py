@@ -1,5 +1,7 @@
-"""What several stages must agree on about Markdown, defined once: math spans and code spans.
+"""What several stages must agree on about Markdown, defined once.
 
+Headings and their explicit ids, code fences, math and code spans, cloze
+deletions, and the key under which two question texts are the same question.
 Every scan here takes time linear in the text, whatever the text: notes from
 anywhere must not be able to stall a build.
 """
@@ -10,11 +12,72 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
+TAG_SEPARATOR = "::"
+TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
+LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
+FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
+# {{c1::text}}, {{c2::text::hint}}, and since Anki 26.05 {{c1,2::text}}: one deletion on cards 1 and 2.
+CLOZE_RE = re.compile(r"\{\{c(\d+(?:,\d+)*)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+
 # A single $ opens before a non-space and closes after one, not before a digit: "$5 and $10" is text.
 SINGLE_DOLLAR_RE = re.compile(r"(?<![\\$])\$([^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)")
 _CANDIDATE_RE = re.compile(r"`+|\$|\\[\[(]")
 _CLOSERS = {"$$": re.compile(r"(?<!\\)\$\$"), "\\[": re.compile(r"(?<!\\)\\\]"), "\\(": re.compile(r"(?<!\\)\\\)")}
 LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
+
+
+def anki_tag(parts) -> str:
+    """A valid, harmless Anki tag from path parts: letters, digits and `_ . + - /` only, no empty `::` levels.
+
+    Anki puts tags into the card through {{Tags}} as they are, so a tag must
+    carry no markup: a section heading "<img onerror=…>" must not become one.
+    """
+    cleaned = (TAG_UNSAFE_RE.sub("_", part.replace(TAG_SEPARATOR, "_").strip()).strip("_:") for part in parts)
+    return TAG_SEPARATOR.join(part for part in cleaned if part)
+
+
+def question_key(title: str) -> str:
+    """The form under which two question titles count as the same question."""
+    return " ".join(title.casefold().split())
+
+
+def cloze_numbers(match: re.Match) -> list[int]:
+    """The card numbers of one cloze deletion (`{{c1,2::…}}` is on cards 1 and 2)."""
+    return [int(number) for number in match.group(1).split(",")]
+
+
+class Fences(NamedTuple):
+    """Where the fenced code blocks of some lines are."""
+
+    lines: frozenset[int]
+    """Indices of the lines inside fenced code blocks, their fence lines included."""
+    unclosed: int | None
+    """Index of the opening line of a fence never closed, if any (it runs to the end)."""
+
+
+def fences(lines: list[str]) -> Fences:
+    """The fenced code blocks of `lines`, in one pass.
+
+    Only lines with a backtick or tilde can open or close a fence, so only
+    those are looked at closely.
+    """
+    fenced: set[int] = set()
+    opener, opened_at = None, None
+    for index in [i for i, line in enumerate(lines) if "`" in line or "~" in line]:
+        match = FENCE_RE.match(lines[index])
+        if not match:
+            continue
+        if opener is None:
+            opener, opened_at = match.group(1), index
+        elif match.group(1)[0] == opener[0] and len(match.group(1)) >= len(opener) \
+                and not lines[index].strip()[len(match.group(1)):].strip():
+            fenced.update(range(opened_at, index + 1))
+            opener = None
+    if opener is not None:
+        fenced.update(range(opened_at, len(lines)))
+    return Fences(frozenset(fenced), opened_at if opener is not None else None)
 
 
 class Span(NamedTuple):

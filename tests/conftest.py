@@ -21,6 +21,17 @@ def write_deck(folder: Path, name: str, markdown: str, settings: str | None = No
     return path
 
 
+def record_of(folder: Path):
+    """The identity record a build left in the library `folder`."""
+    from deckgen.identity_file import read_record
+
+    return read_record(folder / ".deckgen" / "identity.jsonl")
+
+
+def record_path(folder: Path) -> Path:
+    return folder / ".deckgen" / "identity.jsonl"
+
+
 def png(width: int, height: int, rgb: tuple[int, int, int], text: bytes = b"") -> bytes:
     """A tiny valid PNG of one colour; `text`, if given, rides along in a tEXt chunk."""
     def chunk(kind, data):

@@ -1,4 +1,4 @@
-"""Every bad input gets a clear message and a non-zero exit, and leaves build/ and the identity file as they were."""
+"""Every bad input gets a clear message and a non-zero exit, and leaves build/ and the identity record as they were."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def snapshot(*folders: Path) -> dict[str, str]:
 
 @pytest.fixture
 def project(tmp_path):
-    """A project whose deck was built once: source/ with its identity file, and build/."""
+    """A project whose deck was built once: source/ with its identity record, and build/."""
     src = tmp_path / "source"
     src.mkdir()
     (src / "good.md").write_text(GOOD, encoding="utf-8")
@@ -81,14 +81,14 @@ def test_bad_input_is_an_error_that_changes_nothing(project, name):
     assert after == before
 
 
-def test_damaged_identity_file(project):
+def test_damaged_identity_record(project):
     src, out = project / "source", project / "build"
-    identity = src / "good.identity.jsonl"
-    identity.write_text(re.sub(r'"version_mtime": (\d+)', r'"version_mtime": "\1"', identity.read_text()))
+    identity = src / ".deckgen" / "identity.jsonl"
+    identity.write_text(re.sub(r'"version_mtime":(\d+)', r'"version_mtime":"\1"', identity.read_text()))
     before = snapshot(src, out)
     result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{identity}:1:1: error: damaged identity file: a record lacks or mistypes a "
+    assert result.stderr.startswith(f"{identity}:2:1: error: damaged identity record: a record lacks or mistypes a "
                                     "field (")  # msgspec's words follow: they name the field
     assert "`$.version_mtime`). It records the identities Anki knows" in result.stderr
     assert snapshot(src, out) == before
@@ -139,7 +139,7 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_a_second_build_at_the_same_time_stops_with_a_clear_message(project):
-    from deckgen.files import project_lock
+    from deckgen.staging import project_lock
 
     src = project / "source"
     (src / "good.md").write_text(GOOD + "### Another?\nYes.\n", encoding="utf-8")  # so there is work to do

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from deckgen import build_decks
-from deckgen.build import BuildError, check_decks
-from deckgen.model import CLOZE, REVERSED
+from deckgen.build import check_library
+from deckgen.errors import BuildError
+from deckgen.note_types import CLOZE, REVERSED
 
 from conftest import write_deck
 
@@ -38,7 +39,7 @@ def test_cloze_notes_make_one_card_per_deletion(tmp_path, anki):
 
 def test_a_cloze_note_without_a_deletion_is_an_error(tmp_path):
     write_deck(tmp_path / "src", "deck", "### Q\nNo deletion here.\n", 'cards = "cloze"\n')
-    _, diagnostics = check_decks(tmp_path / "src")
+    diagnostics = check_library(tmp_path / "src").diagnostics
     assert [(d.line, d.code, d.severity) for d in diagnostics] == [(2, "no-cloze", "error")]
 
 

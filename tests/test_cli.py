@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from deckgen import __version__
 from deckgen.cli import main
 
-from conftest import write_deck
+from conftest import record_path, write_deck
 
 
 def run(*args):
@@ -85,8 +85,8 @@ def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
     deck = write_deck(tmp_path / "src", "deck", f"### A?\na\n### B?\n{b}\n### C?\nc\n", 'name = "D"\n')
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
     deck.write_text(f"### New?\nn\n### A?\na, changed\n### C?\nc\n### B, reworded?\n{b}\n")
-    identity = (tmp_path / "src" / "deck.identity.jsonl").read_bytes()
-    result = run("diff", str(tmp_path / "src"))
+    identity = record_path(tmp_path / "src").read_bytes()
+    result = run("diff", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "D: 1.0.0 -> 1.0.1\n"
@@ -94,57 +94,60 @@ def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
         "  new      deck.md:1  New?\n"
         "  changed  deck.md:3  A?\n"
         "  renamed  deck.md:7  B? -> B, reworded?\n")
-    assert (tmp_path / "src" / "deck.identity.jsonl").read_bytes() == identity
+    assert record_path(tmp_path / "src").read_bytes() == identity
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".cache", "deck-1.0.0.apkg", "deck.changelog.md"]
 
 
-def test_damaged_identity_file_stops_the_build_and_says_how_to_recover(tmp_path):
+def test_damaged_identity_record_stops_the_build_and_says_how_to_recover(tmp_path):
     write_deck(tmp_path / "src", "deck", "### A?\na\n### B?\nb\n")
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
-    path = tmp_path / "src" / "deck.identity.jsonl"
+    path = record_path(tmp_path / "src")
     lines = path.read_text().splitlines()
-    path.write_text("\n".join(lines[:2] + [lines[2][:20]]) + "\n")
+    path.write_text("\n".join(lines[:5] + [lines[5][:20]]) + "\n")
     result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{path}:3:1: error: damaged identity file: not a JSON record")
+    assert result.stderr.startswith(f"{path}:6:1: error: damaged identity record: not a JSON record")
     assert f"git checkout -- {path}" in result.stderr and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("damage, line, what, detail", [
-    (lambda lines: lines[:2] + [lines[2].replace(b'"B?"', b'"B\xff?"')] + lines[3:], 3, "not UTF-8 text", "0xff"),
-    (lambda lines: lines[:1] + [b"[1, 2]"] + lines[2:], 2, "a record lacks or mistypes a field", "object"),
-    (lambda lines: lines[:2] + [lines[2].replace(b'"mtime": ', b'"mtime": -')] + lines[3:], 3,
+    (lambda lines: lines[:5] + [lines[5].replace(b'"B?"', b'"B\xff?"')] + lines[6:], 6, "not UTF-8 text", "0xff"),
+    (lambda lines: lines[:4] + [b"[1, 2]"] + lines[5:], 5, "not a record of a note, package, deck or note type",
+     ""),
+    (lambda lines: lines[:5] + [lines[5].replace(b'"mtime":', b'"mtime":-')] + lines[6:], 6,
      "a record lacks or mistypes a field", "`$.mtime`"),
-    (lambda lines: lines[:2] + [lines[2].replace(b'{', b'{"colour": "red", ', 1)] + lines[3:], 3,
+    (lambda lines: lines[:5] + [lines[5].replace(b'{', b'{"colour":"red",', 1)] + lines[6:], 6,
      "a record lacks or mistypes a field", "`colour`"),
-    (lambda lines: lines[:2] + [lines[1]] + lines[3:], 3, "GUID", "also on line 2"),
+    (lambda lines: lines[:1] + [lines[1].replace(b'"version":"1.0.0"', b'"version":"one"')] + lines[2:], 2,
+     "a record lacks or mistypes a field", "`$.version`"),
     (lambda lines: [b"[" * 100_000] + lines[1:], 1, "not a record", "nested too deeply"),
-    (lambda lines: [lines[0].replace(b'"deckgen_identity": 1', b'"deckgen_identity": 2')] + lines[1:], 1,
-     "not a deckgen identity file of format 1", "format 1"),
+    (lambda lines: [lines[0].replace(b'"deckgen_identity":2', b'"deckgen_identity":3')] + lines[1:], 1,
+     "not a deckgen identity record of format 2", "format 2"),
 ])
 def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, what, detail):
     """The details come from msgspec, whose wording may change: the test holds to ours and to what it names."""
     write_deck(tmp_path / "src", "deck", "### A?\na\n### B?\nb\n")
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
-    path = tmp_path / "src" / "deck.identity.jsonl"
+    path = record_path(tmp_path / "src")
     lines = path.read_bytes().split(b"\n")
-    lines[1:3] = sorted(lines[1:3], key=lambda record: b'"B?"' in record)  # A on line 2, B on line 3
+    lines[4:6] = sorted(lines[4:6], key=lambda record: b'"B?"' in record)  # A on line 5, B on line 6
     path.write_bytes(b"\n".join(damage(lines)))
     result = run("check", str(tmp_path / "src"))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    (message,) = [text for text in result.output.splitlines() if "damaged identity file" in text]
-    assert message.startswith(f"{path}:{line}:1: error: damaged identity file: {what}") and detail in message
+    (message,) = [text for text in result.output.splitlines() if "damaged identity record" in text]
+    assert message.startswith(f"{path}:{line}:1: error: damaged identity record: {what}") and detail in message
 
 
 def test_a_renamed_deck_file_stops_the_build_instead_of_duplicating_the_deck(tmp_path):
     deck = write_deck(tmp_path / "src", "old", "### A?\na\n")
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    identity = record_path(tmp_path / "src").read_bytes()
     deck.rename(tmp_path / "src" / "new.md")
     result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{tmp_path / 'src' / 'old.identity.jsonl'}: error: identity file without "
-                                    "its deck file. If you renamed or moved the deck's .md file, rename this")
-    assert not (tmp_path / "src" / "new.identity.jsonl").exists()
+    assert result.stderr.startswith(f"{record_path(tmp_path / 'src')}: error: the identity record holds the notes "
+                                    f"of old.md, which is not in {tmp_path / 'src'} any more. If you renamed")
+    assert record_path(tmp_path / "src").read_bytes() == identity
 
 
 def test_a_deck_file_must_be_markdown(tmp_path):
@@ -239,15 +242,15 @@ def test_a_deck_saved_while_a_build_runs_is_built_next_time(tmp_path, monkeypatc
     from deckgen import build as build_module
 
     deck = write_deck(tmp_path / "src", "deck", "### A?\na\n", 'name = "D"\n')
-    original = build_module.plan_decks
+    original = build_module._check
 
     def save_meanwhile(*args, **kwargs):
         result = original(*args, **kwargs)
         deck.write_text("### A?\na, saved during the build\n")
         return result
 
-    monkeypatch.setattr(build_module, "plan_decks", save_meanwhile)
+    monkeypatch.setattr(build_module, "_check", save_meanwhile)
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
-    monkeypatch.setattr(build_module, "plan_decks", original)
+    monkeypatch.setattr(build_module, "_check", original)
     again = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert "(nothing changed)" not in again.stdout and "1 changed" in again.stdout

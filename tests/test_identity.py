@@ -4,24 +4,25 @@ from pathlib import Path
 
 import msgspec
 
-from deckgen.identity import identify
-from deckgen.identity_file import NoteIdentity
+from deckgen.identify import identify
+from deckgen.identity_file import NoteRecord
 from deckgen.parse import Question
+from deckgen.syntax import question_key
 
 PATH = Path("deck.md")
 
 
 def q(title, answer="", line=1, explicit_id=None) -> Question:
     return Question(path=PATH, line=line, title=title, explicit_id=explicit_id, sections=(), answer=answer,
-                    answer_line=line + 1)
+                    answer_line=line + 1, key=question_key(title))
 
 
-def recorded(questions) -> list[NoteIdentity]:
+def recorded(questions) -> list[NoteRecord]:
     """The identity records a first build would leave for these questions."""
     identified, _ = identify("deck", questions, ())
-    return [NoteIdentity(guid=i.guid, question=i.question.title, answer=i.question.answer, tags=(),
-                         fingerprint="f", mtime=1, source=f"deck.md:{i.question.line}",
-                         explicit_id=i.question.explicit_id) for i in identified]
+    return [NoteRecord(guid=i.guid, deck="deck", question=i.question.title, answer=i.question.answer,
+                       fingerprint="f", mtime=1, source=f"deck.md:{i.question.line}",
+                       explicit_id=i.question.explicit_id) for i in identified]
 
 
 def guids(questions, records) -> dict[str, str]:
@@ -106,6 +107,6 @@ def test_adding_an_explicit_id_later_keeps_the_guid():
 
 
 def test_removed_question_that_comes_back_gets_its_old_guid():
-    records = [msgspec.structs.replace(r, removed=True) for r in recorded(BASE)]
+    records = [msgspec.structs.replace(r, removed=1) for r in recorded(BASE)]
     identified, _ = identify("deck", [BASE[1]], records)
     assert identified[0].guid == records[1].guid

@@ -1,13 +1,13 @@
 from pathlib import Path
 
+from deckgen.library import deck_file, read_deck
 from deckgen.parse import parse_source
-from deckgen.sources import read_deck_source
 
 from conftest import write_deck
 
 
 def parse(tmp_path: Path, markdown: str, settings: str | None = None):
-    return parse_source(read_deck_source(write_deck(tmp_path, "deck", markdown, settings)))
+    return parse_source(read_deck(deck_file(write_deck(tmp_path, "deck", markdown, settings), tmp_path), tmp_path))
 
 
 def test_questions_sections_and_lines(tmp_path):

@@ -1,15 +1,15 @@
 """Timestamps, versions and note-type checks of a rebuild."""
 
-from dataclasses import replace
-
 import pytest
 
-from deckgen.build import BuildError, build_decks, plan_decks
-from deckgen.identity_file import identity_path, read_identity
-from deckgen.model import BASIC
+import dataclasses
+
+from deckgen.build import build_decks, plan_library
+from deckgen.errors import BuildError
+from deckgen.note_types import BASIC
 from deckgen import plan as plan_module
 
-from conftest import write_deck
+from conftest import record_of, record_path, write_deck
 
 T = 1_800_000_000
 
@@ -19,7 +19,12 @@ def deck_with(tmp_path, *answers):
 
 
 def notes(tmp_path):
-    return {n.question: n for n in read_identity(identity_path(tmp_path / "src" / "deck.md")).notes}
+    return {n.question: n for n in record_of(tmp_path / "src").notes.values()}
+
+
+def plan_decks(src, **options):
+    check = plan_library(src, **options)
+    return list(check.plan.decks), list(check.diagnostics)
 
 
 def test_changed_notes_get_a_later_mtime_even_in_the_same_second(tmp_path):
@@ -43,7 +48,7 @@ def test_clock_going_backwards_still_moves_mtimes_forward(tmp_path):
 def test_css_change_moves_only_the_note_type_mtime(tmp_path, monkeypatch):
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", replace(BASIC, css=BASIC.css + ".x {}"))
+    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + ".x {}"))
     (plan,), _ = plan_decks(tmp_path / "src", now=T + 10)
     assert plan.note_type_change == "styling updated"
     assert plan.package.note_type_mtime == T + 10
@@ -61,53 +66,55 @@ def test_a_note_type_fork_fails_the_build_and_explains_why(tmp_path, monkeypatch
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     before = sorted(p.name for p in (tmp_path / "out").iterdir())
-    identity = identity_path(tmp_path / "src" / "deck.md").read_bytes()
-    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", replace(BASIC, **change))
+    identity = record_path(tmp_path / "src").read_bytes()
+    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, **change))
     with pytest.raises(BuildError) as failure:
         build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
     (diagnostic,) = failure.value.diagnostics
     assert diagnostic.severity == "error" and "'conflicting'" in diagnostic.message
     assert "--new-note-type" in diagnostic.message
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
-    assert identity_path(tmp_path / "src" / "deck.md").read_bytes() == identity
+    assert record_path(tmp_path / "src").read_bytes() == identity
     (plan,), _ = plan_decks(tmp_path / "src", now=T + 10, allow_new_note_type=True)
     assert plan.note_type_change == "schema changed"
 
 
-def test_identity_file_round_trips_and_is_sorted_by_guid(tmp_path):
+def test_identity_record_round_trips_and_is_sorted(tmp_path):
     deck_with(tmp_path, "a", "b", "c")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    path = identity_path(tmp_path / "src" / "deck.md")
-    from deckgen.identity_file import dumps, loads
+    from deckgen.identity_file import read_record, record_lines
+    path = record_path(tmp_path / "src")
     text = path.read_text(encoding="utf-8")
-    assert dumps(loads(path, text)) == text
+    assert b"".join(record_lines(read_record(path))).decode("utf-8") == text
     lines = text.splitlines()
-    assert len(lines) == 4 and lines[1:] == sorted(lines[1:])
+    assert len(lines) == 7 and lines[0] == '{"deckgen_identity":2}'
+    assert [line.split(":")[0] for line in lines[1:4]] == ['{"package"', '{"deck"', '{"note_type"']
+    assert lines[4:] == sorted(lines[4:]) and all(line.startswith('{"guid":') for line in lines[4:])
 
 
 def test_a_rebuild_keeps_the_lines_of_unchanged_notes_as_they_are(tmp_path):
     deck = deck_with(tmp_path, "a", "b", "c")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    path = identity_path(tmp_path / "src" / "deck.md")
-    from deckgen.identity_file import dumps, loads
+    from deckgen.identity_file import read_record, record_lines
+    path = record_path(tmp_path / "src")
     # Hand-spaced lines with the same content are not rewritten (so git shows only real changes).
-    spaced = [line.replace('", "', '",  "') for line in path.read_text(encoding="utf-8").splitlines(keepends=True)]
+    spaced = [line.replace('","', '", "') for line in path.read_text(encoding="utf-8").splitlines(keepends=True)]
     path.write_text("".join(spaced), encoding="utf-8")
     deck.write_text("### Q0?\na\n### Q1?\nb, edited\n### Q2?\nc\n")
     build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
     after = path.read_text(encoding="utf-8").splitlines(keepends=True)
     changed = [line for line in after if line not in spaced]
-    assert len(changed) == 2 and '"version": "1.0.1"' in changed[0] and "b, edited" in changed[1]
-    assert changed[1] in dumps(loads(path, "".join(after)))  # a rewritten line is written afresh
-    assert {n.question: n.answer for n in loads(path, "".join(after)).notes} == {
+    assert len(changed) == 2 and '"version":"1.0.1"' in changed[0] and "b, edited" in changed[1]
+    assert changed[1].encode() in b"".join(record_lines(read_record(path)))  # a rewritten line is written afresh
+    assert {n.question: n.answer for n in read_record(path).notes.values()} == {
         "Q0?": "a", "Q1?": "b, edited", "Q2?": "c"}
 
 
 @pytest.mark.parametrize("line_end", [b"\r\n", b"\r"])
-def test_an_identity_file_with_other_line_ends_still_reads(tmp_path, line_end):
+def test_an_identity_record_with_other_line_ends_still_reads(tmp_path, line_end):
     deck = deck_with(tmp_path, "a", "b")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    path = identity_path(tmp_path / "src" / "deck.md")
+    path = record_path(tmp_path / "src")
     before = notes(tmp_path)
     path.write_bytes(path.read_bytes().replace(b"\n", line_end))  # as git may check it out on Windows
     assert notes(tmp_path) == before
@@ -137,3 +144,25 @@ def test_the_settings_version_is_a_floor_that_builds_go_past_quietly(tmp_path):
     (tmp_path / "src" / "deck.deck.toml").write_text('version = "1.5.0"\n')
     (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 100)
     assert (plan.version, diagnostics) == ("2.0.2", [])
+
+
+def test_records_that_two_branches_both_changed_resolve_to_the_newer_and_the_file_is_tidied(tmp_path):
+    """What git's union merge leaves where two branches changed one note: both lines, in no order."""
+    deck = deck_with(tmp_path, "a", "b")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    path = record_path(tmp_path / "src")
+    base = path.read_text(encoding="utf-8").splitlines()
+    deck.write_text("### Q0?\na, on one branch\n### Q1?\nb\n")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
+    ours = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(base) + "\n", encoding="utf-8")
+    deck.write_text("### Q0?\na, on the other branch\n### Q1?\nb\n")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 20)
+    theirs = path.read_text(encoding="utf-8").splitlines()
+    merged = [base[0]] + sorted(set(ours[1:]) | set(theirs[1:]), reverse=True)
+    path.write_text("\n".join(merged) + "\n", encoding="utf-8")
+    assert notes(tmp_path)["Q0?"].answer == "a, on the other branch"  # changed last
+    assert record_of(tmp_path / "src").packages["deck"].version == "1.0.1" and not record_of(tmp_path / "src").tidy
+    build_decks(tmp_path / "src", tmp_path / "out", now=T + 30)
+    tidied = path.read_text(encoding="utf-8").splitlines()
+    assert record_of(tmp_path / "src").tidy and len(tidied) == 6 and tidied[4:] == sorted(tidied[4:])

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from deckgen import build_decks
-from deckgen.identity_file import identity_path
-
-from conftest import AnkiProfile, answer_all_due, reviews_by_card, write_deck
+from conftest import AnkiProfile, answer_all_due, record_of, record_path, reviews_by_card, write_deck
 
 DECK = "Rebuild test"
 SETTINGS = f'name = "{DECK}"\n'
@@ -92,11 +90,11 @@ def test_unchanged_sources_give_identical_bytes_and_version(tmp_path):
     src = tmp_path / "source"
     write_deck(src, "deck", markdown(QUESTIONS), SETTINGS)
     first = build_decks(src, tmp_path / "a", now=1_800_000_000).decks[0]
-    identity = identity_path(src / "deck.md").read_bytes()
+    identity = record_path(src).read_bytes()
     second = build_decks(src, tmp_path / "b", now=1_800_000_500).decks[0]
     assert (first.path.name, second.path.name) == ("deck-1.0.0.apkg", "deck-1.0.0.apkg")
     assert first.path.read_bytes() == second.path.read_bytes()
-    assert identity_path(src / "deck.md").read_bytes() == identity
+    assert record_path(src).read_bytes() == identity
 
 
 def test_each_change_bumps_the_version_and_the_changelog_says_why(tmp_path):
@@ -119,13 +117,13 @@ def test_each_change_bumps_the_version_and_the_changelog_says_why(tmp_path):
     assert build_decks(src, out, now=1_800_090_000).decks[0].path.name == "deck-2.0.0.apkg"
 
 
-def test_several_files_are_several_decks_with_their_own_identities(tmp_path, anki):
+def test_several_files_are_several_decks_with_their_notes_in_one_record(tmp_path, anki):
     src = tmp_path / "source"
     write_deck(src, "alpha", markdown(QUESTIONS[:3]), 'name = "Alpha"\n')
     write_deck(src / "more", "beta", markdown(QUESTIONS[:3]), 'name = "Alpha::Beta"\n')  # same questions
     report = build_decks(src, tmp_path / "build", now=1_800_000_000)
     assert sorted(d.path.name for d in report.decks) == ["alpha-1.0.0.apkg", "beta-1.0.0.apkg"]
-    assert (src / "alpha.identity.jsonl").exists() and (src / "more" / "beta.identity.jsonl").exists()
+    assert {note.deck for note in record_of(src).notes.values()} == {"alpha", "more/beta"}
     for deck in report.decks:
         assert len(anki.import_package(deck.path).new) == 3
     assert anki.col.note_count() == 6

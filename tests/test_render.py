@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from deckgen.media import MediaResolver
 from deckgen.render import MAY_LINK_RE, MarkdownRenderer
+
+def renderer_here() -> MarkdownRenderer:
+    return MarkdownRenderer(MediaResolver(Path(".")))
+
 
 CASES = sorted(Path(__file__).with_name("render").glob("*.md"))
 
@@ -13,25 +18,25 @@ CASES = sorted(Path(__file__).with_name("render").glob("*.md"))
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_fixture(case):
     expected = case.with_suffix(".html").read_text(encoding="utf-8")
-    assert MarkdownRenderer().block(case.read_text(encoding="utf-8")) + "\n" == expected
+    assert renderer_here().render(case.read_text(encoding="utf-8")).html + "\n" == expected
 
 
 def test_one_renderer_gives_the_same_html_every_time():
-    renderer = MarkdownRenderer()
+    renderer = renderer_here()
     expected = [c.with_suffix(".html").read_text(encoding="utf-8") for c in CASES]
     for _ in range(2):  # nothing one text leaves in the renderer shows in the next
-        assert [renderer.block(c.read_text(encoding="utf-8")) + "\n" for c in CASES] == expected
+        assert [renderer.render(c.read_text(encoding="utf-8")).html + "\n" for c in CASES] == expected
 
 
 def test_question_is_inline_html():
-    renderer = MarkdownRenderer()
-    assert renderer.inline("What is `x_y` in $a_b$?") == r"What is <code>x_y</code> in \(a_b\)?"
-    assert [renderer.inline(t) for t in ("1. First?", "- Dash?", "> Quote?", "# Hash?")] == [
+    renderer = renderer_here()
+    assert renderer.render("What is `x_y` in $a_b$?", inline=True).html == r"What is <code>x_y</code> in \(a_b\)?"
+    assert [renderer.render(t, inline=True).html for t in ("1. First?", "- Dash?", "> Quote?", "# Hash?")] == [
         "1. First?", "- Dash?", "&gt; Quote?", "# Hash?"]
 
 
 def test_math_content_is_escaped_not_interpreted():
-    assert MarkdownRenderer().block("$a<b$ and $a_1 *b* c_2$") == r"<p>\(a&lt;b\) and \(a_1 *b* c_2\)</p>"
+    assert renderer_here().render("$a<b$ and $a_1 *b* c_2$").html == r"<p>\(a&lt;b\) and \(a_1 *b* c_2\)</p>"
 
 
 @settings(max_examples=300, deadline=None)
@@ -39,7 +44,7 @@ def test_math_content_is_escaped_not_interpreted():
        | st.sampled_from(["What is LoRA?", "大模型（LLMs）评测有那些方法？", "GPT-3.5 vs. GPT-4 (2023)", "a - b + c",
                           "Why O(n) / 2?", "10% of 'quoted' \"text\"", "x.y.z", "e.g. www.example.org"]))
 def test_the_plain_line_shortcut_renders_what_markdown_would(title):
-    renderer = MarkdownRenderer()
+    renderer = renderer_here()
     title = title.strip()
     if title:
         assert renderer.render(title, inline=True).html == renderer.convert(title, inline=True).html
@@ -51,7 +56,7 @@ def test_the_plain_line_shortcut_renders_what_markdown_would(title):
                                  "``", "~~", "    indented", "\t", "```py", "~~~", ":::"])
                 | st.text(max_size=30), max_size=12).map(" ".join))
 def test_text_without_links_or_fences_renders_the_same_without_magiclink_or_superfences(text):
-    renderer = MarkdownRenderer()
+    renderer = renderer_here()
     full = renderer._markdown(links=True, fences=True).reset().convert(text)
     if not MAY_LINK_RE.search(text):
         assert renderer._markdown(links=False, fences=True).reset().convert(text) == full

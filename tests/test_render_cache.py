@@ -6,7 +6,7 @@ import concurrent.futures
 import shutil
 
 from deckgen import build_decks
-from deckgen import render_cache
+from deckgen import render
 from deckgen.render import MarkdownRenderer
 
 from conftest import write_deck
@@ -23,9 +23,9 @@ def count_renders(monkeypatch) -> list[str]:
     rendered = []
     original = MarkdownRenderer.render
 
-    def spy(self, text, inline=False):
+    def spy(self, text, inline=False, folder=None):
         rendered.append(text)
-        return original(self, text, inline)
+        return original(self, text, inline, folder)
 
     monkeypatch.setattr(MarkdownRenderer, "render", spy)
     return rendered
@@ -58,9 +58,9 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
     write_deck(tmp_path / "src", "deck", deck_text(120))
     serial = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
     cached = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
-    monkeypatch.setattr(render_cache, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(render_cache, "CHUNK", 16)
-    monkeypatch.setattr(render_cache.os, "cpu_count", lambda: 2)  # two workers even on a one-core machine
+    monkeypatch.setattr(render, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(render, "CHUNK", 16)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)  # two workers even on a one-core machine
     pools = []
 
     class Pool(concurrent.futures.ProcessPoolExecutor):
@@ -77,7 +77,7 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
 def test_a_damaged_or_deleted_cache_is_only_slower(tmp_path):
     write_deck(tmp_path / "src", "deck", deck_text(5))
     first = build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes()
-    (tmp_path / "out" / ".cache" / "deck.sqlite").write_text("not a database")
+    (tmp_path / "out" / ".cache" / "render.sqlite").write_text("not a database")
     assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
     shutil.rmtree(tmp_path / "out" / ".cache")
     assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
@@ -86,7 +86,7 @@ def test_a_damaged_or_deleted_cache_is_only_slower(tmp_path):
 def test_a_damaged_cache_is_replaced_by_a_working_one(tmp_path, monkeypatch):
     write_deck(tmp_path / "src", "deck", deck_text(5))
     (tmp_path / "out" / ".cache").mkdir(parents=True)
-    (tmp_path / "out" / ".cache" / "deck.sqlite").write_text("not a database")
+    (tmp_path / "out" / ".cache" / "render.sqlite").write_text("not a database")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     rendered = count_renders(monkeypatch)
     build_decks(tmp_path / "src", tmp_path / "out", now=T)

@@ -11,13 +11,14 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen.cli import main
-from deckgen.identity_file import identity_path, read_identity
 
-from conftest import AnkiProfile
+from conftest import AnkiProfile, record_of, record_path
 
 PIECES = ["### Q?", "### Q? {#q}", "###", "## Section", "# Part", "#### Detail", "- item", "* item", "1. one",
           "  - nested", "    - deeper", "```", "```python", "~~~", "$$", "$x_1 * y_2$", "\\(", "\\]", "$5 and $10",
@@ -44,7 +45,7 @@ def test_any_input_builds_an_importable_deck_or_stops_with_a_deckgen_error(docum
         assert leftovers == []
         packages = list(out.glob("*.apkg")) if out.exists() else []
         if result.exit_code == 1:
-            assert packages == [] and not (src / "deck.identity.jsonl").exists()
+            assert packages == [] and not record_path(src).exists()
             assert result.output.splitlines()[-1].startswith("Error: ")
             return
         if not packages:  # a file with no questions: a warning, nothing to build
@@ -54,7 +55,7 @@ def test_any_input_builds_an_importable_deck_or_stops_with_a_deckgen_error(docum
         try:
             log = profile.import_package(packages[0])
             assert len(log.conflicting) == 0
-            assert profile.col.note_count() == len(read_identity(src / "deck.identity.jsonl").notes)
+            assert profile.col.note_count() == len(record_of(src).notes)
             assert profile.check_database()[1]
         finally:
             profile.close()
@@ -73,13 +74,13 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     command = [sys.executable, "-m", "deckgen", "build", str(src), "-o", str(out)]
     subprocess.run(command, check=True, capture_output=True)
     old_apkg = (out / "deck-1.0.0.apkg").read_bytes()
-    old_identity = identity_path(deck).read_bytes()
+    old_identity = record_path(src).read_bytes()
 
     deck.write_text(big_deck("Second answer"), encoding="utf-8")
     start = time.monotonic()  # how long the rebuild takes, run once to the end and then undone
     subprocess.run(command, check=True, capture_output=True)
     duration = time.monotonic() - start
-    identity_path(deck).write_bytes(old_identity)
+    record_path(src).write_bytes(old_identity)
     (out / "deck-1.0.1.apkg").unlink()
     outcomes = set()
     for step in range(14):  # kills from the start to past the end of the rebuild
@@ -88,13 +89,13 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         assert (out / "deck-1.0.0.apkg").read_bytes() == old_apkg
-        identity = identity_path(deck).read_bytes()
+        identity = record_path(src).read_bytes()
         if identity == old_identity:
             outcomes.add("old")
         else:
-            assert read_identity(identity_path(deck)).version == "1.0.1"
+            assert record_of(src).packages["deck"].version == "1.0.1"
             outcomes.add("new")
-            identity_path(deck).write_bytes(old_identity)  # try again from the old state
+            record_path(src).write_bytes(old_identity)  # try again from the old state
             (out / "deck-1.0.1.apkg").unlink(missing_ok=True)
         for package in out.glob("*.apkg"):
             assert zipfile.ZipFile(package).testzip() is None
@@ -102,5 +103,43 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
 
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert read_identity(identity_path(deck)).version == "1.0.1"
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == [".deckgen.lock"]
+    assert record_of(src).packages["deck"].version == "1.0.1"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == [
+        ".deckgen.lock", ".gitattributes"]
+
+
+def processes_in_session(session: int) -> list[int]:
+    """The processes of a session (Linux: from /proc), zombies left out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux's /proc")
+@pytest.mark.parametrize("how", ["SIGTERM to the build", "SIGKILL to the build", "Ctrl-C to its group"])
+def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
+    src, out = tmp_path / "source", tmp_path / "build"
+    src.mkdir()
+    (src / "deck.md").write_text(big_deck("An answer", 4000), encoding="utf-8")  # renders in several processes
+    command = [sys.executable, "-m", "deckgen", "build", str(src), "-o", str(out)]
+    build = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(processes_in_session(build.pid)) < 3 and time.monotonic() < deadline:  # the workers have started
+        time.sleep(0.02)
+    assert len(processes_in_session(build.pid)) >= 3, "the build never rendered in several processes"
+    if how == "Ctrl-C to its group":
+        os.killpg(build.pid, signal.SIGINT)
+    else:
+        os.kill(build.pid, signal.SIGTERM if how.startswith("SIGTERM") else signal.SIGKILL)
+    build.wait(10)
+    time.sleep(1.0)
+    assert processes_in_session(build.pid) == []
+    assert not list(out.glob("*.apkg")) and not record_path(src).exists()

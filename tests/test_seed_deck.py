@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import deckgen
-from deckgen.identity_file import read_identity
+from deckgen.identity_file import read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "source" / "llm-interview.md"
@@ -56,12 +56,12 @@ def imported(tmp_path_factory):
 
 def test_one_versioned_package_and_the_committed_identities_are_up_to_date(imported):
     apkg, _, _ = imported
-    committed = ROOT / "source" / "llm-interview.identity.jsonl"
-    version = read_identity(committed).version
+    committed = ROOT / "source" / ".deckgen" / "identity.jsonl"
+    version = read_record(committed).packages["llm-interview"].version
     assert apkg.name == f"llm-interview-{version}.apkg"
     assert [p.name for p in apkg.parent.glob("*.apkg")] == [apkg.name]
-    # Building the committed sources changes nothing: the identity file in git matches them.
-    assert (apkg.parent.parent / "source" / committed.name).read_bytes() == committed.read_bytes()
+    # Building the committed sources changes nothing: the identity record in git matches them.
+    assert (apkg.parent.parent / "source" / ".deckgen" / committed.name).read_bytes() == committed.read_bytes()
 
 
 def test_all_notes_import_as_new(imported):
@@ -104,7 +104,8 @@ def test_deck_description_holds_every_reference_link(imported):
     links = BeautifulSoup(deck["desc"], "html.parser").find_all("a")
     assert len(links) == 12
     assert all(a["href"].startswith("https://") and a["href"] == a.get_text() for a in links)
-    assert f"Version {read_identity(ROOT / 'source' / 'llm-interview.identity.jsonl').version}" in deck["desc"]
+    version = read_record(ROOT / "source" / ".deckgen" / "identity.jsonl").packages["llm-interview"].version
+    assert f"Version {version}" in deck["desc"]
 
 
 def test_check_database_is_ok(imported):
@@ -114,10 +115,11 @@ def test_check_database_is_ok(imported):
     assert profile.col.note_count() == 106
 
 
-def test_without_its_identity_file_the_deck_gets_the_committed_guids_back(tmp_path):
-    # New GUIDs come from the deck and the question text: a lost identity file costs no review history.
-    shutil.copytree(ROOT / "source", tmp_path / "source", ignore=shutil.ignore_patterns("*.identity.jsonl"))
-    (deck,) = deckgen.build_decks(tmp_path / "source", tmp_path / "build").decks
-    committed = read_identity(ROOT / "source" / "llm-interview.identity.jsonl")
-    assert sorted((n.question, n.guid) for n in deck.plan.identity.notes) == \
-        sorted((n.question, n.guid) for n in committed.notes)
+def test_without_its_identity_record_the_deck_gets_the_committed_guids_back(tmp_path):
+    # New GUIDs come from the deck and the question text: a lost identity record costs no review history.
+    shutil.copytree(ROOT / "source", tmp_path / "source", ignore=shutil.ignore_patterns(".deckgen"))
+    deckgen.build_decks(tmp_path / "source", tmp_path / "build")
+    rebuilt = read_record(tmp_path / "source" / ".deckgen" / "identity.jsonl")
+    committed = read_record(ROOT / "source" / ".deckgen" / "identity.jsonl")
+    assert sorted((n.question, n.guid) for n in rebuilt.notes.values()) == \
+        sorted((n.question, n.guid) for n in committed.notes.values())

@@ -1,13 +1,14 @@
 import regex
 
 from deckgen.parse import Question
-from deckgen.sources import TopicRule
-from deckgen.sources import anki_tag
-from deckgen.topics import note_tags
+from deckgen.settings import TopicRule
+from deckgen.syntax import anki_tag, question_key
+from deckgen.tags import note_tags
 
 
 def question(title: str, sections=("Part one", "Chapter")) -> Question:
-    return Question(path=None, line=1, title=title, explicit_id=None, sections=sections, answer="", answer_line=2)
+    return Question(path=None, line=1, title=title, explicit_id=None, sections=sections, answer="", answer_line=2,
+                    key=question_key(title))
 
 
 def test_section_path_is_a_hierarchical_tag_and_rules_add_topics():

@@ -174,6 +174,24 @@ def test_a_deck_file_linked_from_outside_is_skipped_with_a_warning(tmp_path):
     assert [p.name for p in out.glob("*.apkg")] == ["own-1.0.0.apkg"] and packages_hold_marker(out) == []
 
 
+def test_an_identity_record_linked_from_outside_is_neither_read_nor_written(tmp_path):
+    notes, outside = library(tmp_path)
+    (notes / "own.md").write_text("### Own?\nYes.\n", encoding="utf-8")
+    (outside / "record").mkdir()
+    (outside / "record" / "identity.jsonl").write_text('{"deckgen_identity":2}\n{"guid":"' + MARKER.decode()
+                                                     + '","deck":"own","question":"Own?","answer":"' + MARKER.decode()
+                                                     + '","mtime":1,"source":"own.md:1","removed":1}\n')
+    (notes / ".deckgen").symlink_to(outside / "record")
+    before = (outside / "record" / "identity.jsonl").read_bytes()
+    checked = run("check", str(notes))
+    assert f"{notes / '.deckgen' / 'identity.jsonl'}: warning: skipped: a symbolic link to" in checked.stdout
+    result = run("build", str(notes), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 1 and "where deckgen writes nothing: remove the link" in result.stderr
+    assert (outside / "record" / "identity.jsonl").read_bytes() == before
+    assert sorted(p.name for p in (outside / "record").iterdir()) == ["identity.jsonl"]
+    assert packages_hold_marker(tmp_path / "build") == []
+
+
 def test_a_file_that_is_too_large_is_not_included(tmp_path):
     notes, _ = library(tmp_path)
     (notes / "big.png").write_bytes(png(2, 2, (0, 0, 0)) + b"\0" * (10 * 1024 * 1024))
@@ -186,20 +204,19 @@ def test_a_file_that_is_too_large_is_not_included(tmp_path):
 
 def test_the_bytes_bundled_are_the_bytes_checked(tmp_path, monkeypatch):
     """An image swapped for another file between its check and the writing stops the build."""
-    from deckgen import write
+    from deckgen import package
 
     notes, outside = library(tmp_path)
     image = notes / "sub" / "inside.png"
     (notes / "sub" / "deck.md").write_text("### Swap?\n![in](inside.png)\n", encoding="utf-8")
-    original = write.write_package_to
+    original = package.write_package_to
 
     def swap_then_write(plan, file):
         image.unlink()
         image.symlink_to(outside / "secret.png")
         return original(plan, file)
 
-    monkeypatch.setattr(write, "write_package_to", swap_then_write)
-    monkeypatch.setattr("deckgen.build.write_package_to", swap_then_write)
+    monkeypatch.setattr(package, "write_package_to", swap_then_write)
     result = run("build", str(notes), "-o", str(tmp_path / "build"))
     assert result.exit_code == 1 and "changed while the build ran; build again" in result.output
     assert not list((tmp_path / "build").glob("*.apkg"))
@@ -241,7 +258,7 @@ def test_pathological_markdown_renders_about_as_fast_as_ordinary_markdown(tmp_pa
     """
     from deckgen.render import MarkdownRenderer
 
-    renderer = MarkdownRenderer(tmp_path)
+    renderer = MarkdownRenderer(MediaResolver(tmp_path))
     text = PATHOLOGICAL[name]
     ordinary = ("Plain words, **bold**, `code` and [a link](https://example.org). " * 400)[:len(text)]
     renderer.convert("warm up")

@@ -1,7 +1,14 @@
 import zipfile
 
-from deckgen.model import BASIC
-from deckgen.write import PackageNote, PackagePlan, write_package
+from deckgen.note_types import BASIC
+from deckgen.package import write_package_to
+from deckgen.plan import PackageNote, PackagePlan
+
+
+def write_package(plan, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:
+        write_package_to(plan, file)
 
 
 def plan(mtime=1_700_000_000, answer="<p>A</p>") -> PackagePlan:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import filecmp
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +24,7 @@ class StagedFiles:
 
     def __init__(self) -> None:
         self._staged: list[tuple[str, Path]] = []
+        self._removals: list[Path] = []
 
     def stage(self, path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
         """Write `content` (bytes, or a function writing to a file) for `path` under a temporary name.
@@ -34,6 +33,9 @@ class StagedFiles:
         nothing is staged: a build that changes nothing rewrites nothing.
         Content is streamed, so a large deck is never held in memory whole.
         """
+        import filecmp
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
         self._staged.append((tmp_name, path))
@@ -50,12 +52,19 @@ class StagedFiles:
             return
         os.chmod(tmp_name, 0o644)
 
+    def remove(self, path: Path) -> None:
+        """Delete `path` when the staged files are committed (after they are all in place)."""
+        self._removals.append(path)
+
     def commit(self) -> None:
         while self._staged:
             tmp_name, path = self._staged.pop(0)
             os.replace(tmp_name, path)
+        while self._removals:
+            self._removals.pop(0).unlink(missing_ok=True)
 
     def discard(self) -> None:
+        self._removals.clear()
         while self._staged:
             Path(self._staged.pop()[0]).unlink(missing_ok=True)
 

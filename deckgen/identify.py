@@ -1,9 +1,10 @@
 """Stable identities: which recorded note each question is, and GUIDs for new ones.
 
-The identity file is the truth: a question keeps the GUID recorded for it. A
-question is recognised by its explicit `{#id}`, by its text, or, when it was
-reworded, by its answer or by a close wording; a new question gets a GUID from
-the deck and its text, never from its position.
+The identity record is the truth: a question keeps the GUID recorded for it.
+A question is recognised by its explicit `{#id}`, by its text, or, when it
+was reworded, by its answer or by a close wording; a new question gets a GUID
+from the deck and its text, never from its position. All of it works on the
+Markdown the author wrote: nothing needs rendering first.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import base64
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import msgspec
 
 from .errors import Diagnostic
-from .identity_file import NoteIdentity
-from .parse import Question, normalise_question
+from .identity_file import IdentityRecord, NoteRecord
+from .note_types import BASIC_MODEL_ID
+from .parse import ParsedDeck, Question
+from .syntax import question_key
 
 SAME_WORDING = 0.9  # a question this close to a vanished one is that one, reworded
 CLOSE_WORDING = 0.6  # ... or this close, if its answer is at least this close too
@@ -29,11 +33,6 @@ def stable_hash(*parts: str) -> bytes:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
 
 
-def deck_id(deck_name: str) -> int:
-    """Anki matches decks by name, so the id derives from the name alone (never 0)."""
-    return (1 << 30) + int.from_bytes(stable_hash("deck", deck_name)[:8], "big") % (1 << 30)
-
-
 def new_guid(deck_slug: str, question: Question, occurrence: int) -> str:
     """GUID for a question seen for the first time.
 
@@ -43,7 +42,7 @@ def new_guid(deck_slug: str, question: Question, occurrence: int) -> str:
     if question.explicit_id:
         key = ("id", deck_slug, question.explicit_id, str(occurrence))
     else:
-        key = ("question", deck_slug, normalise_question(question.title), str(occurrence))
+        key = ("question", deck_slug, question.key, str(occurrence))
     return base64.b32encode(stable_hash(*key)[:10]).decode("ascii").lower()
 
 
@@ -52,13 +51,49 @@ class Identified(msgspec.Struct, frozen=True):
 
     question: Question
     guid: str
-    record: NoteIdentity | None
-    """What the last build recorded for this note; None for a new note."""
+    record: NoteRecord | None
+    """What the record holds for this note; None for a new note."""
     reworded: bool = False
     """Recognised by its answer or a close wording rather than by its text."""
 
 
-def identify(deck_slug: str, questions: Sequence[Question], records: Sequence[NoteIdentity]
+@dataclass(frozen=True)
+class IdentifiedDeck:
+    """A deck's questions with their identities, and its recorded notes no question continues."""
+
+    parsed: ParsedDeck
+    notes: tuple[Identified, ...]
+    """In source order."""
+    gone: tuple[NoteRecord, ...]
+    """Recorded notes of this deck whose question is gone (tombstones, old and new), by GUID."""
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, model_ids: dict[str, int],
+                   fresh: frozenset[str] = frozenset()) -> list[IdentifiedDeck]:
+    """Identify every deck's questions against the notes recorded for it.
+
+    `model_ids` gives each deck's note type; a deck in `fresh` starts afresh
+    (a new note type on purpose): none of its recorded notes is continued, and
+    none is marked removed (they stay in Anki as they are).
+    """
+    by_deck: dict[str, list[NoteRecord]] = defaultdict(list)
+    for note in record.notes.values():
+        by_deck[note.deck].append(note)
+    identified = []
+    for deck in decks:
+        key, slug = deck.source.file.key, deck.source.settings.slug
+        known = [] if key in fresh else by_deck.get(key, [])
+        # GUIDs of notes of another type than the first one are minted apart, so the two never collide.
+        namespace = slug if model_ids[key] == BASIC_MODEL_ID else f"{slug}@{model_ids[key]}"
+        notes, diagnostics = identify(namespace, deck.questions, known)
+        live = {note.guid for note in notes}
+        gone = tuple(sorted((n for n in known if n.guid not in live), key=lambda n: n.guid))
+        identified.append(IdentifiedDeck(parsed=deck, notes=notes, gone=gone, diagnostics=diagnostics))
+    return identified
+
+
+def identify(deck_slug: str, questions: Sequence[Question], records: Sequence[NoteRecord]
              ) -> tuple[tuple[Identified, ...], tuple[Diagnostic, ...]]:
     """Give every question its GUID: the recorded one if it is a known note, else a new one."""
     matcher = _Matcher(questions, records)
@@ -72,7 +107,7 @@ def identify(deck_slug: str, questions: Sequence[Question], records: Sequence[No
         if record is not None:
             identified.append(Identified(question, record.guid, record, index in matcher.reworded))
             continue
-        key = question.explicit_id or normalise_question(question.title)
+        key = question.explicit_id or question.key
         while True:
             occurrences[key] += 1
             guid = new_guid(deck_slug, question, occurrences[key])
@@ -86,28 +121,28 @@ def identify(deck_slug: str, questions: Sequence[Question], records: Sequence[No
 class _Matcher:
     """Pairs questions with recorded notes, surest evidence first; each record is used once."""
 
-    def __init__(self, questions: Sequence[Question], records: Sequence[NoteIdentity]):
+    def __init__(self, questions: Sequence[Question], records: Sequence[NoteRecord]):
         self.questions = questions
         self.free = {r.guid: r for r in records}
-        self.by_key: dict[tuple[str, str], list[NoteIdentity]] = defaultdict(list)
+        self.by_key: dict[tuple[str, str], list[NoteRecord]] = defaultdict(list)
         for record in records:
-            self.by_key["text", normalise_question(record.question)].append(record)
+            self.by_key["text", question_key(record.question)].append(record)
             if record.explicit_id:
                 self.by_key["id", record.explicit_id].append(record)
         for candidates in self.by_key.values():  # live notes before tombstones, then in source order:
             if len(candidates) > 1:  # identical questions pair up in order
-                candidates.sort(key=lambda r: (r.removed, _source_line(r.source), r.guid))
-        self.matched: dict[int, NoteIdentity] = {}
+                candidates.sort(key=lambda r: (bool(r.removed), _source_line(r.source), r.guid))
+        self.matched: dict[int, NoteRecord] = {}
         self.reworded: set[int] = set()
 
     def unmatched(self) -> list[int]:
         return [i for i in range(len(self.questions)) if i not in self.matched]
 
-    def take(self, index: int, record: NoteIdentity) -> None:
+    def take(self, index: int, record: NoteRecord) -> None:
         self.matched[index] = record
         del self.free[record.guid]
 
-    def first_free(self, key: tuple[str, str], answer: str | None = None) -> NoteIdentity | None:
+    def first_free(self, key: tuple[str, str], answer: str | None = None) -> NoteRecord | None:
         return next((r for r in self.by_key.get(key, ()) if r.guid in self.free
                      and (answer is None or r.answer == answer)), None)
 
@@ -123,7 +158,7 @@ class _Matcher:
         for same_answer in (True, False):
             for index in self.unmatched():
                 question = self.questions[index]
-                record = self.first_free(("text", normalise_question(question.title)),
+                record = self.first_free(("text", question.key),
                                          question.answer if same_answer else None)
                 if record:
                     self.take(index, record)
@@ -153,11 +188,11 @@ class _Matcher:
         return tuple(diagnostics)
 
 
-def _is_rewording(question: Question, record: NoteIdentity) -> bool:
+def _is_rewording(question: Question, record: NoteRecord) -> bool:
     answer = _squash(question.answer)
     if len(answer) >= SUBSTANTIAL_ANSWER and answer == _squash(record.answer):
         return True
-    wording = _similarity(normalise_question(question.title), normalise_question(record.question))
+    wording = _similarity(question.key, question_key(record.question))
     return wording >= SAME_WORDING or (
         wording >= CLOSE_WORDING and _similarity(_squash(question.answer), _squash(record.answer)) >= CLOSE_WORDING)
 

@@ -8,45 +8,16 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 import genanki
-import msgspec
 
-from .files import StagedFiles
-from .media import MediaRef, read_checked
-from .model import NoteType
+from .media import read_checked
+from .note_types import NoteType
+from .plan import PackageNote, PackagePlan
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
-
-
-class PackageNote(msgspec.Struct, frozen=True):
-    """One note as it goes into the package."""
-
-    guid: str
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
-    mtime: int
-    """Seconds; Anki updates an existing note only when this is newer than its own."""
-
-
-@dataclass(frozen=True)
-class PackagePlan:
-    """Everything one .apkg holds."""
-
-    deck_name: str
-    deck_id: int
-    description: str
-    note_type: NoteType
-    note_type_mtime: int
-    notes: tuple[PackageNote, ...]
-    first_id: int
-    """Base of the note and card ids inside the package (Anki only makes them unique)."""
-    media: tuple[MediaRef, ...] = ()
-    """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder."""
 
 
 class _Model(genanki.Model):
@@ -58,6 +29,7 @@ class _Model(genanki.Model):
             fields=[{"name": name} for name in note_type.fields],
             templates=[{"name": name, "qfmt": front, "afmt": back} for name, front, back in note_type.templates],
             css=note_type.css, model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
+            sort_field_index=note_type.sort_field,
         )
 
 
@@ -77,13 +49,6 @@ class _Note(genanki.Note):
         """genanki's own rule for a note's cards, which genanki reads once a note: its cached_property
         backport would ask asyncio whether the rule is a coroutine at every note (a tenth of writing one)."""
         return genanki.Note.cards.func(self)
-
-
-def write_package(plan: PackagePlan, path: Path) -> None:
-    """Write `plan` to `path`; the file appears whole or not at all."""
-    with StagedFiles() as files:
-        files.stage(path, partial(write_package_to, plan))
-        files.commit()
 
 
 def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from .errors import SourceError
 from .parse import Question
-from .sources import PATTERN_TIMEOUT, TopicRule, anki_tag
+from .settings import PATTERN_TIMEOUT, TopicRule
+from .syntax import anki_tag
 
 
 @functools.lru_cache(maxsize=4096)

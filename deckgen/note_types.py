@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-
 from pathlib import Path
 
 # Derived once from "deckgen <kind> note type" and frozen: never recompute or change them.
@@ -146,6 +145,8 @@ class NoteType:
     templates: tuple[tuple[str, str, str], ...]  # (name, front, back)
     css: str
     cloze: bool = False
+    sort_field: int = 0
+    """The field Anki sorts the browser by; changing it forces a full sync on every device."""
 
     @property
     def fingerprint(self) -> str:

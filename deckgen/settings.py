@@ -1,34 +1,26 @@
-"""Find the decks under a source folder and read each deck's Markdown and settings.
+"""A deck's settings: read from the TOML file beside its Markdown (see `library.settings_path`), and checked.
 
-A deck is one Markdown file. Its settings live beside it in a TOML file of the
-same stem (`notes.md` -> `notes.deck.toml`), so the Markdown stays exactly as the
-author wrote it. Every setting has a default; the side file is optional.
+Every setting has a default; the file is optional. Whatever is wrong is
+reported with the file and line.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Diagnostic, SourceError
+from .errors import SourceError
+from .syntax import TAG_SEPARATOR, anki_tag
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-SETTINGS_SUFFIX = ".deck.toml"
-TAG_SEPARATOR = "::"
-TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
-CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
-
-
 PATTERN_TIMEOUT = 0.1  # seconds a topic pattern may take on one question before it is refused
 
 
@@ -52,7 +44,7 @@ class DeckSettings:
     name: str
     """The Anki deck name. Anki matches decks by name: renaming makes a new deck."""
     slug: str
-    """File-name-safe key of the deck: output names and note identities derive from it."""
+    """File-name-safe key of the deck: output names and new notes' GUIDs derive from it."""
     version: str | None = None
     """The version the author asks for; None when the settings name none."""
     question_level: int = 3
@@ -62,89 +54,8 @@ class DeckSettings:
     """Which note type: "basic", "basic-and-reversed" (a second card asks the other way) or "cloze"."""
 
 
-@dataclass(frozen=True)
-class DeckSource:
-    """One deck's Markdown text, where it came from, and its settings."""
-
-    path: Path
-    text: str
-    settings: DeckSettings
-    diagnostics: tuple[Diagnostic, ...] = ()
-    """What reading it noticed (a settings file that was skipped)."""
-
-
-def find_deck_files(source: Path, exclude: Path | None = None) -> tuple[list[Path], list[Diagnostic]]:
-    """The deck files a path names: the file itself, or every `*.md` below a folder but outside `exclude`.
-
-    A deck file that is a symbolic link to a file outside the folder is skipped, with a warning.
-    """
-    if source.is_file():
-        if source.suffix != ".md":
-            raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md", "not-a-deck")
-        found = [source]
-        root = source.parent
-    elif not source.is_dir():
-        raise SourceError(source, 0, "no such file or folder", "no-source")
-    else:
-        excluded = exclude.resolve() if exclude is not None else None
-        found = sorted(
-            p for p in source.rglob("*.md")
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
-            and (excluded is None or excluded not in p.resolve().parents)
-        )
-        root = source
-    verdicts = [(path, link_outside(path, root)) for path in found]
-    return [path for path, skipped in verdicts if skipped is None], [skipped for _, skipped in verdicts if skipped]
-
-
-def link_outside(path: Path, root: Path) -> Diagnostic | None:
-    """A warning when `path` is a symbolic link to somewhere outside `root` (it is then not read)."""
-    if not path.is_symlink():
-        return None
-    target = Path(os.path.realpath(path))
-    if target.is_relative_to(os.path.realpath(root)):
-        return None
-    return Diagnostic(path, 0, f"skipped: a symbolic link to {target}, outside the notes folder "
-                               f"{root}; only files inside it are read", code="link-outside")
-
-
-def read_deck_source(path: Path, root: Path | None = None) -> DeckSource:
-    """Read one deck's Markdown and its settings (a settings file linked from outside `root` is skipped)."""
-    try:
-        data = path.read_bytes()
-        if b"\0" in data:
-            raise SourceError(path, _line_of_offset(data, data.index(b"\0")),
-                              "contains NUL bytes: a binary file, not Markdown text", "binary-file")
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise SourceError(path, _line_of_offset(data, err.start),
-                          f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
-                          "not-utf8") from None
-    except OSError as err:
-        raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
-    if b"\r" in data:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # These bytes are never part of a longer UTF-8 character: a check on the bytes (fast) is exact.
-    control = CONTROL_RE.search(text) if len(data.translate(None, CONTROL_BYTES)) != len(data) else None
-    if control:
-        line_start = text.rfind("\n", 0, control.start()) + 1
-        raise SourceError(path, text.count("\n", 0, control.start()) + 1,
-                          f"control character U+{ord(control.group()):04X}: not text (Anki would also take U+001F "
-                          "for a field separator)", "control-character", column=control.start() - line_start + 1)
-    settings_file = settings_path(path)
-    skipped = link_outside(settings_file, root if root is not None else path.parent)
-    settings = read_settings(path) if skipped is None else DeckSettings(name=path.stem, slug=default_slug(path.stem))
-    return DeckSource(path=path, text=text, settings=settings, diagnostics=(skipped,) if skipped else ())
-
-
-def settings_path(deck_path: Path) -> Path:
-    """Where a deck's settings file lives."""
-    return deck_path.with_name(deck_path.stem + SETTINGS_SUFFIX)
-
-
-def read_settings(deck_path: Path) -> DeckSettings:
-    """The deck's settings from its side file, or the defaults when there is none."""
-    path = settings_path(deck_path)
+def read_settings(deck_path: Path, path: Path) -> DeckSettings:
+    """The settings of the deck `deck_path` from the file `path`, or the defaults when there is none."""
     slug = default_slug(deck_path.stem)
     if not path.exists():
         return DeckSettings(name=deck_path.stem, slug=slug)
@@ -234,16 +145,6 @@ class _SettingsReader:
         return next((i for i, line in enumerate(self.lines, 1) if pattern.match(line)), 0)
 
 
-def anki_tag(parts) -> str:
-    """A valid, harmless Anki tag from path parts: letters, digits and `_ . + - /` only, no empty `::` levels.
-
-    Anki puts tags into the card through {{Tags}} as they are, so a tag must
-    carry no markup: a section heading "<img onerror=…>" must not become one.
-    """
-    cleaned = (TAG_UNSAFE_RE.sub("_", part.replace(TAG_SEPARATOR, "_").strip()).strip("_:") for part in parts)
-    return TAG_SEPARATOR.join(part for part in cleaned if part)
-
-
 def default_slug(stem: str) -> str:
     """The slug of a deck file's name; a name with no ASCII letters or digits gets one from its hash."""
     return slugify(stem) or "deck-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
@@ -252,10 +153,6 @@ def default_slug(stem: str) -> str:
 def slugify(text: str) -> str:
     """Lower-case ASCII letters, digits and single dashes."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _line_of_offset(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
 
 
 def _toml_error_line(err: Exception) -> int:

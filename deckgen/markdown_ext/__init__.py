@@ -1,0 +1,16 @@
+"""Python-Markdown extensions that make an answer render the way its author wrote it, one to a module.
+
+- `math`: TeX math passes through to Anki's MathJax untouched.
+- `block_start`: lists, tables and code blocks start where the author started them.
+- `list_indent`: lists nest by CommonMark's rule, whatever the indent width.
+- `images`: local images point at content-hashed media names, or give way to their alt text.
+- `linear_time`: links and raw HTML are found in linear time, so no note can stall a build.
+"""
+
+from .block_start import BlockStartExtension
+from .images import MediaExtension
+from .linear_time import LinearTimeExtension
+from .list_indent import ListIndentExtension
+from .math import MathExtension
+
+__all__ = ["BlockStartExtension", "LinearTimeExtension", "ListIndentExtension", "MathExtension", "MediaExtension"]

@@ -1,0 +1,61 @@
+"""Local images point at content-hashed media names; an image that may not be bundled gives way to its alt text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from markdown import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from ..media import REMOTE, MediaResolver, not_included_html
+
+
+class MediaRewriter(Treeprocessor):
+    """Point every local image at its name in Anki's media folder: a hash of its bytes.
+
+    Two `img.png` from different folders get different names, and a changed
+    image gets a new name, so Anki picks it up. An image that is not bundled
+    (outside the notes, not an image, missing: see `media`) becomes its alt
+    text with a mark. Each image met is recorded in `md.deckgen_media`.
+    """
+
+    def run(self, root) -> None:
+        if next(root.iter("img"), None) is None:
+            return  # most texts show no image
+        for parent in list(root.iter()):
+            for index, img in reversed(list(enumerate(parent))):
+                if img.tag == "img":
+                    self._rewrite(parent, index, img)
+
+    def _rewrite(self, parent, index: int, img) -> None:
+        ref = self.md.deckgen_resolver.resolve(img.get("src", ""), self.md.deckgen_folder)
+        if ref is None:
+            return  # a data: URL, for the sanitizer to judge
+        self.md.deckgen_media.append(ref)
+        if ref.name or ref.problem == REMOTE:
+            img.set("src", ref.name or ref.src)  # its media name; an http(s) image stays where it is
+            return
+        # Not bundled: the image's place holds its alt text and the mark, as raw HTML Markdown leaves alone.
+        text = self.md.htmlStash.store(not_included_html(img.get("alt", ""))) + (img.tail or "")
+        if index == 0:
+            parent.text = (parent.text or "") + text
+        else:
+            parent[index - 1].tail = (parent[index - 1].tail or "") + text
+        parent.remove(img)
+
+
+class MediaExtension(Extension):
+    """Rewrite local images to media names (see `MediaRewriter`).
+
+    `md.deckgen_resolver` decides what may be bundled; `md.deckgen_folder` is where relative paths start.
+    """
+
+    def extendMarkdown(self, md) -> None:
+        md.registerExtension(self)
+        self.md = md
+        md.deckgen_folder, md.deckgen_resolver = Path("."), MediaResolver(Path("."))
+        md.deckgen_media = []
+        md.treeprocessors.register(MediaRewriter(md), "deckgen_media", 1)
+
+    def reset(self) -> None:
+        self.md.deckgen_media = []
