@@ -3,6 +3,7 @@
     python bench/make_corpus.py --questions 10000 OUTDIR       # writes OUTDIR/corpus.md
     python bench/make_corpus.py --edit-one OUTDIR/corpus.md    # changes exactly one answer
     python bench/make_corpus.py --stats OUTDIR/corpus.md       # answer length, share of tables/code/math
+    python bench/make_corpus.py --reword 1000 [--edit-answers] OUTDIR/corpus.md   # reword 1,000 questions
 
 `## section` headings every ~50 questions; `### question` headings mixing Chinese
 and English (all distinct, as are the answers); answers of ~450 characters mixing Chinese and English,
@@ -20,6 +21,7 @@ import statistics
 from pathlib import Path
 
 SEED = 20240601
+REWORD_PREFIXES = ("简述：", "面试题：")
 EDIT_LINE = "修订：this answer was changed by bench/make_corpus.py --edit-one（只改这一条）。"
 
 TERMS = """Transformer BERT GPT LLaMA ChatGLM Qwen LoRA QLoRA P-tuning RLHF PPO DPO RAG KV-cache FlashAttention
@@ -194,9 +196,8 @@ def split_answers(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def edit_one(path: Path, index: int | None = None) -> str:
-    """Change exactly one answer (by default the middle question's) in place; return its question."""
-    lines = path.read_text(encoding="utf-8").split("\n")
+def question_lines(lines: list[str]) -> list[int]:
+    """Indices of the `###` question lines, fenced code left out."""
     headings, fence = [], None
     for n, line in enumerate(lines):
         mark = re.match(r"\s*(`{3,}|~{3,})", line)
@@ -204,10 +205,36 @@ def edit_one(path: Path, index: int | None = None) -> str:
             fence = None if fence else mark.group(1)[0]
         elif fence is None and line.startswith("### "):
             headings.append(n)
+    return headings
+
+
+def edit_one(path: Path, index: int | None = None) -> str:
+    """Change exactly one answer (by default the middle question's) in place; return its question."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    headings = question_lines(lines)
     at = headings[len(headings) // 2 if index is None else index]
     lines[at + 1:at + 1] = [EDIT_LINE, ""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return lines[at][4:]
+
+
+def reword(path: Path, count: int, edit_answers: bool, reword_questions: bool = True) -> int:
+    """Reword `count` questions in place, spread over the deck (each gets a prefix), and with
+    `edit_answers` change a word in each of their answers too (or, `reword_questions` False,
+    only that); return how many were changed."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    headings = question_lines(lines)
+    step = max(1, len(headings) // count)
+    chosen = headings[::step][:count]
+    prefix = REWORD_PREFIXES[1 if edit_answers else 0]
+    for at in chosen:
+        if reword_questions:
+            lines[at] = "### " + prefix + lines[at][4:]
+        if edit_answers:
+            first = at + 1
+            lines[first] = lines[first][:10] + "（改）" + lines[first][10:]  # a word more in the first line
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return len(chosen)
 
 
 def stats(text: str) -> dict:
@@ -240,9 +267,18 @@ def main() -> None:
     parser.add_argument("--edit-one", action="store_true", help="change one answer of the .md file TARGET")
     parser.add_argument("--index", type=int, help="with --edit-one: which question (0-based; default: middle)")
     parser.add_argument("--stats", action="store_true", help="print the shape of TARGET (a .md file, or what was written)")
+    parser.add_argument("--reword", type=int, metavar="N", help="reword N questions of the .md file TARGET")
+    parser.add_argument("--edit-answers", action="store_true", help="with --reword: change a word of each answer too")
+    parser.add_argument("--edit", type=int, metavar="N", help="change a word of N answers of the .md file TARGET")
     args = parser.parse_args()
     if args.edit_one:
         print("edited the answer of:", edit_one(args.target, args.index))
+        return
+    if args.reword:
+        print("reworded", reword(args.target, args.reword, args.edit_answers), "questions")
+        return
+    if args.edit:
+        print("edited", reword(args.target, args.edit, True, reword_questions=False), "answers")
         return
     if args.stats and args.target.suffix == ".md":
         path = args.target

@@ -5,9 +5,15 @@
 
 Each round runs every case once, in order; the table gives per-case medians over
 the rounds, and each child's peak RSS (from os.wait4). "cold" builds a fresh copy
-of the deck folder (no identity file) into an empty output folder (deckgen's
+of the deck folder (no identity record) into an empty output folder (deckgen's
 caches live in it); "no change" builds that folder again; "one edit" builds it
-after changing one answer (make_corpus.edit_one).
+after changing one answer (make_corpus.edit_one); on the synthetic deck,
+"reword 1000" after rewording 1,000 questions, their answers as they were;
+"edit 1000" after changing a word of each of their answers; "reword+edit
+1000" after rewording them again and changing a word of each answer again
+(make_corpus.reword): each must keep every note. Rewording costs the ratio of
+"reword 1000" to "one edit", and of "reword+edit 1000" to "edit 1000" (which
+renders as much).
 """
 
 from __future__ import annotations
@@ -31,8 +37,8 @@ PY = sys.executable
 MAKE_CORPUS = str(BENCH / "make_corpus.py")
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, stderr) of one child; stops the benchmark if it fails."""
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, str, str]:
+    """(seconds, peak RSS in MiB, stderr, stdout) of one child; stops the benchmark if it fails."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
@@ -43,7 +49,7 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{stdout}{stderr}")
-    return seconds, usage.ru_maxrss / 1024, stderr
+    return seconds, usage.ru_maxrss / 1024, stderr, stdout
 
 
 def helper(*args: str) -> str:
@@ -62,7 +68,8 @@ def digest(folder: Path) -> dict[str, str]:
     return {p.name: sha(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def deckgen_cases(work: Path, pristine: Path, notes: list[str]) -> list[tuple[str, callable]]:
+def deckgen_cases(work: Path, pristine: Path, notes: list[str], rewordings: bool = False
+                  ) -> list[tuple[str, callable]]:
     """The three deckgen cases, sharing one source copy and output folder per round."""
     src, out = work / "src", work / "out"
     build = [PY, "-m", "deckgen", "build", str(src), "-o", str(out)]
@@ -95,7 +102,24 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str]) -> list[tuple[st
             notes.append("CHECK: the one-edit build wrote no new .apkg")
         return result
 
-    return [("deckgen cold", cold), ("deckgen no change", no_change), ("deckgen one edit", one_edit)]
+    def rewording(*arguments: str):
+        edit_answers = "--edit-answers" in arguments
+
+        def case():
+            deck = str(next(p for p in src.iterdir() if p.suffix == ".md"))
+            helper(deck, *arguments)
+            result = run(build + ["-v"], work)
+            if "  new " in result[3] or "ambiguous" in result[2] or "unmatched-rewording" in result[2]:
+                notes.append("CHECK: a rewording lost its note (" + ("answers edited" if edit_answers else
+                                                                     "answers as they were") + ")")
+            return result[:3]
+        return case
+
+    cases = [("deckgen cold", cold), ("deckgen no change", no_change), ("deckgen one edit", one_edit)]
+    if rewordings:
+        cases += [("reword 1000", rewording("--reword", "1000")), ("edit 1000", rewording("--edit", "1000")),
+                  ("reword+edit 1000", rewording("--reword", "1000", "--edit-answers"))]
+    return cases
 
 
 def main() -> None:
@@ -130,7 +154,7 @@ def main() -> None:
         bases = ["floor", "plain"]
     print(f"deck {deck.name}:", "; ".join(line.strip() for line in helper(str(deck), "--stats").splitlines()))
     print(f"scratch folder: {work}")
-    cases += deckgen_cases(work, pristine, notes)
+    cases += deckgen_cases(work, pristine, notes, rewordings=not args.seed_deck)
 
     package = Path(subprocess.run([PY, "-c", "import deckgen; print(deckgen.__file__)"], check=True,
                                   capture_output=True, text=True).stdout.strip()).parent
@@ -142,7 +166,7 @@ def main() -> None:
     peaks = {name: [] for name, _ in cases}
     for _ in range(args.rounds):
         for name, case in cases:
-            seconds, peak, _ = case()
+            seconds, peak = case()[:2]
             times[name].append(seconds)
             peaks[name].append(peak)
 
@@ -155,6 +179,9 @@ def main() -> None:
     for name, values in times.items():
         ratios = "".join(f" {median[name] / median[b]:>{w}.2f}" for b, w in zip(bases, widths))
         print(f"{name:<18} {median[name]:>9.3f} {min(values):>8.3f}{ratios} {statistics.median(peaks[name]):>9.1f}")
+    for name, base in (("reword 1000", "deckgen one edit"), ("reword+edit 1000", "edit 1000")):
+        if name in median:
+            print(f"{name}: {median[name] / median[base]:.2f} x {base}")
     for note in dict.fromkeys(notes):
         print(note)
     print(f"run.py's own peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB "

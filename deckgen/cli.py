@@ -79,7 +79,7 @@ def run() -> None:
 @OUTPUT
 @NEW_NOTE_TYPE
 @RERENDER
-@click.option("-v", "--verbose", is_flag=True, help="Also list every note that changes.")
+@click.option("-v", "--verbose", is_flag=True, help="List every note that changes (renamed ones are always listed).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbose: bool, quiet: bool) -> None:
     """Build each deck into a versioned .apkg.
@@ -107,8 +107,8 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
     for deck in report.decks:
         plan = deck.plan
         click.echo(f"{plan.name} {plan.version}: {len(plan.deck.notes)} notes ({_summary(plan)}) -> {deck.path}")
-        if verbose:
-            _echo_changes(plan)
+        # Every rename deckgen inferred is said, since it decides whose review history a question carries.
+        _echo_changes(plan, kinds=None if verbose else ("renamed",))
         _echo_rerender_hint(plan)
 
 
@@ -255,8 +255,10 @@ def _echo_diagnostics(diagnostics, quiet: bool) -> None:
             click.echo(str(diagnostic), err=True)
 
 
-def _echo_changes(plan) -> None:
+def _echo_changes(plan, kinds: tuple[str, ...] | None = None) -> None:
     for change in plan.changes:
+        if kinds is not None and change.kind not in kinds:
+            continue
         what = f"{change.previous_question} -> {change.question}" if change.previous_question else change.question
         click.echo(f"  {change.kind:<8} {change.source}  {what}")
 

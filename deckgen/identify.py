@@ -1,16 +1,35 @@
-"""Stable identities: which recorded note each question is, and GUIDs for new ones.
+"""Stable identities: which recorded note each question continues, and GUIDs for new ones.
 
-The identity record is the truth: a question keeps the GUID recorded for it.
-A question is recognised by its explicit `{#id}`, by its text, or, when it
-was reworded, by its answer or by a close wording; a new question gets a GUID
-from the deck and its text, never from its position. All of it works on the
-Markdown the author wrote: nothing needs rendering first.
+Which note a question continues decides whose review history it carries, so
+a question takes a recorded note only on evidence, surest first, over every
+deck of the build at once (a question may move between decks):
+
+1. its explicit id (`{#my-id}`), or the note its heading names (`{was="…"}`,
+   `{was=GUID}`);
+2. the same text in the same deck and section (unless its answer is another
+   one, and another question has the note's old answer, barely edited if at
+   all: that one is the note, reworded, and this a new question that took
+   over its text);
+3. the same text elsewhere, with the closest answer (still recognisably the same);
+4. a unique identical answer (a reworded question);
+5. a close wording with an answer still recognisably the same, or an answer
+   barely edited (see the thresholds below).
+
+At each step a question and a note pair up only when each is the other's one
+best candidate; questions identical in heading, section and answer are told
+apart by their order, and only they. Steps 1 to 4 look things up by key; the
+similarity of step 5 is computed only for what is left, and only between
+texts that share rare pieces (an index), so rewording many questions at once
+costs about as much as rewording one. A question `{new}` skips steps 3 to 5.
+A question that takes no note gets a GUID from its deck and its text, never
+from its position. All of it works on the Markdown the author wrote.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +40,16 @@ from .errors import Diagnostic
 from .identity_file import IdentityRecord, NoteRecord
 from .note_types import BASIC_MODEL_ID
 from .parse import ParsedDeck, Question
-from .syntax import question_key
+from .syntax import anki_tag, question_key
 
-SAME_WORDING = 0.9  # a question this close to a vanished one is that one, reworded
-CLOSE_WORDING = 0.6  # ... or this close, if its answer is at least this close too
 SUBSTANTIAL_ANSWER = 24  # characters; shorter answers ("Yes.") are shared by unrelated questions
+ANSWER_SAME = 0.8  # an answer this close to a vanished note's is that note's, its question reworded or not
+ANSWER_RECOGNISABLE = 0.5  # ... or this close, when the question's wording is at least WORDING_CLOSE too
+WORDING_CLOSE = 0.6
+RESEMBLES = 0.6  # a new question worded this close to a vanished one gets a hint
+RARE = 16  # the rarest pieces of a text that find the texts to compare it with
+ANSWERS_ALIKE = 0.02  # two candidates' answers this equally close to a question's are no way to choose ...
+WORDING_MARGIN = 0.1  # ... and then the one worded closer must be this much closer to be the one
 
 
 def stable_hash(*parts: str) -> bytes:
@@ -54,7 +78,7 @@ class Identified(msgspec.Struct, frozen=True):
     record: NoteRecord | None
     """What the record holds for this note; None for a new note."""
     reworded: bool = False
-    """Recognised by its answer or a close wording rather than by its text."""
+    """Recognised by its answer or a close wording rather than by its text, or by `{was=…}`."""
 
 
 @dataclass(frozen=True)
@@ -71,141 +95,352 @@ class IdentifiedDeck:
 
 def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, model_ids: dict[str, int],
                    fresh: frozenset[str] = frozenset()) -> list[IdentifiedDeck]:
-    """Identify every deck's questions against the notes recorded for it.
+    """Identify every deck's questions against the notes recorded for these decks.
 
     `model_ids` gives each deck's note type; a deck in `fresh` starts afresh
     (a new note type on purpose): none of its recorded notes is continued, and
     none is marked removed (they stay in Anki as they are).
     """
-    by_deck: dict[str, list[NoteRecord]] = defaultdict(list)
-    for note in record.notes.values():
-        by_deck[note.deck].append(note)
-    identified = []
+    keys = {deck.source.file.key for deck in decks}
+    known = [note for note in record.notes.values() if note.deck in keys and note.deck not in fresh]
+    questions = [(deck.source.file.key, question) for deck in decks for question in deck.questions]
+    matcher = _Matcher([q for _, q in questions], [key for key, _ in questions], known)
+    matcher.match()
+    taken = set(record.notes)
+    identified, diagnostics, index = [], defaultdict(list), 0
     for deck in decks:
         key, slug = deck.source.file.key, deck.source.settings.slug
-        known = [] if key in fresh else by_deck.get(key, [])
         # GUIDs of notes of another type than the first one are minted apart, so the two never collide.
         namespace = slug if model_ids[key] == BASIC_MODEL_ID else f"{slug}@{model_ids[key]}"
-        notes, diagnostics = identify(namespace, deck.questions, known)
-        live = {note.guid for note in notes}
-        gone = tuple(sorted((n for n in known if n.guid not in live), key=lambda n: n.guid))
-        identified.append(IdentifiedDeck(parsed=deck, notes=notes, gone=gone, diagnostics=diagnostics))
-    return identified
-
-
-def identify(deck_slug: str, questions: Sequence[Question], records: Sequence[NoteRecord]
-             ) -> tuple[tuple[Identified, ...], tuple[Diagnostic, ...]]:
-    """Give every question its GUID: the recorded one if it is a known note, else a new one."""
-    matcher = _Matcher(questions, records)
-    matcher.by_explicit_id()
-    matcher.by_text()
-    diagnostics = matcher.by_rewording()
-    taken = {r.guid for r in records}
-    identified, occurrences = [], defaultdict(int)
-    for index, question in enumerate(questions):
-        record = matcher.matched.get(index)
-        if record is not None:
-            identified.append(Identified(question, record.guid, record, index in matcher.reworded))
-            continue
-        key = question.explicit_id or question.key
-        while True:
-            occurrences[key] += 1
-            guid = new_guid(deck_slug, question, occurrences[key])
-            if guid not in taken:
-                break
-        taken.add(guid)
-        identified.append(Identified(question, guid, None))
-    return tuple(identified), diagnostics
+        occurrences: dict[str, int] = defaultdict(int)
+        notes = []
+        for question in deck.questions:
+            found = matcher.matched.get(index)
+            if found is not None:
+                notes.append(Identified(question, found.guid, found, index in matcher.reworded))
+            else:
+                text = question.explicit_id or question.key
+                while True:
+                    occurrences[text] += 1
+                    guid = new_guid(namespace, question, occurrences[text])
+                    if guid not in taken:
+                        break
+                taken.add(guid)
+                notes.append(Identified(question, guid, None))
+            index += 1
+        identified.append(notes)
+    for diagnostic in matcher.diagnostics:
+        diagnostics[diagnostic.path].append(diagnostic)
+    gone = defaultdict(list)
+    for note in sorted(matcher.free.values(), key=lambda n: n.guid):
+        gone[note.deck].append(note)
+    return [IdentifiedDeck(parsed=deck, notes=tuple(notes), gone=tuple(gone[deck.source.file.key]),
+                           diagnostics=tuple(diagnostics[deck.source.path]))
+            for deck, notes in zip(decks, identified)]
 
 
 class _Matcher:
-    """Pairs questions with recorded notes, surest evidence first; each record is used once."""
+    """Pairs questions with recorded notes, surest evidence first; each note is continued once at most."""
 
-    def __init__(self, questions: Sequence[Question], records: Sequence[NoteRecord]):
-        self.questions = questions
+    def __init__(self, questions: Sequence[Question], decks: Sequence[str], records: Sequence[NoteRecord]):
+        self.questions, self.decks = questions, decks
         self.free = {r.guid: r for r in records}
-        self.by_key: dict[tuple[str, str], list[NoteRecord]] = defaultdict(list)
-        for record in records:
-            self.by_key["text", question_key(record.question)].append(record)
-            if record.explicit_id:
-                self.by_key["id", record.explicit_id].append(record)
-        for candidates in self.by_key.values():  # live notes before tombstones, then in source order:
-            if len(candidates) > 1:  # identical questions pair up in order
-                candidates.sort(key=lambda r: (bool(r.removed), _source_line(r.source), r.guid))
         self.matched: dict[int, NoteRecord] = {}
         self.reworded: set[int] = set()
+        self.diagnostics: list[Diagnostic] = []
+        self._answers = _Squashed(lambda i: questions[i].answer)  # answers as compared: white space squashed
+        self._record_answers = _Squashed(lambda guid: self._all[guid].answer)
+        self._all = {r.guid: r for r in records}
+        self._record_keys = {r.guid: question_key(r.question) for r in records}
+        self._open_answers: dict[int, set[str]] | None = None
+        self._open_index: _Index | None = None
 
-    def unmatched(self) -> list[int]:
-        return [i for i in range(len(self.questions)) if i not in self.matched]
+    def match(self) -> None:
+        self._by_attributes()
+        self._by_text(same_place=True)
+        self._by_text(same_place=False)
+        self._by_identical_answer()
+        self._by_similarity()
+        self._hints()
 
-    def take(self, index: int, record: NoteRecord) -> None:
+    def _open(self, inferred: bool = False) -> list[int]:
+        """The questions still without a note (for inferred evidence, those that allow it)."""
+        return [i for i, q in enumerate(self.questions)
+                if i not in self.matched and not (inferred and q.attributes.new)]
+
+    def _take(self, index: int, record: NoteRecord, reworded: bool = False) -> None:
         self.matched[index] = record
         del self.free[record.guid]
+        if reworded:
+            self.reworded.add(index)
 
-    def first_free(self, key: tuple[str, str], answer: str | None = None) -> NoteRecord | None:
-        return next((r for r in self.by_key.get(key, ()) if r.guid in self.free
-                     and (answer is None or r.answer == answer)), None)
+    def _by_attributes(self) -> None:
+        """Step 1: explicit ids, and the notes headings name with {was=…}."""
+        by_id = defaultdict(list)
+        for record in self.free.values():
+            if record.explicit_id:
+                by_id[record.explicit_id].append(record)
+        for index in self._open():
+            question, deck = self.questions[index], self.decks[index]
+            wanted = question.explicit_id
+            candidates = [r for r in by_id.get(wanted, ()) if r.guid in self.free] if wanted else []
+            if len(candidates) > 1:  # an id used in two decks: the note of this deck
+                candidates = [r for r in candidates if r.deck == deck]
+            if len(candidates) == 1:
+                self._take(index, candidates[0])
+        for index in self._open():
+            self._by_was(index)
 
-    def by_explicit_id(self) -> None:
-        for index in self.unmatched():
-            wanted = self.questions[index].explicit_id
-            record = self.first_free(("id", wanted)) if wanted else None
-            if record:
-                self.take(index, record)
+    def _by_was(self, index: int) -> None:
+        question, deck = self.questions[index], self.decks[index]
+        attributes = question.attributes
+        if attributes.was_guid:
+            record = self.free.get(attributes.was_guid)
+            if record is not None:
+                self._take(index, record, reworded=True)
+            elif not any(r.guid == attributes.was_guid for r in self.matched.values()):
+                self._say(question, f"{{was={attributes.was_guid}}} names no note deckgen has recorded: check the "
+                                    "GUID (`.deckgen/identity.jsonl` lists them)", "unknown-was")
+            return
+        if attributes.was_text is None:
+            return
+        if any(self._record_keys[r.guid] == question.key and self._same_place(index, r) for r in self.free.values()):
+            return  # the question has its own note already: the {was=…} did its work in an earlier build
+        wanted = question_key(attributes.was_text)
+        candidates = [r for r in self.free.values() if self._record_keys[r.guid] == wanted]
+        if len(candidates) > 1:
+            candidates = [r for r in candidates if r.deck == deck] or candidates
+        if len(candidates) > 1:
+            candidates = [r for r in candidates if self._same_place(index, r)] or candidates
+        if len(candidates) == 1:
+            self._take(index, candidates[0], reworded=True)
+        else:
+            self._say(question, f"{{was=\"{attributes.was_text}\"}} names "
+                                + ("no question deckgen has recorded" if not candidates else
+                                   f"{len(candidates)} recorded notes: name the one meant by its GUID, "
+                                   "{was=GUID}, from `.deckgen/identity.jsonl`"), "unknown-was")
 
-    def by_text(self) -> None:
-        """Same question text; among identical questions, the same answer first."""
-        for same_answer in (True, False):
-            for index in self.unmatched():
-                question = self.questions[index]
-                record = self.first_free(("text", question.key),
-                                         question.answer if same_answer else None)
-                if record:
-                    self.take(index, record)
+    def _same_place(self, index: int, record: NoteRecord) -> bool:
+        """Whether `record` was in the question's deck and section."""
+        question = self.questions[index]
+        if record.deck != self.decks[index]:
+            return False
+        if record.sections or record.fingerprint:
+            return record.sections == question.sections
+        # Recorded by deckgen 0.1, which kept no sections: its tags hold the section's tag.
+        return not question.sections or anki_tag(question.sections) in record.tags
 
-    def by_rewording(self) -> tuple[Diagnostic, ...]:
-        """A vanished question and a new one that are clearly the same note; ambiguity is reported."""
-        live = [r for r in self.free.values() if not r.removed]
-        candidates = {i: [r for r in live if _is_rewording(self.questions[i], r)] for i in self.unmatched()}
-        claimants: dict[str, list[int]] = defaultdict(list)
-        for index, records in candidates.items():
-            for record in records:
-                claimants[record.guid].append(index)
-        diagnostics = []
-        for index, records in candidates.items():
-            question = self.questions[index]
-            if len(records) == 1 and len(claimants[records[0].guid]) == 1:
-                self.take(index, records[0])
-                self.reworded.add(index)
-            elif records:
-                rivals = sorted({r.question for r in records} |
-                                {self.questions[i].title for r in records for i in claimants[r.guid] if i != index})
-                diagnostics.append(Diagnostic(question.path, question.line, (
-                    "cannot tell which note this reworded question continues, so it becomes a new note: "
-                    f"it is as close to {', '.join(repr(t) for t in rivals)}. "
-                    "To keep its review history, build the rewording on its own first."),
-                    code="ambiguous-rename"))
-        return tuple(diagnostics)
+    def _by_text(self, same_place: bool) -> None:
+        """Steps 2 and 3: the same text, in the same deck and section or anywhere else."""
+        by_key = defaultdict(list)
+        for record in self.free.values():
+            by_key[self._record_keys[record.guid]].append(record)
+        if same_place:  # most questions of a rebuild: one note of that text, there, its answer as it was
+            for index in self._open():
+                question, records = self.questions[index], by_key.get(self.questions[index].key)
+                if records and len(records) == 1 and records[0].answer == question.answer \
+                        and records[0].guid in self.free and self._same_place(index, records[0]):
+                    self._take(index, records[0])
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index in self._open(inferred=not same_place):
+            if by_key.get(self.questions[index].key):
+                groups[self.questions[index].key].append(index)
+        for key, indices in groups.items():
+            records = [r for r in by_key[key] if r.guid in self.free]
+            if same_place:
+                for place in {self._place(i) for i in indices}:
+                    here = [i for i in indices if self._place(i) == place]
+                    self._pair_same_text(here, [r for r in records if self._same_place(here[0], r)])
+            else:
+                self._pair_same_text(indices, records, elsewhere=True)
+
+    def _place(self, index: int) -> tuple:
+        return self.decks[index], self.questions[index].sections
+
+    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], elsewhere: bool = False) -> None:
+        """Questions of one text with the notes recorded for that text: identical answers pair up in order
+        (the only place where order decides); then each question takes its unique closest answer."""
+        if not indices or not records:
+            return
+        by_answer = defaultdict(list)
+        for record in records:
+            by_answer[self._record_answers[record.guid]].append(record)
+        for index in sorted(indices, key=lambda i: self.questions[i].line):
+            same = [r for r in by_answer.get(self._answers[index], ()) if r.guid in self.free]
+            if same:
+                same.sort(key=lambda r: (bool(r.removed), r.deck != self.decks[index], _source_line(r.source)))
+                self._take(index, same[0])
+        left = [i for i in indices if i not in self.matched]
+        candidates = {i: [((score, not r.removed or elsewhere), r) for r in records if r.guid in self.free
+                          for score in [self._answer_similarity(i, r)]
+                          if score >= ANSWER_RECOGNISABLE or not (elsewhere or self._answer_moved(r))]
+                      for i in left}
+        self._take_unique_best(candidates)
+
+    def _answer_moved(self, record: NoteRecord) -> bool:
+        """Whether another question without a note has this note's answer, barely edited if at all: that one
+        is the note, reworded, rather than a question that only took over its old text with another answer."""
+        if self._open_answers is None:  # made the first time it is needed, which is seldom
+            self._open_answers = {i: _grams(self._answers[i], 3) for i in self._open()}
+            self._open_index = _Index(self._open_answers)
+        answer = self._record_answers[record.guid]
+        if len(answer) < SUBSTANTIAL_ANSWER:
+            return False
+        grams = _grams(answer, 3)
+        return any(_similarity(grams, self._open_answers[i]) >= ANSWER_SAME for i in self._open_index.sharing(grams)
+                   if i not in self.matched)
+
+    def _take_unique_best(self, candidates: dict[int, list[tuple[tuple, NoteRecord]]], reworded: bool = False,
+                          beats=lambda a, b: a > b) -> set[int]:
+        """Pair each question with its best candidate when each is the other's one best (when no candidate
+        `beats` the rest, that is a tie: ambiguous); again and again, since a pair taken may leave another one
+        best. Candidates come with a score, a tuple. Returns the questions left in a tie."""
+        tied: set[int] = set()
+        while True:
+            best_of_record: dict[str, list] = defaultdict(list)
+            tied = set()
+            for index, options in candidates.items():
+                options = [(score, r) for score, r in options if r.guid in self.free]
+                if index in self.matched or not options:
+                    continue
+                ranked = sorted(options, key=lambda o: o[0], reverse=True)
+                if len(ranked) > 1 and not beats(ranked[0][0], ranked[1][0]):
+                    tied.add(index)
+                    continue
+                best_of_record[ranked[0][1].guid].append((ranked[0][0], index))
+            progress = False
+            for guid, claims in best_of_record.items():
+                claims.sort(key=lambda c: c[0], reverse=True)
+                if len(claims) == 1 or beats(claims[0][0], claims[1][0]):
+                    self._take(claims[0][1], self.free[guid], reworded)
+                    progress = True
+                else:
+                    tied.update(index for _, index in claims)
+            if not progress:
+                return tied
+
+    def _answer_similarity(self, index: int, record: NoteRecord) -> float:
+        return _similarity(_grams(self._answers[index], 3), _grams(self._record_answers[record.guid], 3))
+
+    def _by_identical_answer(self) -> None:
+        """Step 4: a substantial answer found in exactly one vanished note and one new question."""
+        records = defaultdict(list)
+        for record in self.free.values():
+            answer = self._record_answers[record.guid]
+            if not record.removed and len(answer) >= SUBSTANTIAL_ANSWER:
+                records[answer].append(record)
+        questions = defaultdict(list)
+        for index in self._open(inferred=True):
+            if self._answers[index] in records:
+                questions[self._answers[index]].append(index)
+        for answer, indices in questions.items():
+            if len(indices) == 1 and len(records[answer]) == 1:
+                self._take(indices[0], records[answer][0], reworded=True)
+
+    def _by_similarity(self) -> None:
+        """Step 5: a close wording and an answer still recognisably the same, or a barely edited answer."""
+        vanished = [r for r in self.free.values() if not r.removed]
+        open_questions = self._open(inferred=True)
+        if not vanished or not open_questions:
+            return
+        answer_grams = {r.guid: _grams(self._record_answers[r.guid], 3) for r in vanished}
+        wording_grams = {r.guid: _grams(self._record_keys[r.guid], 2) for r in vanished}
+        answers, wordings = _Index(answer_grams), _Index(wording_grams)
+        candidates = {}
+        for i in open_questions:
+            grams = _grams(self._answers[i], 3)
+            wording = _grams(self.questions[i].key, 2)
+            options = []
+            # Those with answers or wordings like it: a rewording has one or the other.
+            for guid in dict.fromkeys(answers.sharing(grams, 3) + wordings.sharing(wording, 3)):
+                record = self.free[guid]
+                answer = _similarity(grams, answer_grams[guid])
+                words = _similarity(wording, wording_grams[guid])
+                substantial = min(len(self._answers[i]), len(self._record_answers[guid])) >= SUBSTANTIAL_ANSWER
+                if (answer >= ANSWER_SAME and substantial) or (answer >= ANSWER_RECOGNISABLE and words >= WORDING_CLOSE):
+                    options.append(((answer, words), record))
+            if options:
+                candidates[i] = options
+        for i in sorted(self._take_unique_best(candidates, reworded=True, beats=_clearly_closer)):
+            rivals = sorted({r.question for _, r in candidates[i] if r.guid in self.free})
+            if rivals:
+                self._say(self.questions[i], (
+                    "cannot tell which note this reworded question continues, so it becomes a new note: it is as "
+                    f"close to {', '.join(repr(t) for t in rivals)}. To keep its review history, add "
+                    f'{{was="{rivals[0]}"}} (or the one it continues) to its heading.'), "ambiguous-rename")
+
+    def _hints(self) -> None:
+        """A new question worded like a vanished one, but with another answer: said, not guessed."""
+        vanished = [r for r in self.free.values() if not r.removed]
+        if not vanished:
+            return
+        wordings = {r.guid: _grams(self._record_keys[r.guid], 2) for r in vanished}
+        index = _Index(wordings)
+        for i in self._open(inferred=True):
+            grams = _grams(self.questions[i].key, 2)
+            scored = sorted(((_similarity(grams, wordings[guid]), guid) for guid in index.sharing(grams)),
+                            reverse=True)
+            if scored and scored[0][0] >= RESEMBLES and not any(
+                    d.line == self.questions[i].line and d.code == "ambiguous-rename" for d in self.diagnostics):
+                record = self.free[scored[0][1]]
+                self._say(self.questions[i], (
+                    f'becomes a new note, though it reads like "{record.question}" ({record.source}), which is '
+                    "gone: their answers differ too much to take it for the same note. If it is, add "
+                    f'{{was="{record.question}"}} to the heading, so it keeps that note\'s review history; if it is '
+                    "not, add {new} to say so."), "unmatched-rewording")
+
+    def _say(self, question: Question, message: str, code: str) -> None:
+        self.diagnostics.append(Diagnostic(question.path, question.line, message, code=code))
 
 
-def _is_rewording(question: Question, record: NoteRecord) -> bool:
-    answer = _squash(question.answer)
-    if len(answer) >= SUBSTANTIAL_ANSWER and answer == _squash(record.answer):
+def _clearly_closer(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether a rewording candidate scored `a` (answer, wording) is clearly the one rather than `b`: by its
+    answer, or, when both answers are as close, by its wording."""
+    if a[0] > b[0] + ANSWERS_ALIKE:
         return True
-    wording = _similarity(question.key, question_key(record.question))
-    return wording >= SAME_WORDING or (
-        wording >= CLOSE_WORDING and _similarity(_squash(question.answer), _squash(record.answer)) >= CLOSE_WORDING)
+    return a[0] >= b[0] - ANSWERS_ALIKE and a[1] > b[1] + WORDING_MARGIN
 
 
-def _similarity(a: str, b: str) -> float:
-    from difflib import SequenceMatcher  # only rewordings need it
+class _Squashed(dict):
+    """Texts with their white space squashed, each made when first asked for."""
 
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.ratio() if matcher.quick_ratio() >= CLOSE_WORDING else 0.0
+    def __init__(self, text_of) -> None:
+        super().__init__()
+        self.text_of = text_of
+
+    def __missing__(self, key) -> str:
+        value = self[key] = " ".join(self.text_of(key).split())
+        return value
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
+class _Index:
+    """Which texts share a rare piece with a given text: the only ones worth comparing it with."""
+
+    def __init__(self, texts: dict) -> None:
+        self.postings: dict[str, list] = defaultdict(list)
+        for key, grams in texts.items():
+            for gram in grams:
+                self.postings[gram].append(key)
+
+    def sharing(self, grams: set[str], most: int = 5) -> list:
+        """The keys of up to `most` texts sharing the most of the RARE rarest pieces of `grams`."""
+        postings = [self.postings[gram] for gram in grams if gram in self.postings]
+        counts: dict = defaultdict(int)
+        for keys in heapq.nsmallest(RARE, postings, key=len):
+            for key in keys:
+                counts[key] += 1
+        return heapq.nlargest(most, counts, key=counts.__getitem__)
+
+
+def _grams(text: str, size: int) -> set[str]:
+    """The pieces of `size` characters of a text (casefolded), by which two texts are compared."""
+    text = text.casefold()
+    return {text[i:i + size] for i in range(max(1, len(text) - size + 1))}
+
+
+def _similarity(a: set[str], b: set[str]) -> float:
+    """How much of two texts is the same, from 0 to 1 (the Dice coefficient of their pieces)."""
+    return 2 * len(a & b) / (len(a) + len(b)) if a or b else 1.0
 
 
 def _source_line(source: str) -> int:

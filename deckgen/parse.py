@@ -14,7 +14,8 @@ import msgspec
 
 from .errors import Diagnostic
 from .library import DeckSource
-from .syntax import EXPLICIT_ID_RE, HEADING_RE, LONE_DELIMITER_RE, fences, lone_math_delimiters, question_key
+from .syntax import (HEADING_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading_attributes, lone_math_delimiters,
+                     question_key)
 
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
@@ -37,6 +38,8 @@ class Question(msgspec.Struct, frozen=True):
     """Line where `answer` starts."""
     key: str
     """The title as two questions must share to be the same question (`syntax.question_key`)."""
+    attributes: HeadingAttributes = HeadingAttributes()
+    """All the heading's `{…}` says (`explicit_id` is also here), for identifying the note."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,13 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         if current is None:
             _add_description(description, lines[body_from:end])
             return
-        line, title, explicit_id = current
+        line, title, attributes = current
         first = body_from  # the answer starts at its first line with text, and ends with its last
         while first < end and not lines[first].strip():
             first += 1
-        questions.append(Question(path=source.path, line=line, title=title, explicit_id=explicit_id,
+        questions.append(Question(path=source.path, line=line, title=title, explicit_id=attributes.explicit_id,
                                   sections=section_path, answer="\n".join(lines[first:end]).rstrip(),
-                                  answer_line=first + 1, key=question_key(title)))
+                                  answer_line=first + 1, key=question_key(title), attributes=attributes))
 
     # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
     for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
@@ -89,14 +92,15 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             section_path = tuple(section for section in sections if section)
             current, body_from = None, index
             continue
-        id_match = EXPLICIT_ID_RE.search(title) if "{#" in title else None
-        explicit_id = id_match.group(1) if id_match else None
-        if id_match:
-            title = title[:id_match.start()].strip()
+        title, attributes = heading_attributes(title)
         if not title:
             diagnostics.append(Diagnostic(source.path, index + 1, "question heading has no text", "error",
                                           "empty-heading"))
-        current, body_from = (index + 1, title, explicit_id), index + 1
+        if attributes.new and (attributes.was_text is not None or attributes.was_guid):
+            diagnostics.append(Diagnostic(source.path, index + 1, (
+                "{new} and {was=…} contradict each other: a question is a new note or continues one"), "error",
+                "new-and-was"))
+        current, body_from = (index + 1, title, attributes), index + 1
     close(len(lines))
 
     diagnostics.extend(_question_warnings(questions))

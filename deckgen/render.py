@@ -39,7 +39,7 @@ PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)
 TIME_LIMIT_FROM = 1000
 TIME_LIMIT = (1.0, 50e-6)
 DESCRIPTION_IMAGE_LIMIT = 256 * 1024  # bytes of an image that a deck's description holds itself
-PARALLEL_MIN = 1500  # texts to render before a second process pays for its start
+PARALLEL_MIN = 1_000_000  # characters of Markdown to render before more processes pay for their start
 CHUNK = 250
 
 
@@ -370,7 +370,7 @@ def _from_entry(entry, resolver: MediaResolver, root: Path, folder: str) -> Rend
 def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done: int, total: int):
     """Render jobs in this process, or in several when there are many; same results either way."""
     workers = min(os.cpu_count() or 1, 4)
-    if len(jobs) < PARALLEL_MIN or workers < 2:
+    if sum(len(text) for _, text, _ in jobs) < PARALLEL_MIN or workers < 2:
         renderer = MarkdownRenderer(resolver)
         for number, (folder, text, inline) in enumerate(jobs, start=1):
             yield _render_one(renderer, root / folder, text, inline)

@@ -15,7 +15,12 @@ from typing import NamedTuple
 TAG_SEPARATOR = "::"
 TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
 HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-EXPLICIT_ID_RE = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}\s*$")
+# A question heading may end in attributes: {#my-id}, {new}, {was="Old question text"} or {was=GUID}, in any
+# combination, as in {#my-id was="Old question text"}; they are not shown on the card.
+_ATTRIBUTE = r'#[A-Za-z0-9][A-Za-z0-9_.:-]*|new|was=(?:"(?:[^"\\\n]|\\.)*"|[A-Za-z0-9_.:-]+)'
+ATTRIBUTES_RE = re.compile(rf"\s*\{{\s*((?:(?:{_ATTRIBUTE})\s*)+)\}}\s*$")
+ATTRIBUTE_RE = re.compile(r'#(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)|(?P<new>new)|was=(?:"(?P<text>(?:[^"\\\n]|\\.)*)"'
+                          r'|(?P<guid>[A-Za-z0-9_.:-]+))')
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 # {{c1::text}}, {{c2::text::hint}}, and since Anki 26.05 {{c1,2::text}}: one deletion on cards 1 and 2.
@@ -36,6 +41,37 @@ def anki_tag(parts) -> str:
     """
     cleaned = (TAG_UNSAFE_RE.sub("_", part.replace(TAG_SEPARATOR, "_").strip()).strip("_:") for part in parts)
     return TAG_SEPARATOR.join(part for part in cleaned if part)
+
+
+class HeadingAttributes(NamedTuple):
+    """What a question heading's trailing `{…}` says about its note."""
+
+    explicit_id: str | None = None
+    """`{#id}`: the author's id for the note, kept whatever the wording."""
+    was_text: str | None = None
+    """`{was="…"}`: the question text of the recorded note this question continues."""
+    was_guid: str | None = None
+    """`{was=GUID}`: the GUID of the note this question continues."""
+    new: bool = False
+    """`{new}`: a new note, never taken for another one reworded or moved."""
+
+
+def heading_attributes(title: str) -> tuple[str, HeadingAttributes]:
+    """The heading's text without its attributes, and the attributes (all None when there are none)."""
+    match = ATTRIBUTES_RE.search(title) if "{" in title else None
+    if match is None:
+        return title, HeadingAttributes()
+    found: dict[str, object] = {}
+    for item in ATTRIBUTE_RE.finditer(match.group(1)):
+        if item.group("id"):
+            found["explicit_id"] = item.group("id")
+        elif item.group("new"):
+            found["new"] = True
+        elif item.group("text") is not None:
+            found["was_text"] = re.sub(r"\\(.)", r"\1", item.group("text"))
+        else:
+            found["was_guid"] = item.group("guid")
+    return title[:match.start()].strip(), HeadingAttributes(**found)
 
 
 def question_key(title: str) -> str:

@@ -254,3 +254,12 @@ def test_a_deck_saved_while_a_build_runs_is_built_next_time(tmp_path, monkeypatc
     monkeypatch.setattr(build_module, "_check", original)
     again = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert "(nothing changed)" not in again.stdout and "1 changed" in again.stdout
+
+
+def test_build_says_every_rename_it_inferred(tmp_path):
+    b = "Bees make honey from the nectar they collect."
+    deck = write_deck(tmp_path / "src", "deck", f"### A?\na\n### B?\n{b}\n", 'name = "D"\n')
+    assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
+    deck.write_text(f"### A?\na, changed\n### Why do bees matter?\n{b}\n")
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
+    assert result.stdout.splitlines()[1:] == ["  renamed  deck.md:3  B? -> Why do bees matter?"]

@@ -62,8 +62,9 @@ def test_any_input_builds_an_importable_deck_or_stops_with_a_deckgen_error(docum
 
 
 def big_deck(answers: str, count: int = 3000) -> str:
-    return "".join(f"### Question number {i}?\n{answers} {i}, with **bold** and `code`.\n- a\n- b\n\n"
-                   for i in range(count))
+    """Enough Markdown (1.5 MB) to be rendered in several processes."""
+    return "".join(f"### Question number {i}?\n{answers} {i}, with **bold** and `code`. " + "Some more words. " * 25
+                   + "\n- a\n- b\n\n" for i in range(count))
 
 
 def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_intact(tmp_path):
@@ -128,7 +129,7 @@ def processes_in_session(session: int) -> list[int]:
 def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
     src, out = tmp_path / "source", tmp_path / "build"
     src.mkdir()
-    (src / "deck.md").write_text(big_deck("An answer", 4000), encoding="utf-8")  # renders in several processes
+    (src / "deck.md").write_text(big_deck("An answer"), encoding="utf-8")  # renders in several processes
     command = [sys.executable, "-m", "deckgen", "build", str(src), "-o", str(out)]
     build = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
