@@ -47,6 +47,8 @@ class BuildReport:
     diagnostics: tuple[Diagnostic, ...]
     unchanged: dict | None = None
     """With `skip_unchanged`, when nothing a build reads has changed: the last build's lines and warnings."""
+    created_settings: Path | None = None
+    """The notes folder's `deckgen.toml`, when this build wrote its namespace into it."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class LibraryCheck:
     """None when an error stopped the pipeline before planning."""
     diagnostics: tuple[Diagnostic, ...]
     """Every problem found, sorted."""
+    new_namespace: str | None = None
+    """The namespace a build makes for a notes folder that has none yet, and writes into its `deckgen.toml`."""
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -75,14 +79,16 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
            progress) -> tuple[LibraryCheck, RenderCache]:
     from .identify import identify_decks
     from .identity_file import EMPTY, read_record
+    from .ids import new_namespace
     from .legacy_record import convert
     from .library import legacy_deck_key, link_outside, read_deck
     from .media import MediaResolver
-    from .note_types import NOTE_TYPES
+    from .note_type_guard import choose_note_types
     from .parse import parse_source
-    from .plan import forks, plan_build
+    from .plan import plan_build
     from .render import render_decks
     from .render_cache import RenderCache
+    from .settings import read_library_settings
 
     now = time.time() if now is None else now
     library = find_library(source, output)
@@ -90,13 +96,17 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     resolver = MediaResolver(library.root)  # nothing outside the folder being built goes into a package
     cache = RenderCache(output / render_cache.CACHE_FOLDER / "render.sqlite" if output else None,
                         f"{library.root.resolve()}|{resolver.size_limit}")
-    outside = link_outside(library.record_path, library.root)
+    outside = [d for d in (link_outside(path, library.root) for path in (library.settings_path, library.record_path))
+               if d]
+    diagnostics.extend(outside)
     try:
-        record = read_record(library.record_path) if outside is None else EMPTY
-        diagnostics.extend([outside] if outside else [])
+        settings = read_library_settings(library.settings_path) if not outside else None
+        namespace = settings.namespace if settings else None
+        record = read_record(library.record_path) if not outside else EMPTY
         record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
+    created = None if namespace else new_namespace()
     decks, recorded = [], {note.deck for note in record.notes.values()}
     for file in library.decks:
         try:
@@ -108,26 +118,20 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
         diagnostics.extend(source_file.diagnostics + parsed.diagnostics)
         if parsed.questions or file.key in recorded:
             decks.append(parsed)  # a file with no questions and no notes recorded is no deck
-    if not library.single_file:
-        diagnostics.extend(_orphans(library, recorded))
-    types = {deck.source.file.key: NOTE_TYPES[deck.source.settings.cards] for deck in decks}
-    # With --new-note-type, a deck whose note type would fork starts afresh (see `identify_decks`).
-    old_types = {key: record.note_types.get(deck.model) for key, deck in record.decks.items()}
-    fresh = frozenset(key for key, note_type in types.items()
-                      if allow_new_note_type and old_types.get(key) is not None and forks(old_types[key], note_type))
-    models = {key: note_type.model_id for key, note_type in types.items()}
-    identified = identify_decks(decks, record, models, fresh)
+    diagnostics.extend(_orphans(library, recorded))
+    note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
+    identified = identify_decks(decks, record, note_types, namespace or created)
     try:
         rendered = render_decks(identified, library.root, resolver, cache, progress)
     except SourceError as err:  # a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
-    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, allow_new_note_type, rerender)
+    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, rerender)
     for deck in identified:
         diagnostics.extend(deck.diagnostics)
     for deck in rendered:
         diagnostics.extend(deck.diagnostics)
     diagnostics.extend(plan.diagnostics)
-    return LibraryCheck(library, plan, tuple(sorted(diagnostics))), cache
+    return LibraryCheck(library, plan, tuple(sorted(diagnostics)), created), cache
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -178,8 +182,13 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
 
         decks = []
         with StagedFiles() as files:
+            if check.new_namespace:  # first: the GUIDs the record will hold derive from it
+                from .settings import with_namespace
+
+                _ensure_inside(library.settings_path, library.root, "the notes folder's settings")
+                files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace))
             for deck in plan.decks:
-                path = out_dir / f"{deck.key}-{deck.version}.apkg"
+                path = out_dir / deck.file_name
                 log = changelog_path(out_dir, deck.key)
                 changelog = updated_changelog(log, deck, now)
                 if changelog is not None:
@@ -194,18 +203,15 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                     [d.path for d in decks] + [changelog_path(out_dir, d.plan.key) for d in decks],
                     [f"{d.plan.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}" for d in decks],
                     [str(d) for d in check.diagnostics if d.severity != "note"])
-    return BuildReport(decks=tuple(decks), diagnostics=check.diagnostics)
+    return BuildReport(decks=tuple(decks), diagnostics=check.diagnostics,
+                       created_settings=library.settings_path if check.new_namespace else None)
 
 
 def _stage_record(files, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
     """The identity record, when it changed (or the file is not in order), and the files that go with it."""
     from .identity_file import EMPTY, GITATTRIBUTES, write_record_to
-    from .library import link_outside
 
-    if link_outside(library.record_path, library.root):
-        raise DeckgenError(f"{library.record_path}: a symbolic link leads it outside {library.root}, where deckgen "
-                           "writes nothing: remove the link, and the record is written inside the notes folder")
-
+    _ensure_inside(library.record_path, library.root, "the record")
     if record != previous or not previous.tidy or previous is EMPTY:
         files.stage(library.record_path, partial(write_record_to, record, previous=previous))
     attributes = library.record_path.with_name(".gitattributes")
@@ -215,9 +221,20 @@ def _stage_record(files, library: Library, record: IdentityRecord, previous: Ide
         files.remove(path)
 
 
+def _ensure_inside(path: Path, root: Path, what: str) -> None:
+    from .library import link_outside
+
+    if link_outside(path, root):
+        raise DeckgenError(f"{path}: a symbolic link leads it outside {root}, where deckgen writes nothing: remove "
+                           f"the link, and {what} is written inside the notes folder")
+
+
 def _orphans(library: Library, recorded: set[str]) -> list[Diagnostic]:
-    """Decks the record holds notes of whose file is gone (renamed or moved, most likely)."""
-    gone = sorted(recorded - {deck.key for deck in library.decks})
+    """Decks the record holds notes of whose file is gone (renamed or moved, most likely); when one file is
+    built, of the decks of its folder."""
+    present = {deck.key for deck in library.decks}
+    gone = sorted(key for key in recorded - present
+                  if not library.single_file or not (library.root / f"{key}.md").is_file())
     return [Diagnostic(library.record_path, 0, (
         f"the identity record holds the notes of {key}.md, which is not in {library.root} any more. If you "
         "renamed or moved that file, give it its old name back for now, so its notes keep their identities "

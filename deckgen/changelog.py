@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .plan import CHANGE_KINDS, DeckPlan, NoteChange
 
-HEADINGS = {"new": "Added", "changed": "Changed", "renamed": "Renamed", "restored": "Restored", "removed": "Removed"}
+HEADINGS = {"new": "Added", "changed": "Changed", "renamed": "Renamed", "restored": "Restored", "removed": "Removed",
+            "replaced": "Left behind by the new note type (tagged deckgen::replaced)"}
 RENDERING_HEADING = "Updated for deckgen's new rendering"
 
 

@@ -22,9 +22,10 @@ OUTPUT = click.option("-o", "--output", type=click.Path(file_okay=False, path_ty
                                               "(never read as decks).")
 NEW_NOTE_TYPE = click.option(
     "--new-note-type", is_flag=True,
-    help="Accept a new note type (other fields or cards, e.g. after changing 'cards' in the deck's "
-         "settings): every note is then imported as a new note, and the notes already imported stay as "
-         "they are, with their history, until you delete them. Only for a deliberate fresh start.")
+    help="Start afresh where a deck's note type would change (e.g. after changing 'cards' in its settings), "
+         "which Anki cannot apply to notes it has: every question of that deck becomes a new note, of a note "
+         "type Anki adds without forking one, and the notes already imported stay in Anki with their history, "
+         "tagged deckgen::replaced. Only for a deliberate fresh start.")
 RERENDER = click.option(
     "--rerender", is_flag=True,
     help="Bring deckgen's current rendering to cards already in Anki: every note whose HTML or tags came out "
@@ -88,7 +89,8 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
     Each deck becomes OUTPUT/<slug>-<version>.apkg; open it in Anki (File >
     Import) to add new notes and update changed ones in place, with their
     review history. The identity record, .deckgen/identity.jsonl in SOURCE,
-    records what Anki knows the notes by: commit it with your notes.
+    records what Anki knows the notes by, and deckgen.toml in SOURCE holds the
+    namespace new notes' GUIDs derive from: commit both with your notes.
     """
     from .build import build_decks
 
@@ -104,6 +106,9 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
     _echo_diagnostics(report.diagnostics, quiet)
     if quiet:
         return
+    if report.created_settings is not None:
+        click.echo(f"wrote {report.created_settings}: this notes folder's namespace, which keeps the GUIDs of its "
+                   "new notes its own; commit it with your notes")
     for deck in report.decks:
         plan = deck.plan
         click.echo(f"{plan.name} {plan.version}: {len(plan.deck.notes)} notes ({_summary(plan)}) -> {deck.path}")
@@ -130,6 +135,8 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> Non
     check = _run(lambda: plan_library(source, output=output, allow_new_note_type=new_note_type,
                                       rerender=rerender), quiet=False)
     _echo_diagnostics(check.diagnostics, quiet=False)
+    if check.new_namespace:
+        click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
     for plan in check.plan.decks:
         click.echo(f"{plan.name}: {plan.previous_version or 'not built yet'} -> {plan.version}")
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")

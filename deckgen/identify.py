@@ -21,14 +21,16 @@ apart by their order, and only they. Steps 1 to 4 look things up by key; the
 similarity of step 5 is computed only for what is left, and only between
 texts that share rare pieces (an index), so rewording many questions at once
 costs about as much as rewording one. A question `{new}` skips steps 3 to 5.
-A question that takes no note gets a GUID from its deck and its text, never
-from its position. All of it works on the Markdown the author wrote.
+A question that takes no note gets a new GUID from the notes folder's
+namespace, its deck, note type and text (see `ids`), never from its position,
+and never one the record holds. A deck that starts afresh with a new note
+type (see `note_type_guard`) continues none of its notes, nor does any
+question continue a note a fresh start left behind. All of it works on the
+Markdown the author wrote.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import heapq
 from collections import defaultdict
 from collections.abc import Sequence
@@ -38,7 +40,8 @@ import msgspec
 
 from .errors import Diagnostic
 from .identity_file import IdentityRecord, NoteRecord
-from .note_types import BASIC_MODEL_ID
+from .ids import note_guid
+from .note_type_guard import DeckNoteType
 from .parse import ParsedDeck, Question
 from .syntax import anki_tag, question_key
 
@@ -52,22 +55,12 @@ ANSWERS_ALIKE = 0.02  # two candidates' answers this equally close to a question
 WORDING_MARGIN = 0.1  # ... and then the one worded closer must be this much closer to be the one
 
 
-def stable_hash(*parts: str) -> bytes:
-    """SHA-256 of the parts, unambiguously joined."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
-
-
-def new_guid(deck_slug: str, question: Question, occurrence: int) -> str:
-    """GUID for a question seen for the first time.
-
-    From the author's explicit id if there is one, else from the deck and the
-    normalised question text; `occurrence` tells apart identical questions.
-    """
+def new_guid(namespace: str, deck: str, note_type: int, question: Question, occurrence: int) -> str:
+    """GUID for a question seen for the first time: from its explicit id if it has one, else from its
+    normalised text; `occurrence` tells apart identical questions."""
     if question.explicit_id:
-        key = ("id", deck_slug, question.explicit_id, str(occurrence))
-    else:
-        key = ("question", deck_slug, question.key, str(occurrence))
-    return base64.b32encode(stable_hash(*key)[:10]).decode("ascii").lower()
+        return note_guid(namespace, deck, note_type, "id", question.explicit_id, occurrence)
+    return note_guid(namespace, deck, note_type, "question", question.key, occurrence)
 
 
 class Identified(msgspec.Struct, frozen=True):
@@ -86,32 +79,35 @@ class IdentifiedDeck:
     """A deck's questions with their identities, and its recorded notes no question continues."""
 
     parsed: ParsedDeck
+    note_type: DeckNoteType
     notes: tuple[Identified, ...]
     """In source order."""
     gone: tuple[NoteRecord, ...]
-    """Recorded notes of this deck whose question is gone (tombstones, old and new), by GUID."""
+    """Recorded notes of this deck whose question is gone (tombstones, old and new), by GUID; on a fresh start,
+    every note it had."""
     diagnostics: tuple[Diagnostic, ...]
 
 
-def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, model_ids: dict[str, int],
-                   fresh: frozenset[str] = frozenset()) -> list[IdentifiedDeck]:
+def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_types: dict[str, DeckNoteType],
+                   namespace: str) -> list[IdentifiedDeck]:
     """Identify every deck's questions against the notes recorded for these decks.
 
-    `model_ids` gives each deck's note type; a deck in `fresh` starts afresh
-    (a new note type on purpose): none of its recorded notes is continued, and
-    none is marked removed (they stay in Anki as they are).
+    `note_types` gives each deck's note type (see `note_type_guard`), and
+    `namespace` the notes folder's, which new GUIDs derive from.
     """
     keys = {deck.source.file.key for deck in decks}
-    known = [note for note in record.notes.values() if note.deck in keys and note.deck not in fresh]
+    known, left_behind = [], []  # a fresh start leaves the notes it replaces behind, as they are
+    for note in record.notes.values():
+        if note.deck in keys:
+            continuable = note.model is None and note_types[note.deck].replaced is None
+            (known if continuable else left_behind).append(note)
     questions = [(deck.source.file.key, question) for deck in decks for question in deck.questions]
     matcher = _Matcher([q for _, q in questions], [key for key, _ in questions], known)
     matcher.match()
     taken = set(record.notes)
     identified, diagnostics, index = [], defaultdict(list), 0
     for deck in decks:
-        key, slug = deck.source.file.key, deck.source.settings.slug
-        # GUIDs of notes of another type than the first one are minted apart, so the two never collide.
-        namespace = slug if model_ids[key] == BASIC_MODEL_ID else f"{slug}@{model_ids[key]}"
+        key, model = deck.source.file.key, note_types[deck.source.file.key].note_type.model_id
         occurrences: dict[str, int] = defaultdict(int)
         notes = []
         for question in deck.questions:
@@ -122,7 +118,7 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, model_id
                 text = question.explicit_id or question.key
                 while True:
                     occurrences[text] += 1
-                    guid = new_guid(namespace, question, occurrences[text])
+                    guid = new_guid(namespace, key, model, question, occurrences[text])
                     if guid not in taken:
                         break
                 taken.add(guid)
@@ -132,10 +128,10 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, model_id
     for diagnostic in matcher.diagnostics:
         diagnostics[diagnostic.path].append(diagnostic)
     gone = defaultdict(list)
-    for note in sorted(matcher.free.values(), key=lambda n: n.guid):
+    for note in sorted([*matcher.free.values(), *left_behind], key=lambda n: n.guid):
         gone[note.deck].append(note)
-    return [IdentifiedDeck(parsed=deck, notes=tuple(notes), gone=tuple(gone[deck.source.file.key]),
-                           diagnostics=tuple(diagnostics[deck.source.path]))
+    return [IdentifiedDeck(parsed=deck, note_type=note_types[deck.source.file.key], notes=tuple(notes),
+                           gone=tuple(gone[deck.source.file.key]), diagnostics=tuple(diagnostics[deck.source.path]))
             for deck, notes in zip(decks, identified)]
 
 

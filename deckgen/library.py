@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .settings import DeckSettings
 
 RECORD_FOLDER = ".deckgen"
+LIBRARY_SETTINGS = "deckgen.toml"  # the notes folder's own settings, at its top (see `settings`)
 SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: the Markdown stays as written
 LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file beside each deck
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
@@ -66,6 +67,8 @@ class Library:
     """The build was asked for one deck file, not a folder."""
     record_path: Path
     """The library's identity record."""
+    settings_path: Path
+    """The notes folder's own settings file (`deckgen.toml`), which holds its namespace."""
     legacy_records: tuple[Path, ...]
     """Identity files deckgen 0.1 wrote beside the decks (read, converted, then removed)."""
     output: Path | None
@@ -95,7 +98,7 @@ def find_library(source: Path, output: Path | None = None) -> Library:
     legacy = [path for path in legacy if path.is_file()]
     skipped += [d for d in (link_outside(path, root) for path in legacy) if d]
     return Library(root=root, decks=tuple(decks), single_file=source.is_file(),
-                   record_path=root / RECORD_FOLDER / "identity.jsonl",
+                   record_path=root / RECORD_FOLDER / "identity.jsonl", settings_path=root / LIBRARY_SETTINGS,
                    legacy_records=tuple(path for path in legacy if link_outside(path, root) is None),
                    output=output, diagnostics=tuple(skipped))
 

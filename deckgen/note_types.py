@@ -38,7 +38,7 @@ must change only when deckgen's authors change it, never because a newer Pygment
 def code_css() -> str:
     """Pygments' rules for the light and night code styles, scoped to cards (its unscoped rules dropped).
 
-    `python -c "from deckgen.model import code_css; print(code_css(), end='')" > deckgen/code_colours.css`
+    `python -c "from deckgen.note_types import code_css; print(code_css(), end='')" > deckgen/code_colours.css`
     """
     from pygments.formatters import HtmlFormatter
 
@@ -131,6 +131,12 @@ def _back(front: str, answer: str) -> str:
     return f'<div class="dg-card">\n{STATUS}{front}<hr id="answer">\n{answer}{META}</div>\n'
 
 
+def card_template(name: str, question: str, answer: str, cloze: bool = False) -> tuple[str, str, str]:
+    """A card's (name, front, back): the front asks `question` (with the deletions of `answer` hidden, on a
+    cloze card), the back shows the two."""
+    return name, _card(question + answer if cloze else question), _back(question, answer)
+
+
 QUESTION = '<div class="dg-question">{{Question}}</div>\n'
 ANSWER = '<div class="dg-answer">{{Answer}}</div>\n'
 
@@ -158,15 +164,14 @@ class NoteType:
 
 BASIC = NoteType(
     model_id=BASIC_MODEL_ID, name="deckgen Basic", fields=("Question", "Answer", "Source", "Status"),
-    templates=(("Recall", _card(QUESTION), _back(QUESTION, ANSWER)),), css=CSS)
+    templates=(card_template("Recall", QUESTION, ANSWER),), css=CSS)
 REVERSED = NoteType(
     model_id=REVERSED_MODEL_ID, name="deckgen Basic and reversed", fields=BASIC.fields,
-    templates=(("Recall", _card(QUESTION), _back(QUESTION, ANSWER)),
-               ("Reverse", _card(ANSWER), _back(ANSWER, QUESTION))), css=CSS)
+    templates=(card_template("Recall", QUESTION, ANSWER), card_template("Reverse", ANSWER, QUESTION)), css=CSS)
 CLOZE = NoteType(
     model_id=CLOZE_MODEL_ID, name="deckgen Cloze", fields=("Title", "Text", "Source", "Status"),
-    templates=(("Cloze", _card('<div class="dg-question">{{Title}}</div>\n<div class="dg-answer">{{cloze:Text}}</div>\n'),
-                _back('<div class="dg-question">{{Title}}</div>\n', '<div class="dg-answer">{{cloze:Text}}</div>\n')),),
+    templates=(card_template("Cloze", '<div class="dg-question">{{Title}}</div>\n',
+                             '<div class="dg-answer">{{cloze:Text}}</div>\n', cloze=True),),
     css=CSS, cloze=True)
 
 NOTE_TYPES = {"basic": BASIC, "basic-and-reversed": REVERSED, "cloze": CLOZE}

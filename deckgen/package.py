@@ -21,9 +21,10 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives ide
 
 
 class _Model(genanki.Model):
-    """The note type; genanki stamps it with the time `write_to_db` gets: the note type's mtime."""
+    """A note type, stamped with its own mtime (genanki would give every note type the package's)."""
 
-    def __init__(self, note_type: NoteType):
+    def __init__(self, note_type: NoteType, mtime: int):
+        self.mtime = mtime
         super().__init__(
             model_id=note_type.model_id, name=note_type.name,
             fields=[{"name": name} for name in note_type.fields],
@@ -31,6 +32,9 @@ class _Model(genanki.Model):
             css=note_type.css, model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
             sort_field_index=note_type.sort_field,
         )
+
+    def to_json(self, timestamp, deck_id):
+        return super().to_json(self.mtime, deck_id)
 
 
 class _Note(genanki.Note):
@@ -57,11 +61,14 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
     Identical plans give identical bytes: entry times are fixed, and every id
     and time inside comes from the plan.
     """
-    model = _Model(plan.note_type)
+    models = {note_type.model_id: _Model(note_type, mtime)
+              for note_type, mtime in ((plan.note_type, plan.note_type_mtime), *plan.other_note_types)}
     deck = genanki.Deck(plan.deck_id, plan.deck_name, plan.description)
-    deck.add_model(model)
+    for model in models.values():
+        deck.add_model(model)
+    own = models[plan.note_type.model_id]
     for note in plan.notes:
-        deck.add_note(_Note(model, note))
+        deck.add_note(_Note(own if note.note_type is None else models[note.note_type], note))
 
     with tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
         db_path = Path(scratch) / "collection.anki2"

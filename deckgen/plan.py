@@ -21,17 +21,20 @@ from dataclasses import dataclass
 import msgspec
 
 from .errors import Diagnostic
-from .identify import stable_hash
 from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord
+from .ids import deck_id, package_file_name
 from .media import MediaRef
-from .note_types import NOTE_TYPES, NoteType
+from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
+from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, note_media
-from .syntax import CLOZE_RE
+from .syntax import CLOZE_RE, cloze_changes
 
-CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed")  # in the order reports list them
+CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
 FIRST_VERSION = "1.0.0"
 REMOVED_STATUS = "Removed from the source: this note is no longer in the Markdown."
+REPLACED_STATUS = ("Replaced: this deck's questions are now notes of another note type, and this note is no "
+                   "longer updated.")
 FINGERPRINT_FORMAT = 1
 
 
@@ -56,6 +59,8 @@ class PackageNote(msgspec.Struct, frozen=True):
     tags: tuple[str, ...]
     mtime: int
     """Seconds; Anki updates an existing note only when this is newer than its own."""
+    note_type: int | None = None
+    """The id of its note type, when it is not the package's own (a note a fresh start left behind)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,13 @@ class PackagePlan:
     """Base of the note and card ids inside the package (Anki only makes them unique)."""
     media: tuple[MediaRef, ...] = ()
     """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder."""
+    other_note_types: tuple[tuple[NoteType, int], ...] = ()
+    """The note types (with their mtimes) of notes a fresh start left behind, by id."""
+
+    def note_type_of(self, note: PackageNote) -> NoteType:
+        if note.note_type is None:
+            return self.note_type
+        return next(note_type for note_type, _ in self.other_note_types if note_type.model_id == note.note_type)
 
 
 @dataclass(frozen=True)
@@ -89,13 +101,18 @@ class DeckPlan:
     changes: tuple[NoteChange, ...]
     unchanged: int
     note_type_change: str | None
-    """None, or what happens to the note type: "new", "styling updated", "schema changed"."""
+    """None, or what happens to the note type: "new", "styling updated", "fresh start" (see `note_type_guard`)."""
     rerender_pending: int = 0
     """Notes that would look different with this deckgen's rendering (see `--rerender`)."""
 
     @property
     def is_new_version(self) -> bool:
         return self.previous_version != self.version
+
+    @property
+    def file_name(self) -> str:
+        """The name of this version's package (see `ids.package_file_name`)."""
+        return package_file_name(self.key, self.version)
 
 
 @dataclass(frozen=True)
@@ -124,25 +141,18 @@ def html_hash(fields: Sequence[str], tags: Sequence[str]) -> str:
     return _hash("\x1f".join(fields) + "\x1e" + " ".join(tags))  # \x1f cannot occur in a field
 
 
-def deck_id(deck_name: str) -> int:
-    """Anki matches decks by name, so the id derives from the name alone (never 0)."""
-    return (1 << 30) + int.from_bytes(stable_hash("deck", deck_name)[:8], "big") % (1 << 30)
-
-
 def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: float, render_version: int,
-               allow_new_note_type: bool = False, rerender: bool = False) -> BuildPlan:
+               rerender: bool = False) -> BuildPlan:
     """Plan the next build of `decks` after the ones `previous` records."""
     stamp = max(int(now), previous.max_mtime() + 1)
     plans, diagnostics = [], []
     notes, packages = dict(previous.notes), dict(previous.packages)
     deck_records, note_types = dict(previous.decks), dict(previous.note_types)
     for deck in decks:
-        plan, records, found = _plan_deck(deck, previous, stamp, render_version, allow_new_note_type, rerender)
+        plan, records, found = _plan_deck(deck, previous, stamp, render_version, rerender)
         plans.append(plan)
         diagnostics.extend(found)
         key = deck.identified.parsed.source.file.key
-        if plan.note_type_change == "schema changed":  # a fresh start: the old notes stay in Anki as they are
-            notes = {guid: note for guid, note in notes.items() if note.deck != key}
         notes.update((note.guid, note) for note in records.notes)
         packages[plan.key] = records.package
         deck_records[key] = records.deck
@@ -163,21 +173,19 @@ class _DeckRecords:
 
 
 def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_version: int,
-               allow_new_note_type: bool, rerender: bool) -> tuple[DeckPlan, _DeckRecords, list[Diagnostic]]:
+               rerender: bool) -> tuple[DeckPlan, _DeckRecords, list[Diagnostic]]:
     source = deck.identified.parsed.source
     settings, key, display = source.settings, source.file.key, source.file.display
-    note_type = NOTE_TYPES[settings.cards]
+    choice = deck.identified.note_type
+    note_type, replaced = choice.note_type, choice.replaced
     old_deck = previous.decks.get(key)
     old_package = previous.packages.get(settings.slug)
-    old_type = previous.note_types.get(old_deck.model) if old_deck else None
-    type_record, type_change, diagnostics = _plan_note_type(note_type, old_type, stamp, source.path,
-                                                            allow_new_note_type)
-    if type_change == "schema changed" and allow_new_note_type:
-        known = sum(1 for note in previous.notes.values() if note.deck == key)
-        diagnostics.append(Diagnostic(source.path, 0, (
-            f"new note type {note_type.name}: every note is imported as a new note; the {known} notes "
-            f"of {old_type.name} stay in Anki with their history until you delete them"),
-            code="note-type-fresh-start"))
+    type_record = _note_type_record(note_type, stamp if choice.change else previous.note_types[note_type.model_id].mtime)
+    type_change = "fresh start" if replaced is not None else choice.change
+    diagnostics = [choice.problem] if choice.problem else []
+    if replaced is not None:
+        left = sum(1 for t in deck.tombstones if t.record.model is None and not t.record.removed)
+        diagnostics.append(fresh_start_warning(deck.identified.parsed, choice, left))
     old_render = old_package.render if old_package else render_version
     records, package_notes, changes, media, pending = [], [], [], {}, 0
     for note in deck.notes:
@@ -187,6 +195,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
             diagnostics.append(Diagnostic(question.path, question.answer_line, (
                 "no cloze deletion such as {{c1::…}} in this answer: Anki would make no card for it"),
                 "error", "no-cloze"))
+        elif note_type.cloze and record is not None and record.answer != question.answer:
+            diagnostics.extend(_cloze_warnings(question, record.answer))
         fields = (note.question.html, note.answer.html, "")
         named = note.question.media or note.answer.media  # any image at all, bundled or not
         images = note_media(note.question, note.answer) if named else ()
@@ -225,16 +235,28 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
         package_notes.append(PackageNote(identified.guid, (*fields[:2], source_line, fields[2]), note.tags, mtime))
         media.update((ref.name, ref) for ref in images)
 
-    tombstones = []
+    tombstones, other_types = [], {}
     for tombstone in deck.tombstones:
         record = tombstone.record
-        tags = tuple(sorted(set(record.tags) | {REMOVED_TAG}))
-        fields = (tombstone.question.html, tombstone.answer.html, REMOVED_STATUS)
+        if replaced is not None and record.model is None:  # left behind by this fresh start, as the old type
+            record = msgspec.structs.replace(record, model=replaced.note_type)
+        if record.model is not None and record.model not in previous.note_types:
+            tombstones.append((record, None, None))  # a hand-made record names a note type it lacks: kept as is
+            continue
+        # A note comes to be replaced or removed once; from then on it is shown as it was marked.
+        replacing = record.model is not None and not record.removed
+        marker = REPLACED_TAG if replacing or (record.removed and REPLACED_TAG in record.tags) else REMOVED_TAG
+        tags = tuple(sorted(set(record.tags) | {marker}))
+        fields = (tombstone.question.html, tombstone.answer.html,
+                  REPLACED_STATUS if marker == REPLACED_TAG else REMOVED_STATUS)
         if not record.removed:
-            changes.append(NoteChange("removed", record.question, record.source))
+            changes.append(NoteChange("replaced" if replacing else "removed", record.question, record.source))
         tombstones.append((record, tags, fields))
         package_notes.append(PackageNote(record.guid, (*fields[:2], record.source, fields[2]), tags,
-                                         record.mtime if record.removed else stamp))
+                                         record.mtime if record.removed else stamp, note_type=record.model))
+        if record.model is not None:
+            recorded = previous.note_types[record.model]
+            other_types[record.model] = (note_type_of_record(recorded), recorded.mtime)
         media.update((ref.name, ref) for ref in note_media(tombstone.question, tombstone.answer))
 
     description = _hash(deck.identified.parsed.description)
@@ -251,7 +273,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
     version_mtime = stamp if is_new else old_package.version_mtime
 
     for record, tags, fields in tombstones:
-        if not record.removed:
+        if not record.removed and tags is not None:
             record = msgspec.structs.replace(record, tags=tags, mtime=stamp, html=html_hash(fields, tags),
                                              removed=stamp, removed_in=version)
         records.append(record)
@@ -263,7 +285,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
         deck_name=settings.name, deck_id=deck_id(settings.name),
         description=deck.description_html + f'\n<p class="dg-version">Version {version}</p>',
         note_type=note_type, note_type_mtime=type_record.mtime, notes=tuple(package_notes),
-        first_id=version_mtime * 1000, media=tuple(media[name] for name in sorted(media)))
+        first_id=version_mtime * 1000, media=tuple(media[name] for name in sorted(media)),
+        other_note_types=tuple(other_types[model] for model in sorted(other_types)))
     plan = DeckPlan(deck=deck, key=settings.slug, name=settings.name,
                     previous_version=old_package.version if old_package else None, version=version,
                     package=package, changes=tuple(changes),
@@ -287,37 +310,37 @@ def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str
     return ("renamed" if reworded else "changed"), False
 
 
-def forks(recorded: NoteTypeRecord, note_type: NoteType) -> bool:
-    """Whether Anki would take `note_type` for another note type than the one `recorded` (and fork it)."""
-    templates = tuple(name for name, _, _ in note_type.templates)
-    return (recorded.note_type, recorded.fields, recorded.templates) != (note_type.model_id, note_type.fields,
-                                                                        templates)
+def _note_type_record(note_type: NoteType, mtime: int) -> NoteTypeRecord:
+    return NoteTypeRecord(note_type=note_type.model_id, name=note_type.name, fields=note_type.fields,
+                          templates=tuple(name for name, _, _ in note_type.templates), sort_field=note_type.sort_field,
+                          cloze=note_type.cloze, fingerprint=note_type.fingerprint, mtime=mtime)
 
 
-def _plan_note_type(note_type: NoteType, recorded: NoteTypeRecord | None, stamp: int, source_path,
-                    allow_new: bool) -> tuple[NoteTypeRecord, str | None, list[Diagnostic]]:
-    templates = tuple(name for name, _, _ in note_type.templates)
-    if recorded is None:
-        change, mtime = "new", stamp
-    elif forks(recorded, note_type):
-        change, mtime = "schema changed", stamp
-    elif recorded.fingerprint != note_type.fingerprint:
-        change, mtime = "styling updated", stamp
-    else:
-        change, mtime = None, recorded.mtime
-    diagnostics = []
-    if change == "schema changed" and not allow_new:
-        diagnostics.append(Diagnostic(source_path, 0, (
-            f"the note type would change from {recorded.name} (id {recorded.note_type}, fields "
-            f"{', '.join(recorded.fields)}; cards {', '.join(recorded.templates)}) to {note_type.name} "
-            f"(id {note_type.model_id}, fields {', '.join(note_type.fields)}; cards {', '.join(templates)}). "
-            "Anki would add it as a second note type and every note already imported would become "
-            "'conflicting': never updated again by any later build. If you really want that, build with "
-            "--new-note-type."), "error", "note-type-fork"))
-    record = NoteTypeRecord(note_type=note_type.model_id, name=note_type.name, fields=note_type.fields,
-                            templates=templates, sort_field=note_type.sort_field, cloze=note_type.cloze,
-                            fingerprint=note_type.fingerprint, mtime=mtime)
-    return record, change, diagnostics
+def _cloze_warnings(question, old_answer: str) -> list[Diagnostic]:
+    """Cloze numbers that changed under the cards' history: Anki keeps a card's reviews by its number."""
+    moves, gone = cloze_changes(old_answer, question.answer)
+    found = []
+    if moves:
+        line = question.answer_line + question.answer.count("\n", 0, moves[0].offset)
+        moved = ", ".join(f"{_excerpt(m.text)!r} from {_numbers(m.was)} to {_numbers(m.now)}" for m in moves)
+        found.append(Diagnostic(question.path, line, (
+            f"cloze deletions moved to other numbers: {moved}. Anki keeps each card's review history by its "
+            "number, so the card that learned a deletion now asks for another one. To keep each history with its "
+            "text, keep the numbers as they were and give a new deletion the next free number."), code="cloze-moved"))
+    if gone:
+        found.append(Diagnostic(question.path, question.answer_line, (
+            f"{_numbers(gone)} no longer in this note: Anki keeps {'its card' if len(gone) == 1 else 'their cards'}, "
+            "blank, with the review history (Tools > Empty Cards in Anki deletes blank cards)"),
+            code="cloze-gone"))
+    return found
+
+
+def _numbers(numbers) -> str:
+    return ", ".join(f"c{number}" for number in numbers)
+
+
+def _excerpt(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def _next_version(wanted: str | None, previous: PackageRecord | None, content_changed: bool) -> str:
@@ -345,7 +368,7 @@ def _clashes(plans: list[DeckPlan]) -> list[Diagnostic]:
     found, owners = [], {}
     for plan in plans:
         source = plan.deck.identified.parsed.source
-        keys = [("deck name", plan.name), ("slug", plan.key)]
+        keys = [("deck name", plan.name), ("slug", plan.key), ("package file", plan.file_name)]
         keys += [("note GUID", note.guid) for note in plan.package.notes]
         for what, key in keys:
             owner = owners.setdefault((what, key), source.path)

@@ -79,10 +79,11 @@ SCRIPT = """
 
 def preview_page(plan: DeckPlan) -> str:
     """The preview page of one deck."""
-    package, note_type = plan.package, plan.package.note_type
+    package = plan.package
     images = {ref.name: data_uri(ref) for ref in package.media}
     notes, all_tags = [], set()
     for note in package.notes:
+        note_type = package.note_type_of(note)
         fields = dict(zip(note_type.fields, note.fields))
         all_tags.update(note.tags)
         sides = []
@@ -104,11 +105,11 @@ def preview_page(plan: DeckPlan) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}: preview</title>
 <style>{PAGE_CSS}</style>
-<style>{note_type.css}</style>
+<style>{package.note_type.css}</style>
 </head>
 <body>
 <header class="pv-bar">
-<h1>{title} <small>version {html.escape(plan.version)} · {len(package.notes)} notes · {html.escape(note_type.name)}</small></h1>
+<h1>{title} <small>version {html.escape(plan.version)} · {len(package.notes)} notes · {html.escape(package.note_type.name)}</small></h1>
 <input type="search" id="pv-text" placeholder="Filter by text" aria-label="Filter by text">
 <select id="pv-tag" aria-label="Filter by tag"><option value="">All tags</option>{options}</select>
 <label><input type="checkbox" id="pv-night"> Night</label>

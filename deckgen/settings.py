@@ -1,7 +1,9 @@
-"""A deck's settings: read from the TOML file beside its Markdown (see `library.settings_path`), and checked.
+"""Settings, checked: the notes folder's (`deckgen.toml` at its top) and each deck's (the TOML file beside its
+Markdown, see `library.settings_path`).
 
-Every setting has a default; the file is optional. Whatever is wrong is
-reported with the file and line.
+Every setting has a default; the files are optional, except that a notes
+folder's first build writes its `deckgen.toml` with the folder's namespace.
+Whatever is wrong is reported with the file and line.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PATTERN_TIMEOUT = 0.1  # seconds a topic pattern may take on one question before it is refused
 
 
@@ -54,17 +57,61 @@ class DeckSettings:
     """Which note type: "basic", "basic-and-reversed" (a second card asks the other way) or "cloze"."""
 
 
+@dataclass(frozen=True)
+class LibrarySettings:
+    """The notes folder's own settings, from its `deckgen.toml`."""
+
+    namespace: str | None = None
+    """Makes the GUIDs of new notes this folder's own (see `ids`); None until its first build makes one."""
+
+
+NAMESPACE_COMMENT = (
+    "# deckgen: the namespace makes the GUIDs of this notes folder's new notes its own, so that no other\n"
+    "# project's deck can ever update them in Anki. Keep it as it is, and commit this file.\n")
+
+
+def read_library_settings(path: Path) -> LibrarySettings:
+    """The notes folder's settings from `path` (its `deckgen.toml`), or the defaults when there is none."""
+    text = _read_toml_text(path)
+    if text is None:
+        return LibrarySettings()
+    reader = _SettingsReader(path, text)
+    data = reader.parse()
+    for key in data:
+        if key not in ("namespace",):
+            reader.fail(key, f"unknown setting {key!r} (known: namespace)")
+    namespace = reader.typed(data, "namespace", str, None)
+    if namespace is not None and not NAMESPACE_RE.match(namespace):
+        reader.fail("namespace", f"invalid namespace {namespace!r}: letters, digits, '-', '_' and '.', at most 64; "
+                                 "deckgen made a random one: restore it from git")
+    return LibrarySettings(namespace=namespace)
+
+
+def with_namespace(path: Path, namespace: str) -> bytes:
+    """The bytes of `deckgen.toml` with `namespace` set: the file afresh, or the author's with it added on top."""
+    text = _read_toml_text(path) or ""
+    return (NAMESPACE_COMMENT + f'namespace = "{namespace}"\n' + ("\n" + text if text.strip() else "")).encode()
+
+
+def _read_toml_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as err:
+        raise SourceError(path, 0, f"invalid settings: not UTF-8 text ({err.reason})", "invalid-settings") from None
+    except OSError as err:
+        raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
+
+
 def read_settings(deck_path: Path, path: Path) -> DeckSettings:
     """The settings of the deck `deck_path` from the file `path`, or the defaults when there is none."""
     slug = default_slug(deck_path.stem)
-    if not path.exists():
+    text = _read_toml_text(path)
+    if text is None:
         return DeckSettings(name=deck_path.stem, slug=slug)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SourceError(path, _toml_error_line(err), f"invalid settings: {err}", "invalid-settings") from None
-    return _SettingsReader(path, text).read(data, deck_path.stem, slug)
+    reader = _SettingsReader(path, text)
+    return reader.read(reader.parse(), deck_path.stem, slug)
 
 
 class _SettingsReader:
@@ -74,7 +121,14 @@ class _SettingsReader:
     CARDS = ("basic", "basic-and-reversed", "cloze")
 
     def __init__(self, path: Path, text: str):
-        self.path, self.lines = path, text.split("\n")
+        self.path, self.text, self.lines = path, text, text.split("\n")
+
+    def parse(self) -> dict:
+        try:
+            return tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as err:
+            raise SourceError(self.path, _toml_error_line(err), f"invalid settings: {err}",
+                              "invalid-settings") from None
 
     def read(self, data: dict, default_name: str, default_slug: str) -> DeckSettings:
         for key in data:

@@ -38,9 +38,10 @@ def sources_fingerprint(library: Library) -> str:
 
 
 def _written_fingerprint(library: Library, media: list[str]) -> str:
-    """Hash of the images the last build bundled, and the size and time of the identity record files, which
-    only builds (and git, giving them a new time) write: reading a large record would cost more than its check."""
-    records = [_signature(path) for path in (library.record_path, *library.legacy_records)]
+    """Hash of the images the last build bundled, and the size and time of the identity record files and the
+    folder's settings, which builds write (and git, or their author, giving them a new time): reading a large
+    record would cost more than its check, and the settings may be made by the very build that is checked."""
+    records = [_signature(path) for path in (library.record_path, library.settings_path, *library.legacy_records)]
     return _hash(json.dumps(records), [Path(m) for m in media])
 
 

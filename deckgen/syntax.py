@@ -84,6 +84,34 @@ def cloze_numbers(match: re.Match) -> list[int]:
     return [int(number) for number in match.group(1).split(",")]
 
 
+class ClozeMove(NamedTuple):
+    """A deletion's text that left a card number it had: that card now asks for something else."""
+
+    text: str
+    was: tuple[int, ...]
+    now: tuple[int, ...]
+    offset: int
+    """Where it is now in the new text."""
+
+
+def cloze_changes(old: str, new: str) -> tuple[list[ClozeMove], list[int]]:
+    """Between two versions of a cloze text: the deletions whose text left a number it was on (and is on another),
+    and the numbers that no deletion has any more (their cards are left blank)."""
+    def deletions(text: str) -> dict[str, tuple[set[int], int]]:
+        found: dict[str, tuple[set[int], int]] = {}
+        for match in CLOZE_RE.finditer(text):
+            numbers, _ = found.setdefault(" ".join(match.group(2).split()), (set(), match.start()))
+            numbers.update(cloze_numbers(match))
+        return found
+
+    before, after = deletions(old), deletions(new)
+    moves = [ClozeMove(text, tuple(sorted(before[text][0])), tuple(sorted(numbers)), offset)
+             for text, (numbers, offset) in after.items() if text in before and before[text][0] - numbers]
+    numbers_before = set().union(*(numbers for numbers, _ in before.values()))
+    numbers_after = set().union(*(numbers for numbers, _ in after.values()))
+    return sorted(moves, key=lambda move: move.offset), sorted(numbers_before - numbers_after)
+
+
 class Fences(NamedTuple):
     """Where the fenced code blocks of some lines are."""
 

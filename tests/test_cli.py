@@ -35,7 +35,9 @@ def test_build_prints_notes_path_and_warnings(tmp_path):
     deck = tmp_path / "src" / "deck.md"
     assert result.stderr == (f"{deck}:3:1: warning: question has no answer: Empty? [empty-answer]\n"
                              f"{deck}:4:1: warning: duplicate question (also at line 1): Q? [duplicate-question]\n")
-    assert result.stdout == f"My deck 2.1.0: 3 notes (first build) -> {tmp_path / 'out' / 'deck-2.1.0.apkg'}\n"
+    assert result.stdout == (f"wrote {tmp_path / 'src' / 'deckgen.toml'}: this notes folder's namespace, which keeps "
+                             "the GUIDs of its new notes its own; commit it with your notes\n"
+                             f"My deck 2.1.0: 3 notes (first build) -> {tmp_path / 'out' / 'deck-2.1.0.apkg'}\n")
 
 
 def test_source_error_exits_1_without_traceback_and_writes_nothing(tmp_path):
@@ -69,6 +71,7 @@ def test_the_program_keeps_main_s_exit_status_and_output(tmp_path):
     def program(*args):
         return subprocess.run([sys.executable, "-m", "deckgen", *args], capture_output=True, text=True)
 
+    (tmp_path / "src" / "deckgen.toml").write_text('namespace = "test"\n')
     built = program("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     apkg = tmp_path / "out" / "deck-1.0.0.apkg"
     assert (built.returncode, built.stdout) == (0, f"deck 1.0.0: 1 notes (first build) -> {apkg}\n")

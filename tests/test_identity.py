@@ -8,7 +8,8 @@ import msgspec
 from deckgen.identify import identify_decks
 from deckgen.identity_file import IdentityRecord, NoteRecord
 from deckgen.library import DeckFile, DeckSource
-from deckgen.note_types import BASIC_MODEL_ID
+from deckgen.note_type_guard import DeckNoteType
+from deckgen.note_types import BASIC
 from deckgen.parse import ParsedDeck, Question
 from deckgen.settings import DeckSettings
 from deckgen.syntax import heading_attributes, question_key
@@ -33,7 +34,7 @@ def deck(questions, key="deck") -> ParsedDeck:
 def identify(questions, records, decks=None):
     decks = decks or [deck(questions)]
     record = IdentityRecord(packages={}, decks={}, note_types={}, notes={r.guid: r for r in records})
-    found = identify_decks(decks, record, {d.source.file.key: BASIC_MODEL_ID for d in decks})
+    found = identify_decks(decks, record, {d.source.file.key: DeckNoteType(BASIC, None) for d in decks}, "test")
     return [n for d in found for n in d.notes], [x for d in found for x in d.diagnostics]
 
 

@@ -50,6 +50,7 @@ def test_the_first_build_after_the_upgrade_changes_nothing_and_writes_no_package
         p.name for p in (FIXTURE / "build").glob("*.apkg"))
     record = record_of(notes)
     assert not list(notes.glob("*.identity.jsonl"))  # converted once, then removed
+    assert report.created_settings == notes / "deckgen.toml"  # the namespace of the notes it adds from now on
     assert {guid: (n.mtime, n.source, n.question, bool(n.removed)) for guid, n in record.notes.items()} == {
         guid: (n["mtime"], n["source"], n["question"], n.get("removed", False)) for guid, n in before.items()}
     assert {d.deck: d.name for d in record.decks.values()} == {"basics": DECKS[0], "cloze": DECKS[1]}

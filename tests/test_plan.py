@@ -4,10 +4,10 @@ import pytest
 
 import dataclasses
 
-from deckgen.build import build_decks, plan_library
+from deckgen.build import build_decks, check_library, plan_library
 from deckgen.errors import BuildError
 from deckgen.note_types import BASIC
-from deckgen import plan as plan_module
+from deckgen import note_types as note_types_module
 
 from conftest import record_of, record_path, write_deck
 
@@ -48,7 +48,7 @@ def test_clock_going_backwards_still_moves_mtimes_forward(tmp_path):
 def test_css_change_moves_only_the_note_type_mtime(tmp_path, monkeypatch):
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + ".x {}"))
+    monkeypatch.setitem(note_types_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + ".x {}"))
     (plan,), _ = plan_decks(tmp_path / "src", now=T + 10)
     assert plan.note_type_change == "styling updated"
     assert plan.package.note_type_mtime == T + 10
@@ -56,27 +56,40 @@ def test_css_change_moves_only_the_note_type_mtime(tmp_path, monkeypatch):
     assert plan.version == "1.0.1"
 
 
-@pytest.mark.parametrize("change", [
-    {"fields": BASIC.fields + ("Extra",)},
-    {"fields": ("Front",) + BASIC.fields[1:]},
-    {"templates": (("Card 1",) + BASIC.templates[0][1:],)},
-    {"model_id": BASIC.model_id + 1},
+@pytest.mark.parametrize("change, effect", [
+    ({"fields": BASIC.fields + ("Extra",)}, "'conflicting'"),
+    ({"fields": ("Front",) + BASIC.fields[1:]}, "'conflicting'"),
+    ({"templates": (("Card 1",) + BASIC.templates[0][1:],)}, "'conflicting'"),
+    ({"templates": BASIC.templates * 2}, "'conflicting'"),
+    ({"cloze": True}, "'conflicting'"),
+    ({"sort_field": 1}, "full sync"),
 ])
-def test_a_note_type_fork_fails_the_build_and_explains_why(tmp_path, monkeypatch, change):
+def test_a_note_type_change_fails_the_build_and_says_what_it_would_do(tmp_path, monkeypatch, change, effect):
     deck_with(tmp_path, "a")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     before = sorted(p.name for p in (tmp_path / "out").iterdir())
     identity = record_path(tmp_path / "src").read_bytes()
-    monkeypatch.setitem(plan_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, **change))
+    monkeypatch.setitem(note_types_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, **change))
     with pytest.raises(BuildError) as failure:
         build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
-    (diagnostic,) = failure.value.diagnostics
-    assert diagnostic.severity == "error" and "'conflicting'" in diagnostic.message
-    assert "--new-note-type" in diagnostic.message
+    (diagnostic,) = [d for d in failure.value.diagnostics if d.code != "no-cloze"]
+    assert (diagnostic.severity, diagnostic.code) == ("error", "note-type-fork")
+    assert effect in diagnostic.message and "--new-note-type" in diagnostic.message
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
     assert record_path(tmp_path / "src").read_bytes() == identity
-    (plan,), _ = plan_decks(tmp_path / "src", now=T + 10, allow_new_note_type=True)
-    assert plan.note_type_change == "schema changed"
+    check = check_library(tmp_path / "src", now=T + 10, allow_new_note_type=True)
+    (plan,) = check.plan.decks
+    assert plan.note_type_change == "fresh start"
+    assert [d.code for d in check.diagnostics if d.code != "no-cloze"] == ["note-type-fresh-start"]
+    assert plan.package.note_type.model_id != BASIC.model_id  # an id Anki has not seen
+
+
+def test_a_deck_keeps_the_note_type_id_its_notes_have(tmp_path, monkeypatch):
+    deck_with(tmp_path, "a")
+    build_decks(tmp_path / "src", tmp_path / "out", now=T)
+    monkeypatch.setitem(note_types_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, model_id=BASIC.model_id + 1))
+    (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 10)
+    assert (plan.package.note_type.model_id, plan.note_type_change, plan.changes) == (BASIC.model_id, None, ())
 
 
 def test_identity_record_round_trips_and_is_sorted(tmp_path):
