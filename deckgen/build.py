@@ -107,6 +107,12 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
     created = None if namespace else new_namespace()
+    if created and record.notes and not outside:  # built before: by deckgen 0.1, or the file was deleted
+        diagnostics.append(Diagnostic(library.settings_path, 0, (
+            "no namespace yet, though this folder has been built before: the build writes a new one into it. If "
+            "the folder had a deckgen.toml that was deleted or changed, restore it instead (git checkout -- "
+            "deckgen.toml), so that the GUIDs of the notes added from now on derive from the same namespace as "
+            "before"), code="namespace-new", once=True))
     decks, recorded = [], {note.deck for note in record.notes.values()}
     for file in library.decks:
         try:
@@ -202,7 +208,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         write_stamp(library, out_dir, sources, sorted({ref.path for d in decks for ref in d.plan.package.media}),
                     [d.path for d in decks] + [changelog_path(out_dir, d.plan.key) for d in decks],
                     [f"{d.plan.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}" for d in decks],
-                    [str(d) for d in check.diagnostics if d.severity != "note"])
+                    [str(d) for d in check.diagnostics if d.severity != "note" and not d.once])
     return BuildReport(decks=tuple(decks), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None)
 
@@ -237,6 +243,6 @@ def _orphans(library: Library, recorded: set[str]) -> list[Diagnostic]:
                   if not library.single_file or not (library.root / f"{key}.md").is_file())
     return [Diagnostic(library.record_path, 0, (
         f"the identity record holds the notes of {key}.md, which is not in {library.root} any more. If you "
-        "renamed or moved that file, give it its old name back for now, so its notes keep their identities "
-        "instead of being duplicated in Anki; if you deleted it on purpose, delete its notes' lines from the "
-        "record too."), "error", "orphan-identity") for key in gone]
+        "renamed or moved that file, give it its old name back: deckgen does not yet follow a deck file to a new "
+        "name, and its notes would be duplicated in Anki; if you deleted it on purpose, delete its notes' lines "
+        "(\"deck\":\"" + key + "\") from the record too."), "error", "orphan-identity") for key in gone]

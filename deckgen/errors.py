@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 
@@ -20,6 +20,9 @@ class Diagnostic:
     code: str = ""
     """A short name for the kind of problem (`empty-answer`), for editors and CI."""
     column: int = 1
+    once: bool = field(default=False, compare=False)
+    """About what this build changes (a note type replaced, cloze numbers moved) rather than about the sources as
+    they are: a build that finds nothing changed does not say it again."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}" if self.line else f"{self.path}"
@@ -28,11 +31,12 @@ class Diagnostic:
 
     def as_error(self) -> Diagnostic:
         """This diagnostic as an error (`--strict`); a note stays a note."""
-        severity = "note" if self.severity == "note" else "error"
-        return Diagnostic(self.path, self.line, self.message, severity, self.code, self.column)
+        return replace(self, severity="note" if self.severity == "note" else "error")
 
     def to_json(self) -> dict:
-        return {**asdict(self), "path": str(self.path)}
+        found = {**asdict(self), "path": str(self.path)}
+        del found["once"]
+        return found
 
 
 class DeckgenError(Exception):

@@ -196,7 +196,7 @@ class _Matcher:
                 self._take(index, record, reworded=True)
             elif not any(r.guid == attributes.was_guid for r in self.matched.values()):
                 self._say(question, f"{{was={attributes.was_guid}}} names no note deckgen has recorded: check the "
-                                    "GUID (`.deckgen/identity.jsonl` lists them)", "unknown-was")
+                                    "GUID (`.deckgen/identity.jsonl` lists them)", "unknown-was", once=False)
             return
         if attributes.was_text is None:
             return
@@ -214,7 +214,7 @@ class _Matcher:
             self._say(question, f"{{was=\"{attributes.was_text}\"}} names "
                                 + ("no question deckgen has recorded" if not candidates else
                                    f"{len(candidates)} recorded notes: name the one meant by its GUID, "
-                                   "{was=GUID}, from `.deckgen/identity.jsonl`"), "unknown-was")
+                                   "{was=GUID}, from `.deckgen/identity.jsonl`"), "unknown-was", once=False)
 
     def _same_place(self, index: int, record: NoteRecord) -> bool:
         """Whether `record` was in the question's deck and section."""
@@ -385,8 +385,8 @@ class _Matcher:
                     f'{{was="{record.question}"}} to the heading, so it keeps that note\'s review history; if it is '
                     "not, add {new} to say so."), "unmatched-rewording")
 
-    def _say(self, question: Question, message: str, code: str) -> None:
-        self.diagnostics.append(Diagnostic(question.path, question.line, message, code=code))
+    def _say(self, question: Question, message: str, code: str, once: bool = True) -> None:
+        self.diagnostics.append(Diagnostic(question.path, question.line, message, code=code, once=once))
 
 
 def _clearly_closer(a: tuple[float, float], b: tuple[float, float]) -> bool:

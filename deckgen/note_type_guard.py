@@ -25,6 +25,7 @@ from typing import NamedTuple
 from .errors import Diagnostic
 from .identity_file import IdentityRecord, NoteTypeRecord
 from .ids import successor_note_type_id
+from .library import settings_path
 from .note_types import NOTE_TYPES, NoteType
 from .parse import ParsedDeck
 
@@ -77,7 +78,8 @@ def choose_note_types(decks: Sequence[ParsedDeck], record: IdentityRecord, names
         fresh = current is not None
         problem = None
         if fresh and not allow_new:
-            problem = Diagnostic(source.path, 0, _consequences(current, target), "error", "note-type-fork")
+            problem = Diagnostic(source.path, 0, _consequences(current, target, source.settings.cards,
+                                                               settings_path(source.path)), "error", "note-type-fork")
         chosen[source.file.key] = DeckNoteType(
             note_type, _change(note_type, record.note_types.get(note_type.model_id)),
             replaced=current if fresh and allow_new else None, problem=problem)
@@ -88,7 +90,7 @@ def fresh_start_warning(deck: ParsedDeck, choice: DeckNoteType, notes: int) -> D
     return Diagnostic(deck.source.path, 0, (
         f"a fresh start with the note type {choice.note_type.name}: every question is imported as a new note. "
         f"The {notes} notes of {choice.replaced.name} stay in Anki with their history, tagged {REPLACED_TAG} "
-        f"(search tag:{REPLACED_TAG} to find them)"), code="note-type-fresh-start")
+        f"(search tag:{REPLACED_TAG} to find them)"), code="note-type-fresh-start", once=True)
 
 
 def note_type_of_record(recorded: NoteTypeRecord) -> NoteType:
@@ -132,7 +134,7 @@ def _change(note_type: NoteType, recorded: NoteTypeRecord | None) -> str | None:
     return None if recorded.fingerprint == note_type.fingerprint else "styling updated"
 
 
-def _consequences(current: NoteTypeRecord, target: NoteType) -> str:
+def _consequences(current: NoteTypeRecord, target: NoteType, cards: str, settings_file) -> str:
     """What building a change of the deck's note type would do to its users, and how to start afresh."""
     was, now = schema_of(current), schema_of(target)
     differences = []
@@ -149,6 +151,9 @@ def _consequences(current: NoteTypeRecord, target: NoteType) -> str:
     if current.note_type != target.model_id:
         effect = ("Anki never turns a note it has into a note of another note type: every note of this deck "
                   "already imported would be 'conflicting', never updated again by any later build.")
+        before = [name for name, known in NOTE_TYPES.items() if schema_of(known) == was]
+        if before and before[0] != cards:
+            effect += f' To build as before, set cards = "{before[0]}" again in {settings_file}.'
     elif was._replace(sort_field=now.sort_field) != now:
         effect = ("Anki would add it as a second note type, and every note already imported would become "
                   "'conflicting': never updated again by any later build.")

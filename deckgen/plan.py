@@ -264,7 +264,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
         diagnostics.append(Diagnostic(source.path, 0, (
             f"the deck's name changed from {old_deck.name!r} to {settings.name!r}: Anki finds decks by name, so "
             "it will make a new deck for new notes while existing cards stay in the old one"),
-            code="deck-renamed"))
+            code="deck-renamed", once=True))
     deck_changed = old_deck is not None and (old_deck.name != settings.name or old_deck.description not in (
         "", description))
     content_changed = old_package is not None and (bool(changes) or type_change is not None or deck_changed)
@@ -290,7 +290,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
     plan = DeckPlan(deck=deck, key=settings.slug, name=settings.name,
                     previous_version=old_package.version if old_package else None, version=version,
                     package=package, changes=tuple(changes),
-                    unchanged=len(deck.notes) - sum(c.kind != "removed" for c in changes),
+                    unchanged=len(deck.notes) - sum(c.kind not in ("removed", "replaced") for c in changes),
                     note_type_change=type_change, rerender_pending=pending)
     return plan, _DeckRecords(package_record, deck_record, type_record, tuple(records)), diagnostics
 
@@ -326,12 +326,14 @@ def _cloze_warnings(question, old_answer: str) -> list[Diagnostic]:
         found.append(Diagnostic(question.path, line, (
             f"cloze deletions moved to other numbers: {moved}. Anki keeps each card's review history by its "
             "number, so the card that learned a deletion now asks for another one. To keep each history with its "
-            "text, keep the numbers as they were and give a new deletion the next free number."), code="cloze-moved"))
+            "text, keep the numbers as they were and give a new deletion the next free number."), code="cloze-moved",
+            once=True))
     if gone:
+        names = ", ".join(f"c{number} ({_excerpt(text)!r})" for number, text in gone)
         found.append(Diagnostic(question.path, question.answer_line, (
-            f"{_numbers(gone)} no longer in this note: Anki keeps {'its card' if len(gone) == 1 else 'their cards'}, "
+            f"{names} no longer in this note: Anki keeps {'its card' if len(gone) == 1 else 'their cards'}, "
             "blank, with the review history (Tools > Empty Cards in Anki deletes blank cards)"),
-            code="cloze-gone"))
+            code="cloze-gone", once=True))
     return found
 
 

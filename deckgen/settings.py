@@ -82,8 +82,9 @@ def read_library_settings(path: Path) -> LibrarySettings:
             reader.fail(key, f"unknown setting {key!r} (known: namespace)")
     namespace = reader.typed(data, "namespace", str, None)
     if namespace is not None and not NAMESPACE_RE.match(namespace):
-        reader.fail("namespace", f"invalid namespace {namespace!r}: letters, digits, '-', '_' and '.', at most 64; "
-                                 "deckgen made a random one: restore it from git")
+        reader.fail("namespace", f"invalid namespace {namespace!r}: use 1 to 64 letters, digits, '-', '_' and '.' "
+                                 "(the one deckgen writes is 16 hex digits: if that one was changed by mistake, "
+                                 "restore it from git)")
     return LibrarySettings(namespace=namespace)
 
 
@@ -127,8 +128,8 @@ class _SettingsReader:
         try:
             return tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as err:
-            raise SourceError(self.path, _toml_error_line(err), f"invalid settings: {err}",
-                              "invalid-settings") from None
+            line, column = _toml_error_place(err)
+            raise SourceError(self.path, line, f"invalid settings: {err}", "invalid-settings", column) from None
 
     def read(self, data: dict, default_name: str, default_slug: str) -> DeckSettings:
         for key in data:
@@ -195,7 +196,7 @@ class _SettingsReader:
         if isinstance(key, tuple):
             starts = [i for i, line in enumerate(self.lines, 1) if re.match(r"\s*\[\[\s*topics\s*\]\]", line)]
             return starts[key[1]] if key[1] < len(starts) else 0
-        pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        pattern = re.compile(rf"\s*(?:\[\s*)?[\"']?{re.escape(key)}[\"']?\s*[=\]]")  # key = …, or [key]
         return next((i for i, line in enumerate(self.lines, 1) if pattern.match(line)), 0)
 
 
@@ -209,6 +210,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _toml_error_line(err: Exception) -> int:
-    match = re.search(r"line (\d+)", str(err))
-    return int(match.group(1)) if match else 0
+def _toml_error_place(err: Exception) -> tuple[int, int]:
+    """(line, column) of a TOML error, from its message: "… (at line 3, column 17)"."""
+    match = re.search(r"line (\d+)(?:, column (\d+))?", str(err))
+    return (int(match.group(1)), int(match.group(2) or 1)) if match else (0, 1)

@@ -94,9 +94,9 @@ class ClozeMove(NamedTuple):
     """Where it is now in the new text."""
 
 
-def cloze_changes(old: str, new: str) -> tuple[list[ClozeMove], list[int]]:
+def cloze_changes(old: str, new: str) -> tuple[list[ClozeMove], list[tuple[int, str]]]:
     """Between two versions of a cloze text: the deletions whose text left a number it was on (and is on another),
-    and the numbers that no deletion has any more (their cards are left blank)."""
+    and the numbers that no deletion has any more (their cards are left blank), each with a text it had."""
     def deletions(text: str) -> dict[str, tuple[set[int], int]]:
         found: dict[str, tuple[set[int], int]] = {}
         for match in CLOZE_RE.finditer(text):
@@ -107,9 +107,9 @@ def cloze_changes(old: str, new: str) -> tuple[list[ClozeMove], list[int]]:
     before, after = deletions(old), deletions(new)
     moves = [ClozeMove(text, tuple(sorted(before[text][0])), tuple(sorted(numbers)), offset)
              for text, (numbers, offset) in after.items() if text in before and before[text][0] - numbers]
-    numbers_before = set().union(*(numbers for numbers, _ in before.values()))
+    had = {number: text for text, (numbers, _) in reversed(before.items()) for number in numbers}
     numbers_after = set().union(*(numbers for numbers, _ in after.values()))
-    return sorted(moves, key=lambda move: move.offset), sorted(numbers_before - numbers_after)
+    return sorted(moves, key=lambda move: move.offset), sorted((n, had[n]) for n in had if n not in numbers_after)
 
 
 class Fences(NamedTuple):

@@ -43,7 +43,7 @@ ERRORS = {  # name: (file to write, its content, the expected error lines with {
     "very long line": ("long.md", b"### Q?\n" + b"x" * 20_001 + b"\n",
                        "{src}/long.md:2:1: error: line too long (20,001 characters; at most 20,000) [line-too-long]"),
     "deep nesting": ("deep.md", deep_list(400).encode(), "{src}/deep.md:2:1: error: nested too deeply to render [too-deep]"),
-    "settings not TOML": ("good.deck.toml", b'name = "x\n', "{src}/good.deck.toml:1:1: error: invalid settings: "
+    "settings not TOML": ("good.deck.toml", b'name = "x\n', "{src}/good.deck.toml:1:10: error: invalid settings: "
                           "Illegal character '\\n' (at line 1, column 10) [invalid-settings]"),
     "bad topic pattern": ("good.deck.toml", b'[[topics]]\ntag = "t"\npatterns = ["("]\n',
                           "{src}/good.deck.toml:1:1: error: invalid pattern '(': missing ) "

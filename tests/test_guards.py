@@ -76,14 +76,33 @@ def test_the_first_build_writes_the_namespace_and_the_next_one_has_nothing_to_do
     assert (src / "deckgen.toml").read_text(encoding="utf-8") == text
 
 
-def test_a_bad_namespace_is_an_error_naming_its_line(tmp_path):
+@pytest.mark.parametrize("text, where, what", [
+    ('\nnamespace = "no spaces allowed"\n', "2:1", "invalid namespace 'no spaces allowed'"),
+    ('namespace = ""\n', "1:1", "invalid namespace ''"),
+    ("\n[namespace]\nx = 1\n", "2:1", "setting 'namespace' must be a str"),
+    ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace)"),
+    ('namespace = "abc\n', "1:17", "invalid settings"),
+])
+def test_bad_folder_settings_are_an_error_naming_the_line(tmp_path, text, where, what):
     src = tmp_path / "src"
     write_deck(src, "deck", "### Q?\nA.\n")
-    (src / "deckgen.toml").write_text('\nnamespace = "no spaces allowed"\n', encoding="utf-8")
+    (src / "deckgen.toml").write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1
-    assert f"{src / 'deckgen.toml'}:2:1: error: invalid namespace" in result.stderr
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{src / 'deckgen.toml'}:{where}: error: {what}" in result.stderr
     assert not (tmp_path / "out").exists() and not record_path(src).exists()
+    assert (src / "deckgen.toml").read_text(encoding="utf-8") == text
+
+
+def test_a_namespace_lost_after_building_is_warned_about_once(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_deck(src, "deck", "### Q?\nA.\n")
+    build_decks(src, out, now=T)
+    (src / "deckgen.toml").unlink()
+    first = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert first.exit_code == 0 and "[namespace-new]" in first.stderr and "git checkout -- deckgen.toml" in first.stderr
+    again = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert "(nothing changed)" in again.stdout and "namespace-new" not in again.output
 
 
 def test_settings_linked_from_outside_are_not_read_nor_written(tmp_path):
@@ -136,12 +155,19 @@ def test_a_fresh_start_after_changing_cards_tags_the_old_notes(tmp_path, anki):
     assert len(anki.import_package(first.path).new) == 2
     deck.write_text("### LoRA\nLow-rank {{c1::adaptation}}\n### RAG\nRetrieval {{c1::first}}\n")
     (src / "deck.deck.toml").write_text('cards = "cloze"\n')
+    with pytest.raises(BuildError) as refused:
+        build_decks(src, out, now=T + 100)
+    (fork,) = refused.value.diagnostics
+    assert f'To build as before, set cards = "basic" again in {src / "deck.deck.toml"}.' in fork.message
     second = only_deck(build_decks(src, out, now=T + 100, allow_new_note_type=True))
     log = anki.import_package(second.path)
     replaced = [n for n in anki.notes() if "deckgen::replaced" in n.tags]
     assert len(replaced) == 2 and all(n.mid == BASIC.model_id and n["Status"].startswith("Replaced") for n in replaced)
     assert (len(log.new), len(log.updated), len(log.conflicting)) == (2, 2, 0)
     assert [c.kind for c in second.plan.changes] == ["new", "new", "replaced", "replaced"]
+    assert second.plan.unchanged == 0
+    again = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert "(nothing changed)" in again.stdout and "fresh start" not in again.stderr  # said once, when it happened
     assert len(anki.col.find_cards(f"mid:{CLOZE.model_id}")) == 2
     from deckgen.preview import preview_page
     assert preview_page(second.plan).count("Replaced: this deck") == 4  # front and back of both, as Anki shows them
@@ -228,6 +254,8 @@ def test_renumbered_cloze_deletions_are_warned_about_naming_the_line(tmp_path, a
     assert result.exit_code == 0
     assert (f"{deck}:3:1: warning: cloze deletions moved to other numbers: 'QK^T' from c1 to c2, 'V' from c2 to "
             "c3.") in result.stderr
+    again = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])  # said once, with the change it is about
+    assert "(nothing changed)" in again.stdout and "cloze" not in again.stderr
     log = anki.import_package(out / "deck-1.0.1.apkg")
     assert len(log.updated) == 1
     first_card = anki.col.get_card(min(anki.col.find_cards("")))  # the card that learned QK^T ...
@@ -235,7 +263,7 @@ def test_renumbered_cloze_deletions_are_warned_about_naming_the_line(tmp_path, a
     deck.write_text("### Attention\nscaled by {{c1::sqrt(d)}}, softmax of {{c2::QK^T}}\n")
     result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
     assert result.exit_code == 0
-    assert f"{deck}:2:1: warning: c3 no longer in this note: Anki keeps its card, blank" in result.stderr
+    assert f"{deck}:2:1: warning: c3 ('V') no longer in this note: Anki keeps its card, blank" in result.stderr
     anki.import_package(out / "deck-1.0.2.apkg")
     assert len(anki.col.find_cards("")) == 3  # the card of c3 is still there
 
@@ -246,3 +274,15 @@ def test_a_cloze_edit_that_keeps_the_numbers_is_not_warned_about(tmp_path):
     build_decks(src, tmp_path / "out", now=T)
     deck.write_text("### Attention\n{{c1::QK^T}} scaled, then {{c2::V}}, then {{c3::an output projection}}\n")
     assert [d.code for d in check_library(src, now=T + 10).diagnostics] == []
+
+
+def test_a_warning_about_what_a_build_changed_is_not_repeated_by_builds_that_change_nothing(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_deck(src, "deck", "### Q?\nA.\n### Empty?\n", 'name = "Old name"\n')
+    build_decks(src, out, now=T)
+    (src / "deck.deck.toml").write_text('name = "New name"\n')
+    first = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert "[deck-renamed]" in first.stderr and "[empty-answer]" in first.stderr
+    again = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert "(nothing changed)" in again.stdout
+    assert "[deck-renamed]" not in again.stderr and "[empty-answer]" in again.stderr  # what still holds is said again

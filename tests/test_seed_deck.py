@@ -62,6 +62,8 @@ def test_one_versioned_package_and_the_committed_identities_are_up_to_date(impor
     assert [p.name for p in apkg.parent.glob("*.apkg")] == [apkg.name]
     # Building the committed sources changes nothing: the identity record in git matches them.
     assert (apkg.parent.parent / "source" / ".deckgen" / committed.name).read_bytes() == committed.read_bytes()
+    settings = ROOT / "source" / "deckgen.toml"  # committed with its namespace: no build writes it again
+    assert (apkg.parent.parent / "source" / settings.name).read_bytes() == settings.read_bytes()
 
 
 def test_all_notes_import_as_new(imported):
