@@ -23,6 +23,7 @@ from .staging import project_lock, remove_stale_temporaries
 from .stamp import sources_fingerprint, up_to_date, write_stamp
 
 if TYPE_CHECKING:
+    from .delivered import Delivered
     from .identity_file import IdentityRecord
     from .plan import BuildPlan, DeckPlan
     from .render_cache import RenderCache
@@ -49,6 +50,8 @@ class BuildReport:
     """With `skip_unchanged`, when nothing a build reads has changed: the last build's lines and warnings."""
     created_settings: Path | None = None
     """The notes folder's `deckgen.toml`, when this build wrote its namespace into it."""
+    delivered_unknown: bool = False
+    """See `LibraryCheck.delivered_unknown`."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,14 @@ class LibraryCheck:
     """Every problem found, sorted."""
     new_namespace: str | None = None
     """The namespace a build makes for a notes folder that has none yet, and writes into its `deckgen.toml`."""
+    delivered: Delivered | None = None
+    """What this machine's builds delivered before (see `delivered`); None when it has no record of that."""
+
+    @property
+    def delivered_unknown(self) -> bool:
+        """Built before, but not here (a fresh clone, a deleted output folder): the build cannot know what
+        Anki holds from this machine's earlier builds, and works from the committed record alone."""
+        return self.delivered is None and self.plan is not None and bool(self.plan.previous.packages)
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -77,6 +88,7 @@ def check_library(source: Path, output: Path | None = None, now: float | None = 
 
 def _check(source: Path, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
            progress) -> tuple[LibraryCheck, RenderCache]:
+    from .delivered import read_delivered
     from .identify import identify_decks
     from .identity_file import EMPTY, read_record
     from .ids import new_namespace
@@ -88,7 +100,7 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     from .plan import plan_build
     from .render import render_decks
     from .render_cache import RenderCache
-    from .settings import read_library_settings
+    from .settings import LibrarySettings, read_library_settings
 
     now = time.time() if now is None else now
     library = find_library(source, output)
@@ -100,8 +112,8 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
                if d]
     diagnostics.extend(outside)
     try:
-        settings = read_library_settings(library.settings_path) if not outside else None
-        namespace = settings.namespace if settings else None
+        settings = read_library_settings(library.settings_path) if not outside else LibrarySettings()
+        namespace = settings.namespace
         record = read_record(library.record_path) if not outside else EMPTY
         record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
     except SourceError as err:
@@ -125,19 +137,32 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
         if parsed.questions or file.key in recorded:
             decks.append(parsed)  # a file with no questions and no notes recorded is no deck
     diagnostics.extend(_orphans(library, recorded))
+    delivered = read_delivered(output, library.root, library.record_path) if output and not outside else None
+    record = _with_delivered(record, delivered, {deck.source.file.key for deck in decks})
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
     identified = identify_decks(decks, record, note_types, namespace or created)
     try:
         rendered = render_decks(identified, library.root, resolver, cache, progress)
     except SourceError as err:  # a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
-    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, rerender)
+    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, rerender, delivered, settings)
     for deck in identified:
         diagnostics.extend(deck.diagnostics)
     for deck in rendered:
         diagnostics.extend(deck.diagnostics)
     diagnostics.extend(plan.diagnostics)
-    return LibraryCheck(library, plan, tuple(sorted(diagnostics)), created), cache
+    return LibraryCheck(library, plan, tuple(sorted(diagnostics)), created, delivered), cache
+
+
+def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: set[str]) -> IdentityRecord:
+    """The record, with the notes of `decks` this machine delivered that it no longer knows (after a revert
+    or a branch switch): their questions are matched, or they are marked removed, like any recorded note."""
+    import dataclasses
+
+    if delivered is None:
+        return record
+    unknown = {guid: note for guid, note in delivered.notes.items() if guid not in record.notes and note.deck in decks}
+    return dataclasses.replace(record, notes={**record.notes, **unknown}) if unknown else record
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -164,10 +189,11 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
        since the last one (see `stamp`): the report then says so;
     3. run every stage up to the plan (`plan_library`), stopping before
        anything is written if there is an error;
-    4. write every package's changelog, the identity record and the packages
-       of new versions to temporary files, then rename them all into place,
-       in that order: a build killed in between leaves a record from which
-       the next build remakes the very same packages.
+    4. write what this machine delivers (see `delivered`), every package's
+       changelog and new version's package, and the identity record to
+       temporary files, then rename them all into place, in that order: a
+       build killed in between leaves a record from which the next build
+       remakes the very same packages.
     """
     now = time.time() if now is None else now
     library = find_library(source, out_dir)
@@ -183,6 +209,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         check, cache = _planned(source, *_check(source, out_dir, now, allow_new_note_type, rerender, progress))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
+        from .delivered import delivered_path, encode_delivered
         from .package import write_package_to  # only a build that writes loads genanki
         from .staging import StagedFiles
 
@@ -193,6 +220,12 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
 
                 _ensure_inside(library.settings_path, library.root, "the notes folder's settings")
                 files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace))
+            record = _record_bytes(library, plan.record, plan.previous)
+            # What this machine delivers, in place before the packages: a build killed in between has at worst
+            # the next one deliver again notes Anki may not have yet.
+            files.stage(delivered_path(out_dir), encode_delivered(
+                check.delivered, library.root, record if record is not None else library.record_path.read_bytes(),
+                [(deck.key, deck.version, deck.digest) for deck in plan.decks]))
             for deck in plan.decks:
                 path = out_dir / deck.file_name
                 log = changelog_path(out_dir, deck.key)
@@ -202,7 +235,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if deck.is_new_version or not path.exists():
                     files.stage(path, partial(write_package_to, deck.package))
                 decks.append(DeckBuild(plan=deck, path=path))
-            _stage_record(files, library, plan.record, plan.previous)
+            _stage_record(files, library, plan.record, record)
             files.commit()
         cache.save()
         write_stamp(library, out_dir, sources, sorted({ref.path for d in decks for ref in d.plan.package.media}),
@@ -210,16 +243,26 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                     [f"{d.plan.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}" for d in decks],
                     [str(d) for d in check.diagnostics if d.severity != "note" and not d.once])
     return BuildReport(decks=tuple(decks), diagnostics=check.diagnostics,
-                       created_settings=library.settings_path if check.new_namespace else None)
+                       created_settings=library.settings_path if check.new_namespace else None,
+                       delivered_unknown=check.delivered_unknown)
 
 
-def _stage_record(files, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
-    """The identity record, when it changed (or the file is not in order), and the files that go with it."""
-    from .identity_file import EMPTY, GITATTRIBUTES, write_record_to
+def _record_bytes(library: Library, record: IdentityRecord, previous: IdentityRecord) -> bytes | None:
+    """The identity record's file, when it changed (or the file is not in order); else None."""
+    from .identity_file import EMPTY, record_lines
 
     _ensure_inside(library.record_path, library.root, "the record")
     if record != previous or not previous.tidy or previous is EMPTY:
-        files.stage(library.record_path, partial(write_record_to, record, previous=previous))
+        return b"".join(record_lines(record, previous))
+    return None
+
+
+def _stage_record(files, library: Library, record: IdentityRecord, data: bytes | None) -> None:
+    """The identity record's file `data`, if any, and the files that go with the record."""
+    from .identity_file import GITATTRIBUTES
+
+    if data is not None:
+        files.stage(library.record_path, data)
     attributes = library.record_path.with_name(".gitattributes")
     if not attributes.exists():
         files.stage(attributes, GITATTRIBUTES)

@@ -109,12 +109,14 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
     if report.created_settings is not None:
         click.echo(f"wrote {report.created_settings}: this notes folder's namespace, which keeps the GUIDs of its "
                    "new notes its own; commit it with your notes")
+    if report.delivered_unknown:
+        _echo_delivered_unknown(output)
     for deck in report.decks:
         plan = deck.plan
         click.echo(f"{plan.name} {plan.version}: {len(plan.deck.notes)} notes ({_summary(plan)}) -> {deck.path}")
         # Every rename deckgen inferred is said, since it decides whose review history a question carries.
         _echo_changes(plan, kinds=None if verbose else ("renamed",))
-        _echo_rerender_hint(plan)
+        _echo_hints(plan, verbose)
 
 
 @main.command()
@@ -137,11 +139,13 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> Non
     _echo_diagnostics(check.diagnostics, quiet=False)
     if check.new_namespace:
         click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
+    if check.delivered_unknown:
+        _echo_delivered_unknown(output)
     for plan in check.plan.decks:
         click.echo(f"{plan.name}: {plan.previous_version or 'not built yet'} -> {plan.version}")
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")
         _echo_changes(plan)
-        _echo_rerender_hint(plan)
+        _echo_hints(plan, verbose=True)
 
 
 @main.command()
@@ -262,6 +266,12 @@ def _echo_diagnostics(diagnostics, quiet: bool) -> None:
             click.echo(str(diagnostic), err=True)
 
 
+def _echo_delivered_unknown(output: Path) -> None:
+    click.echo(f"note: {output} has no record of what this machine built before (a fresh clone?), so this build "
+               "goes by the identity record alone and cannot undo, in Anki, a build made here from sources since "
+               "reverted (see README, Identities, \"Going back\")")
+
+
 def _echo_changes(plan, kinds: tuple[str, ...] | None = None) -> None:
     for change in plan.changes:
         if kinds is not None and change.kind not in kinds:
@@ -270,7 +280,14 @@ def _echo_changes(plan, kinds: tuple[str, ...] | None = None) -> None:
         click.echo(f"  {change.kind:<8} {change.source}  {what}")
 
 
-def _echo_rerender_hint(plan) -> None:
+def _echo_hints(plan, verbose: bool) -> None:
+    reverted = sum(change.reverted for change in plan.changes)
+    if reverted:
+        click.echo(f"  {reverted} note(s) differ from what the last build here delivered (a revert, or another "
+                   "branch): delivered again, later, so that Anki goes back to what the source says")
+    if verbose and plan.removed_dropped:
+        click.echo(f"  {plan.removed_dropped} removed note(s) no longer carried in the package (past "
+                   "keep_removed_versions and keep_removed_days); their GUIDs stay reserved")
     if plan.rerender_pending:
         click.echo(f"  {plan.rerender_pending} note(s) would look different with this deckgen's rendering; "
                    "`deckgen build --rerender` updates them in Anki (overwriting edits made to them there)")

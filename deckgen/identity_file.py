@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated
 
 import msgspec
 
@@ -63,6 +63,8 @@ class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     """When the question left the source (seconds), or 0 while it is there; the note is then a tombstone."""
     removed_in: str | None = None
     """The version whose package first marked it removed."""
+    removed_serial: int = 0
+    """The `serial` of that version (0 for notes removed before deckgen counted versions)."""
     model: int | None = None
     """Its note type, when it is not its deck's (a note left behind by a new note type)."""
 
@@ -75,6 +77,8 @@ class PackageRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     version: Version
     version_mtime: Positive
     """When this version was built: the base of the package's internal ids."""
+    serial: int = 0
+    """How many versions were built before this one, counted since deckgen started counting them."""
     render: int = 0
     """The render version (`render_cache.RENDER_VERSION`) its notes' HTML hashes were last all made with."""
 
@@ -159,7 +163,7 @@ def read_record(path: Path) -> IdentityRecord:
     except OSError as err:
         raise damaged(path, 0, err.strerror or str(err)) from None
     else:
-        record = _parse(path, data)
+        record = parse_record(path, data)
     return record
 
 
@@ -178,7 +182,7 @@ def identity_lines(path: Path, data: bytes, format: int, what: str) -> list[byte
     return lines
 
 
-def _parse(path: Path, data: bytes) -> IdentityRecord:
+def parse_record(path: Path, data: bytes) -> IdentityRecord:
     """Decode and check every line (msgspec checks each field's type); any damage names its line."""
     lines = identity_lines(path, data, FORMAT, "identity record")
     decode_line(path, 1, msgspec.json.Decoder(_FormatLine), lines[0])
@@ -269,16 +273,12 @@ def _tables(record: IdentityRecord) -> dict[str, dict]:
     return {"package": record.packages, "deck": record.decks, "note_type": record.note_types, "guid": record.notes}
 
 
-def write_record_to(record: IdentityRecord, file: BinaryIO, previous: IdentityRecord | None = None) -> None:
-    """Write the record to an open file, a line at a time.
+def record_lines(record: IdentityRecord, previous: IdentityRecord | None = None) -> Iterator[bytes]:
+    """The record's file, a line at a time.
 
     A record `previous` (as read from the file) holds unchanged, the very same
     object, keeps its line as it was: most lines of a rebuild, at no cost.
     """
-    file.writelines(record_lines(record, previous))
-
-
-def record_lines(record: IdentityRecord, previous: IdentityRecord | None = None) -> Iterator[bytes]:
     yield b'{"deckgen_identity":%d}\n' % FORMAT
     old = _tables(previous) if previous is not None else {}
     for kind, table in _tables(record).items():

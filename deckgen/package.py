@@ -15,7 +15,8 @@ import genanki
 
 from .media import read_checked
 from .note_types import NoteType
-from .plan import PackageNote, PackagePlan
+from .ids import deck_id
+from .plan import REMOVED_SUBDECK_DESCRIPTION, PackageNote, PackagePlan
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
 
@@ -64,11 +65,16 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
     models = {note_type.model_id: _Model(note_type, mtime)
               for note_type, mtime in ((plan.note_type, plan.note_type_mtime), *plan.other_note_types)}
     deck = genanki.Deck(plan.deck_id, plan.deck_name, plan.description)
+    removed = genanki.Deck(deck_id(plan.removed_deck_name), plan.removed_deck_name, REMOVED_SUBDECK_DESCRIPTION)
+    # The deck a first-time import puts removed notes' cards in, when there are any; written first, so that the
+    # note types' own deck (for notes added in Anki) is the main deck, written last.
+    decks = [removed, deck] if any(note.removed for note in plan.notes) else [deck]
     for model in models.values():
         deck.add_model(model)
     own = models[plan.note_type.model_id]
     for note in plan.notes:
-        deck.add_note(_Note(own if note.note_type is None else models[note.note_type], note))
+        model = own if note.note_type is None else models[note.note_type]
+        (removed if note.removed else deck).add_note(_Note(model, note))
 
     with tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
         db_path = Path(scratch) / "collection.anki2"
@@ -77,11 +83,11 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
             conn.execute("pragma journal_mode = off")
             conn.execute("pragma synchronous = off")
             conn.execute("pragma page_size = 16384")  # a tenth faster to fill, and smaller, than 4096
-            genanki.Package(deck).write_to_db(conn.cursor(), plan.note_type_mtime, itertools.count(plan.first_id))
+            genanki.Package(decks).write_to_db(conn.cursor(), plan.note_type_mtime, itertools.count(plan.first_id))
             conn.commit()
         finally:
             conn.close()
-        del deck  # its notes are in the database now
+        del deck, removed, decks  # their notes are in the database now
         media = json.dumps({str(i): ref.name for i, ref in enumerate(plan.media)}).encode()
         with zipfile.ZipFile(file, "w") as archive:  # stored, as genanki writes it: see _add
             _add(archive, "collection.anki2", db_path)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from .delivered import Delivered, content_digest, version_key
 from .errors import Diagnostic
 from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord
 from .ids import deck_id, package_file_name
@@ -27,6 +28,7 @@ from .media import MediaRef
 from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
 from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, note_media
+from .settings import LibrarySettings
 from .syntax import CLOZE_RE, cloze_changes
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
@@ -35,6 +37,11 @@ FIRST_VERSION = "1.0.0"
 REMOVED_STATUS = "Removed from the source: this note is no longer in the Markdown."
 REPLACED_STATUS = ("Replaced: this deck's questions are now notes of another note type, and this note is no "
                    "longer updated.")
+REMOVED_SUBDECK = "Removed"
+REMOVED_SUBDECK_DESCRIPTION = (
+    "Questions removed from this deck's source, or left behind by a new note type: who imports the deck for the "
+    "first time finds their cards here, out of the way. Cards you had before stay where they were.")
+DAY = 86400
 FINGERPRINT_FORMAT = 1
 
 
@@ -49,6 +56,9 @@ class NoteChange(msgspec.Struct, frozen=True):
     previous_question: str | None = None
     rendering: bool = False
     """Changed only by deckgen's rendering (`rerender`), not by its source."""
+    reverted: bool = False
+    """Unchanged in the record, but this machine last delivered other content for it (a revert, another
+    branch): delivered again, later, so that Anki goes back to what the source says."""
 
 
 class PackageNote(msgspec.Struct, frozen=True):
@@ -61,6 +71,8 @@ class PackageNote(msgspec.Struct, frozen=True):
     """Seconds; Anki updates an existing note only when this is newer than its own."""
     note_type: int | None = None
     """The id of its note type, when it is not the package's own (a note a fresh start left behind)."""
+    removed: bool = False
+    """A removed or replaced note: a first-time import puts its cards in the deck's `Removed` subdeck."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,10 @@ class PackagePlan:
     """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder."""
     other_note_types: tuple[tuple[NoteType, int], ...] = ()
     """The note types (with their mtimes) of notes a fresh start left behind, by id."""
+
+    @property
+    def removed_deck_name(self) -> str:
+        return f"{self.deck_name}::{REMOVED_SUBDECK}"
 
     def note_type_of(self, note: PackageNote) -> NoteType:
         if note.note_type is None:
@@ -104,6 +120,11 @@ class DeckPlan:
     """None, or what happens to the note type: "new", "styling updated", "fresh start" (see `note_type_guard`)."""
     rerender_pending: int = 0
     """Notes that would look different with this deckgen's rendering (see `--rerender`)."""
+    digest: str = ""
+    """A digest of the version's content (see `delivered`): one version, one content."""
+    removed_carried: int = 0
+    removed_dropped: int = 0
+    """Removed notes this version's package carries, and those past the bound (see `LibrarySettings`)."""
 
     @property
     def is_new_version(self) -> bool:
@@ -142,14 +163,17 @@ def html_hash(fields: Sequence[str], tags: Sequence[str]) -> str:
 
 
 def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: float, render_version: int,
-               rerender: bool = False) -> BuildPlan:
-    """Plan the next build of `decks` after the ones `previous` records."""
-    stamp = max(int(now), previous.max_mtime() + 1)
+               rerender: bool = False, delivered: Delivered | None = None,
+               settings: LibrarySettings = LibrarySettings()) -> BuildPlan:
+    """Plan the next build of `decks` after the ones `previous` records, and the ones `delivered` says this
+    machine built (see `delivered`); `settings` bound how long removed notes are carried."""
+    delivered = delivered or Delivered()
+    stamp = max(int(now), previous.max_mtime() + 1, delivered.max_mtime() + 1)
     plans, diagnostics = [], []
     notes, packages = dict(previous.notes), dict(previous.packages)
     deck_records, note_types = dict(previous.decks), dict(previous.note_types)
     for deck in decks:
-        plan, records, found = _plan_deck(deck, previous, stamp, render_version, rerender)
+        plan, records, found = _plan_deck(deck, previous, delivered, settings, stamp, render_version, rerender)
         plans.append(plan)
         diagnostics.extend(found)
         key = deck.identified.parsed.source.file.key
@@ -172,8 +196,8 @@ class _DeckRecords:
     notes: tuple[NoteRecord, ...]
 
 
-def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_version: int,
-               rerender: bool) -> tuple[DeckPlan, _DeckRecords, list[Diagnostic]]:
+def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, library: LibrarySettings,
+               stamp: int, render_version: int, rerender: bool) -> tuple[DeckPlan, _DeckRecords, list[Diagnostic]]:
     source = deck.identified.parsed.source
     settings, key, display = source.settings, source.file.key, source.file.display
     choice = deck.identified.note_type
@@ -208,10 +232,16 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
             fingerprint = author_fingerprint(question.title, question.answer, question.sections, note.tags,
                                              settings.cards, display, images)
         kind, rendering = _change(record, identified.reworded, question, note.tags, fingerprint)
+        reverted = kind is None and _behind(record, delivered)
+        if reverted:
+            kind = "restored" if delivered.notes[record.guid].removed else "changed"
+        if kind == "restored":
+            removed_in = record.removed_in if record.removed else delivered.notes[record.guid].removed_in
+            diagnostics.append(_restored_warning(question, settings.name, removed_in))
         # The HTML's hash matters only for what changes, and where deckgen's rendering may reach cards.
-        delivered = html_hash(fields, note.tags) if kind is not None or rerender or old_render < render_version \
+        html_now = html_hash(fields, note.tags) if kind is not None or rerender or old_render < render_version \
             or not record.html else record.html
-        if kind is None and record.html != delivered:
+        if kind is None and record.html != html_now:
             if rerender:
                 kind, rendering = "changed", True
             elif old_render < render_version:
@@ -224,40 +254,38 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
             media.update((ref.name, ref) for ref in images)
             continue
         if kind is None:
-            mtime, source_line, html = record.mtime, record.source, record.html or delivered
+            mtime, source_line, html = record.mtime, record.source, record.html or html_now
         else:
-            mtime, source_line, html = stamp, f"{display}:{question.line}", delivered
+            mtime, source_line, html = stamp, f"{display}:{question.line}", html_now
             changes.append(NoteChange(kind, question.title, source_line,
-                                      record.question if identified.reworded else None, rendering))
+                                      record.question if identified.reworded else None, rendering, reverted))
         records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
                                   sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
                                   mtime=mtime, source=source_line, explicit_id=question.explicit_id))
         package_notes.append(PackageNote(identified.guid, (*fields[:2], source_line, fields[2]), note.tags, mtime))
         media.update((ref.name, ref) for ref in images)
 
-    tombstones, other_types = [], {}
+    tombstones = []
     for tombstone in deck.tombstones:
         record = tombstone.record
         if replaced is not None and record.model is None:  # left behind by this fresh start, as the old type
             record = msgspec.structs.replace(record, model=replaced.note_type)
         if record.model is not None and record.model not in previous.note_types:
-            tombstones.append((record, None, None))  # a hand-made record names a note type it lacks: kept as is
+            tombstones.append((record, None, None, None, None))  # a hand-made record names a note type it lacks: kept
             continue
-        # A note comes to be replaced or removed once; from then on it is shown as it was marked.
+        # A note comes to be replaced or removed once; from then on it is shown as it was marked, and
+        # delivered with the time it was marked at (unless this machine has delivered it since: see `_behind`).
         replacing = record.model is not None and not record.removed
         marker = REPLACED_TAG if replacing or (record.removed and REPLACED_TAG in record.tags) else REMOVED_TAG
         tags = tuple(sorted(set(record.tags) | {marker}))
         fields = (tombstone.question.html, tombstone.answer.html,
                   REPLACED_STATUS if marker == REPLACED_TAG else REMOVED_STATUS)
-        if not record.removed:
-            changes.append(NoteChange("replaced" if replacing else "removed", record.question, record.source))
-        tombstones.append((record, tags, fields))
-        package_notes.append(PackageNote(record.guid, (*fields[:2], record.source, fields[2]), tags,
-                                         record.mtime if record.removed else stamp, note_type=record.model))
-        if record.model is not None:
-            recorded = previous.note_types[record.model]
-            other_types[record.model] = (note_type_of_record(recorded), recorded.mtime)
-        media.update((ref.name, ref) for ref in note_media(tombstone.question, tombstone.answer))
+        reverted = bool(record.removed) and _behind(record, delivered)
+        if not record.removed or reverted:
+            changes.append(NoteChange("replaced" if replacing else "removed", record.question, record.source,
+                                      reverted=reverted))
+        tombstones.append((record, tags, fields, stamp if not record.removed or reverted else record.mtime,
+                           tombstone))
 
     description = _hash(deck.identified.parsed.description)
     if old_deck is not None and old_deck.name != settings.name:
@@ -268,18 +296,39 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
     deck_changed = old_deck is not None and (old_deck.name != settings.name or old_deck.description not in (
         "", description))
     content_changed = old_package is not None and (bool(changes) or type_change is not None or deck_changed)
-    version = _next_version(settings.version, old_package, content_changed)
+    digest = content_digest([settings.name, description, note_type.fingerprint, str(type_record.mtime),
+                             *sorted(f"{n.guid} {n.mtime}" for n in package_notes),
+                             *sorted(f"{t[0].guid} {t[3]} removed" for t in tombstones if t[1] is not None)])
+    written = delivered.versions.get(settings.slug, {})
+    version = _next_version(settings.version, old_package, content_changed, written, digest)
     is_new = old_package is None or version != old_package.version
     version_mtime = stamp if is_new else old_package.version_mtime
+    serial = (old_package.serial + is_new) if old_package else 0
 
-    for record, tags, fields in tombstones:
-        if not record.removed and tags is not None:
-            record = msgspec.structs.replace(record, tags=tags, mtime=stamp, html=html_hash(fields, tags),
-                                             removed=stamp, removed_in=version)
+    other_types, carried, dropped = {}, 0, 0
+    for record, tags, fields, mtime, tombstone in tombstones:
+        if tags is None:
+            records.append(record)
+            continue
+        if mtime != record.mtime:  # marked now: its bound counts from this version
+            record = msgspec.structs.replace(record, tags=tags, mtime=mtime, html=html_hash(fields, tags),
+                                             removed=stamp, removed_in=version, removed_serial=serial)
         records.append(record)
+        if serial - record.removed_serial >= library.keep_removed_versions and \
+                version_mtime - record.removed >= library.keep_removed_days * DAY:
+            dropped += 1  # past the bound: no longer carried, its GUID still reserved by the record
+            continue
+        carried += 1
+        package_notes.append(PackageNote(record.guid, (*fields[:2], record.source, fields[2]), tags, mtime,
+                                         note_type=record.model, removed=True))
+        if record.model is not None:
+            recorded = previous.note_types[record.model]
+            other_types[record.model] = (note_type_of_record(recorded), recorded.mtime)
+        media.update((ref.name, ref) for ref in note_media(tombstone.question, tombstone.answer))
     deck_record = DeckRecord(deck=key, name=settings.name, model=note_type.model_id, description=description,
                              mtime=stamp if old_deck is None or deck_changed or type_change else old_deck.mtime)
     package_record = PackageRecord(package=settings.slug, version=version, version_mtime=version_mtime,
+                                   serial=serial,
                                    render=render_version if old_package is None or rerender else old_render)
     package = PackagePlan(
         deck_name=settings.name, deck_id=deck_id(settings.name),
@@ -291,7 +340,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, stamp: int, render_
                     previous_version=old_package.version if old_package else None, version=version,
                     package=package, changes=tuple(changes),
                     unchanged=len(deck.notes) - sum(c.kind not in ("removed", "replaced") for c in changes),
-                    note_type_change=type_change, rerender_pending=pending)
+                    note_type_change=type_change, rerender_pending=pending, digest=digest,
+                    removed_carried=carried, removed_dropped=dropped)
     return plan, _DeckRecords(package_record, deck_record, type_record, tuple(records)), diagnostics
 
 
@@ -345,24 +395,49 @@ def _excerpt(text: str, most: int = 40) -> str:
     return text if len(text) <= most else text[:most - 1] + "…"
 
 
-def _next_version(wanted: str | None, previous: PackageRecord | None, content_changed: bool) -> str:
+def _next_version(wanted: str | None, previous: PackageRecord | None, content_changed: bool,
+                  written: dict[str, str], digest: str) -> str:
     """The author's version on a first build or when it is higher; else a patch bump when anything changed.
 
     The settings' version is a floor: once builds have gone past it, it has no say (and no complaint).
+    A version this machine wrote (`written`: version to content digest) is never given to other content:
+    the bump then goes past every version written.
     """
     if previous is None:
-        return wanted or FIRST_VERSION
-    if wanted and _version_key(wanted) > _version_key(previous.version):
-        return wanted
-    if not content_changed:
-        return previous.version
-    major, minor, patch = _version_key(previous.version)
+        version = wanted or FIRST_VERSION
+    elif wanted and version_key(wanted) > version_key(previous.version):
+        version = wanted
+    elif not content_changed:
+        version = previous.version
+    else:
+        version = _bump(max([previous.version, *written], key=version_key))
+    if written.get(version, digest) != digest:
+        version = _bump(max([version, *written], key=version_key))
+    return version
+
+
+def _bump(version: str) -> str:
+    major, minor, patch = version_key(version)
     return f"{major}.{minor}.{patch + 1}"
 
 
-def _version_key(version: str) -> tuple[int, int, int]:
-    major, minor, patch = (int(part) for part in version.split("."))
-    return major, minor, patch
+def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
+    """Whether this machine last delivered other content for the note, at a time Anki would not go back from:
+    the record's content must then be delivered again, later."""
+    if record is None:
+        return False
+    last = delivered.notes.get(record.guid)
+    return last is not None and last is not record and last.mtime >= record.mtime and bool(last.html) \
+        and bool(record.html) and last.html != record.html
+
+
+def _restored_warning(question, deck_name: str, removed_in: str | None) -> Diagnostic:
+    return Diagnostic(question.path, question.line, (
+        f"this question was removed{f' in version {removed_in}' if removed_in else ''} and is back: its note keeps "
+        "its review history and is updated in Anki, losing the tag deckgen::removed. If you suspended its cards, "
+        f"unsuspend them: in Anki's Browse, search deck:\"{deck_name}\" is:suspended, select them and choose "
+        "Cards > Toggle Suspend (Ctrl+J). Who first imported the deck while it was removed has its card in the "
+        f"\"{deck_name}::{REMOVED_SUBDECK}\" subdeck: Cards > Change Deck moves it."), code="restored", once=True)
 
 
 def _clashes(plans: list[DeckPlan]) -> list[Diagnostic]:

@@ -63,6 +63,9 @@ class LibrarySettings:
 
     namespace: str | None = None
     """Makes the GUIDs of new notes this folder's own (see `ids`); None until its first build makes one."""
+    keep_removed_versions: int = 10
+    keep_removed_days: int = 180
+    """A removed note is carried in packages until it has been in this many versions and for this many days."""
 
 
 NAMESPACE_COMMENT = (
@@ -77,15 +80,21 @@ def read_library_settings(path: Path) -> LibrarySettings:
         return LibrarySettings()
     reader = _SettingsReader(path, text)
     data = reader.parse()
+    known = ("namespace", "keep_removed_versions", "keep_removed_days")
     for key in data:
-        if key not in ("namespace",):
-            reader.fail(key, f"unknown setting {key!r} (known: namespace)")
+        if key not in known:
+            reader.fail(key, f"unknown setting {key!r} (known: {', '.join(known)})")
     namespace = reader.typed(data, "namespace", str, None)
+    keep = {}
+    for key in known[1:]:
+        keep[key] = reader.typed(data, key, int, getattr(LibrarySettings, key))
+        if keep[key] < 0:
+            reader.fail(key, f"{key} must be 0 or more, not {keep[key]}")
     if namespace is not None and not NAMESPACE_RE.match(namespace):
         reader.fail("namespace", f"invalid namespace {namespace!r}: use 1 to 64 letters, digits, '-', '_' and '.' "
                                  "(the one deckgen writes is 16 hex digits: if that one was changed by mistake, "
                                  "restore it from git)")
-    return LibrarySettings(namespace=namespace)
+    return LibrarySettings(namespace=namespace, **keep)
 
 
 def with_namespace(path: Path, namespace: str) -> bytes:

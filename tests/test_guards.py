@@ -80,7 +80,7 @@ def test_the_first_build_writes_the_namespace_and_the_next_one_has_nothing_to_do
     ('\nnamespace = "no spaces allowed"\n', "2:1", "invalid namespace 'no spaces allowed'"),
     ('namespace = ""\n', "1:1", "invalid namespace ''"),
     ("\n[namespace]\nx = 1\n", "2:1", "setting 'namespace' must be a str"),
-    ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace)"),
+    ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace, keep_removed_versions, keep_removed_days)"),
     ('namespace = "abc\n', "1:17", "invalid settings"),
 ])
 def test_bad_folder_settings_are_an_error_naming_the_line(tmp_path, text, where, what):

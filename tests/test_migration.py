@@ -69,7 +69,12 @@ def test_packages_the_new_release_writes_update_nothing_in_a_collection_of_the_o
         assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
     assert {note.guid: note.id for note in anki.notes()} == note_ids
     assert sorted(m["name"] for m in anki.col.models.all()) == models  # no note type forked
-    assert sorted(d.name for d in anki.col.decks.all_names_and_ids()) == ["Default", "Fixture", *DECKS]
+    # No deck renamed; the deck with removed notes gains the subdeck where a first-time import puts their cards,
+    # empty here, since import moves no card.
+    removed_deck = f"{DECKS[0]}::Removed"
+    assert sorted(d.name for d in anki.col.decks.all_names_and_ids()) == sorted(
+        ["Default", "Fixture", *DECKS, removed_deck])
+    assert anki.col.find_cards(f'deck:"{removed_deck}"') == []
     assert reviews_by_card(anki) == reviews
     assert anki.check_database()[1]
 

@@ -170,7 +170,7 @@ def test_records_that_two_branches_both_changed_resolve_to_the_newer_and_the_fil
     ours = path.read_text(encoding="utf-8").splitlines()
     path.write_text("\n".join(base) + "\n", encoding="utf-8")
     deck.write_text("### Q0?\na, on the other branch\n### Q1?\nb\n")
-    build_decks(tmp_path / "src", tmp_path / "out", now=T + 20)
+    build_decks(tmp_path / "src", tmp_path / "their-out", now=T + 20)  # on another machine
     theirs = path.read_text(encoding="utf-8").splitlines()
     merged = [base[0]] + sorted(set(ours[1:]) | set(theirs[1:]), reverse=True)
     path.write_text("\n".join(merged) + "\n", encoding="utf-8")

@@ -76,6 +76,8 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     subprocess.run(command, check=True, capture_output=True)
     old_apkg = (out / "deck-1.0.0.apkg").read_bytes()
     old_identity = record_path(src).read_bytes()
+    delivered = out / ".deckgen-delivered.jsonl"
+    old_delivered = delivered.read_bytes()
 
     deck.write_text(big_deck("Second answer"), encoding="utf-8")
     start = time.monotonic()  # how long the rebuild takes, run once to the end and then undone
@@ -83,6 +85,7 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     duration = time.monotonic() - start
     record_path(src).write_bytes(old_identity)
     (out / "deck-1.0.1.apkg").unlink()
+    delivered.write_bytes(old_delivered)  # as if 1.0.1 had never been built here
     outcomes = set()
     for step in range(14):  # kills from the start to past the end of the rebuild
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,6 +101,7 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
             outcomes.add("new")
             record_path(src).write_bytes(old_identity)  # try again from the old state
             (out / "deck-1.0.1.apkg").unlink(missing_ok=True)
+        delivered.write_bytes(old_delivered)
         for package in out.glob("*.apkg"):
             assert zipfile.ZipFile(package).testzip() is None
     assert outcomes == {"old", "new"}  # killed both before and after the files were renamed into place
@@ -106,7 +110,7 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     assert result.returncode == 0, result.stderr
     assert record_of(src).packages["deck"].version == "1.0.1"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == [
-        ".deckgen.lock", ".gitattributes"]
+        ".deckgen-delivered.jsonl", ".deckgen.lock", ".gitattributes"]
 
 
 def processes_in_session(session: int) -> list[int]:

@@ -1,0 +1,110 @@
+"""What this machine last built: the notes its packages delivered, and the content of every version it wrote.
+
+The identity record is committed, so `git revert` or a branch switch takes it
+back in time with the Markdown; but the notes in Anki do not go back, and
+Anki updates a note only when the package's time for it is later than its
+own. This record, kept in the output folder beside the cache and never
+committed, remembers what was built here last, so that the next build can
+(see `plan`):
+
+- stamp anew every note whose delivered content differs from what the
+  record now says, at a time later than the one delivered;
+- mark removed the notes it delivered that the record no longer knows;
+- never give a version number already written here to other content.
+
+It is one file: a line of its own (the notes folder, and each package's
+versions with a digest of their content), then a copy of the identity record
+as the last build here wrote it. While the committed record is that very
+copy, as after any build here, nothing more is read. Without the file (a
+fresh clone, a deleted output folder) a build works from the committed
+record alone, and says it cannot know what was delivered before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from .errors import SourceError
+from .identity_file import NoteRecord, parse_record
+
+FILE_NAME = ".deckgen-delivered.jsonl"
+FORMAT = 1
+
+
+class _Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    deckgen_delivered: int
+    library: str
+    """The notes folder built (resolved): an output folder may serve several."""
+    versions: dict[str, dict[str, str]] = {}
+    """Per package key, each version written here and a digest of its content."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What this machine's builds of one notes folder delivered (see the module)."""
+
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, NoteRecord] = field(default_factory=dict)
+    """By GUID, as the last build here left them; empty when the committed record is just that."""
+
+    def max_mtime(self) -> int:
+        return max((note.mtime for note in self.notes.values()), default=0)
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major, minor, patch
+
+
+def delivered_path(output: Path) -> Path:
+    return output / FILE_NAME
+
+
+def read_delivered(output: Path, root: Path, record_path: Path) -> Delivered | None:
+    """What was built here from `root` into `output`, against the committed record at `record_path`; None
+    when there is no record of it (or it is unreadable, which a build then replaces: it is never the only
+    copy of anything that matters)."""
+    path = delivered_path(output)
+    try:
+        data = path.read_bytes()
+        header_line, _, built = data.partition(b"\n")
+        header = msgspec.json.decode(header_line, type=_Header)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    if header.deckgen_delivered != FORMAT or header.library != str(root.resolve()):
+        return None
+    try:
+        committed = record_path.read_bytes()
+    except OSError:
+        committed = b""
+    if built == committed:  # as after every build here: what was delivered is what the record says
+        return Delivered(versions=header.versions)
+    try:
+        notes = parse_record(path, built).notes if built else {}
+    except SourceError:
+        return None
+    return Delivered(versions=header.versions, notes=notes)
+
+
+def encode_delivered(previous: Delivered | None, root: Path, record: bytes,
+                     written: Iterable[tuple[str, str, str]]) -> bytes:
+    """The file once a build has written the identity record `record` (its bytes) and each (package,
+    version, digest) of `written`."""
+    versions = {key: dict(value) for key, value in (previous.versions if previous else {}).items()}
+    for package, version, digest in written:
+        versions.setdefault(package, {})[version] = digest
+    header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions)
+    return msgspec.json.encode(header) + b"\n" + record
+
+
+def content_digest(parts: Iterable[str]) -> str:
+    """A digest of a package's content, from the parts that make it (each free of newlines)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8") + b"\n")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,182 @@
+"""Desktop and phone through Anki's own sync server: regenerating the deck never forces a full sync or loses
+a review.
+
+The server is the one the `anki` package ships (`python -m anki.syncserver`),
+on 127.0.0.1 only, started and stopped by the test. Two collections play the
+desktop, which imports every version, and the phone, which only syncs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from deckgen import build_decks, note_types
+from conftest import AnkiProfile, answer_all_due, write_deck
+
+DECK = "Sync test"
+USER, PASSWORD = "student", "secret"
+QUESTIONS = {
+    "What does LoRA train?": "Two low-rank matrices beside each frozen weight.",
+    "What is RAG?": "Retrieval-augmented generation: look documents up, then answer.",
+    "Why divide attention scores by sqrt(d)?": "To keep the softmax out of its flat regions.",
+    "What is the KV cache for?": "Reusing past keys and values while decoding, one step after the other.",
+    "What is Flash Attention?": "Attention computed in tiles that fit in on-chip memory.",
+}
+EDITED = {
+    "What does LoRA train?": "Two low-rank matrices beside each frozen weight.",
+    "What is RAG?": "Retrieval-augmented generation: fetch passages first, then answer.",  # answer changed
+    "Why scale attention scores by the square root of d?": "To keep the softmax out of its flat regions.",  # reworded
+    "What is the KV cache for?": "Reusing past keys and values while decoding, one step after the other.",
+    # "What is Flash Attention?" removed
+    "What is Paged Attention?": "KV cache kept in fixed-size pages, like virtual memory.",  # added
+}
+
+
+def markdown(questions: dict[str, str]) -> str:
+    return "".join(f"### {q}\n{a}\n\n" for q, a in questions.items())
+
+
+@pytest.fixture
+def sync_server(tmp_path):
+    """Anki's sync server on a free port of 127.0.0.1; yields its endpoint and stops it after the test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, SYNC_USER1=f"{USER}:{PASSWORD}", SYNC_BASE=str(tmp_path / "server"),
+               SYNC_HOST="127.0.0.1", SYNC_PORT=str(port))
+    server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the sync server did not start: {server.stderr.read().decode()}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
+class Device:
+    """A collection that syncs with the server; records what each sync had to do."""
+
+    def __init__(self, path, endpoint: str):
+        self.profile = AnkiProfile(path)
+        self.col = self.profile.col
+        self.auth = self.col.sync_login(USER, PASSWORD, endpoint)
+        self.syncs: list[str] = []
+
+    def sync(self, upload: bool = False) -> str:
+        from anki.sync_pb2 import SyncCollectionResponse
+
+        required = SyncCollectionResponse.ChangesRequired
+        out = self.col.sync_collection(self.auth, False)
+        kind = required.Name(out.required)  # a normal sync is done by now, and answers NO_CHANGES
+        if out.required in (required.FULL_SYNC, required.FULL_DOWNLOAD, required.FULL_UPLOAD):
+            self.col.close_for_full_sync()
+            self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn,
+                                             upload=out.required == required.FULL_UPLOAD or (
+                                                 out.required == required.FULL_SYNC and upload))
+            self.col.reopen(after_full_sync=True)
+        self.syncs.append(kind)
+        return kind
+
+    def review(self) -> int:
+        return answer_all_due(self.profile, DECK)
+
+    def reviews(self) -> set[int]:
+        return set(self.col.db.list("select id from revlog"))
+
+    def notes(self) -> dict[str, tuple[int, str]]:
+        """Question -> (note id, answer) of the live notes; a duplicate fails."""
+        found = {}
+        for note in self.profile.notes():
+            if "deckgen::removed" in note.tags:
+                continue
+            assert note["Question"] not in found, f"duplicate note: {note['Question']}"
+            found[note["Question"]] = (note.id, note["Answer"])
+        return found
+
+    def css(self) -> str:
+        mid = self.col.models.id_for_name("deckgen Basic")
+        return json.loads(self.col._backend.get_notetype_legacy(mid))["css"]
+
+    def close(self) -> None:
+        self.profile.close()
+
+
+def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(tmp_path, sync_server,
+                                                                              monkeypatch):
+    src, out = tmp_path / "source", tmp_path / "build"
+    deck = write_deck(src, "deck", markdown(QUESTIONS), f'name = "{DECK}"\n')
+    now = time.time()
+    (v1,) = build_decks(src, out, now=now).decks
+    (tmp_path / "desktop").mkdir()
+    (tmp_path / "phone").mkdir()
+    desktop = Device(tmp_path / "desktop" / "collection.anki2", sync_server)
+    phone = Device(tmp_path / "phone" / "collection.anki2", sync_server)
+    try:
+        desktop.profile.import_package(v1.path)
+        assert desktop.sync() == "FULL_UPLOAD"  # its first sync: the server is empty
+        assert phone.sync() == "FULL_DOWNLOAD"  # its first sync: the phone is empty
+        assert phone.notes() == desktop.notes()
+        ids = {q: nid for q, (nid, _) in desktop.notes().items()}
+        assert phone.review() == len(QUESTIONS)
+        phone.sync()
+        desktop.sync()
+        assert desktop.reviews() == phone.reviews() and len(desktop.reviews()) == len(QUESTIONS)
+
+        deck.write_text(markdown(EDITED), encoding="utf-8")
+        (v2,) = build_decks(src, out, now=now + 10).decks
+        assert sorted(c.kind for c in v2.plan.changes) == ["changed", "new", "removed", "renamed"]
+        restyled = dataclasses.replace(note_types.BASIC, css=note_types.BASIC.css + "\n.dg-sync-test { color: red }\n")
+        monkeypatch.setitem(note_types.NOTE_TYPES, "basic", restyled)  # a release that changes the cards' CSS
+        (v3,) = build_decks(src, out, now=now + 20).decks
+        assert (v2.plan.version, v3.plan.version, v3.plan.note_type_change) == ("1.0.1", "1.0.2", "styling updated")
+
+        assert phone.review() == len(QUESTIONS)  # offline (learning steps), while the desktop imports the new versions
+        phone_offline = phone.reviews()
+        for version in (v2, v3):
+            log = desktop.profile.import_package(version.path)
+            assert not log.conflicting
+        assert desktop.review() >= 1  # the new card, and learning steps, on the desktop
+        desktop_reviews = desktop.reviews()
+        desktop.sync()
+        phone.sync()
+        desktop.sync()
+        assert phone.sync() == "NO_CHANGES"
+
+        assert desktop.syncs[:1] == ["FULL_UPLOAD"] and phone.syncs[:1] == ["FULL_DOWNLOAD"]
+        later = desktop.syncs[1:] + phone.syncs[1:]
+        assert set(later) <= {"NORMAL_SYNC", "NO_CHANGES"}, (desktop.syncs, phone.syncs)  # never a full sync
+        assert desktop.reviews() == phone.reviews() == desktop_reviews | phone_offline  # no review lost
+        for device in (desktop, phone):
+            notes = device.notes()
+            assert {q: a for q, (_, a) in notes.items()} == {q: f"<p>{a}</p>" for q, a in EDITED.items()}
+            assert notes["What is RAG?"][0] == ids["What is RAG?"]  # edited: the same note
+            assert notes["Why scale attention scores by the square root of d?"][0] == ids[
+                "Why divide attention scores by sqrt(d)?"]  # reworded: the same note
+            assert ".dg-sync-test" in device.css()
+            assert len(device.profile.notes()) == len(EDITED) + 1  # the removed note stays, marked
+            assert device.profile.check_database()[1]
+    finally:
+        desktop.close()
+        phone.close()
