@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,26 +26,26 @@ from .stamp import sources_fingerprint, up_to_date, write_stamp
 if TYPE_CHECKING:
     from .delivered import Delivered
     from .identity_file import IdentityRecord
-    from .plan import BuildPlan, DeckPlan
+    from .plan import BuildPlan, VersionPlan
     from .render_cache import RenderCache
 
 # The stages are imported where they are used: a build that finds nothing changed (see `stamp`) loads none.
 
 
 @dataclass(frozen=True)
-class DeckBuild:
-    """What one deck's build wrote."""
+class PackageBuild:
+    """What one package's build wrote."""
 
-    plan: DeckPlan
+    plan: VersionPlan
     path: Path
     """Its package, written now or (when this version's package was already there) before."""
 
 
 @dataclass(frozen=True)
 class BuildReport:
-    """Every deck built, and the warnings met on the way; or, when nothing changed, the last build's report."""
+    """Every package built, and the warnings met on the way; or, when nothing changed, the last build's report."""
 
-    decks: tuple[DeckBuild, ...]
+    packages: tuple[PackageBuild, ...]
     diagnostics: tuple[Diagnostic, ...]
     unchanged: dict | None = None
     """With `skip_unchanged`, when nothing a build reads has changed: the last build's lines and warnings."""
@@ -93,14 +94,14 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     from .identity_file import EMPTY, read_record
     from .ids import new_namespace
     from .legacy_record import convert
-    from .library import legacy_deck_key, link_outside, read_deck
+    from .library import folder_deck, legacy_deck_key, link_outside, read_deck
     from .media import MediaResolver
     from .note_type_guard import choose_note_types
     from .parse import parse_source
     from .plan import plan_build
     from .render import render_decks
     from .render_cache import RenderCache
-    from .settings import LibrarySettings, read_library_settings
+    from .grouping import homes, package_keys
 
     now = time.time() if now is None else now
     library = find_library(source, output)
@@ -108,18 +109,19 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     resolver = MediaResolver(library.root)  # nothing outside the folder being built goes into a package
     cache = RenderCache(output / render_cache.CACHE_FOLDER / "render.sqlite" if output else None,
                         f"{library.root.resolve()}|{resolver.size_limit}")
-    outside = [d for d in (link_outside(path, library.root) for path in (library.settings_path, library.record_path))
-               if d]
+    outside = [d for d in [link_outside(library.record_path, library.root)] if d]
     diagnostics.extend(outside)
+    settings = library.settings
+    settings_failed = any(d.path == library.settings_path and d.severity == "error" for d in diagnostics)
     try:
-        settings = read_library_settings(library.settings_path) if not outside else LibrarySettings()
-        namespace = settings.namespace
         record = read_record(library.record_path) if not outside else EMPTY
         record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
-    created = None if namespace else new_namespace()
-    if created and record.notes and not outside:  # built before: by deckgen 0.1, or the file was deleted
+    namespace = settings.namespace
+    created = None if namespace else new_namespace()  # not written when the settings have an error
+    if created and record.notes and not outside and not settings_failed:  # built before, by 0.1 or with a
+        # deckgen.toml since deleted
         diagnostics.append(Diagnostic(library.settings_path, 0, (
             "no namespace yet, though this folder has been built before: the build writes a new one into it. If "
             "the folder had a deckgen.toml that was deleted or changed, restore it instead (git checkout -- "
@@ -133,19 +135,29 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
             diagnostics.append(err.diagnostic)
             continue
         parsed = parse_source(source_file)
-        diagnostics.extend(source_file.diagnostics + parsed.diagnostics)
-        if parsed.questions or file.key in recorded:
-            decks.append(parsed)  # a file with no questions and no notes recorded is no deck
-    diagnostics.extend(_orphans(library, recorded))
+        describes = folder_deck(file.key, settings.prefix) and bool(parsed.description.strip())
+        diagnostics.extend(source_file.diagnostics + tuple(
+            d for d in parsed.diagnostics if not (describes and d.code == "no-questions")))
+        if parsed.questions or file.key in recorded or describes:
+            decks.append(parsed)  # a file with no questions, no notes recorded and no folder to describe is no deck
+    present = {deck.source.file.key for deck in decks}
+    if library.single_file:
+        diagnostics.extend(_orphans(library, recorded))
+        vanished = []
+    else:  # a deck whose file is gone: its questions may be anywhere now, or its notes are removed
+        vanished = sorted(recorded - present - {file.key for file in library.decks})
+    packages = package_keys([(deck.source.file.key, deck.source.settings.slug) for deck in decks], vanished,
+                            settings, unicodedata.normalize("NFC", library.root.resolve().name) or "notes")
     delivered = read_delivered(output, library.root, library.record_path) if output and not outside else None
-    record = _with_delivered(record, delivered, {deck.source.file.key for deck in decks})
+    record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
-    identified = identify_decks(decks, record, note_types, namespace or created)
+    identified = identify_decks(decks, record, note_types, namespace or created,
+                                homes(sorted(present), vanished, packages))
     try:
         rendered = render_decks(identified, library.root, resolver, cache, progress)
     except SourceError as err:  # a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
-    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, rerender, delivered, settings)
+    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, packages, rerender, delivered, settings)
     for deck in identified:
         diagnostics.extend(deck.diagnostics)
     for deck in rendered:
@@ -174,7 +186,7 @@ def plan_library(source: Path, output: Path | None = None, now: float | None = N
 def _planned(source: Path, check: LibraryCheck, cache: RenderCache) -> tuple[LibraryCheck, RenderCache]:
     if check.plan is None or any(d.severity == "error" for d in check.diagnostics):
         raise BuildError(list(check.diagnostics))
-    if not check.plan.decks:
+    if not check.plan.packages:
         raise SourceError(source, 0, "no decks found (Markdown files ending in .md, with ### questions)",
                           "no-decks")
     return check, cache
@@ -201,7 +213,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         if skip_unchanged and not allow_new_note_type and not rerender:
             last = up_to_date(library, out_dir)
             if last is not None:
-                return BuildReport(decks=(), diagnostics=(), unchanged=last)
+                return BuildReport(packages=(), diagnostics=(), unchanged=last)
         for folder in (library.root, out_dir):
             if folder.is_dir():
                 remove_stale_temporaries(folder)
@@ -213,7 +225,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         from .package import write_package_to  # only a build that writes loads genanki
         from .staging import StagedFiles
 
-        decks = []
+        built = []
         with StagedFiles() as files:
             if check.new_namespace:  # first: the GUIDs the record will hold derive from it
                 from .settings import with_namespace
@@ -225,26 +237,32 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             # the next one deliver again notes Anki may not have yet.
             files.stage(delivered_path(out_dir), encode_delivered(
                 check.delivered, library.root, record if record is not None else library.record_path.read_bytes(),
-                [(deck.key, deck.version, deck.digest) for deck in plan.decks]))
-            for deck in plan.decks:
-                path = out_dir / deck.file_name
-                log = changelog_path(out_dir, deck.key)
-                changelog = updated_changelog(log, deck, now)
+                [(package.key, package.version, package.digest) for package in plan.packages]))
+            for package in plan.packages:
+                path = out_dir / package.file_name
+                log = changelog_path(out_dir, package.key)
+                changelog = updated_changelog(log, package, now)
                 if changelog is not None:
                     files.stage(log, changelog.encode("utf-8"))
-                if deck.is_new_version or not path.exists():
-                    files.stage(path, partial(write_package_to, deck.package))
-                decks.append(DeckBuild(plan=deck, path=path))
+                if package.is_new_version or not path.exists():
+                    files.stage(path, partial(write_package_to, package.package))
+                built.append(PackageBuild(plan=package, path=path))
             _stage_record(files, library, plan.record, record)
             files.commit()
         cache.save()
-        write_stamp(library, out_dir, sources, sorted({ref.path for d in decks for ref in d.plan.package.media}),
-                    [d.path for d in decks] + [changelog_path(out_dir, d.plan.key) for d in decks],
-                    [f"{d.plan.name} {d.plan.version}: {len(d.plan.deck.notes)} notes -> {d.path}" for d in decks],
+        write_stamp(library, out_dir, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
+                    [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],
+                    [f"{b.plan.name} {b.plan.version}: {summary_line(b.plan)} -> {b.path}" for b in built],
                     [str(d) for d in check.diagnostics if d.severity != "note" and not d.once])
-    return BuildReport(decks=tuple(decks), diagnostics=check.diagnostics,
+    return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
                        delivered_unknown=check.delivered_unknown)
+
+
+def summary_line(plan: VersionPlan) -> str:
+    """How many notes a package holds, in how many decks."""
+    decks = f" in {len(plan.decks)} decks" if len(plan.decks) > 1 else ""
+    return f"{plan.note_count} notes{decks}"
 
 
 def _record_bytes(library: Library, record: IdentityRecord, previous: IdentityRecord) -> bytes | None:

@@ -6,7 +6,7 @@ import re
 import time
 from pathlib import Path
 
-from .plan import CHANGE_KINDS, DeckPlan, NoteChange
+from .plan import CHANGE_KINDS, NoteChange, VersionPlan
 
 HEADINGS = {"new": "Added", "changed": "Changed", "renamed": "Renamed", "restored": "Restored", "removed": "Removed",
             "replaced": "Left behind by the new note type (tagged deckgen::replaced)"}
@@ -17,7 +17,7 @@ def changelog_path(out_dir: Path, key: str) -> Path:
     return out_dir / f"{key}.changelog.md"
 
 
-def version_entry(plan: DeckPlan, now: float) -> str:
+def version_entry(plan: VersionPlan, now: float) -> str:
     """The changelog section of the plan's version."""
     lines = [f"## {plan.version} ({time.strftime('%Y-%m-%d', time.gmtime(now))})", ""]
     groups = [(HEADINGS[kind], [c for c in plan.changes if c.kind == kind and not c.rendering])
@@ -35,7 +35,7 @@ def version_entry(plan: DeckPlan, now: float) -> str:
     return "\n".join(lines)
 
 
-def updated_changelog(path: Path, plan: DeckPlan, now: float) -> str | None:
+def updated_changelog(path: Path, plan: VersionPlan, now: float) -> str | None:
     """The changelog with the plan's new version on top; None when the version did not change."""
     if not plan.is_new_version:
         return None

@@ -92,7 +92,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
     records what Anki knows the notes by, and deckgen.toml in SOURCE holds the
     namespace new notes' GUIDs derive from: commit both with your notes.
     """
-    from .build import build_decks
+    from .build import build_decks, summary_line
 
     with _Progress(enabled=not quiet) as progress:
         report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, rerender=rerender,
@@ -103,7 +103,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
         for line in ([] if quiet else last["warnings"] + [f"{line} (nothing changed)" for line in last["lines"]]):
             click.echo(line, err=line in last["warnings"])
         return
-    _echo_diagnostics(report.diagnostics, quiet)
+    _echo_diagnostics(report.diagnostics, quiet, verbose)
     if quiet:
         return
     if report.created_settings is not None:
@@ -111,9 +111,9 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
                    "new notes its own; commit it with your notes")
     if report.delivered_unknown:
         _echo_delivered_unknown(output)
-    for deck in report.decks:
-        plan = deck.plan
-        click.echo(f"{plan.name} {plan.version}: {len(plan.deck.notes)} notes ({_summary(plan)}) -> {deck.path}")
+    for built in report.packages:
+        plan = built.plan
+        click.echo(f"{plan.name} {plan.version}: {summary_line(plan)} ({_summary(plan)}) -> {built.path}")
         # Every rename deckgen inferred is said, since it decides whose review history a question carries.
         _echo_changes(plan, kinds=None if verbose else ("renamed",))
         _echo_hints(plan, verbose)
@@ -141,7 +141,7 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> Non
         click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
     if check.delivered_unknown:
         _echo_delivered_unknown(output)
-    for plan in check.plan.decks:
+    for plan in check.plan.packages:
         click.echo(f"{plan.name}: {plan.previous_version or 'not built yet'} -> {plan.version}")
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")
         _echo_changes(plan)
@@ -170,7 +170,7 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
 
     check = _run(lambda: plan_library(source, output=output), quiet=False)
     _echo_diagnostics(check.diagnostics, quiet=False)
-    for plan in check.plan.decks:
+    for plan in check.plan.packages:
         path = preview_path(output, plan.key)
         _run(lambda: atomic_write(path, preview_page(plan).encode("utf-8")), quiet=False)
         click.echo(f"{plan.name}: {len(plan.package.notes)} notes -> {path}")
@@ -185,18 +185,35 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one object with a list of diagnostics, for editors and CI.")
 @NEW_NOTE_TYPE
-def check(source: Path, output: Path, strict: bool, output_format: str, new_note_type: bool) -> None:
-    """Report every problem a build would meet, writing nothing.
+@click.option("-v", "--verbose", is_flag=True, help="List every diagnostic, however many of one kind there are.")
+def check(source: Path, output: Path, strict: bool, output_format: str, new_note_type: bool, verbose: bool) -> None:
+    """Report every problem a build would meet, and the cards it would make.
 
     Lists all diagnostics at once, sorted, as path:line:col: severity:
     message [code], notes too (such as images the cards load from the
-    network). Exit status 1 when there are errors (or, with --strict,
-    warnings), else 0.
+    network, or files without questions), then each file's questions and
+    cards. Exit status 1 when there are errors (or, with --strict,
+    warnings), else 0. With --format json it always prints one JSON object,
+    even when the source cannot be read at all.
     """
     from .build import check_library
+    from .errors import DeckgenError, Diagnostic
 
-    diagnostics = _run(lambda: check_library(source, output=output, allow_new_note_type=new_note_type),
-                       quiet=False).diagnostics
+    def run_check():
+        return check_library(source, output=output, allow_new_note_type=new_note_type)
+
+    if output_format == "json":  # always JSON, even when the source cannot be read at all
+        try:
+            check = run_check()
+        except (DeckgenError, OSError) as err:
+            check = None
+            diagnostics = [getattr(err, "diagnostic", None) or Diagnostic(source, 0, str(err), "error", "fatal")]
+    else:
+        check = _run(run_check, quiet=False)
+    if check is not None:
+        diagnostics, files = list(check.diagnostics), _file_counts(check)
+    else:
+        files = []
     if strict:
         diagnostics = [d.as_error() for d in diagnostics]
     errors = sum(d.severity == "error" for d in diagnostics)
@@ -204,13 +221,26 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
     warnings = len(diagnostics) - errors - notes
     if output_format == "json":
         click.echo(json.dumps({"errors": errors, "warnings": warnings, "notes": notes,
-                               "diagnostics": [d.to_json() for d in diagnostics]}, ensure_ascii=False, indent=2))
+                               "diagnostics": [d.to_json() for d in diagnostics],
+                               "files": [{"path": str(path), "questions": questions, "cards": cards}
+                                         for path, questions, cards in files]}, ensure_ascii=False, indent=2))
     else:
-        for diagnostic in diagnostics:
-            click.echo(str(diagnostic))
-        click.echo(f"{errors} error(s), {warnings} warning(s)" + (f", {notes} note(s)" if notes else ""), err=True)
+        for line in _summarised(diagnostics, verbose):
+            click.echo(line)
+        for path, questions, cards in files:
+            click.echo(f"{path}: {questions} question(s), {cards} card(s)")
+        click.echo(f"{errors} error(s), {warnings} warning(s)" + (f", {notes} note(s)" if notes else "")
+                   + (f"; {sum(c for _, _, c in files)} card(s) from {len(files)} file(s)" if files else ""), err=True)
     if errors:
         raise SystemExit(1)
+
+
+def _file_counts(check) -> list[tuple[Path, int, int]]:
+    """(file, questions, cards) of every deck a build would make, in path order."""
+    if check.plan is None:
+        return []
+    parts = [part for package in check.plan.packages for part in package.decks]
+    return sorted((part.deck.identified.parsed.source.path, len(part.deck.notes), part.card_count) for part in parts)
 
 
 class _Progress:
@@ -259,11 +289,38 @@ def _run(action, quiet: bool, after_errors: str = ""):
         raise click.ClickException(f"{err.filename or ''}: {err.strerror}".lstrip(": ")) from None
 
 
-def _echo_diagnostics(diagnostics, quiet: bool) -> None:
-    """Errors and warnings (only errors when `quiet`); notes are for `deckgen check`."""
+SUMMARY_LIMIT = 20
+"""Diagnostics of one kind listed before the rest are summarised in one line (all of them with -v)."""
+
+
+def _echo_diagnostics(diagnostics, quiet: bool, verbose: bool = False) -> None:
+    """Errors and warnings (only errors when `quiet`); notes are for `deckgen check`, and counted here."""
+    shown = [d for d in diagnostics if d.severity == "error" or (not quiet and d.severity == "warning")]
+    for line in _summarised(shown, verbose):
+        click.echo(line, err=True)
+    empty = sum(d.code == "no-questions" for d in diagnostics)
+    if empty and not quiet:
+        click.echo(f"{empty} Markdown file(s) without questions, not made into decks"
+                   + ("" if verbose else " (-v lists them)"), err=True)
+        if verbose:
+            for diagnostic in diagnostics:
+                if diagnostic.code == "no-questions":
+                    click.echo(f"  {diagnostic.path}", err=True)
+
+
+def _summarised(diagnostics, verbose: bool) -> list[str]:
+    """The diagnostics' lines, those of a kind past the first SUMMARY_LIMIT folded into one line per kind
+    (errors are always all listed)."""
+    lines, counts = [], {}
     for diagnostic in diagnostics:
-        if diagnostic.severity == "error" or (not quiet and diagnostic.severity == "warning"):
-            click.echo(str(diagnostic), err=True)
+        counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
+        if verbose or diagnostic.severity == "error" or counts[diagnostic.code] <= SUMMARY_LIMIT:
+            lines.append(str(diagnostic))
+    for code, count in counts.items():
+        listed = sum(1 for line in lines if line.endswith(f"[{code}]"))
+        if count > listed:
+            lines.append(f"... and {count - listed} more [{code}] (-v lists them all)")
+    return lines
 
 
 def _echo_delivered_unknown(output: Path) -> None:

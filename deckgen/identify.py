@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -89,21 +89,32 @@ class IdentifiedDeck:
 
 
 def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_types: dict[str, DeckNoteType],
-                   namespace: str) -> list[IdentifiedDeck]:
+                   namespace: str, homes: Mapping[str, str] | None = None) -> list[IdentifiedDeck]:
     """Identify every deck's questions against the notes recorded for these decks.
 
     `note_types` gives each deck's note type (see `note_type_guard`), and
-    `namespace` the notes folder's, which new GUIDs derive from.
+    `namespace` the notes folder's, which new GUIDs derive from. `homes` maps
+    the recorded decks whose file is gone (deleted, renamed or moved) to a
+    deck of the same package: their notes are continued by questions found
+    anywhere (a note keeps its note type), and the rest are removed with
+    that deck's.
     """
+    homes = homes or {}
     keys = {deck.source.file.key for deck in decks}
     known, left_behind = [], []  # a fresh start leaves the notes it replaces behind, as they are
     for note in record.notes.values():
         if note.deck in keys:
             continuable = note.model is None and note_types[note.deck].replaced is None
             (known if continuable else left_behind).append(note)
+        elif note.deck in homes:
+            (known if note.model is None else left_behind).append(note)
     questions = [(deck.source.file.key, question) for deck in decks for question in deck.questions]
     matcher = _Matcher([q for _, q in questions], [key for key, _ in questions], known)
     matcher.match()
+    for index, found in list(matcher.matched.items()):  # a note never changes its note type
+        if found.deck not in keys and found.deck in record.decks and \
+                record.decks[found.deck].model != note_types[questions[index][0]].note_type.model_id:
+            matcher.release(index)
     taken = set(record.notes)
     identified, diagnostics, index = [], defaultdict(list), 0
     for deck in decks:
@@ -129,7 +140,7 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
         diagnostics[diagnostic.path].append(diagnostic)
     gone = defaultdict(list)
     for note in sorted([*matcher.free.values(), *left_behind], key=lambda n: n.guid):
-        gone[note.deck].append(note)
+        gone[homes.get(note.deck, note.deck)].append(note)
     return [IdentifiedDeck(parsed=deck, note_type=note_types[deck.source.file.key], notes=tuple(notes),
                            gone=tuple(gone[deck.source.file.key]), diagnostics=tuple(diagnostics[deck.source.path]))
             for deck, notes in zip(decks, identified)]
@@ -163,6 +174,12 @@ class _Matcher:
         """The questions still without a note (for inferred evidence, those that allow it)."""
         return [i for i, q in enumerate(self.questions)
                 if i not in self.matched and not (inferred and q.attributes.new)]
+
+    def release(self, index: int) -> None:
+        """Undo a match: the question becomes a new note, and the note is free again."""
+        record = self.matched.pop(index)
+        self.free[record.guid] = record
+        self.reworded.discard(index)
 
     def _take(self, index: int, record: NoteRecord, reworded: bool = False) -> None:
         self.matched[index] = record

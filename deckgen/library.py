@@ -1,10 +1,16 @@
-"""The one walk of a notes folder: which decks it holds, and reading each deck's text and settings.
+"""The one walk of a library: which decks it holds, their settings, and reading each deck's text.
 
-build, check, diff, preview and the up-to-date check all see the same decks:
-every `*.md` below the folder, outside hidden folders and outside the output
-folder, with deck files linked from outside the folder skipped (with a
-warning). A deck's key in the library is its path inside the folder, without
-`.md`: the identity record files its notes under it.
+A library is the folder given to deckgen, or the nearest folder above it
+that is one (its `deckgen.toml` holds a namespace, or it has an identity
+record). build, check, diff, preview and the up-to-date check all see the
+same decks: every `*.md` below the library's top, outside hidden folders,
+the output folder, libraries of their own and what the `deckgen.toml` files'
+`exclude` (and the top one's `include`) patterns leave out, with deck files
+linked from outside skipped (with a warning). A deck's key is its path
+inside the library, without `.md`, in Unicode NFC: the identity record files
+its notes under it. Its name in Anki follows the folder tree
+(`os/memory.md` is `os::memory`; a folder's `README.md` or `index.md` is
+the folder's own deck), unless its settings name it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import TYPE_CHECKING
 from .errors import Diagnostic, SourceError
 
 if TYPE_CHECKING:
-    from .settings import DeckSettings
+    from .settings import DeckDefaults, DeckSettings, LibrarySettings
 
 RECORD_FOLDER = ".deckgen"
 LIBRARY_SETTINGS = "deckgen.toml"  # the notes folder's own settings, at its top (see `settings`)
@@ -27,6 +33,8 @@ SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: 
 LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file beside each deck
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
 CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
+FOLDER_DECKS = ("readme", "index")  # a folder's README.md or index.md is the folder's own deck
+NAMESPACE_LINE = re.compile(rb"(?m)^\s*namespace\s*=")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,10 @@ class DeckFile:
     """Its path inside the library's root, without `.md`, `/`-separated and in Unicode NFC."""
     display: str
     """How cards name it as their source: its path inside the root."""
+    name: str = ""
+    """The deck name the folder tree gives it (see `tree_name`)."""
+    defaults: DeckDefaults | None = None
+    """What the `deckgen.toml` files above it set; None for deckgen's defaults."""
 
 
 @dataclass(frozen=True)
@@ -74,38 +86,103 @@ class Library:
     output: Path | None
     """The output folder, whose files are never decks."""
     diagnostics: tuple[Diagnostic, ...] = ()
-    """Deck files skipped on the way."""
+    """Deck files skipped on the way, and what is wrong with the settings read."""
+    settings: LibrarySettings | None = None
+    """The library's own settings (the defaults where its `deckgen.toml` has an error, which is then one of the
+    diagnostics)."""
+    settings_files: tuple[Path, ...] = ()
+    """Every `deckgen.toml` read."""
 
 
 def find_library(source: Path, output: Path | None = None) -> Library:
-    """The library `source` names: a folder of decks, or one deck file (a library of one deck)."""
+    """The library `source` names: a folder of decks, or a deck file, with the library they are in (or, for a
+    file in no library, a library of that one deck)."""
+    from .settings import LibrarySettings, read_library_settings
+
     if source.is_file():
         if source.suffix != ".md":
             raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md", "not-a-deck")
-        root, found, legacy = source.parent, [source], [_legacy_record(source)]
+        start = source.parent
     elif source.is_dir():
-        root = source
-        found, legacy = _walk(source, output)
+        start = source
     else:
         raise SourceError(source, 0, "no such file or folder", "no-source")
-    decks, skipped = [], []
-    for path in found:
+    root = library_root(start)
+    single_file = root is None and source.is_file()
+    root = root or start
+    diagnostics: list[Diagnostic] = []
+    settings_path = root / LIBRARY_SETTINGS
+    settings, settings_files = LibrarySettings(), []
+    outside = link_outside(settings_path, root) if settings_path.exists() else None
+    if outside:
+        diagnostics.append(outside)
+    elif settings_path.is_file():
+        settings_files.append(settings_path)
+        try:
+            settings = read_library_settings(settings_path)
+        except SourceError as err:
+            diagnostics.append(err.diagnostic)
+    if single_file:
+        found, legacy, folders = [(source, None)], [_legacy_record(source)], []
+    else:
+        found, legacy, folders = _walk(root, output, settings, diagnostics)
+    settings_files += folders
+    decks = []
+    for path, defaults in found:
         outside = link_outside(path, root)
         if outside:
-            skipped.append(outside)
+            diagnostics.append(outside)
         else:
-            decks.append(deck_file(path, root))
+            decks.append(deck_file(path, root, settings.prefix, defaults))
     legacy = [path for path in legacy if path.is_file()]
-    skipped += [d for d in (link_outside(path, root) for path in legacy) if d]
-    return Library(root=root, decks=tuple(decks), single_file=source.is_file(),
-                   record_path=root / RECORD_FOLDER / "identity.jsonl", settings_path=root / LIBRARY_SETTINGS,
+    diagnostics += [d for d in (link_outside(path, root) for path in legacy) if d]
+    return Library(root=root, decks=tuple(decks), single_file=single_file,
+                   record_path=root / RECORD_FOLDER / "identity.jsonl", settings_path=settings_path,
                    legacy_records=tuple(path for path in legacy if link_outside(path, root) is None),
-                   output=output, diagnostics=tuple(skipped))
+                   output=output, diagnostics=tuple(diagnostics), settings=settings,
+                   settings_files=tuple(settings_files))
 
 
-def deck_file(path: Path, root: Path) -> DeckFile:
+def library_root(start: Path) -> Path | None:
+    """The nearest folder from `start` up that is a library: it has an identity record, or a `deckgen.toml`
+    holding a namespace."""
+    absolute = start.absolute()
+    for folder in (absolute, *absolute.parents):
+        if _is_library(folder):
+            return start if folder == absolute else folder
+    return None
+
+
+def _is_library(folder: Path) -> bool:
+    if (folder / RECORD_FOLDER / "identity.jsonl").is_file():
+        return True
+    try:
+        return bool(NAMESPACE_LINE.search((folder / LIBRARY_SETTINGS).read_bytes()))
+    except OSError:
+        return False
+
+
+def folder_deck(key: str, prefix: str | None) -> bool:
+    """Whether the deck `key` is a folder's own (its README or index), under a deck the tree names."""
+    return key.rsplit("/", 1)[-1].casefold() in FOLDER_DECKS and ("/" in key or bool(prefix))
+
+
+def tree_name(key: str, prefix: str | None, root_name: str) -> str:
+    """The deck name the folder tree gives the deck `key`: its folders and file name joined by `::`, a
+    folder's README or index naming the folder's own deck, under `prefix`."""
+    parts = key.split("/")
+    if parts[-1].casefold() in FOLDER_DECKS:
+        parts.pop()
+    if prefix:
+        parts = [prefix, *parts]
+    return "::".join(part.strip() for part in parts) if parts else root_name
+
+
+def deck_file(path: Path, root: Path, prefix: str | None = None, defaults: DeckDefaults | None = None) -> DeckFile:
     display = unicodedata.normalize("NFC", path.relative_to(root).as_posix())
-    return DeckFile(path=path, key=display[:-len(".md")], display=display)
+    key = display[:-len(".md")]
+    root_name = unicodedata.normalize("NFC", root.resolve().name) or "notes"
+    return DeckFile(path=path, key=key, display=display, name=tree_name(key, prefix, root_name), defaults=defaults)
 
 
 def legacy_deck_key(record: Path, root: Path) -> str:
@@ -117,22 +194,70 @@ def _legacy_record(deck: Path) -> Path:
     return deck.with_name(deck.stem + LEGACY_RECORD_SUFFIX)
 
 
-def _walk(root: Path, output: Path | None) -> tuple[list[Path], list[Path]]:
-    """Deck files and deckgen 0.1 identity files below `root`: sorted, hidden folders and `output` left out."""
+def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostics: list[Diagnostic]
+          ) -> tuple[list[tuple[Path, DeckDefaults]], list[Path], list[Path]]:
+    """Deck files (each with the defaults the folders above it set), deckgen 0.1 identity files, and the
+    sub-folders' `deckgen.toml` files below `root`: sorted; hidden folders, `output`, libraries of their own and
+    excluded paths left out. Problems with a sub-folder's settings go to `diagnostics`."""
+    from .settings import read_folder_settings
+
     excluded = Path(os.path.realpath(output)) if output is not None else None
-    decks, legacy = [], []
+    include = _spec(settings.include)
+    rules = {root: (settings.defaults, [(root, _spec(settings.exclude))] if settings.exclude else [])}
+    decks, legacy, settings_files = [], [], []
     for folder, subfolders, files in os.walk(root):
         here = Path(folder)
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith(".")
-                               and (excluded is None or Path(os.path.realpath(here / name)) != excluded))
+        defaults, excludes = rules[here]
+        if here != root and (here / LIBRARY_SETTINGS).is_file():
+            settings_files.append(here / LIBRARY_SETTINGS)
+            try:
+                folder_settings = read_folder_settings(here / LIBRARY_SETTINGS, defaults)
+            except SourceError as err:
+                diagnostics.append(err.diagnostic)
+            else:
+                defaults = folder_settings.defaults
+                if folder_settings.exclude:
+                    excludes = [*excludes, (here, _spec(folder_settings.exclude))]
+        kept = []
+        for name in sorted(subfolders):
+            path = here / name
+            if name.startswith(".") or (excluded is not None and Path(os.path.realpath(path)) == excluded) \
+                    or _excluded(path, excludes, folder=True):
+                continue
+            if _is_library(path):
+                diagnostics.append(Diagnostic(path, 0, "skipped: a library of its own (it has its own identity "
+                                                       "record or namespace), built by itself", "note", "sub-library"))
+                continue
+            kept.append(name)
+            rules[path] = (defaults, excludes)
+        subfolders[:] = kept
         for name in sorted(files):
+            path = here / name
             if name.startswith("."):
                 continue
             if name.endswith(LEGACY_RECORD_SUFFIX):
-                legacy.append(here / name)
-            elif name.endswith(".md") and (here / name).is_file():
-                decks.append(here / name)
-    return sorted(decks), sorted(legacy)
+                legacy.append(path)
+            elif name.endswith(".md") and path.is_file() and not _excluded(path, excludes) and (
+                    include is None or include.match_file(path.relative_to(root).as_posix())):
+                decks.append((path, defaults))
+    return sorted(decks, key=lambda item: item[0]), sorted(legacy), sorted(settings_files)
+
+
+def _spec(patterns: tuple[str, ...]):
+    if not patterns:
+        return None
+    import pathspec  # .gitignore semantics, as git itself reads them
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _excluded(path: Path, excludes, folder: bool = False) -> bool:
+    """Whether a pattern of a `deckgen.toml` above `path` (relative to its folder) leaves it out."""
+    for base, spec in excludes:
+        relative = path.relative_to(base).as_posix() + ("/" if folder else "")
+        if spec is not None and spec.match_file(relative):
+            return True
+    return False
 
 
 def link_outside(path: Path, root: Path) -> Diagnostic | None:
@@ -150,32 +275,37 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     path = file.path
     try:
         data = path.read_bytes()
-        if b"\0" in data:
+        if b"\0" in data and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 (with its BOM) is text
             raise SourceError(path, _line_of_offset(data, data.index(b"\0")),
                               "contains NUL bytes: a binary file, not Markdown text", "binary-file")
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SourceError(path, _line_of_offset(data, err.start),
                           f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
                           "not-utf8") from None
     except OSError as err:
         raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
-    if b"\r" in data:
+    if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # These bytes are never part of a longer UTF-8 character: a check on the bytes (fast) is exact.
-    control = CONTROL_RE.search(text) if len(data.translate(None, CONTROL_BYTES)) != len(data) else None
+    utf8 = data if data[:2] not in (b"\xff\xfe", b"\xfe\xff") else text.encode("utf-8")
+    control = CONTROL_RE.search(text) if len(utf8.translate(None, CONTROL_BYTES)) != len(utf8) else None
     if control:
         line_start = text.rfind("\n", 0, control.start()) + 1
         raise SourceError(path, text.count("\n", 0, control.start()) + 1,
                           f"control character U+{ord(control.group()):04X}: not text (Anki would also take U+001F "
                           "for a field separator)", "control-character", column=control.start() - line_start + 1)
-    from .settings import DeckSettings, default_slug, read_settings  # not for the up-to-date check
+    from .settings import DeckDefaults, read_settings  # not for the up-to-date check
 
     settings_file = settings_path(path)
-    skipped = link_outside(settings_file, root)
-    settings = (read_settings(path, settings_file) if skipped is None
-                else DeckSettings(name=path.stem, slug=default_slug(path.stem)))
-    return DeckSource(file=file, text=text, settings=settings, diagnostics=(skipped,) if skipped else ())
+    found = [d for d in [link_outside(settings_file, root)] if d]
+    defaults = file.defaults or DeckDefaults()
+    try:
+        settings = read_settings(path, settings_file if not found else Path(os.devnull), file.name or None, defaults)
+    except SourceError as err:  # reported with what the Markdown has, which is read with the folder's settings
+        found.append(err.diagnostic)
+        settings = read_settings(path, Path(os.devnull), file.name or None, defaults)
+    return DeckSource(file=file, text=text, settings=settings, diagnostics=tuple(found))
 
 
 def settings_path(deck_path: Path) -> Path:
@@ -184,8 +314,10 @@ def settings_path(deck_path: Path) -> Path:
 
 
 def author_files(library: Library) -> list[Path]:
-    """Every file an author writes that a build reads: the decks and their settings files."""
-    return [path for deck in library.decks for path in (deck.path, settings_path(deck.path))]
+    """Every file an author writes that a build reads: the decks, their settings files, the sub-folders'
+    `deckgen.toml`s (the library's own is a file builds write: see `stamp`)."""
+    folders = [path for path in library.settings_files if path != library.settings_path]
+    return [*folders, *(path for deck in library.decks for path in (deck.path, settings_path(deck.path)))]
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:

@@ -91,6 +91,19 @@ class MediaResolver:
         self.root = Path(os.path.realpath(root))
         self.size_limit = size_limit
         self._files: dict[tuple[str, tuple], MediaRef] = {}
+        self._names: dict[str, list[Path]] | None = None
+
+    def elsewhere(self, ref: MediaRef, limit: int = 3) -> list[str]:
+        """Files inside the root named like a missing image (ignoring case), as links from its folder."""
+        if self._names is None:
+            self._names = {}
+            for folder, subfolders, files in os.walk(self.root):
+                subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+                for name in files:
+                    self._names.setdefault(name.casefold(), []).append(Path(folder) / name)
+        wanted = Path(ref.path)
+        found = sorted(self._names.get(wanted.name.casefold(), []))
+        return [Path(os.path.relpath(path, wanted.parent)).as_posix() for path in found[:limit]]
 
     def resolve(self, src: str, folder: Path) -> MediaRef | None:
         """The verdict on `src`, written in a file in `folder`; None for a `data:` URL (the sanitizer's)."""
@@ -168,12 +181,13 @@ def not_included_html(alt: str) -> str:
     return f'<span class="dg-no-image">{text}<span class="dg-no-image-mark">(image not included)</span></span>'
 
 
-def problem_message(ref: MediaRef, size_limit: int = DEFAULT_SIZE_LIMIT) -> str:
-    """The diagnostic for an image that is not bundled, saying what to do."""
+def problem_message(ref: MediaRef, size_limit: int = DEFAULT_SIZE_LIMIT, elsewhere: list[str] = ()) -> str:
+    """The diagnostic for an image that is not bundled, saying what to do (`elsewhere`: files of its name)."""
     if ref.problem == REMOTE:
         return f"remote image: the card loads {ref.src} from the network each time it is shown"
     if ref.problem == MISSING:
-        return f"image not found: {ref.src} (looked for {ref.path})"
+        hint = f"; did you mean {' or '.join(elsewhere)}?" if elsewhere else ""
+        return f"image not found, not included: {ref.src} (looked for {ref.path}){hint}"
     if ref.problem == NOT_IMAGE:
         return (f"not included: {ref.src} is not an image Anki shows (PNG, JPEG, GIF, WebP, SVG, AVIF, BMP or ICO) "
                 f"({ref.path})")

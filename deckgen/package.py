@@ -16,7 +16,7 @@ import genanki
 from .media import read_checked
 from .note_types import NoteType
 from .ids import deck_id
-from .plan import REMOVED_SUBDECK_DESCRIPTION, PackageNote, PackagePlan
+from .plan import REMOVED_SUBDECK, PackageContent, PackageNote
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
 
@@ -56,25 +56,22 @@ class _Note(genanki.Note):
         return genanki.Note.cards.func(self)
 
 
-def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
+def write_package_to(plan: PackageContent, file: BinaryIO) -> None:
     """Write the .apkg of `plan` (a zip of an Anki collection and its media) to an open file.
 
     Identical plans give identical bytes: entry times are fixed, and every id
     and time inside comes from the plan.
     """
-    models = {note_type.model_id: _Model(note_type, mtime)
-              for note_type, mtime in ((plan.note_type, plan.note_type_mtime), *plan.other_note_types)}
-    deck = genanki.Deck(plan.deck_id, plan.deck_name, plan.description)
-    removed = genanki.Deck(deck_id(plan.removed_deck_name), plan.removed_deck_name, REMOVED_SUBDECK_DESCRIPTION)
-    # The deck a first-time import puts removed notes' cards in, when there are any; written first, so that the
-    # note types' own deck (for notes added in Anki) is the main deck, written last.
-    decks = [removed, deck] if any(note.removed for note in plan.notes) else [deck]
-    for model in models.values():
-        deck.add_model(model)
-    own = models[plan.note_type.model_id]
+    models = {note_type.model_id: _Model(note_type, mtime) for note_type, mtime in plan.note_types}
+    decks = {deck.name: genanki.Deck(deck_id(deck.name), deck.name, deck.description) for deck in plan.decks}
     for note in plan.notes:
-        model = own if note.note_type is None else models[note.note_type]
-        (removed if note.removed else deck).add_note(_Note(model, note))
+        decks[note.deck].add_note(_Note(models[note.note_type], note))
+    # genanki gives each note type the id of the last deck written as the deck its new notes go to: a deck of
+    # the library's own, not a subdeck of removed notes.
+    order = sorted(decks.values(), key=lambda deck: (not deck.name.endswith("::" + REMOVED_SUBDECK), deck.name))
+    for model in models.values():
+        order[-1].add_model(model)
+    timestamp = max(mtime for _, mtime in plan.note_types)  # the collection's and the decks' times
 
     with tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
         db_path = Path(scratch) / "collection.anki2"
@@ -83,11 +80,11 @@ def write_package_to(plan: PackagePlan, file: BinaryIO) -> None:
             conn.execute("pragma journal_mode = off")
             conn.execute("pragma synchronous = off")
             conn.execute("pragma page_size = 16384")  # a tenth faster to fill, and smaller, than 4096
-            genanki.Package(decks).write_to_db(conn.cursor(), plan.note_type_mtime, itertools.count(plan.first_id))
+            genanki.Package(order).write_to_db(conn.cursor(), timestamp, itertools.count(plan.first_id))
             conn.commit()
         finally:
             conn.close()
-        del deck, removed, decks  # their notes are in the database now
+        del decks, order  # their notes are in the database now
         media = json.dumps({str(i): ref.name for i, ref in enumerate(plan.media)}).encode()
         with zipfile.ZipFile(file, "w") as archive:  # stored, as genanki writes it: see _add
             _add(archive, "collection.anki2", db_path)

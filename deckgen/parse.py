@@ -14,8 +14,8 @@ import msgspec
 
 from .errors import Diagnostic
 from .library import DeckSource
-from .syntax import (HEADING_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading_attributes, lone_math_delimiters,
-                     question_key)
+from .syntax import (FENCE_RE, HEADING_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading_attributes,
+                     lone_math_delimiters, question_key)
 
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
@@ -101,6 +101,9 @@ def parse_source(source: DeckSource) -> ParsedDeck:
                 "{new} and {was=…} contradict each other: a question is a new note or continues one"), "error",
                 "new-and-was"))
         current, body_from = (index + 1, title, attributes), index + 1
+    if open_fence is not None and current is not None and current[0] <= open_fence:
+        # CommonMark runs an unclosed fence to the end of the file: so does the card.
+        lines.append(FENCE_RE.match(lines[open_fence]).group(1))
     close(len(lines))
 
     diagnostics.extend(_question_warnings(questions))
@@ -110,15 +113,28 @@ def parse_source(source: DeckSource) -> ParsedDeck:
                        "error", "line-too-long")
             for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
     if open_fence is not None:
-        diagnostics.append(Diagnostic(source.path, open_fence + 1, (
-            "this code fence is never closed, so everything after it, headings included, would be code; "
-            "close it with a matching fence line"), "error", "unclosed-fence"))
+        diagnostics.append(_unclosed_fence(source.path, lines, open_fence, level))
     if not questions:
         diagnostics.append(Diagnostic(source.path, 0, (
-            f"no questions: no heading of level {level} ({'#' * level}) in this file"), code="no-questions"))
+            f"no questions: no heading of level {level} ({'#' * level}) in this file"), "note", "no-questions"))
     return ParsedDeck(source=source, questions=tuple(questions),
                       description="\n".join(description).strip("\n"),
                       diagnostics=tuple(sorted(diagnostics)))
+
+
+def _unclosed_fence(path: Path, lines: list[str], opened: int, level: int) -> Diagnostic:
+    """A fence never closed runs to the end of the file, as CommonMark says: a warning, or an error where it
+    swallows a heading that would otherwise be a question or a section."""
+    swallowed = next((i for i in range(opened + 1, len(lines))
+                      if (m := HEADING_RE.match(lines[i])) and len(m.group(1)) <= level), None)
+    if swallowed is None:
+        return Diagnostic(path, opened + 1, (
+            "this code fence is never closed, so it runs to the end of the file (as CommonMark says); close it "
+            "with a matching fence line"), "warning", "unclosed-fence")
+    return Diagnostic(path, opened + 1, (
+        f"this code fence is never closed, so it runs to the end of the file and swallows the heading at line "
+        f"{swallowed + 1} ({lines[swallowed].strip()[:60]!r}) and everything after it; close it with a matching "
+        "fence line"), "error", "unclosed-fence")
 
 
 def _add_description(description: list[str], block: list[str]) -> None:

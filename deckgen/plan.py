@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import msgspec
 
 from .delivered import Delivered, content_digest, version_key
 from .errors import Diagnostic
 from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord
-from .ids import deck_id, package_file_name
+from .ids import package_file_name
 from .media import MediaRef
 from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
 from .note_types import NoteType
-from .render import RenderedDeck, RenderedText, note_media
+from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings
 from .syntax import CLOZE_RE, cloze_changes
 
@@ -69,55 +70,82 @@ class PackageNote(msgspec.Struct, frozen=True):
     tags: tuple[str, ...]
     mtime: int
     """Seconds; Anki updates an existing note only when this is newer than its own."""
-    note_type: int | None = None
-    """The id of its note type, when it is not the package's own (a note a fresh start left behind)."""
+    note_type: int
+    """The id of its note type."""
+    deck: str
+    """The Anki deck a first import puts its cards in (an import never moves the cards of a note it has)."""
     removed: bool = False
-    """A removed or replaced note: a first-time import puts its cards in the deck's `Removed` subdeck."""
+    """A removed or replaced note: a first import puts its cards in a `Removed` subdeck."""
 
 
 @dataclass(frozen=True)
-class PackagePlan:
+class PackageDeck:
+    """One Anki deck of a package."""
+
+    name: str
+    description: str
+    """HTML; "" for none (Anki then keeps the description it has)."""
+
+
+@dataclass(frozen=True)
+class PackageContent:
     """Everything one .apkg holds."""
 
-    deck_name: str
-    deck_id: int
-    description: str
-    note_type: NoteType
-    note_type_mtime: int
+    decks: tuple[PackageDeck, ...]
+    note_types: tuple[tuple[NoteType, int], ...]
+    """Each note type its notes have, with its mtime, by id."""
     notes: tuple[PackageNote, ...]
     first_id: int
     """Base of the note and card ids inside the package (Anki only makes them unique)."""
     media: tuple[MediaRef, ...] = ()
     """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder."""
-    other_note_types: tuple[tuple[NoteType, int], ...] = ()
-    """The note types (with their mtimes) of notes a fresh start left behind, by id."""
-
-    @property
-    def removed_deck_name(self) -> str:
-        return f"{self.deck_name}::{REMOVED_SUBDECK}"
 
     def note_type_of(self, note: PackageNote) -> NoteType:
-        if note.note_type is None:
-            return self.note_type
-        return next(note_type for note_type, _ in self.other_note_types if note_type.model_id == note.note_type)
+        return next(note_type for note_type, _ in self.note_types if note_type.model_id == note.note_type)
 
 
 @dataclass(frozen=True)
-class DeckPlan:
-    """The next build of one deck, and its package."""
+class DeckPart:
+    """One deck's share of a package's next version."""
 
     deck: RenderedDeck
-    key: str
-    """The package's key: its files are `<key>-<version>.apkg` and `<key>.changelog.md`."""
     name: str
-    previous_version: str | None
-    """The version last built; None on the first build."""
-    version: str
-    package: PackagePlan
+    """Its Anki name: as recorded, unless its settings name it (Anki finds decks by name)."""
     changes: tuple[NoteChange, ...]
     unchanged: int
     note_type_change: str | None
     """None, or what happens to the note type: "new", "styling updated", "fresh start" (see `note_type_guard`)."""
+
+    @property
+    def key(self) -> str:
+        return self.deck.identified.parsed.source.file.key
+
+    @property
+    def note_type(self) -> NoteType:
+        return self.deck.identified.note_type.note_type
+
+    @property
+    def card_count(self) -> int:
+        """The cards its notes make: one a template, or for cloze one a deletion number."""
+        if self.note_type.cloze:
+            return sum(len({number for match in CLOZE_RE.finditer(note.answer.html)
+                            for number in match.group(1).split(",")}) for note in self.deck.notes)
+        return len(self.deck.notes) * len(self.note_type.templates)
+
+
+@dataclass(frozen=True)
+class VersionPlan:
+    """The next build of one package: its decks' changes, its version, and its content."""
+
+    key: str
+    """The package's key: its files are `<key>-<version>.apkg` and `<key>.changelog.md`."""
+    decks: tuple[DeckPart, ...]
+    previous_version: str | None
+    """The version last built; None on the first build."""
+    version: str
+    package: PackageContent
+    changes: tuple[NoteChange, ...]
+    """Every deck's, in deck order; removed notes of decks whose file is gone too."""
     rerender_pending: int = 0
     """Notes that would look different with this deckgen's rendering (see `--rerender`)."""
     digest: str = ""
@@ -125,6 +153,25 @@ class DeckPlan:
     removed_carried: int = 0
     removed_dropped: int = 0
     """Removed notes this version's package carries, and those past the bound (see `LibrarySettings`)."""
+
+    @property
+    def name(self) -> str:
+        """What reports call it: its deck's name, or its key when it holds several decks."""
+        return self.decks[0].name if len(self.decks) == 1 else self.key
+
+    @property
+    def note_count(self) -> int:
+        return sum(len(part.deck.notes) for part in self.decks)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(part.unchanged for part in self.decks)
+
+    @property
+    def note_type_change(self) -> str | None:
+        """The weightiest of its decks' note-type changes."""
+        changes = [part.note_type_change for part in self.decks if part.note_type_change]
+        return max(changes, key=("styling updated", "new", "fresh start").index, default=None)
 
     @property
     def is_new_version(self) -> bool:
@@ -138,9 +185,9 @@ class DeckPlan:
 
 @dataclass(frozen=True)
 class BuildPlan:
-    """The next build of a library: each deck's plan, and the identity record to write."""
+    """The next build of a library: each package's plan, and the identity record to write."""
 
-    decks: tuple[DeckPlan, ...]
+    packages: tuple[VersionPlan, ...]
     record: IdentityRecord
     previous: IdentityRecord
     diagnostics: tuple[Diagnostic, ...]
@@ -163,54 +210,86 @@ def html_hash(fields: Sequence[str], tags: Sequence[str]) -> str:
 
 
 def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: float, render_version: int,
-               rerender: bool = False, delivered: Delivered | None = None,
+               packages: Mapping[str, str], rerender: bool = False, delivered: Delivered | None = None,
                settings: LibrarySettings = LibrarySettings()) -> BuildPlan:
     """Plan the next build of `decks` after the ones `previous` records, and the ones `delivered` says this
-    machine built (see `delivered`); `settings` bound how long removed notes are carried."""
+    machine built (see `delivered`). `packages` gives each deck's package (by deck key); `settings` bound how
+    long removed notes are carried, and may ask for a version."""
     delivered = delivered or Delivered()
     stamp = max(int(now), previous.max_mtime() + 1, delivered.max_mtime() + 1)
     plans, diagnostics = [], []
-    notes, packages = dict(previous.notes), dict(previous.packages)
+    notes, package_records = dict(previous.notes), dict(previous.packages)
     deck_records, note_types = dict(previous.decks), dict(previous.note_types)
-    for deck in decks:
-        plan, records, found = _plan_deck(deck, previous, delivered, settings, stamp, render_version, rerender)
+    parts = [_plan_deck(deck, previous, delivered, stamp, render_version, rerender) for deck in decks]
+    for part in parts:
+        diagnostics.extend(part.diagnostics)
+        deck_records[part.deck_record.deck] = part.deck_record
+        note_types[part.note_type_record.note_type] = part.note_type_record
+    for key in sorted(set(packages.values())):
+        members = [part for part in parts if packages[part.deck.identified.parsed.source.file.key] == key]
+        plan, package_record, records = _plan_package(key, members, previous, delivered, settings, stamp,
+                                                      render_version, rerender)
         plans.append(plan)
-        diagnostics.extend(found)
-        key = deck.identified.parsed.source.file.key
-        notes.update((note.guid, note) for note in records.notes)
-        packages[plan.key] = records.package
-        deck_records[key] = records.deck
-        note_types[records.note_type.note_type] = records.note_type
+        package_records[key] = package_record
+        notes.update((note.guid, note) for note in records)
     diagnostics.extend(_clashes(plans))
-    record = IdentityRecord(packages=packages, decks=deck_records, note_types=note_types, notes=notes,
+    record = IdentityRecord(packages=package_records, decks=deck_records, note_types=note_types, notes=notes,
                             lines=previous.lines, tidy=previous.tidy, legacy=previous.legacy)
-    return BuildPlan(decks=tuple(plans), record=_same_where_unchanged(record, previous), previous=previous,
+    return BuildPlan(packages=tuple(plans), record=_same_where_unchanged(record, previous), previous=previous,
                      diagnostics=tuple(diagnostics))
 
 
 @dataclass(frozen=True)
-class _DeckRecords:
-    package: PackageRecord
-    deck: DeckRecord
-    note_type: NoteTypeRecord
-    notes: tuple[NoteRecord, ...]
+class _Tombstone:
+    """A removed or replaced note as its package may carry it."""
+
+    record: NoteRecord
+    tags: tuple[str, ...] | None
+    """None for a record kept as it is (it names a note type the record lacks)."""
+    fields: tuple[str, str, str] | None
+    mtime: int
+    rendered: RenderedTombstone | None
+    note_type: int
+    deck: str
+    """Where a first import puts its cards."""
 
 
-def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, library: LibrarySettings,
-               stamp: int, render_version: int, rerender: bool) -> tuple[DeckPlan, _DeckRecords, list[Diagnostic]]:
+@dataclass(frozen=True)
+class _DeckShare:
+    """One deck's notes, records and changes, before its package's version is known."""
+
+    deck: RenderedDeck
+    name: str
+    notes: list[PackageNote]
+    records: list[NoteRecord]
+    changes: list[NoteChange]
+    tombstones: list[_Tombstone]
+    media: dict[str, MediaRef]
+    diagnostics: list[Diagnostic]
+    deck_record: DeckRecord
+    note_type_record: NoteTypeRecord
+    other_note_types: dict[int, tuple[NoteType, int]]
+    type_change: str | None
+    deck_changed: bool
+    description_html: str
+    pending: int
+
+
+def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, stamp: int, render_version: int,
+               rerender: bool) -> _DeckShare:
     source = deck.identified.parsed.source
     settings, key, display = source.settings, source.file.key, source.file.display
     choice = deck.identified.note_type
     note_type, replaced = choice.note_type, choice.replaced
     old_deck = previous.decks.get(key)
-    old_package = previous.packages.get(settings.slug)
+    name = settings.name if settings.name_set or old_deck is None else old_deck.name
+    old_render = min((p.render for p in previous.packages.values()), default=render_version)
     type_record = _note_type_record(note_type, stamp if choice.change else previous.note_types[note_type.model_id].mtime)
     type_change = "fresh start" if replaced is not None else choice.change
     diagnostics = [choice.problem] if choice.problem else []
     if replaced is not None:
         left = sum(1 for t in deck.tombstones if t.record.model is None and not t.record.removed)
         diagnostics.append(fresh_start_warning(deck.identified.parsed, choice, left))
-    old_render = old_package.render if old_package else render_version
     records, package_notes, changes, media, pending = [], [], [], {}, 0
     for note in deck.notes:
         identified, question = note.identified, note.identified.question
@@ -237,7 +316,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
             kind = "restored" if delivered.notes[record.guid].removed else "changed"
         if kind == "restored":
             removed_in = record.removed_in if record.removed else delivered.notes[record.guid].removed_in
-            diagnostics.append(_restored_warning(question, settings.name, removed_in))
+            diagnostics.append(_restored_warning(question, name, removed_in))
         # The HTML's hash matters only for what changes, and where deckgen's rendering may reach cards.
         html_now = html_hash(fields, note.tags) if kind is not None or rerender or old_render < render_version \
             or not record.html else record.html
@@ -250,7 +329,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
                 key, question.explicit_id):
             records.append(record)  # the very record read: the file keeps its line as it is
             package_notes.append(PackageNote(identified.guid, (*fields[:2], record.source, fields[2]), note.tags,
-                                             record.mtime))
+                                             record.mtime, note_type.model_id, name))
             media.update((ref.name, ref) for ref in images)
             continue
         if kind is None:
@@ -262,17 +341,21 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
                                   sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
                                   mtime=mtime, source=source_line, explicit_id=question.explicit_id))
-        package_notes.append(PackageNote(identified.guid, (*fields[:2], source_line, fields[2]), note.tags, mtime))
+        package_notes.append(PackageNote(identified.guid, (*fields[:2], source_line, fields[2]), note.tags, mtime,
+                                         note_type.model_id, name))
         media.update((ref.name, ref) for ref in images)
 
-    tombstones = []
+    tombstones, other_types = [], {}
     for tombstone in deck.tombstones:
         record = tombstone.record
-        if replaced is not None and record.model is None:  # left behind by this fresh start, as the old type
+        if replaced is not None and record.model is None and record.deck == key:  # left behind by this fresh start
             record = msgspec.structs.replace(record, model=replaced.note_type)
-        if record.model is not None and record.model not in previous.note_types:
-            tombstones.append((record, None, None, None, None))  # a hand-made record names a note type it lacks: kept
-            continue
+        model = record.model or (previous.decks[record.deck].model if record.deck in previous.decks
+                                 else note_type.model_id)
+        home = f"{previous.decks[record.deck].name if record.deck in previous.decks else name}::{REMOVED_SUBDECK}"
+        if model not in previous.note_types and model != note_type.model_id:
+            tombstones.append(_Tombstone(record, None, None, record.mtime, None, model, home))  # a hand-made record
+            continue  # names a note type it lacks: kept as it is
         # A note comes to be replaced or removed once; from then on it is shown as it was marked, and
         # delivered with the time it was marked at (unless this machine has delivered it since: see `_behind`).
         replacing = record.model is not None and not record.removed
@@ -284,34 +367,61 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if not record.removed or reverted:
             changes.append(NoteChange("replaced" if replacing else "removed", record.question, record.source,
                                       reverted=reverted))
-        tombstones.append((record, tags, fields, stamp if not record.removed or reverted else record.mtime,
-                           tombstone))
+        tombstones.append(_Tombstone(record, tags, fields, stamp if not record.removed or reverted else record.mtime,
+                                     tombstone, model, home))
+        if model != note_type.model_id:
+            recorded = previous.note_types[model]
+            other_types[model] = (note_type_of_record(recorded), recorded.mtime)
 
     description = _hash(deck.identified.parsed.description)
-    if old_deck is not None and old_deck.name != settings.name:
+    if old_deck is not None and old_deck.name != name:
         diagnostics.append(Diagnostic(source.path, 0, (
-            f"the deck's name changed from {old_deck.name!r} to {settings.name!r}: Anki finds decks by name, so "
+            f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "
             "it will make a new deck for new notes while existing cards stay in the old one"),
             code="deck-renamed", once=True))
-    deck_changed = old_deck is not None and (old_deck.name != settings.name or old_deck.description not in (
+    deck_changed = old_deck is not None and (old_deck.name != name or old_deck.description not in (
         "", description))
-    content_changed = old_package is not None and (bool(changes) or type_change is not None or deck_changed)
-    digest = content_digest([settings.name, description, note_type.fingerprint, str(type_record.mtime),
-                             *sorted(f"{n.guid} {n.mtime}" for n in package_notes),
-                             *sorted(f"{t[0].guid} {t[3]} removed" for t in tombstones if t[1] is not None)])
-    written = delivered.versions.get(settings.slug, {})
-    version = _next_version(settings.version, old_package, content_changed, written, digest)
+    deck_record = DeckRecord(deck=key, name=name, model=note_type.model_id, description=description,
+                             mtime=stamp if old_deck is None or deck_changed or type_change else old_deck.mtime)
+    return _DeckShare(deck, name, package_notes, records, changes, tombstones, media, diagnostics, deck_record,
+                      type_record, other_types, type_change, deck_changed, deck.description_html, pending)
+
+
+def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, delivered: Delivered,
+                  library: LibrarySettings, stamp: int, render_version: int, rerender: bool
+                  ) -> tuple[VersionPlan, PackageRecord, list[NoteRecord]]:
+    old_package = previous.packages.get(key)
+    old_render = old_package.render if old_package else render_version
+    changes = [change for share in shares for change in share.changes]
+    content_changed = old_package is not None and (bool(changes) or any(
+        share.type_change is not None or share.deck_changed for share in shares))
+    package_notes = [note for share in shares for note in share.notes]
+    tombstones = [t for share in shares for t in share.tombstones]
+    digest = content_digest([
+        *(f"{s.name} {s.deck_record.description} {s.note_type_record.fingerprint} {s.note_type_record.mtime}"
+          for s in shares),
+        *sorted(f"{n.guid} {n.mtime}" for n in package_notes),
+        *sorted(f"{t.record.guid} {t.mtime} removed" for t in tombstones if t.tags is not None)])
+    wanted = max([v for v in [library.version, *(s.deck.identified.parsed.source.settings.version for s in shares)]
+                  if v], key=version_key, default=None)
+    continued = _continued_from(key, shares, previous)
+    version = _next_version(wanted, old_package, content_changed, delivered.versions.get(key, {}), digest,
+                            continued)
     is_new = old_package is None or version != old_package.version
     version_mtime = stamp if is_new else old_package.version_mtime
     serial = (old_package.serial + is_new) if old_package else 0
 
-    other_types, carried, dropped = {}, 0, 0
-    for record, tags, fields, mtime, tombstone in tombstones:
+    records = [record for share in shares for record in share.records]
+    carried, dropped, media = 0, 0, {}
+    for share in shares:
+        media.update(share.media)
+    for tombstone in tombstones:
+        record, tags, fields = tombstone.record, tombstone.tags, tombstone.fields
         if tags is None:
             records.append(record)
             continue
-        if mtime != record.mtime:  # marked now: its bound counts from this version
-            record = msgspec.structs.replace(record, tags=tags, mtime=mtime, html=html_hash(fields, tags),
+        if tombstone.mtime != record.mtime:  # marked now: its bound counts from this version
+            record = msgspec.structs.replace(record, tags=tags, mtime=tombstone.mtime, html=html_hash(fields, tags),
                                              removed=stamp, removed_in=version, removed_serial=serial)
         records.append(record)
         if serial - record.removed_serial >= library.keep_removed_versions and \
@@ -319,30 +429,42 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
             dropped += 1  # past the bound: no longer carried, its GUID still reserved by the record
             continue
         carried += 1
-        package_notes.append(PackageNote(record.guid, (*fields[:2], record.source, fields[2]), tags, mtime,
-                                         note_type=record.model, removed=True))
-        if record.model is not None:
-            recorded = previous.note_types[record.model]
-            other_types[record.model] = (note_type_of_record(recorded), recorded.mtime)
-        media.update((ref.name, ref) for ref in note_media(tombstone.question, tombstone.answer))
-    deck_record = DeckRecord(deck=key, name=settings.name, model=note_type.model_id, description=description,
-                             mtime=stamp if old_deck is None or deck_changed or type_change else old_deck.mtime)
-    package_record = PackageRecord(package=settings.slug, version=version, version_mtime=version_mtime,
-                                   serial=serial,
+        package_notes.append(PackageNote(record.guid, (*fields[:2], record.source, fields[2]), tags, tombstone.mtime,
+                                         tombstone.note_type, tombstone.deck, removed=True))
+        media.update((ref.name, ref) for ref in note_media(tombstone.rendered.question, tombstone.rendered.answer))
+    used_types = {note.note_type for note in package_notes}
+    note_types = {s.note_type_record.note_type: (s.deck.identified.note_type.note_type, s.note_type_record.mtime)
+                  for s in shares}
+    for share in shares:
+        note_types.update(share.other_note_types)
+    decks = [PackageDeck(s.name, s.description_html + f'\n<p class="dg-version">Version {version}</p>')
+             for s in shares]
+    decks += [PackageDeck(name, REMOVED_SUBDECK_DESCRIPTION)
+              for name in sorted({note.deck for note in package_notes if note.removed})]
+    package = PackageContent(
+        decks=tuple(decks), notes=tuple(package_notes), first_id=version_mtime * 1000,
+        note_types=tuple(note_types[model] for model in sorted(note_types) if model in used_types
+                         or any(s.note_type_record.note_type == model for s in shares)),
+        media=tuple(media[name] for name in sorted(media)))
+    parts = tuple(DeckPart(s.deck, s.name, tuple(s.changes), len(s.deck.notes) - sum(
+        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change) for s in shares)
+    plan = VersionPlan(key=key, decks=parts, previous_version=old_package.version if old_package else continued,
+                       version=version, package=package, changes=tuple(changes),
+                       rerender_pending=sum(s.pending for s in shares), digest=digest,
+                       removed_carried=carried, removed_dropped=dropped)
+    package_record = PackageRecord(package=key, version=version, version_mtime=version_mtime, serial=serial,
                                    render=render_version if old_package is None or rerender else old_render)
-    package = PackagePlan(
-        deck_name=settings.name, deck_id=deck_id(settings.name),
-        description=deck.description_html + f'\n<p class="dg-version">Version {version}</p>',
-        note_type=note_type, note_type_mtime=type_record.mtime, notes=tuple(package_notes),
-        first_id=version_mtime * 1000, media=tuple(media[name] for name in sorted(media)),
-        other_note_types=tuple(other_types[model] for model in sorted(other_types)))
-    plan = DeckPlan(deck=deck, key=settings.slug, name=settings.name,
-                    previous_version=old_package.version if old_package else None, version=version,
-                    package=package, changes=tuple(changes),
-                    unchanged=len(deck.notes) - sum(c.kind not in ("removed", "replaced") for c in changes),
-                    note_type_change=type_change, rerender_pending=pending, digest=digest,
-                    removed_carried=carried, removed_dropped=dropped)
-    return plan, _DeckRecords(package_record, deck_record, type_record, tuple(records)), diagnostics
+    return plan, package_record, records
+
+
+def _continued_from(key: str, shares: list[_DeckShare], previous: IdentityRecord) -> str | None:
+    """For a package first built now that continues notes built before (in packages of their own, before
+    deckgen made one package of a library, or under another key), the highest version recorded: the new
+    package's versions go on from it, so that no version number comes back."""
+    if key in previous.packages or not any(note.identified.record is not None or share.tombstones
+                                           for share in shares for note in share.deck.notes):
+        return None
+    return max((p.version for p in previous.packages.values()), key=version_key, default=None)
 
 
 def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str, ...], fingerprint: str
@@ -396,14 +518,16 @@ def _excerpt(text: str, most: int = 40) -> str:
 
 
 def _next_version(wanted: str | None, previous: PackageRecord | None, content_changed: bool,
-                  written: dict[str, str], digest: str) -> str:
+                  written: dict[str, str], digest: str, continued: str | None = None) -> str:
     """The author's version on a first build or when it is higher; else a patch bump when anything changed.
 
     The settings' version is a floor: once builds have gone past it, it has no say (and no complaint).
     A version this machine wrote (`written`: version to content digest) is never given to other content:
     the bump then goes past every version written.
     """
-    if previous is None:
+    if previous is None and continued is not None:
+        version = wanted if wanted and version_key(wanted) > version_key(continued) else _bump(continued)
+    elif previous is None:
         version = wanted or FIRST_VERSION
     elif wanted and version_key(wanted) > version_key(previous.version):
         version = wanted
@@ -440,18 +564,23 @@ def _restored_warning(question, deck_name: str, removed_in: str | None) -> Diagn
         f"\"{deck_name}::{REMOVED_SUBDECK}\" subdeck: Cards > Change Deck moves it."), code="restored", once=True)
 
 
-def _clashes(plans: list[DeckPlan]) -> list[Diagnostic]:
-    """Decks may share no name (Anki matches decks by name), no package and no note GUID."""
+def _clashes(plans: list[VersionPlan]) -> list[Diagnostic]:
+    """Packages may share no file, decks no name (Anki matches decks by name, ignoring case), notes no GUID."""
     found, owners = [], {}
+
+    def claim(what: str, key: str, shown: str, owner: str, path: Path) -> None:
+        first = owners.setdefault((what, key), owner)
+        if first != owner:
+            found.append(Diagnostic(path, 0, f"{what} {shown!r} is also used by {first}", "error", "clash"))
+
     for plan in plans:
-        source = plan.deck.identified.parsed.source
-        keys = [("deck name", plan.name), ("slug", plan.key), ("package file", plan.file_name)]
-        keys += [("note GUID", note.guid) for note in plan.package.notes]
-        for what, key in keys:
-            owner = owners.setdefault((what, key), source.path)
-            if owner != source.path:
-                found.append(Diagnostic(source.path, 0, f"{what} {key!r} is also used by {owner}", "error",
-                                        "clash"))
+        claim("package file", plan.file_name, plan.file_name, f"the package {plan.key!r}",
+              plan.decks[0].deck.identified.parsed.source.path)
+        for part in plan.decks:
+            path = part.deck.identified.parsed.source.path
+            claim("deck name", part.name.casefold(), part.name, str(path), path)
+            for note in part.deck.notes:
+                claim("note GUID", note.identified.guid, note.identified.guid, str(path), path)
     return found
 
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from .media import data_uri
-from .plan import DeckPlan
+from .plan import VersionPlan
 from .syntax import CLOZE_RE, cloze_numbers
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
@@ -77,8 +77,8 @@ SCRIPT = """
 """
 
 
-def preview_page(plan: DeckPlan) -> str:
-    """The preview page of one deck."""
+def preview_page(plan: VersionPlan) -> str:
+    """The preview page of one package: every card of its decks."""
     package = plan.package
     images = {ref.name: data_uri(ref) for ref in package.media}
     notes, all_tags = [], set()
@@ -97,7 +97,9 @@ def preview_page(plan: DeckPlan) -> str:
         notes.append(f'<section class="pv-note" data-tags=" {html.escape(" ".join(note.tags))} " '
                      f'data-text="{html.escape(" ".join(text.split()))}">{"".join(sides)}</section>')
     options = "".join(f'<option value="{html.escape(t)}">{html.escape(t)}</option>' for t in sorted(all_tags))
-    title = html.escape(package.deck_name)
+    title = html.escape(plan.name)
+    css = package.note_types[0][0].css  # deckgen's note types share their CSS
+    type_names = html.escape(", ".join(note_type.name for note_type, _ in package.note_types))
     return f"""<!doctype html>
 <html lang="zh">
 <head>
@@ -105,11 +107,11 @@ def preview_page(plan: DeckPlan) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}: preview</title>
 <style>{PAGE_CSS}</style>
-<style>{package.note_type.css}</style>
+<style>{css}</style>
 </head>
 <body>
 <header class="pv-bar">
-<h1>{title} <small>version {html.escape(plan.version)} · {len(package.notes)} notes · {html.escape(package.note_type.name)}</small></h1>
+<h1>{title} <small>version {html.escape(plan.version)} · {len(package.notes)} notes · {type_names}</small></h1>
 <input type="search" id="pv-text" placeholder="Filter by text" aria-label="Filter by text">
 <select id="pv-tag" aria-label="Filter by tag"><option value="">All tags</option>{options}</select>
 <label><input type="checkbox" id="pv-night"> Night</label>

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import msgspec
 
@@ -200,7 +200,7 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
         folder = _folder(deck, root)
         jobs += [(folder, note.question.title, True) for note in deck.notes]
         jobs += [(folder, note.question.answer, False) for note in deck.notes]
-        jobs += [(folder, text, inline) for record in deck.gone
+        jobs += [(_record_folder(record), text, inline) for record in deck.gone  # its images are by its file
                  for text, inline in ((record.question, True), (record.answer, False))]
         jobs.append((folder, deck.parsed.description, False))
     texts = iter(_render_all(jobs, root, resolver, cache, progress))
@@ -209,6 +209,11 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
 
 def _folder(deck: IdentifiedDeck, root: Path) -> str:
     return deck.parsed.source.path.parent.relative_to(root).as_posix()
+
+
+def _record_folder(record) -> str:
+    """The folder, inside the root, of the file a recorded note's deck was last in."""
+    return PurePosixPath(record.deck).parent.as_posix()
 
 
 def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver) -> RenderedDeck:
@@ -288,8 +293,9 @@ def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text
     for ref in rendered.media:
         if ref.problem is not None:
             offset = _line_of_first(markdown_text, [re.escape(ref.src)])
-            severity = {MISSING: "error", REMOTE: "note"}.get(ref.problem, "warning")
-            found.append(Diagnostic(path, first_line + offset, problem_message(ref, resolver.size_limit),
+            severity = "note" if ref.problem == REMOTE else "warning"
+            elsewhere = resolver.elsewhere(ref) if ref.problem == MISSING else []
+            found.append(Diagnostic(path, first_line + offset, problem_message(ref, resolver.size_limit, elsewhere),
                                     severity, ref.problem))
     if rendered.timed_out:
         found.append(Diagnostic(path, first_line, (

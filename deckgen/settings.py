@@ -41,8 +41,17 @@ class TopicRule:
 
 
 @dataclass(frozen=True)
+class DeckDefaults:
+    """What a folder's `deckgen.toml` sets for every deck below it; a deck's own settings override it."""
+
+    question_level: int = 3
+    cards: str = "basic"
+    topics: tuple[TopicRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class DeckSettings:
-    """A deck's settings, from its side file or the defaults."""
+    """A deck's settings, from its side file, the folders' `deckgen.toml` above it, or the defaults."""
 
     name: str
     """The Anki deck name. Anki matches decks by name: renaming makes a new deck."""
@@ -55,17 +64,46 @@ class DeckSettings:
     topics: tuple[TopicRule, ...] = ()
     cards: str = "basic"
     """Which note type: "basic", "basic-and-reversed" (a second card asks the other way) or "cloze"."""
+    name_set: bool = False
+    """The settings name the deck (else a recorded deck keeps the name it has in Anki)."""
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    """A folder's `deckgen.toml` below the library's top: defaults for the decks below it, and files to leave out."""
+
+    defaults: DeckDefaults = DeckDefaults()
+    exclude: tuple[str, ...] = ()
+    """`.gitignore`-style patterns, relative to the folder, of files that are no decks."""
 
 
 @dataclass(frozen=True)
 class LibrarySettings:
-    """The notes folder's own settings, from its `deckgen.toml`."""
+    """The library's own settings, from the `deckgen.toml` at its top."""
 
     namespace: str | None = None
     """Makes the GUIDs of new notes this folder's own (see `ids`); None until its first build makes one."""
     keep_removed_versions: int = 10
     keep_removed_days: int = 180
     """A removed note is carried in packages until it has been in this many versions and for this many days."""
+    slug: str | None = None
+    """Names the library's package (`<slug>-<version>.apkg`); by default its one deck's slug, or its folder's."""
+    version: str | None = None
+    """The version the author asks for (a floor, as a deck's `version`)."""
+    packages: str = "library"
+    """"library": one package for every deck; "folder": one for each top-level folder (and one for the rest)."""
+    prefix: str | None = None
+    """Put in front of every deck name the folder tree gives (`Prefix::folder::file`)."""
+    include: tuple[str, ...] = ()
+    """`.gitignore`-style patterns of the Markdown files that are decks; all of them when empty."""
+    exclude: tuple[str, ...] = ()
+    defaults: DeckDefaults = DeckDefaults()
+
+
+LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
+                "include")
+FOLDER_KEYS = ("question_level", "cards", "topics", "exclude")
+PACKAGES = ("library", "folder")
 
 
 NAMESPACE_COMMENT = (
@@ -74,19 +112,16 @@ NAMESPACE_COMMENT = (
 
 
 def read_library_settings(path: Path) -> LibrarySettings:
-    """The notes folder's settings from `path` (its `deckgen.toml`), or the defaults when there is none."""
+    """The library's settings from `path` (the `deckgen.toml` at its top), or the defaults when there is none."""
     text = _read_toml_text(path)
     if text is None:
         return LibrarySettings()
     reader = _SettingsReader(path, text)
     data = reader.parse()
-    known = ("namespace", "keep_removed_versions", "keep_removed_days")
-    for key in data:
-        if key not in known:
-            reader.fail(key, f"unknown setting {key!r} (known: {', '.join(known)})")
+    reader.known(data, LIBRARY_KEYS + FOLDER_KEYS)
     namespace = reader.typed(data, "namespace", str, None)
     keep = {}
-    for key in known[1:]:
+    for key in ("keep_removed_versions", "keep_removed_days"):
         keep[key] = reader.typed(data, key, int, getattr(LibrarySettings, key))
         if keep[key] < 0:
             reader.fail(key, f"{key} must be 0 or more, not {keep[key]}")
@@ -94,7 +129,30 @@ def read_library_settings(path: Path) -> LibrarySettings:
         reader.fail("namespace", f"invalid namespace {namespace!r}: use 1 to 64 letters, digits, '-', '_' and '.' "
                                  "(the one deckgen writes is 16 hex digits: if that one was changed by mistake, "
                                  "restore it from git)")
-    return LibrarySettings(namespace=namespace, **keep)
+    packages = reader.typed(data, "packages", str, "library")
+    if packages not in PACKAGES:
+        reader.fail("packages", f"packages must be one of {', '.join(PACKAGES)}, not {packages!r}")
+    prefix = reader.typed(data, "prefix", str, None)
+    if prefix is not None and (not prefix.strip() or any(not part.strip() for part in prefix.split("::"))):
+        reader.fail("prefix", f"invalid deck name prefix {prefix!r}")
+    return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
+                           packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
+                           exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DeckDefaults()),
+                           **keep)
+
+
+def read_folder_settings(path: Path, inherited: DeckDefaults) -> FolderSettings | None:
+    """A sub-folder's `deckgen.toml` (`path`) over the defaults `inherited` from above; None when there is none."""
+    text = _read_toml_text(path)
+    if text is None:
+        return None
+    reader = _SettingsReader(path, text)
+    data = reader.parse()
+    for key in data:
+        if key in LIBRARY_KEYS:
+            reader.fail(key, f"{key!r} is a setting of the whole library: only the deckgen.toml at its top may set it")
+    reader.known(data, FOLDER_KEYS)
+    return FolderSettings(defaults=reader.defaults(data, inherited), exclude=reader.patterns(data, "exclude"))
 
 
 def with_namespace(path: Path, namespace: str) -> bytes:
@@ -114,14 +172,17 @@ def _read_toml_text(path: Path) -> str | None:
         raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
 
 
-def read_settings(deck_path: Path, path: Path) -> DeckSettings:
-    """The settings of the deck `deck_path` from the file `path`, or the defaults when there is none."""
-    slug = default_slug(deck_path.stem)
+def read_settings(deck_path: Path, path: Path, name: str | None = None,
+                  defaults: DeckDefaults = DeckDefaults()) -> DeckSettings:
+    """The settings of the deck `deck_path` from the file `path` over `defaults` (from the folders above it);
+    its name is `name` (by default its file's) unless the file sets one."""
+    slug, name = default_slug(deck_path.stem), name or deck_path.stem
     text = _read_toml_text(path)
     if text is None:
-        return DeckSettings(name=deck_path.stem, slug=slug)
+        return DeckSettings(name=name, slug=slug, question_level=defaults.question_level, cards=defaults.cards,
+                            topics=defaults.topics)
     reader = _SettingsReader(path, text)
-    return reader.read(reader.parse(), deck_path.stem, slug)
+    return reader.read(reader.parse(), name, slug, defaults)
 
 
 class _SettingsReader:
@@ -140,29 +201,51 @@ class _SettingsReader:
             line, column = _toml_error_place(err)
             raise SourceError(self.path, line, f"invalid settings: {err}", "invalid-settings", column) from None
 
-    def read(self, data: dict, default_name: str, default_slug: str) -> DeckSettings:
-        for key in data:
-            if key not in self.KNOWN:
-                self.fail(key, f"unknown setting {key!r} (known: {', '.join(self.KNOWN)})")
+    def read(self, data: dict, default_name: str, default_slug: str, inherited: DeckDefaults) -> DeckSettings:
+        self.known(data, self.KNOWN)
         name = self.typed(data, "name", str, default_name).strip()
         if not name or any(not part.strip() for part in name.split("::")):
             self.fail("name", f"invalid deck name {name!r}")
-        slug = self.typed(data, "slug", str, default_slug)
-        if slugify(slug) != slug or not slug:
+        defaults = self.defaults(data, inherited)
+        return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
+                            version=self.version(data), question_level=defaults.question_level,
+                            topics=defaults.topics, cards=defaults.cards)
+
+    def known(self, data: dict, known: tuple[str, ...]) -> None:
+        for key in data:
+            if key not in known:
+                self.fail(key, f"unknown setting {key!r} (known: {', '.join(known)})")
+
+    def slug(self, data: dict, default: str | None) -> str | None:
+        slug = self.typed(data, "slug", str, default)
+        if slug is not None and (slugify(slug) != slug or not slug):
             self.fail("slug", f"invalid slug {slug!r}: use lower-case letters, digits and '-'")
+        return slug
+
+    def version(self, data: dict) -> str | None:
         version = self.typed(data, "version", str, None)
         if version is not None and not VERSION_RE.match(version):
             self.fail("version", f"invalid version {version!r}: expected MAJOR.MINOR.PATCH, e.g. 1.0.0")
-        level = self.typed(data, "question_level", int, 3)
+        return version
+
+    def defaults(self, data: dict, inherited: DeckDefaults) -> DeckDefaults:
+        """The deck defaults `data` sets, over `inherited`."""
+        level = self.typed(data, "question_level", int, inherited.question_level)
         if not 1 <= level <= 6:
             self.fail("question_level", f"question_level must be between 1 and 6, not {level}")
-        cards = self.typed(data, "cards", str, "basic")
+        cards = self.typed(data, "cards", str, inherited.cards)
         if cards not in self.CARDS:
             self.fail("cards", f"cards must be one of {', '.join(self.CARDS)}, not {cards!r}")
-        rules = self.typed(data, "topics", list, [])
-        topics = tuple(self.topic_rule(i, rule) for i, rule in enumerate(rules))
-        return DeckSettings(name=name, slug=slug, version=version, question_level=level, topics=topics,
-                            cards=cards)
+        topics = inherited.topics
+        if "topics" in data:  # a file's own topic rules replace those from above
+            topics = tuple(self.topic_rule(i, rule) for i, rule in enumerate(self.typed(data, "topics", list, [])))
+        return DeckDefaults(question_level=level, cards=cards, topics=topics)
+
+    def patterns(self, data: dict, key: str) -> tuple[str, ...]:
+        patterns = self.typed(data, key, list, [])
+        if not all(isinstance(pattern, str) and pattern.strip() for pattern in patterns):
+            self.fail(key, f"{key!r} must be a list of .gitignore-style patterns (non-empty strings)")
+        return tuple(patterns)
 
     def topic_rule(self, index: int, rule) -> TopicRule:
         key = ("topics", index)

@@ -51,17 +51,15 @@ ERRORS = {  # name: (file to write, its content, the expected error lines with {
     "invalid tag": ("good.deck.toml", b'[[topics]]\ntag = "my topic"\nkeywords = ["x"]\n',
                     "{src}/good.deck.toml:1:1: error: invalid tag 'my topic': a tag has letters, digits and _ . + - / "
                     "only, and no empty '::' levels; did you mean 'my_topic'? [invalid-settings]"),
-    "unclosed fence": ("fence.md", b"### Q?\n```\ncode\n### Lost?\nA.\n",
-                       "{src}/fence.md:2:1: error: this code fence is never closed, so everything after it, headings "
-                       "included, would be code; close it with a matching fence line [unclosed-fence]"),
+    "unclosed fence swallowing a heading": ("fence.md", b"### Q?\n```\ncode\n### Lost?\nA.\n",
+                       "{src}/fence.md:2:1: error: this code fence is never closed, so it runs to the end of the "
+                       "file and swallows the heading at line 4 ('### Lost?') and everything after it; close it with "
+                       "a matching fence line [unclosed-fence]"),
     "explicit id twice": ("ids.md", b"### A {#x}\na\n### B {#x}\nb\n",
                           "{src}/ids.md:3:1: error: explicit id {{#x}} is also used at line 1: each note needs its own "
                           "[duplicate-id]"),
     "heading without text": ("empty-heading.md", b"###\nA.\n",
                              "{src}/empty-heading.md:1:1: error: question heading has no text [empty-heading]"),
-    "missing image": ("img.md", b"### Q?\nSee:\n![diagram](img/missing.png)\n",
-                      "{src}/img.md:3:1: error: image not found: img/missing.png (looked for {src}/img/missing.png) "
-                      "[missing-media]"),
 }
 
 
@@ -95,10 +93,17 @@ def test_damaged_identity_record(project):
 
 
 WARNINGS = {  # files that build (exit 0) with a warning, leaving the good deck's outputs as they were
-    "empty file": ("empty.md", b"", "{src}/empty.md: warning: no questions: no heading of level 3 (###) in this "
-                   "file [no-questions]"),
-    "no question": ("notes.md", b"# Just notes\nSome text.\n", "{src}/notes.md: warning: no questions: no heading of "
-                    "level 3 (###) in this file [no-questions]"),
+    # Ordinary notes without questions are counted, not warned about one by one (`-v` lists them).
+    "empty file": ("empty.md", b"", "1 Markdown file(s) without questions, not made into decks (-v lists them)"),
+    "no question": ("notes.md", b"# Just notes\nSome text.\n",
+                    "1 Markdown file(s) without questions, not made into decks (-v lists them)"),
+    "missing image": ("img.md", b"### Q?\nSee:\n![diagram](img/missing.png)\n",
+                      "{src}/img.md:3:1: warning: image not found, not included: img/missing.png (looked for "
+                      "{src}/img/missing.png) [missing-media]"),
+    "unclosed fence at the end": ("fence.md", b"### Q?\n```\ncode\n",
+                                  "{src}/fence.md:2:1: warning: this code fence is never closed, so it runs to the "
+                                  "end of the file (as CommonMark says); close it with a matching fence line "
+                                  "[unclosed-fence]"),
     "unbalanced math": ("math.md", b"### Q?\nIt is $$x + 1\n", "{src}/math.md:2:1: warning: $$ has no partner, so "
                         "Anki will show the TeX as text [unbalanced-math]"),
     "empty answer": ("empty-answer.md", b"### Q?\n", "{src}/empty-answer.md:1:1: warning: question has no answer: Q? "

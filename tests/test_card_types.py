@@ -14,7 +14,7 @@ def test_reversed_cards_ask_both_ways(tmp_path, anki):
     write_deck(tmp_path / "src", "deck", "### LoRA\nLow-rank adaptation\n### RAG\nRetrieval-augmented generation\n",
                'cards = "basic-and-reversed"\n')
     report = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000)
-    log = anki.import_package(report.decks[0].path)
+    log = anki.import_package(report.packages[0].path)
     assert len(log.new) == 2
     assert anki.col.card_count() == 4
     model = anki.col.models.get(REVERSED.model_id)
@@ -29,7 +29,7 @@ def test_cloze_notes_make_one_card_per_deletion(tmp_path, anki):
         "### Attention\nsoftmax of {{c1::QK^T / sqrt(d)}} times {{c2::V::values}}\n"
         "### LoRA\nLoRA trains {{c1::two low-rank matrices}}.\n"), 'cards = "cloze"\n')
     report = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000)
-    log = anki.import_package(report.decks[0].path)
+    log = anki.import_package(report.packages[0].path)
     assert len(log.new) == 2 and anki.col.card_count() == 3
     assert anki.col.models.get(CLOZE.model_id)["type"] == 1  # Anki's cloze kind
     card = anki.col.get_card(anki.col.find_cards("LoRA")[0])
@@ -57,14 +57,14 @@ def test_switching_card_type_later_is_a_note_type_fork(tmp_path):
 
 def test_a_new_note_type_on_purpose_imports_every_note_afresh(tmp_path, anki):
     write_deck(tmp_path / "src", "deck", "### LoRA\nLow-rank {{c1::adaptation}}\n### RAG\nRetrieval {{c1::first}}\n")
-    first = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000).decks[0]
+    first = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_000).packages[0]
     assert len(anki.import_package(first.path).new) == 2
     (tmp_path / "src" / "deck.deck.toml").write_text('cards = "cloze"\n')
     second = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_100, allow_new_note_type=True)
     assert [d.code for d in second.diagnostics] == ["note-type-fresh-start"]
-    log = anki.import_package(second.decks[0].path)
+    log = anki.import_package(second.packages[0].path)
     assert (len(log.new), len(log.conflicting)) == (2, 0)
     assert anki.col.note_count() == 4 and len(anki.col.find_cards(f"mid:{CLOZE.model_id}")) == 2
-    third = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_200).decks[0]  # and then as usual
-    assert third.plan.changes == () and third.plan.version == second.decks[0].plan.version
+    third = build_decks(tmp_path / "src", tmp_path / "out", now=1_800_000_200).packages[0]  # and then as usual
+    assert third.plan.changes == () and third.plan.version == second.packages[0].plan.version
     assert anki.check_database()[1]

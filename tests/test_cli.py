@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from deckgen import __version__
 from deckgen.cli import main
 
-from conftest import record_path, write_deck
+from conftest import record_of, record_path, write_deck
 
 
 def run(*args):
@@ -141,16 +141,15 @@ def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, wh
     assert message.startswith(f"{path}:{line}:1: error: damaged identity record: {what}") and detail in message
 
 
-def test_a_renamed_deck_file_stops_the_build_instead_of_duplicating_the_deck(tmp_path):
+def test_a_renamed_deck_file_keeps_its_notes(tmp_path):
     deck = write_deck(tmp_path / "src", "old", "### A?\na\n")
     assert run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out")).exit_code == 0
-    identity = record_path(tmp_path / "src").read_bytes()
+    guids = set(record_of(tmp_path / "src").notes)
     deck.rename(tmp_path / "src" / "new.md")
-    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
-    assert result.exit_code == 1
-    assert result.stderr.startswith(f"{record_path(tmp_path / 'src')}: error: the identity record holds the notes "
-                                    f"of old.md, which is not in {tmp_path / 'src'} any more. If you renamed")
-    assert record_path(tmp_path / "src").read_bytes() == identity
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"), "-v")
+    assert result.exit_code == 0, result.output
+    assert "\n  changed  new.md:1  A?\n" in result.stdout and "\n  new " not in result.stdout
+    assert set(record_of(tmp_path / "src").notes) == guids
 
 
 def test_a_deck_file_must_be_markdown(tmp_path):
@@ -180,15 +179,18 @@ def test_an_unwritable_output_is_an_error_not_a_traceback(tmp_path):
 def test_check_lists_everything_sorted_writes_nothing_and_sets_the_exit_status(tmp_path):
     src = tmp_path / "src"
     write_deck(src, "b", "### Same?\nx\n### Same?\ny\n")
-    write_deck(src, "a", "### Q?\n```\n")
+    write_deck(src, "a", "### Q?\n```\n### R?\n")
     before = sorted(p.name for p in src.iterdir())
     result = run("check", str(src))
     assert result.exit_code == 1
     assert result.stdout == (
-        f"{src / 'a.md'}:2:1: error: this code fence is never closed, so everything after it, headings included, "
-        "would be code; close it with a matching fence line [unclosed-fence]\n"
-        f"{src / 'b.md'}:3:1: warning: duplicate question (also at line 1): Same? [duplicate-question]\n")
-    assert result.stderr == "1 error(s), 1 warning(s)\n"
+        f"{src / 'a.md'}:2:1: error: this code fence is never closed, so it runs to the end of the file and "
+        "swallows the heading at line 3 ('### R?') and everything after it; close it with a matching fence line "
+        "[unclosed-fence]\n"
+        f"{src / 'b.md'}:3:1: warning: duplicate question (also at line 1): Same? [duplicate-question]\n"
+        f"{src / 'a.md'}: 1 question(s), 1 card(s)\n"
+        f"{src / 'b.md'}: 2 question(s), 2 card(s)\n")
+    assert result.stderr == "1 error(s), 1 warning(s); 3 card(s) from 2 file(s)\n"
     assert sorted(p.name for p in src.iterdir()) == before
 
 
@@ -198,7 +200,9 @@ def test_check_strict_and_json(tmp_path):
     assert run("check", str(src)).exit_code == 0
     strict = run("check", "--strict", "--format", "json", str(src))
     assert strict.exit_code == 1
-    assert json.loads(strict.stdout) == {"errors": 1, "warnings": 0, "notes": 0, "diagnostics": [{
+    found = json.loads(strict.stdout)
+    assert found.pop("files") == [{"path": str(src / "b.md"), "questions": 2, "cards": 2}]
+    assert found == {"errors": 1, "warnings": 0, "notes": 0, "diagnostics": [{
         "path": str(src / "b.md"), "line": 3, "column": 1, "severity": "error", "code": "duplicate-question",
         "message": "duplicate question (also at line 1): Same?"}]}
 

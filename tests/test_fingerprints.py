@@ -46,7 +46,7 @@ def upgraded_highlighter(monkeypatch):
 def test_a_library_upgrade_updates_no_note_until_rerender_brings_the_new_html(tmp_path, anki, monkeypatch):
     src, out = tmp_path / "src", tmp_path / "out"
     write_deck(src, "deck", MARKDOWN, f'name = "{DECK}"\n')
-    first = build_decks(src, out, now=T).decks[0]
+    first = build_decks(src, out, now=T).packages[0]
     assert len(anki.import_package(first.path).new) == 3
     (note,) = [n for n in anki.notes() if n["Question"] == "How is a KV cache used?"]
     note["Answer"] += "<p>My own note.</p>"
@@ -56,7 +56,7 @@ def test_a_library_upgrade_updates_no_note_until_rerender_brings_the_new_html(tm
 
     upgraded_highlighter(monkeypatch)
     second = build_decks(src, out, now=T + 100)
-    (deck,) = second.decks
+    (deck,) = second.packages
     assert deck.plan.version == "1.0.0" and deck.plan.changes == () and deck.plan.rerender_pending == 0
     assert b'data-pygments="2.99"' in b"".join(n.fields[1].encode() for n in deck.plan.package.notes)
     assert first.path.read_bytes() == package  # the version's package is not written again
@@ -72,7 +72,7 @@ def test_a_library_upgrade_updates_no_note_until_rerender_brings_the_new_html(tm
             "in Anki") in hint.stdout
     assert record_of(src).packages["deck"].version == "1.0.0"
     later = time.time() + 5  # a while after the edit made in Anki: the update wins over it (see README)
-    third = build_decks(src, out, now=later, rerender=True).decks[0]
+    third = build_decks(src, out, now=later, rerender=True).packages[0]
     assert third.plan.version == "1.0.1"
     assert sorted(c.question for c in third.plan.changes) == ["How is a KV cache used?", "How is a sum written?"]
     assert all(c.rendering for c in third.plan.changes)

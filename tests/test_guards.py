@@ -27,7 +27,7 @@ LORA = "### What is LoRA?\n{answer}\n### What is RAG?\nRetrieval, then generatio
 
 
 def only_deck(report):
-    (deck,) = report.decks
+    (deck,) = report.packages
     return deck
 
 
@@ -80,7 +80,9 @@ def test_the_first_build_writes_the_namespace_and_the_next_one_has_nothing_to_do
     ('\nnamespace = "no spaces allowed"\n', "2:1", "invalid namespace 'no spaces allowed'"),
     ('namespace = ""\n', "1:1", "invalid namespace ''"),
     ("\n[namespace]\nx = 1\n", "2:1", "setting 'namespace' must be a str"),
-    ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace, keep_removed_versions, keep_removed_days)"),
+    ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace, keep_removed_versions, "
+                                 "keep_removed_days, slug, version, packages, prefix, include, question_level, "
+                                 "cards, topics, exclude)"),
     ('namespace = "abc\n', "1:17", "invalid settings"),
 ])
 def test_bad_folder_settings_are_an_error_naming_the_line(tmp_path, text, where, what):
@@ -140,7 +142,7 @@ def test_a_fresh_start_after_a_note_type_change_imports_only_new_notes(tmp_path,
     left = {n.id for n in anki.notes() if "deckgen::replaced" in n.tags}
     assert left == old_ids and reviews_by_card(anki) == reviews  # the old notes kept their history, tagged
     assert second.plan.note_type_change == "fresh start"
-    assert second.plan.package.note_type.model_id != BASIC.model_id
+    assert second.plan.decks[0].note_type.model_id != BASIC.model_id
     third = only_deck(build_decks(src, out, now=T + 200))  # and from then on as usual
     assert (third.plan.changes, third.plan.version) == ((), second.plan.version)
     guids = {n.guid: n for n in record_of(src).notes.values()}
@@ -186,22 +188,18 @@ def test_a_fresh_start_after_changing_cards_tags_the_old_notes(tmp_path, anki):
 
 # 3. Orphan checks for a single file as for a folder.
 
-def test_building_one_renamed_file_stops_instead_of_duplicating_its_notes(tmp_path, anki):
+def test_building_one_renamed_file_builds_its_library_and_the_notes_follow_it(tmp_path, anki):
     src, out = tmp_path / "src", tmp_path / "out"
     write_deck(src, "a", LORA.format(answer="Low-rank adapters."), 'name = "Notes"\n')
     first = only_deck(build_decks(src, out, now=T))
     assert len(anki.import_package(first.path).new) == 2
+    ids = sorted(anki.col.find_notes(""))
     (src / "a.md").rename(src / "b.md")
     (src / "a.deck.toml").rename(src / "b.deck.toml")
-    record = record_path(src).read_bytes()
-    result = CliRunner().invoke(main, ["build", str(src / "b.md"), "-o", str(out)])
-    assert result.exit_code == 1 and "a.md, which is not in" in result.stderr and "[orphan-identity]" in result.stderr
-    assert record_path(src).read_bytes() == record and sorted(p.name for p in out.glob("*.apkg")) == [first.path.name]
-    (src / "b.md").rename(src / "a.md")  # as the message says: the old name back
-    (src / "b.deck.toml").rename(src / "a.deck.toml")
-    again = only_deck(build_decks(src / "a.md", out, now=T + 100))
+    again = only_deck(build_decks(src / "b.md", out, now=T + 100))  # one file: the library it is in
+    assert {(c.kind, c.source) for c in again.plan.changes} == {("changed", "b.md:1"), ("changed", "b.md:3")}
     log = anki.import_package(again.path)
-    assert (len(log.new), len(log.updated)) == (0, 0) and anki.col.note_count() == 2
+    assert (len(log.new), len(log.updated)) == (0, 2) and sorted(anki.col.find_notes("")) == ids
 
 
 def test_building_one_file_ignores_the_record_of_its_neighbours(tmp_path):
@@ -235,10 +233,13 @@ def test_a_deck_called_backup_gets_a_package_anki_imports_as_a_deck(tmp_path, an
     deck = only_deck(build_decks(tmp_path / "src", tmp_path / "out", now=T))
     assert deck.path.name == "deck-backup-1.0.0.apkg" and deck.path.is_file()
     assert len(anki.import_package(deck.path).new) == 1
-    write_deck(tmp_path / "src", "deck-backup", "### R?\nB.\n")  # the name it would now clash with
+    settings = tmp_path / "src" / "deckgen.toml"  # a package per folder, and one named like that folder's file
+    settings.write_text(settings.read_text() + 'packages = "folder"\nslug = "deck-backup"\n')
+    write_deck(tmp_path / "src" / "backup", "more", "### R?\nB.\n")
     with pytest.raises(BuildError) as failure:
         build_decks(tmp_path / "src", tmp_path / "out", now=T + 10)
-    assert any("package file 'deck-backup-1.0.0.apkg'" in d.message for d in failure.value.diagnostics)
+    assert any(d.code == "clash" and "package file 'deck-backup-1.0." in d.message
+               for d in failure.value.diagnostics)
 
 
 # 6. Cloze numbers that move under a card's history.

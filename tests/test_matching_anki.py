@@ -17,7 +17,7 @@ SETTINGS = f'name = "{DECK}"\n'
 
 def build_and_import(anki, src, out, later: int = 0):
     report = build_decks(src, out, now=time.time() + later)
-    return anki.import_package(report.decks[0].path), report
+    return anki.import_package(report.packages[0].path), report
 
 
 def notes_by(anki, question: str) -> list:

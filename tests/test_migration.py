@@ -37,17 +37,16 @@ def upgraded(tmp_path, anki):
     return tmp_path / "notes", anki
 
 
-def test_the_first_build_after_the_upgrade_changes_nothing_and_writes_no_package_again(upgraded, tmp_path):
+def test_the_first_build_after_the_upgrade_changes_nothing_and_makes_one_package_of_the_library(upgraded, tmp_path):
     notes, _ = upgraded
     before = legacy_notes(notes)
     shutil.copytree(FIXTURE / "build", tmp_path / "build")
     report = build_decks(notes, tmp_path / "build", now=time.time())
-    assert {(d.plan.key, d.plan.version, d.plan.changes, d.plan.note_type_change) for d in report.decks} == {
-        ("basics", "1.0.1", (), None), ("cloze", "1.0.0", (), None)}
-    for deck in report.decks:  # the version's package is there already: it is left as 0.1 wrote it
-        assert deck.path.read_bytes() == (FIXTURE / "build" / deck.path.name).read_bytes()
-    assert sorted(p.name for p in (tmp_path / "build").glob("*.apkg")) == sorted(
-        p.name for p in (FIXTURE / "build").glob("*.apkg"))
+    # One package for the library now, its versions going on from the highest 0.1 built: no number comes back.
+    assert [(p.plan.key, p.plan.version, p.plan.changes, p.plan.note_type_change) for p in report.packages] == [
+        ("notes", "1.0.2", (), None)]
+    for name in ("basics-1.0.0.apkg", "cloze-1.0.0.apkg", "basics-1.0.1.apkg"):  # 0.1's packages left as they are
+        assert (tmp_path / "build" / name).read_bytes() == (FIXTURE / "build" / name).read_bytes()
     record = record_of(notes)
     assert not list(notes.glob("*.identity.jsonl"))  # converted once, then removed
     assert report.created_settings == notes / "deckgen.toml"  # the namespace of the notes it adds from now on
@@ -55,7 +54,7 @@ def test_the_first_build_after_the_upgrade_changes_nothing_and_writes_no_package
         guid: (n["mtime"], n["source"], n["question"], n.get("removed", False)) for guid, n in before.items()}
     assert {d.deck: d.name for d in record.decks.values()} == {"basics": DECKS[0], "cloze": DECKS[1]}
     again = build_decks(notes, tmp_path / "build", now=time.time())
-    assert [d.plan.changes for d in again.decks] == [(), ()]
+    assert [(p.plan.version, p.plan.changes) for p in again.packages] == [("1.0.2", ())]
 
 
 def test_packages_the_new_release_writes_update_nothing_in_a_collection_of_the_old_ones(upgraded, tmp_path):
@@ -64,7 +63,7 @@ def test_packages_the_new_release_writes_update_nothing_in_a_collection_of_the_o
     note_ids = {note.guid: note.id for note in anki.notes()}
     models = sorted(m["name"] for m in anki.col.models.all())
     report = build_decks(notes, tmp_path / "fresh-clone-build", now=time.time())  # no packages of 0.1 here
-    for deck in report.decks:
+    for deck in report.packages:
         log = anki.import_package(deck.path)
         assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
     assert {note.guid: note.id for note in anki.notes()} == note_ids
@@ -86,8 +85,8 @@ def test_after_the_upgrade_an_edit_updates_exactly_its_note(upgraded, tmp_path):
     deck.write_text(deck.read_text(encoding="utf-8").replace("look documents up", "look passages up"),
                     encoding="utf-8")
     report = build_decks(notes, tmp_path / "build", now=time.time() + 5)
-    (basics,) = [d for d in report.decks if d.plan.key == "basics"]
-    assert basics.path.name == "basics-1.0.2.apkg"
+    (basics,) = report.packages
+    assert basics.path.name == "notes-1.0.3.apkg"
     assert [(c.kind, c.question) for c in basics.plan.changes] == [("changed", "What is RAG?")]
     log = anki.import_package(basics.path)
     assert [n.fields[0] for n in log.updated] == ["What is RAG?"] and len(log.new) == 0

@@ -116,7 +116,7 @@ def test_an_explicit_id_used_twice_is_an_error(tmp_path):
         (3, "error", "explicit id {#x} is also used at line 1: each note needs its own")]
 
 
-def test_a_file_without_questions_is_a_warning(tmp_path):
+def test_a_file_without_questions_is_a_note(tmp_path):
     deck = parse(tmp_path, "Just some notes.\n## Not a question\n")
     assert [(d.line, d.severity, d.message) for d in deck.diagnostics] == [
-        (0, "warning", "no questions: no heading of level 3 (###) in this file")]
+        (0, "note", "no questions: no heading of level 3 (###) in this file")]

@@ -24,7 +24,7 @@ def notes(tmp_path):
 
 def plan_decks(src, **options):
     check = plan_library(src, **options)
-    return list(check.plan.decks), list(check.diagnostics)
+    return list(check.plan.packages), list(check.diagnostics)
 
 
 def test_changed_notes_get_a_later_mtime_even_in_the_same_second(tmp_path):
@@ -51,7 +51,7 @@ def test_css_change_moves_only_the_note_type_mtime(tmp_path, monkeypatch):
     monkeypatch.setitem(note_types_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + ".x {}"))
     (plan,), _ = plan_decks(tmp_path / "src", now=T + 10)
     assert plan.note_type_change == "styling updated"
-    assert plan.package.note_type_mtime == T + 10
+    assert dict((t.model_id, m) for t, m in plan.package.note_types)[BASIC.model_id] == T + 10
     assert [n.mtime for n in plan.package.notes] == [T]
     assert plan.version == "1.0.1"
 
@@ -78,10 +78,10 @@ def test_a_note_type_change_fails_the_build_and_says_what_it_would_do(tmp_path, 
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
     assert record_path(tmp_path / "src").read_bytes() == identity
     check = check_library(tmp_path / "src", now=T + 10, allow_new_note_type=True)
-    (plan,) = check.plan.decks
+    (plan,) = check.plan.packages
     assert plan.note_type_change == "fresh start"
     assert [d.code for d in check.diagnostics if d.code != "no-cloze"] == ["note-type-fresh-start"]
-    assert plan.package.note_type.model_id != BASIC.model_id  # an id Anki has not seen
+    assert plan.decks[0].note_type.model_id != BASIC.model_id  # an id Anki has not seen
 
 
 def test_a_deck_keeps_the_note_type_id_its_notes_have(tmp_path, monkeypatch):
@@ -89,7 +89,7 @@ def test_a_deck_keeps_the_note_type_id_its_notes_have(tmp_path, monkeypatch):
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     monkeypatch.setitem(note_types_module.NOTE_TYPES, "basic", dataclasses.replace(BASIC, model_id=BASIC.model_id + 1))
     (plan,), diagnostics = plan_decks(tmp_path / "src", now=T + 10)
-    assert (plan.package.note_type.model_id, plan.note_type_change, plan.changes) == (BASIC.model_id, None, ())
+    assert (plan.decks[0].note_type.model_id, plan.note_type_change, plan.changes) == (BASIC.model_id, None, ())
 
 
 def test_identity_record_round_trips_and_is_sorted(tmp_path):

@@ -23,13 +23,11 @@ if not Path(CHROMIUM).exists():
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("preview")
-    shutil.copytree(SHOWCASE, tmp / "source")
-    seed = Path(__file__).parents[1] / "source"
-    for name in ("llm-interview.md", "llm-interview.deck.toml"):
-        shutil.copy(seed / name, tmp / "source" / name)
-    shutil.copytree(seed / ".deckgen", tmp / "source" / ".deckgen")
-    result = CliRunner().invoke(main, ["preview", str(tmp / "source"), "-o", str(tmp / "build")])
-    assert result.exit_code == 0, result.output
+    shutil.copytree(SHOWCASE, tmp / "showcase")
+    shutil.copytree(Path(__file__).parents[1] / "source", tmp / "seed")
+    for library in ("showcase", "seed"):  # two libraries, a package each
+        result = CliRunner().invoke(main, ["preview", str(tmp / library), "-o", str(tmp / "build")])
+        assert result.exit_code == 0, result.output
     return {slug: (tmp / "build" / f"{slug}-preview.html").as_uri() for slug in ("showcase", "llm-interview")}
 
 

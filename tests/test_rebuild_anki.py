@@ -39,7 +39,7 @@ def test_edit_reword_delete_insert_reorder_then_reimport(tmp_path, anki):
     src, out = tmp_path / "source", tmp_path / "build"
     deck = write_deck(src, "deck", markdown(QUESTIONS), SETTINGS)
     now = time.time()
-    first = build_decks(src, out, now=now).decks[0]
+    first = build_decks(src, out, now=now).packages[0]
     log = anki.import_package(first.path)
     assert len(log.new) == 8
     assert answer_all_due(anki, DECK) >= 8
@@ -62,7 +62,7 @@ def test_edit_reword_delete_insert_reorder_then_reimport(tmp_path, anki):
     edited.insert(0, ("What is GQA?", "Grouped-query attention: heads share key/value projections."))
     deck.write_text(markdown(edited), encoding="utf-8")
 
-    second = build_decks(src, out, now=now).decks[0]  # the same second
+    second = build_decks(src, out, now=now).packages[0]  # the same second
     assert second.path.name == "deck-1.0.1.apkg"
     log = anki.import_package(second.path)
     assert len(log.conflicting) == 0
@@ -89,9 +89,9 @@ def test_edit_reword_delete_insert_reorder_then_reimport(tmp_path, anki):
 def test_unchanged_sources_give_identical_bytes_and_version(tmp_path):
     src = tmp_path / "source"
     write_deck(src, "deck", markdown(QUESTIONS), SETTINGS)
-    first = build_decks(src, tmp_path / "a", now=1_800_000_000).decks[0]
+    first = build_decks(src, tmp_path / "a", now=1_800_000_000).packages[0]
     identity = record_path(src).read_bytes()
-    second = build_decks(src, tmp_path / "b", now=1_800_000_500).decks[0]
+    second = build_decks(src, tmp_path / "b", now=1_800_000_500).packages[0]
     assert (first.path.name, second.path.name) == ("deck-1.0.0.apkg", "deck-1.0.0.apkg")
     assert first.path.read_bytes() == second.path.read_bytes()
     assert record_path(src).read_bytes() == identity
@@ -103,7 +103,7 @@ def test_each_change_bumps_the_version_and_the_changelog_says_why(tmp_path):
     build_decks(src, out, now=1_800_000_000)
     deck.write_text(markdown([QUESTIONS[0], ("What is RAG, briefly?", QUESTIONS[2][1]), QUESTIONS[3]]))
     report = build_decks(src, out, now=1_800_086_400)
-    assert report.decks[0].path.name == "deck-1.0.1.apkg"
+    assert report.packages[0].path.name == "deck-1.0.1.apkg"
     assert (out / "deck.changelog.md").read_text(encoding="utf-8") == (
         f"# Changelog: {DECK}\n\n"
         "## 1.0.1 (2027-01-16)\n\n"
@@ -114,18 +114,17 @@ def test_each_change_bumps_the_version_and_the_changelog_says_why(tmp_path):
         "Added (3):\n- What does LoRA train? (deck.md:2)\n"
         "- Why divide attention scores by sqrt(d)? (deck.md:5)\n- What is RAG? (deck.md:8)\n")
     (src / "deck.deck.toml").write_text(SETTINGS + 'version = "2.0.0"\n')
-    assert build_decks(src, out, now=1_800_090_000).decks[0].path.name == "deck-2.0.0.apkg"
+    assert build_decks(src, out, now=1_800_090_000).packages[0].path.name == "deck-2.0.0.apkg"
 
 
-def test_several_files_are_several_decks_with_their_notes_in_one_record(tmp_path, anki):
+def test_several_files_are_several_decks_of_one_package_with_their_notes_in_one_record(tmp_path, anki):
     src = tmp_path / "source"
     write_deck(src, "alpha", markdown(QUESTIONS[:3]), 'name = "Alpha"\n')
     write_deck(src / "more", "beta", markdown(QUESTIONS[:3]), 'name = "Alpha::Beta"\n')  # same questions
     report = build_decks(src, tmp_path / "build", now=1_800_000_000)
-    assert sorted(d.path.name for d in report.decks) == ["alpha-1.0.0.apkg", "beta-1.0.0.apkg"]
+    assert [d.path.name for d in report.packages] == ["source-1.0.0.apkg"]  # named after the library's folder
     assert {note.deck for note in record_of(src).notes.values()} == {"alpha", "more/beta"}
-    for deck in report.decks:
-        assert len(anki.import_package(deck.path).new) == 3
+    assert len(anki.import_package(report.packages[0].path).new) == 6  # one import for the whole library
     assert anki.col.note_count() == 6
     assert {anki.col.decks.name(anki.col.get_card(c).did) for c in anki.col.find_cards("")} == {"Alpha", "Alpha::Beta"}
     assert {n["Source"].split(":")[0] for n in anki.notes()} == {"alpha.md", "more/beta.md"}

@@ -166,7 +166,7 @@ def test_five_builds_of_random_edits_keep_every_note_and_its_history(size, round
                 deleted &= previous_keys | set(last_text)
                 (tmp / "src" / "deck.md").write_text(source.markdown(), encoding="utf-8")
                 report = build_decks(tmp / "src", tmp / "out", now=time.time())
-                log = anki.import_package(report.decks[0].path)
+                log = anki.import_package(report.packages[0].path)
 
                 assert len(log.conflicting) == 0
                 assert sorted(n.fields[0] for n in log.new) == sorted(source.questions()[k] for k in inserted)

@@ -46,18 +46,18 @@ def test_removed_notes_are_not_rendered_again_by_every_rebuild(tmp_path, monkeyp
     deck = write_deck(tmp_path / "src", "deck", deck_text(50))
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     deck.write_text(deck_text(40))  # ten questions go: ten tombstones
-    first = build_decks(tmp_path / "src", tmp_path / "out", now=T + 1).decks[0]
+    first = build_decks(tmp_path / "src", tmp_path / "out", now=T + 1).packages[0]
     assert sum("deckgen::removed" in note.tags for note in first.plan.package.notes) == 10
     rendered = count_renders(monkeypatch)
-    again = build_decks(tmp_path / "src", tmp_path / "out", now=T + 2).decks[0]
+    again = build_decks(tmp_path / "src", tmp_path / "out", now=T + 2).packages[0]
     assert rendered == []
     assert again.path.read_bytes() == first.path.read_bytes()
 
 
 def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
     write_deck(tmp_path / "src", "deck", deck_text(120))
-    serial = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
-    cached = build_decks(tmp_path / "src", tmp_path / "serial", now=T).decks[0].path.read_bytes()
+    serial = build_decks(tmp_path / "src", tmp_path / "serial", now=T).packages[0].path.read_bytes()
+    cached = build_decks(tmp_path / "src", tmp_path / "serial", now=T).packages[0].path.read_bytes()
     monkeypatch.setattr(render, "PARALLEL_MIN", 10)
     monkeypatch.setattr(render, "CHUNK", 16)
     monkeypatch.setattr(render.os, "cpu_count", lambda: 2)  # two workers even on a one-core machine
@@ -69,18 +69,18 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
             super().__init__(**options)
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
-    parallel = build_decks(tmp_path / "src", tmp_path / "parallel", now=T).decks[0].path.read_bytes()
+    parallel = build_decks(tmp_path / "src", tmp_path / "parallel", now=T).packages[0].path.read_bytes()
     assert len(pools) == 1 and pools[0]["max_workers"] == 2
     assert serial == cached == parallel
 
 
 def test_a_damaged_or_deleted_cache_is_only_slower(tmp_path):
     write_deck(tmp_path / "src", "deck", deck_text(5))
-    first = build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes()
+    first = build_decks(tmp_path / "src", tmp_path / "out", now=T).packages[0].path.read_bytes()
     (tmp_path / "out" / ".cache" / "render.sqlite").write_text("not a database")
-    assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
+    assert build_decks(tmp_path / "src", tmp_path / "out", now=T).packages[0].path.read_bytes() == first
     shutil.rmtree(tmp_path / "out" / ".cache")
-    assert build_decks(tmp_path / "src", tmp_path / "out", now=T).decks[0].path.read_bytes() == first
+    assert build_decks(tmp_path / "src", tmp_path / "out", now=T).packages[0].path.read_bytes() == first
 
 
 def test_a_damaged_cache_is_replaced_by_a_working_one(tmp_path, monkeypatch):

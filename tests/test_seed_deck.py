@@ -47,7 +47,7 @@ def imported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("seed")
     shutil.copytree(ROOT / "source", tmp / "source")
     report = deckgen.build_decks(tmp / "source", tmp / "build")
-    (apkg,) = [d.path for d in report.decks]
+    (apkg,) = [d.path for d in report.packages]
     profile = AnkiProfile(tmp / "collection.anki2")
     log = profile.import_package(apkg)
     yield apkg, log, profile

@@ -128,7 +128,7 @@ def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(t
     src, out = tmp_path / "source", tmp_path / "build"
     deck = write_deck(src, "deck", markdown(QUESTIONS), f'name = "{DECK}"\n')
     now = time.time()
-    (v1,) = build_decks(src, out, now=now).decks
+    (v1,) = build_decks(src, out, now=now).packages
     (tmp_path / "desktop").mkdir()
     (tmp_path / "phone").mkdir()
     desktop = Device(tmp_path / "desktop" / "collection.anki2", sync_server)
@@ -145,11 +145,11 @@ def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(t
         assert desktop.reviews() == phone.reviews() and len(desktop.reviews()) == len(QUESTIONS)
 
         deck.write_text(markdown(EDITED), encoding="utf-8")
-        (v2,) = build_decks(src, out, now=now + 10).decks
+        (v2,) = build_decks(src, out, now=now + 10).packages
         assert sorted(c.kind for c in v2.plan.changes) == ["changed", "new", "removed", "renamed"]
         restyled = dataclasses.replace(note_types.BASIC, css=note_types.BASIC.css + "\n.dg-sync-test { color: red }\n")
         monkeypatch.setitem(note_types.NOTE_TYPES, "basic", restyled)  # a release that changes the cards' CSS
-        (v3,) = build_decks(src, out, now=now + 20).decks
+        (v3,) = build_decks(src, out, now=now + 20).packages
         assert (v2.plan.version, v3.plan.version, v3.plan.note_type_change) == ("1.0.1", "1.0.2", "styling updated")
 
         assert phone.review() == len(QUESTIONS)  # offline (learning steps), while the desktop imports the new versions

@@ -47,7 +47,7 @@ class Library:
         if questions is not None:
             self.deck.write_text(markdown(questions), encoding="utf-8")
         self.now += 10
-        (deck,) = build_decks(self.src, self.out, now=self.now).decks
+        (deck,) = build_decks(self.src, self.out, now=self.now).packages
         for path in self.out.glob("*.apkg"):  # a package name never comes to hold other content
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             assert self.packages.setdefault(path.name, digest) == digest, f"{path.name} was rewritten"
@@ -181,7 +181,7 @@ def test_a_first_time_import_keeps_removed_and_replaced_notes_out_of_the_way(tmp
     if fresh_start:  # a new card type: the deck's notes so far are left behind, tagged deckgen::replaced
         (library.src / "deck.deck.toml").write_text(f'name = "{DECK}"\ncards = "basic-and-reversed"\n')
         library.now += 10
-        (latest,) = build_decks(library.src, library.out, now=library.now, allow_new_note_type=True).decks
+        (latest,) = build_decks(library.src, library.out, now=library.now, allow_new_note_type=True).packages
     newcomer = AnkiProfile(tmp_path / "newcomer.anki2")
     try:
         newcomer.import_package(latest.path)
@@ -222,7 +222,7 @@ def test_a_restored_note_that_was_suspended_is_reported_with_how_to_unsuspend_it
     assert (warning.path, warning.line) == (library.deck, 4)
     assert "version 1.0.1" in warning.message and f'deck:"{DECK}" is:suspended' in warning.message
     assert "Toggle Suspend" in warning.message and f'"{REMOVED_DECK}"' in warning.message
-    log = anki.import_package(report.decks[0].path)
+    log = anki.import_package(report.packages[0].path)
     assert [n.fields[0] for n in log.updated] == ["What is RAG?"]
     note = anki.col.get_note(removed.id)
     assert "deckgen::removed" not in note.tags

@@ -106,7 +106,7 @@ def test_nothing_from_outside_reaches_a_package(tmp_path, name):
 def test_the_card_shows_the_alt_text_and_says_the_image_is_not_included(tmp_path, anki):
     notes = setup(tmp_path, "dot-dot")
     report = build_decks(notes, tmp_path / "build", now=1_800_000_000)
-    anki.import_package(report.decks[0].path)
+    anki.import_package(report.packages[0].path)
     (note,) = [n for n in anki.notes() if n["Question"] == "Safe?"]
     assert '<span class="dg-no-image">x <span class="dg-no-image-mark">(image not included)</span></span>' \
         in note["Answer"]
@@ -127,8 +127,9 @@ def test_remote_images_stay_remote_and_check_lists_them(tmp_path):
     checked = run("check", "--strict", str(notes))
     assert checked.exit_code == 0
     assert checked.stdout == (f"{notes / 'deck.md'}:2:1: note: remote image: the card loads "
-                              "https://example.org/plot.png from the network each time it is shown [remote-media]\n")
-    assert checked.stderr == "0 error(s), 0 warning(s), 1 note(s)\n"
+                              "https://example.org/plot.png from the network each time it is shown [remote-media]\n"
+                              f"{notes / 'deck.md'}: 1 question(s), 1 card(s)\n")
+    assert checked.stderr == "0 error(s), 0 warning(s), 1 note(s); 1 card(s) from 1 file(s)\n"
     (apkg,) = (tmp_path / "build").glob("*.apkg")
     with zipfile.ZipFile(apkg) as archive:
         assert b'<img alt="plot" src="https://example.org/plot.png"' in archive.read("collection.anki2")

@@ -2,7 +2,7 @@ import zipfile
 
 from deckgen.note_types import BASIC
 from deckgen.package import write_package_to
-from deckgen.plan import PackageNote, PackagePlan
+from deckgen.plan import PackageContent, PackageDeck, PackageNote
 
 
 def write_package(plan, path):
@@ -11,11 +11,11 @@ def write_package(plan, path):
         write_package_to(plan, file)
 
 
-def plan(mtime=1_700_000_000, answer="<p>A</p>") -> PackagePlan:
-    notes = (PackageNote(guid="g1", fields=("Q1", answer, "d.md:1", ""), tags=("t::x",), mtime=mtime),
-             PackageNote(guid="g2", fields=("Q2", "<p>B</p>", "d.md:3", ""), tags=(), mtime=mtime - 5))
-    return PackagePlan(deck_name="Deck", deck_id=1_234_567_890, description="<p>d</p>", note_type=BASIC,
-                       note_type_mtime=mtime, notes=notes, first_id=mtime * 1000)
+def plan(mtime=1_700_000_000, answer="<p>A</p>") -> PackageContent:
+    notes = (PackageNote("g1", ("Q1", answer, "d.md:1", ""), ("t::x",), mtime, BASIC.model_id, "Deck"),
+             PackageNote("g2", ("Q2", "<p>B</p>", "d.md:3", ""), (), mtime - 5, BASIC.model_id, "Deck"))
+    return PackageContent(decks=(PackageDeck("Deck", "<p>d</p>"),), note_types=((BASIC, mtime),), notes=notes,
+                          first_id=mtime * 1000)
 
 
 def test_same_plan_same_bytes(tmp_path):
