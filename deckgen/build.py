@@ -106,7 +106,8 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     now = time.time() if now is None else now
     library = find_library(source, output)
     diagnostics = list(library.diagnostics)
-    resolver = MediaResolver(library.root)  # nothing outside the folder being built goes into a package
+    # Nothing outside the library goes into a package.
+    resolver = MediaResolver(library.root, int(library.settings.max_image_mib * 1024 * 1024))
     cache = RenderCache(output / render_cache.CACHE_FOLDER / "render.sqlite" if output else None,
                         f"{library.root.resolve()}|{resolver.size_limit}")
     outside = [d for d in [link_outside(library.record_path, library.root)] if d]

@@ -98,10 +98,12 @@ class LibrarySettings:
     """`.gitignore`-style patterns of the Markdown files that are decks; all of them when empty."""
     exclude: tuple[str, ...] = ()
     defaults: DeckDefaults = DeckDefaults()
+    max_image_mib: float = 10
+    """The largest image file bundled, in MiB."""
 
 
 LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
-                "include")
+                "include", "max_image_mib")
 FOLDER_KEYS = ("question_level", "cards", "topics", "exclude")
 PACKAGES = ("library", "folder")
 
@@ -132,13 +134,16 @@ def read_library_settings(path: Path) -> LibrarySettings:
     packages = reader.typed(data, "packages", str, "library")
     if packages not in PACKAGES:
         reader.fail("packages", f"packages must be one of {', '.join(PACKAGES)}, not {packages!r}")
+    size = reader.typed(data, "max_image_mib", (int, float), 10)
+    if not 0 < size <= 100:
+        reader.fail("max_image_mib", f"max_image_mib must be more than 0 and at most 100, not {size}")
     prefix = reader.typed(data, "prefix", str, None)
     if prefix is not None and (not prefix.strip() or any(not part.strip() for part in prefix.split("::"))):
         reader.fail("prefix", f"invalid deck name prefix {prefix!r}")
     return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
                            exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DeckDefaults()),
-                           **keep)
+                           max_image_mib=size, **keep)
 
 
 def read_folder_settings(path: Path, inherited: DeckDefaults) -> FolderSettings | None:
@@ -274,10 +279,11 @@ class _SettingsReader:
         return TopicRule(tag=rule["tag"], keywords=tuple(k.casefold() for k in keywords),
                          patterns=tuple(compiled), source=self.path, line=self.line_of(key))
 
-    def typed(self, data: dict, key: str, kind: type, default):
+    def typed(self, data: dict, key: str, kind, default):
         value = data.get(key, default)
-        if key in data and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            self.fail(key, f"setting {key!r} must be a {kind.__name__}, not {type(value).__name__}")
+        if key in data and (not isinstance(value, kind) or isinstance(value, bool) and kind is not bool):
+            name = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+            self.fail(key, f"setting {key!r} must be a {name}, not {type(value).__name__}")
         return value
 
     def fail(self, key, message: str):

@@ -81,7 +81,7 @@ def test_the_first_build_writes_the_namespace_and_the_next_one_has_nothing_to_do
     ('namespace = ""\n', "1:1", "invalid namespace ''"),
     ("\n[namespace]\nx = 1\n", "2:1", "setting 'namespace' must be a str"),
     ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace, keep_removed_versions, "
-                                 "keep_removed_days, slug, version, packages, prefix, include, question_level, "
+                                 "keep_removed_days, slug, version, packages, prefix, include, max_image_mib, question_level, "
                                  "cards, topics, exclude)"),
     ('namespace = "abc\n', "1:17", "invalid settings"),
 ])

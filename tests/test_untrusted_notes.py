@@ -373,3 +373,15 @@ def test_no_image_reference_of_any_shape_bundles_a_byte_from_outside(refs, linke
                 assert all(MARKER not in (media / name).read_bytes() for name in os.listdir(media))
             finally:
                 profile.close()
+
+
+def test_the_largest_image_bundled_is_a_library_setting(tmp_path):
+    notes, _ = library(tmp_path)
+    (notes / "big.png").write_bytes(png(2, 2, (0, 0, 0)) + b"\0" * (10 * 1024 * 1024))
+    (notes / "deck.md").write_text("### Big?\n![big](big.png)\n", encoding="utf-8")
+    (notes / "deckgen.toml").write_text("max_image_mib = 12\n", encoding="utf-8")
+    result = run("build", str(notes), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 0 and "[media-too-large]" not in result.stderr
+    (notes / "deckgen.toml").write_text("max_image_mib = 0.5\n", encoding="utf-8")
+    smaller = run("check", str(notes))
+    assert "more than the 0.5 MiB a file may have" in smaller.stdout
