@@ -136,7 +136,7 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
                 notes.append(Identified(question, guid, None))
             index += 1
         identified.append(notes)
-    for diagnostic in matcher.diagnostics:
+    for diagnostic in matcher.diagnostics + _ids_used_twice(decks, identified):
         diagnostics[diagnostic.path].append(diagnostic)
     gone = defaultdict(list)
     for note in sorted([*matcher.free.values(), *left_behind], key=lambda n: n.guid):
@@ -144,6 +144,32 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
     return [IdentifiedDeck(parsed=deck, note_type=note_types[deck.source.file.key], notes=tuple(notes),
                            gone=tuple(gone[deck.source.file.key]), diagnostics=tuple(diagnostics[deck.source.path]))
             for deck, notes in zip(decks, identified)]
+
+
+def _ids_used_twice(decks: Sequence[ParsedDeck], identified: list[list[Identified]]) -> list[Diagnostic]:
+    """Explicit ids are unique in the whole library (in one file, `parse` says so): one used in two decks is an
+    error, or a warning where both notes had it before (they keep working)."""
+    uses = defaultdict(list)
+    for deck, notes in zip(decks, identified):
+        for note in notes:
+            if note.question.explicit_id:
+                uses[note.question.explicit_id].append((deck.source.file.key, note))
+    found = []
+    for explicit_id, notes in uses.items():
+        first_key, first = notes[0]
+        for key, note in notes[1:]:
+            if key == first_key:
+                continue
+            built = all(n.record is not None and (n.record.deck, n.record.explicit_id) == (k, explicit_id)
+                        for k, n in ((first_key, first), (key, note)))
+            question = note.question
+            found.append(Diagnostic(question.path, question.line, (
+                f"explicit id {{#{explicit_id}}} is also used at {first.question.path}:{first.question.line}: an "
+                "id names one note in the whole library" + (
+                    "; both notes had it before, so both keep working, but give one of them another id (its note "
+                    "keeps its history)" if built else ", so give this one another")),
+                "warning" if built else "error", "duplicate-id"))
+    return found
 
 
 class _Matcher:

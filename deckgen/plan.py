@@ -115,6 +115,9 @@ class DeckPart:
     unchanged: int
     note_type_change: str | None
     """None, or what happens to the note type: "new", "styling updated", "fresh start" (see `note_type_guard`)."""
+    moved: tuple[tuple[str, str], ...] = ()
+    """(question, the Anki deck it was in) of each note now in this deck that was in another: Anki's import never
+    moves a card, so theirs stay where they were."""
 
     @property
     def key(self) -> str:
@@ -273,6 +276,7 @@ class _DeckShare:
     deck_changed: bool
     description_html: str
     pending: int
+    moved: list[tuple[str, str]]
 
 
 def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, stamp: int, render_version: int,
@@ -290,10 +294,13 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
     if replaced is not None:
         left = sum(1 for t in deck.tombstones if t.record.model is None and not t.record.removed)
         diagnostics.append(fresh_start_warning(deck.identified.parsed, choice, left))
-    records, package_notes, changes, media, pending = [], [], [], {}, 0
+    records, package_notes, changes, media, pending, moved = [], [], [], {}, 0, []
     for note in deck.notes:
         identified, question = note.identified, note.identified.question
         record = identified.record
+        if record is not None and record.deck != key and record.deck in previous.decks \
+                and previous.decks[record.deck].name != name:
+            moved.append((question, previous.decks[record.deck].name))
         if note_type.cloze and not CLOZE_RE.search(note.answer.html):
             diagnostics.append(Diagnostic(question.path, question.answer_line, (
                 "no cloze deletion such as {{c1::…}} in this answer: Anki would make no card for it"),
@@ -383,8 +390,10 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         "", description))
     deck_record = DeckRecord(deck=key, name=name, model=note_type.model_id, description=description,
                              mtime=stamp if old_deck is None or deck_changed or type_change else old_deck.mtime)
+    diagnostics.extend(_moved_warnings(moved, name, note_type))
     return _DeckShare(deck, name, package_notes, records, changes, tombstones, media, diagnostics, deck_record,
-                      type_record, other_types, type_change, deck_changed, deck.description_html, pending)
+                      type_record, other_types, type_change, deck_changed, deck.description_html, pending,
+                      [(question.title, old) for question, old in moved])
 
 
 def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, delivered: Delivered,
@@ -437,8 +446,13 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
                   for s in shares}
     for share in shares:
         note_types.update(share.other_note_types)
-    decks = [PackageDeck(s.name, s.description_html + f'\n<p class="dg-version">Version {version}</p>')
-             for s in shares]
+    descriptions = {}  # several files may feed one deck: the first that describes it does
+    for share in shares:
+        if share.description_html.strip() or share.name not in descriptions:
+            descriptions.setdefault(share.name, "")
+            descriptions[share.name] = descriptions[share.name] or share.description_html
+    decks = [PackageDeck(name, text + f'\n<p class="dg-version">Version {version}</p>')
+             for name, text in descriptions.items()]
     decks += [PackageDeck(name, REMOVED_SUBDECK_DESCRIPTION)
               for name in sorted({note.deck for note in package_notes if note.removed})]
     package = PackageContent(
@@ -447,7 +461,7 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
                          or any(s.note_type_record.note_type == model for s in shares)),
         media=tuple(media[name] for name in sorted(media)))
     parts = tuple(DeckPart(s.deck, s.name, tuple(s.changes), len(s.deck.notes) - sum(
-        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change) for s in shares)
+        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change, tuple(s.moved)) for s in shares)
     plan = VersionPlan(key=key, decks=parts, previous_version=old_package.version if old_package else continued,
                        version=version, package=package, changes=tuple(changes),
                        rerender_pending=sum(s.pending for s in shares), digest=digest,
@@ -555,6 +569,34 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
         and bool(record.html) and last.html != record.html
 
 
+def _moved_warnings(moved, name: str, note_type: NoteType) -> list[Diagnostic]:
+    """One warning for each deck notes came from: where their cards are, and how to move them in Anki."""
+    by_deck: dict[str, list] = {}
+    for question, old in moved:
+        by_deck.setdefault(old, []).append(question)
+    found = []
+    for old, questions in by_deck.items():
+        field = note_type.fields[0]
+        shown = questions[:MOVED_SEARCH_LIMIT]
+        search = f'deck:"{_search_text(old)}" (' + " OR ".join(
+            f'"{field}:{_search_text(q.title)}"' for q in shown) + ")"
+        more = (f" (the first {len(shown)} of them; `deckgen build -v` lists them all as changed)"
+                if len(questions) > len(shown) else "")
+        found.append(Diagnostic(questions[0].path, questions[0].line, (
+            f"{len(questions)} note(s) moved here from the deck {old!r}: Anki's import never moves a card, so their "
+            f"cards stay in {old!r}. To move them into {name!r}, search in Anki's Browse for {search}{more}, "
+            "select them all (Ctrl+A) and choose Cards > Change Deck (Ctrl+D)"), code="deck-changed", once=True))
+    return found
+
+
+MOVED_SEARCH_LIMIT = 10
+
+
+def _search_text(text: str) -> str:
+    """`text` inside a double-quoted term of Anki's search: its wildcards and quotes taken literally."""
+    return "".join("\\" + c if c in '\\"*_' else c for c in text)
+
+
 def _restored_warning(question, deck_name: str, removed_in: str | None) -> Diagnostic:
     return Diagnostic(question.path, question.line, (
         f"this question was removed{f' in version {removed_in}' if removed_in else ''} and is back: its note keeps "
@@ -565,20 +607,23 @@ def _restored_warning(question, deck_name: str, removed_in: str | None) -> Diagn
 
 
 def _clashes(plans: list[VersionPlan]) -> list[Diagnostic]:
-    """Packages may share no file, decks no name (Anki matches decks by name, ignoring case), notes no GUID."""
+    """Packages may share no file, notes no GUID; decks whose names differ only in case are one to Anki (several
+    files may feed one deck, named alike)."""
     found, owners = [], {}
 
-    def claim(what: str, key: str, shown: str, owner: str, path: Path) -> None:
-        first = owners.setdefault((what, key), owner)
-        if first != owner:
-            found.append(Diagnostic(path, 0, f"{what} {shown!r} is also used by {first}", "error", "clash"))
+    def claim(what: str, key: str, shown: str, owner: str, path: Path, by: str | None = None) -> None:
+        first = owners.setdefault((what, key), (owner, by))
+        if first[0] != owner:
+            found.append(Diagnostic(path, 0, f"{what} {shown!r} is also used by {first[1] or first[0]}", "error",
+                                    "clash"))
 
     for plan in plans:
-        claim("package file", plan.file_name, plan.file_name, f"the package {plan.key!r}",
-              plan.decks[0].deck.identified.parsed.source.path)
+        claim("package file", plan.file_name, plan.file_name, plan.key,
+              plan.decks[0].deck.identified.parsed.source.path, f"the package {plan.key!r}")
         for part in plan.decks:
             path = part.deck.identified.parsed.source.path
-            claim("deck name", part.name.casefold(), part.name, str(path), path)
+            claim("deck name", part.name.casefold(), part.name, part.name, path,
+                  f"{path} in another case (Anki takes them for one deck)")
             for note in part.deck.notes:
                 claim("note GUID", note.identified.guid, note.identified.guid, str(path), path)
     return found
