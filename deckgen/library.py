@@ -295,16 +295,23 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
         raise SourceError(path, text.count("\n", 0, control.start()) + 1,
                           f"control character U+{ord(control.group()):04X}: not text (Anki would also take U+001F "
                           "for a field separator)", "control-character", column=control.start() - line_start + 1)
-    from .settings import DeckDefaults, read_settings  # not for the up-to-date check
+    from .front_matter import front_matter  # not for the up-to-date check
+    from .settings import DeckDefaults, read_settings
 
+    front = front_matter(path, text) if text.startswith("---") else None
+    if front is not None:
+        text = front.text
     settings_file = settings_path(path)
-    found = [d for d in [link_outside(settings_file, root)] if d]
+    outside = link_outside(settings_file, root)
+    found = [d for d in [outside] if d] + list(front.diagnostics if front else ())
     defaults = file.defaults or DeckDefaults()
+    tags = front.tags if front else ()
     try:
-        settings = read_settings(path, settings_file if not found else Path(os.devnull), file.name or None, defaults)
+        settings = read_settings(path, settings_file if not outside else Path(os.devnull), file.name or None,
+                                 defaults, front.settings if front else None, tags)
     except SourceError as err:  # reported with what the Markdown has, which is read with the folder's settings
         found.append(err.diagnostic)
-        settings = read_settings(path, Path(os.devnull), file.name or None, defaults)
+        settings = read_settings(path, Path(os.devnull), file.name or None, defaults, tags=tags)
     return DeckSource(file=file, text=text, settings=settings, diagnostics=tuple(found))
 
 

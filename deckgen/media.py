@@ -95,15 +95,32 @@ class MediaResolver:
 
     def elsewhere(self, ref: MediaRef, limit: int = 3) -> list[str]:
         """Files inside the root named like a missing image (ignoring case), as links from its folder."""
+        wanted = Path(ref.path)
+        found = sorted(self._named(wanted.name.casefold()))
+        return [Path(os.path.relpath(path, wanted.parent)).as_posix() for path in found[:limit]]
+
+    def _named(self, name: str) -> list[Path]:
+        """The files inside the root (outside hidden folders) of this name, ignoring case."""
         if self._names is None:
             self._names = {}
             for folder, subfolders, files in os.walk(self.root):
-                subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-                for name in files:
-                    self._names.setdefault(name.casefold(), []).append(Path(folder) / name)
-        wanted = Path(ref.path)
-        found = sorted(self._names.get(wanted.name.casefold(), []))
-        return [Path(os.path.relpath(path, wanted.parent)).as_posix() for path in found[:limit]]
+                subfolders[:] = [sub for sub in subfolders if not sub.startswith(".")]
+                for file in files:
+                    self._names.setdefault(file.casefold(), []).append(Path(folder) / file)
+        return self._names.get(name, [])
+
+    def _found_as_obsidian_does(self, relative: str) -> Path | None:
+        """Where Obsidian finds a link that is not next to its file: from the library's top, else the one file
+        of its name anywhere in it (none when several have it: the warning then names them)."""
+        from_top = Path(os.path.realpath(self.root / relative))
+        if from_top.is_relative_to(self.root) and from_top.is_file():
+            return from_top
+        named = [path for path in self._named(Path(relative).name.casefold())
+                 if path.name == Path(relative).name or len(self._named(Path(relative).name.casefold())) == 1]
+        if len(named) == 1:
+            found = Path(os.path.realpath(named[0]))
+            return found if found.is_relative_to(self.root) else None
+        return None
 
     def resolve(self, src: str, folder: Path) -> MediaRef | None:
         """The verdict on `src`, written in a file in `folder`; None for a `data:` URL (the sanitizer's)."""
@@ -122,6 +139,8 @@ class MediaResolver:
         target = Path(os.path.realpath(Path(folder) / relative))
         if not target.is_relative_to(self.root):
             return MediaRef(src, str(target), problem=OUTSIDE)
+        if not os.path.exists(target) and not scheme and not relative.startswith("/"):
+            target = self._found_as_obsidian_does(relative) or target
         try:
             info = os.stat(target)
         except OSError:

@@ -53,7 +53,9 @@ def code_css() -> str:
 CSS = """\
 .card {
   --dg-fg: #1f2328; --dg-bg: #ffffff; --dg-muted: #59636e; --dg-border: #d1d9e0;
-  --dg-code-bg: #f6f8fa; --dg-accent: #0969da; --dg-mark: #fff1a8; --dg-warn: #b42318;
+  --dg-code-bg: #f8f8f8; --dg-accent: #0969da; --dg-mark: #fff1a8; --dg-warn: #b42318;
+  --dg-shadow: rgba(0, 0, 0, 0.28); --dg-note: #0969da; --dg-tip: #1a7f37; --dg-caution: #9a6700;
+  --dg-danger: #cf222e; --dg-ask: #8250df;
   font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC", "Hiragino Sans GB",
     "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", Roboto, "Helvetica Neue", Arial, sans-serif;
   font-size: 20px;
@@ -67,11 +69,14 @@ CSS = """\
 .card.nightMode, .card.night_mode, .nightMode .card, .night_mode .card {
   --dg-fg: #e6e8eb; --dg-bg: #1d1f23; --dg-muted: #9aa3ad; --dg-border: #3d444d;
   --dg-code-bg: #0d1117; --dg-accent: #58a6ff; --dg-mark: #6b5a00; --dg-warn: #ff8a80;
+  --dg-shadow: rgba(255, 255, 255, 0.3); --dg-note: #58a6ff; --dg-tip: #3fb950; --dg-caution: #d29922;
+  --dg-danger: #f85149; --dg-ask: #a371f7;
   /* Repeated here: Anki's own body.nightMode rule outranks a plain .card rule. */
   color: var(--dg-fg);
   background-color: var(--dg-bg);
 }
-.card.mobile { font-size: 18px; }
+/* Anki puts "mobile" on <html> (AnkiMobile, AnkiDroid, desktop's phone preview), not on the card's <body>. */
+.mobile .card { font-size: 18px; }
 .dg-card { max-width: 40rem; margin: 0 auto; padding: 4px 2px; }
 .dg-question { font-size: 1.12em; font-weight: 600; line-height: 1.5; }
 .dg-card hr#answer { border: 0; border-top: 1px solid var(--dg-border); margin: 1em 0; }
@@ -96,15 +101,55 @@ CSS = """\
 .dg-card .highlight, .dg-card pre { border-radius: 6px; }
 .dg-card pre {
   margin: 0.6em 0; padding: 0.7em 0.9em; font-size: 0.8em; line-height: 1.5;
-  overflow-x: auto; white-space: pre; max-width: 100%; background: var(--dg-code-bg);
+  overflow-x: auto; white-space: pre; max-width: 100%;
 }
-.dg-card .highlight pre { background: transparent; }
 .dg-card table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; margin: 0.6em 0; }
+/* What scrolls sideways shows that it does: a shadow at each edge with more beyond it (WebKit, as on an
+   iPhone, draws no scroll bar at rest), and a thin scroll bar where the engine draws one. */
+.dg-card pre, .dg-card .highlight pre, .dg-card table, .dg-card mjx-container {
+  --dg-cover: var(--dg-bg);
+  background:
+    linear-gradient(to right, var(--dg-cover) 30%, transparent) left center / 2.5em 100% no-repeat local,
+    linear-gradient(to left, var(--dg-cover) 30%, transparent) right center / 2.5em 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, var(--dg-shadow), transparent) left center / 0.9em 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, var(--dg-shadow), transparent) right center / 0.9em 100% no-repeat scroll;
+  background-color: var(--dg-cover);
+}
+.dg-card pre, .dg-card .highlight pre { --dg-cover: var(--dg-code-bg); }
+.dg-card ::-webkit-scrollbar { height: 6px; width: 6px; }
+.dg-card ::-webkit-scrollbar-thumb { background: var(--dg-border); border-radius: 3px; }
 .dg-card th, .dg-card td { border: 1px solid var(--dg-border); padding: 0.25em 0.6em; vertical-align: top; }
 .dg-card th { background: var(--dg-code-bg); }
 .dg-card img { max-width: 100%; height: auto; }
 .dg-card blockquote { margin: 0.6em 0; padding-left: 0.9em; border-left: 3px solid var(--dg-border); color: var(--dg-muted); }
 .dg-card mjx-container[display="true"] { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+/* A long inline formula scrolls within its line instead of widening the card. */
+.dg-card mjx-container:not([display="true"]) {
+  display: inline-block; max-width: 100%; overflow-x: auto; overflow-y: hidden; vertical-align: middle;
+}
+.dg-card del { color: var(--dg-muted); }
+.dg-card li.dg-task { list-style: none; margin-left: -1.1em; }
+.dg-wikilink { color: var(--dg-accent); }
+.dg-embed {
+  color: var(--dg-accent); border: 1px dashed var(--dg-border); border-radius: 4px; padding: 0 0.3em;
+}
+.dg-callout {
+  --dg-callout: var(--dg-note);
+  margin: 0.7em 0; padding: 0.45em 0.8em; border-left: 4px solid var(--dg-callout); border-radius: 6px;
+  background: var(--dg-code-bg);
+}
+.dg-callout > p, .dg-callout > ul, .dg-callout > ol { margin: 0.3em 0; }
+.dg-callout-title { font-weight: 650; color: var(--dg-callout); margin: 0.1em 0 0.3em; }
+summary.dg-callout-title { cursor: pointer; }
+.dg-callout-tip, .dg-callout-hint, .dg-callout-important, .dg-callout-success, .dg-callout-check,
+.dg-callout-done { --dg-callout: var(--dg-tip); }
+.dg-callout-warning, .dg-callout-caution, .dg-callout-attention { --dg-callout: var(--dg-caution); }
+.dg-callout-danger, .dg-callout-error, .dg-callout-bug, .dg-callout-failure, .dg-callout-fail,
+.dg-callout-missing { --dg-callout: var(--dg-danger); }
+.dg-callout-question, .dg-callout-help, .dg-callout-faq, .dg-callout-example { --dg-callout: var(--dg-ask); }
+.dg-callout-quote, .dg-callout-cite { --dg-callout: var(--dg-muted); }
+.dg-card .footnote { font-size: 0.8em; color: var(--dg-muted); }
+.dg-card .footnote hr { border: 0; border-top: 1px solid var(--dg-border); }
 .dg-card .cloze { font-weight: 650; color: var(--dg-accent); }
 .dg-status {
   margin-bottom: 0.8em; padding: 0.35em 0.7em; font-size: 0.75em; color: var(--dg-warn);

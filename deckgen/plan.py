@@ -14,10 +14,12 @@ new rendering to exactly the notes it changes.
 from __future__ import annotations
 
 import dataclasses
+import html
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import msgspec
 
@@ -223,7 +225,8 @@ def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: flo
     plans, diagnostics = [], []
     notes, package_records = dict(previous.notes), dict(previous.packages)
     deck_records, note_types = dict(previous.decks), dict(previous.note_types)
-    parts = [_plan_deck(deck, previous, delivered, stamp, render_version, rerender) for deck in decks]
+    parts = [_plan_deck(deck, previous, delivered, stamp, render_version, rerender, settings.source_url)
+             for deck in decks]
     for part in parts:
         diagnostics.extend(part.diagnostics)
         deck_records[part.deck_record.deck] = part.deck_record
@@ -280,7 +283,7 @@ class _DeckShare:
 
 
 def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, stamp: int, render_version: int,
-               rerender: bool) -> _DeckShare:
+               rerender: bool, source_url: str | None = None) -> _DeckShare:
     source = deck.identified.parsed.source
     settings, key, display = source.settings, source.file.key, source.file.display
     choice = deck.identified.note_type
@@ -317,7 +320,16 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         else:
             fingerprint = author_fingerprint(question.title, question.answer, question.sections, note.tags,
                                              settings.cards, display, images)
-        kind, rendering = _change(record, identified.reworded, question, note.tags, fingerprint)
+        if note.syntax_tags and record is not None and record.fingerprint and fingerprint != record.fingerprint \
+                and record.fingerprint == author_fingerprint(
+                    question.title, question.answer, question.sections,
+                    tuple(t for t in note.tags if t not in note.syntax_tags), settings.cards, display, images):
+            # Only the tags deckgen now reads from how the text is written differ: a change of deckgen's, not of
+            # the note, brought to it by --rerender like any new rendering.
+            fingerprint = record.fingerprint if not rerender else fingerprint
+            kind, rendering = (None, False) if not rerender else ("changed", True)
+        else:
+            kind, rendering = _change(record, identified.reworded, question, note.tags, fingerprint)
         reverted = kind is None and _behind(record, delivered)
         if reverted:
             kind = "restored" if delivered.notes[record.guid].removed else "changed"
@@ -335,8 +347,9 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if kind is None and record.fingerprint and record.html and (record.deck, record.explicit_id) == (
                 key, question.explicit_id):
             records.append(record)  # the very record read: the file keeps its line as it is
-            package_notes.append(PackageNote(identified.guid, (*fields[:2], record.source, fields[2]), note.tags,
-                                             record.mtime, note_type.model_id, name))
+            package_notes.append(PackageNote(identified.guid, (*fields[:2], _source(record.source, question.title,
+                                                                                     source_url), fields[2]),
+                                             note.tags, record.mtime, note_type.model_id, name))
             media.update((ref.name, ref) for ref in images)
             continue
         if kind is None:
@@ -348,8 +361,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
                                   sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
                                   mtime=mtime, source=source_line, explicit_id=question.explicit_id))
-        package_notes.append(PackageNote(identified.guid, (*fields[:2], source_line, fields[2]), note.tags, mtime,
-                                         note_type.model_id, name))
+        package_notes.append(PackageNote(identified.guid, (*fields[:2], _source(source_line, question.title, source_url),
+                                                           fields[2]), note.tags, mtime, note_type.model_id, name))
         media.update((ref.name, ref) for ref in images)
 
     tombstones, other_types = [], {}
@@ -466,8 +479,10 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
                        version=version, package=package, changes=tuple(changes),
                        rerender_pending=sum(s.pending for s in shares), digest=digest,
                        removed_carried=carried, removed_dropped=dropped)
+    # Once no note would look different, the package's notes are all of this render version.
     package_record = PackageRecord(package=key, version=version, version_mtime=version_mtime, serial=serial,
-                                   render=render_version if old_package is None or rerender else old_render)
+                                   render=render_version if old_package is None or rerender or not plan.rerender_pending
+                                   else old_render)
     return plan, package_record, records
 
 
@@ -567,6 +582,15 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
     last = delivered.notes.get(record.guid)
     return last is not None and last is not record and last.mtime >= record.mtime and bool(last.html) \
         and bool(record.html) and last.html != record.html
+
+
+def _source(source_line: str, heading: str, template: str | None) -> str:
+    """A card's Source field: `file:line`, a link when the library has a `source_url` template."""
+    if template is None:
+        return source_line
+    path, _, line = source_line.rpartition(":")
+    url = template.format(path=quote(path, safe="/"), line=line, heading=quote(heading, safe=""))
+    return f'<a class="dg-source-link" href="{html.escape(url)}">{html.escape(source_line, quote=False)}</a>'
 
 
 def _moved_warnings(moved, name: str, note_type: NoteType) -> list[Diagnostic]:

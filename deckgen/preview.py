@@ -60,7 +60,7 @@ SCRIPT = """
     document.querySelectorAll(".pv-side > .card").forEach(function (card) {
       card.classList.toggle("nightMode", night.checked);
       card.classList.toggle("night_mode", night.checked);
-      card.classList.toggle("mobile", phone.checked);
+      card.parentElement.classList.toggle("mobile", phone.checked);  // Anki puts it on <html>, above the card
     });
   }
   // The address can preset the view: page.html#night&phone&q=lora&tag=topic::rag

@@ -25,7 +25,7 @@ from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri
 from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
 from .sanitize import needs_sanitizing
-from .tags import note_tags
+from .tags import note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, time_limit
 
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
@@ -62,6 +62,9 @@ class RenderedNote(msgspec.Struct, frozen=True):
     question: RenderedText
     answer: RenderedText
     tags: tuple[str, ...]
+    syntax_tags: tuple[str, ...] = ()
+    """Those of `tags` that come from how its text is written (front matter, `#tags`: see `tags`), which
+    deckgen 0.x did not read: they reach notes built before through `--rerender`."""
 
 
 class RenderedTombstone(msgspec.Struct, frozen=True):
@@ -111,14 +114,19 @@ class MarkdownRenderer:
             from markdown.extensions.nl2br import Nl2BrExtension
             from markdown.extensions.tables import TableExtension
 
+            from markdown.extensions.footnotes import FootnoteExtension
+            from pymdownx.mark import MarkExtension
+            from pymdownx.tilde import DeleteSubExtension
+
             from .markdown_ext import (BlockStartExtension, LinearTimeExtension, ListIndentExtension,
-                                       MathExtension, MediaExtension)
+                                       MathExtension, MediaExtension, ObsidianExtension)
 
             extensions = [
                 TableExtension(),
                 Nl2BrExtension(),  # every line of text stays its own line on the card
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(),
-                LinearTimeExtension(),
+                LinearTimeExtension(), ObsidianExtension(),
+                MarkExtension(), DeleteSubExtension(subscript=False), FootnoteExtension(),  # ==, ~~, [^1]
             ]
             if fences:
                 from pymdownx.superfences import SuperFencesCodeExtension
@@ -237,8 +245,10 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver) -> Rend
             Diagnostic(question.path, question.answer_line + offset,
                        f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
             for offset, delimiter in unbalanced_math(question.answer))
+        extra = syntax_tags(question, settings.tags, settings.inline_tags)
         notes.append(RenderedNote(identified=identified, question=title, answer=answer,
-                                  tags=note_tags(question, settings.topics)))
+                                  tags=tuple(sorted({*note_tags(question, settings.topics), *extra})),
+                                  syntax_tags=extra))
     tombstones = tuple(RenderedTombstone(record, question or _escaped(record.question, True),
                                          answer or _escaped(record.answer, False))
                        for record, (question, answer) in zip(deck.gone, gone))

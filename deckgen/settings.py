@@ -8,6 +8,7 @@ Whatever is wrong is reported with the file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import sys
@@ -47,6 +48,8 @@ class DeckDefaults:
     question_level: int = 3
     cards: str = "basic"
     topics: tuple[TopicRule, ...] = ()
+    inline_tags: bool = True
+    """`#tags` in questions and answers become the note's tags (see `tags.inline_tags`)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class DeckSettings:
     """Which note type: "basic", "basic-and-reversed" (a second card asks the other way) or "cloze"."""
     name_set: bool = False
     """The settings name the deck (else a recorded deck keeps the name it has in Anki)."""
+    inline_tags: bool = True
+    tags: tuple[str, ...] = ()
+    """Tags every note of the deck gets: its front matter's `tags`."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,14 @@ class LibrarySettings:
     defaults: DeckDefaults = DeckDefaults()
     max_image_mib: float = 10
     """The largest image file bundled, in MiB."""
+    source_url: str | None = None
+    """A template (`https:` or `obsidian:`) that makes each card's source a link: {path}, {line}, {heading}."""
 
 
 LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
-                "include", "max_image_mib")
-FOLDER_KEYS = ("question_level", "cards", "topics", "exclude")
+                "include", "max_image_mib", "source_url")
+FOLDER_KEYS = ("question_level", "cards", "topics", "inline_tags", "exclude")
+SOURCE_URL_SCHEMES = ("https://", "obsidian://")
 PACKAGES = ("library", "folder")
 
 
@@ -137,13 +146,21 @@ def read_library_settings(path: Path) -> LibrarySettings:
     size = reader.typed(data, "max_image_mib", (int, float), 10)
     if not 0 < size <= 100:
         reader.fail("max_image_mib", f"max_image_mib must be more than 0 and at most 100, not {size}")
+    source_url = reader.typed(data, "source_url", str, None)
+    if source_url is not None:
+        try:
+            source_url.format(path="p", line=1, heading="h")
+        except (KeyError, IndexError, ValueError) as err:
+            reader.fail("source_url", f"source_url may hold {{path}}, {{line}} and {{heading}} only ({err})")
+        if not source_url.startswith(SOURCE_URL_SCHEMES):
+            reader.fail("source_url", "source_url must start with https:// or obsidian://")
     prefix = reader.typed(data, "prefix", str, None)
     if prefix is not None and (not prefix.strip() or any(not part.strip() for part in prefix.split("::"))):
         reader.fail("prefix", f"invalid deck name prefix {prefix!r}")
     return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
                            exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DeckDefaults()),
-                           max_image_mib=size, **keep)
+                           max_image_mib=size, source_url=source_url, **keep)
 
 
 def read_folder_settings(path: Path, inherited: DeckDefaults) -> FolderSettings | None:
@@ -178,22 +195,28 @@ def _read_toml_text(path: Path) -> str | None:
 
 
 def read_settings(deck_path: Path, path: Path, name: str | None = None,
-                  defaults: DeckDefaults = DeckDefaults()) -> DeckSettings:
-    """The settings of the deck `deck_path` from the file `path` over `defaults` (from the folders above it);
-    its name is `name` (by default its file's) unless the file sets one."""
+                  defaults: DeckDefaults = DeckDefaults(), front: dict | None = None,
+                  tags: tuple[str, ...] = ()) -> DeckSettings:
+    """The settings of the deck `deck_path` from the file `path` and its front matter's `deckgen` table
+    (`front`; a key set in both is an error) over `defaults` (from the folders above it); its name is `name`
+    (by default its file's) unless they set one; `tags` come from its front matter."""
     slug, name = default_slug(deck_path.stem), name or deck_path.stem
     text = _read_toml_text(path)
-    if text is None:
+    front = front or {}
+    if text is None and not front:
         return DeckSettings(name=name, slug=slug, question_level=defaults.question_level, cards=defaults.cards,
-                            topics=defaults.topics)
-    reader = _SettingsReader(path, text)
-    return reader.read(reader.parse(), name, slug, defaults)
+                            topics=defaults.topics, inline_tags=defaults.inline_tags, tags=tags)
+    reader = _SettingsReader(path if text is not None else deck_path, text or "")
+    data = reader.parse()
+    for key in sorted(set(front) & set(data)):
+        reader.fail(key, f"{key!r} is set here and in the front matter of {deck_path}: set it in one place")
+    return dataclasses.replace(reader.read({**front, **data}, name, slug, defaults), tags=tags)
 
 
 class _SettingsReader:
     """Checks a settings table, naming the file and line of whatever is wrong."""
 
-    KNOWN = ("name", "slug", "version", "question_level", "cards", "topics")
+    KNOWN = ("name", "slug", "version", "question_level", "cards", "topics", "inline_tags")
     CARDS = ("basic", "basic-and-reversed", "cloze")
 
     def __init__(self, path: Path, text: str):
@@ -214,7 +237,7 @@ class _SettingsReader:
         defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
                             version=self.version(data), question_level=defaults.question_level,
-                            topics=defaults.topics, cards=defaults.cards)
+                            topics=defaults.topics, cards=defaults.cards, inline_tags=defaults.inline_tags)
 
     def known(self, data: dict, known: tuple[str, ...]) -> None:
         for key in data:
@@ -244,7 +267,8 @@ class _SettingsReader:
         topics = inherited.topics
         if "topics" in data:  # a file's own topic rules replace those from above
             topics = tuple(self.topic_rule(i, rule) for i, rule in enumerate(self.typed(data, "topics", list, [])))
-        return DeckDefaults(question_level=level, cards=cards, topics=topics)
+        inline = self.typed(data, "inline_tags", bool, inherited.inline_tags)
+        return DeckDefaults(question_level=level, cards=cards, topics=topics, inline_tags=inline)
 
     def patterns(self, data: dict, key: str) -> tuple[str, ...]:
         patterns = self.typed(data, key, list, [])

@@ -1,20 +1,61 @@
-"""Give each note its tags: its section path, and the topics the deck's rules find."""
+"""Give each note its tags: its section path, the topics the deck's rules find, its file's front matter tags,
+and the `#tags` written in its question and answer."""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 from .errors import SourceError
 from .parse import Question
 from .settings import PATTERN_TIMEOUT, TopicRule
-from .syntax import anki_tag
+from .syntax import anki_tag, fences, math_and_code_spans
+
+# A tag as Obsidian writes one: `#` after a space or the line's start (not C#, a URL's #part, {#id}, &#38;),
+# then letters, digits, `_`, `-` and `/`, at least one of them no digit.
+INLINE_TAG_RE = re.compile(r"(?<![\w/&#{(\[\\])#([\w\-/]*[^\W\d][\w\-/]*)")
+HEX_COLOUR_RE = re.compile(r"[0-9a-fA-F]{3}(?:[0-9a-fA-F]{1}|[0-9a-fA-F]{3}|[0-9a-fA-F]{5})?")
+NOT_TAGS = frozenset("include define pragma ifdef ifndef endif elif else if undef import error warning region "
+                     "endregion".split())  # C's preprocessor and C#'s directives, which prose quotes
 
 
 @functools.lru_cache(maxsize=4096)
 def section_tag(sections: tuple[str, ...]) -> str:
     """The hierarchical tag of a section path (computed once per section)."""
     return anki_tag(sections)
+
+
+def syntax_tags(question: Question, file_tags: Iterable[str], inline: bool) -> tuple[str, ...]:
+    """The tags a note gets from how its text is written: its file's front matter tags, and (`inline`) the
+    `#tags` in its question and answer, sorted."""
+    tags = set(file_tags)
+    if inline and "#" in question.title + question.answer:
+        tags.update(inline_tags(question.title))
+        tags.update(inline_tags(question.answer))
+    tags.discard("")
+    return tuple(sorted(tags))
+
+
+def inline_tags(markdown_text: str) -> set[str]:
+    """`#tags` in Markdown, outside code, math and links' targets; `#a/b` is the tag `a::b`."""
+    if "#" not in markdown_text:
+        return set()
+    lines = markdown_text.split("\n")
+    fenced = fences(lines).lines
+    text = "\n".join("" if i in fenced else line for i, line in enumerate(lines))
+    for span in reversed(list(math_and_code_spans(text))):
+        text = text[:span.start] + " " * (span.end - span.start) + text[span.end:]
+    text = re.sub(r"\]\([^)]*\)|<[^>]*>|\b[a-z][a-z0-9+.-]*://\S+", " ", text)  # link targets, tags, URLs
+    found = set()
+    for match in INLINE_TAG_RE.finditer(text):
+        name = match.group(1).strip("/")
+        if not name or name.casefold() in NOT_TAGS or HEX_COLOUR_RE.fullmatch(name):
+            continue
+        tag = anki_tag(name.split("/"))
+        if tag:
+            found.add(tag)
+    return found
 
 
 def note_tags(question: Question, rules: Iterable[TopicRule]) -> tuple[str, ...]:

@@ -24,7 +24,10 @@ VAULT = {  # path inside the library: content
     "assets/diagram.png": png(3, 3, (0, 0, 200)),
     "os/README.md": "Operating systems.\n\n### What is a process?\nA program in execution.\n",
     "os/memory.md": ("### What is a page?\nA fixed-size block of memory.\n![page](img/page.png)\n\n"
-                     "### What is a TLB?\nA cache of page translations.\n![diagram](diagram.png)\n"),
+                     "### What is a TLB?\nA cache of page translations.\n![diagram](diagram.png)\n"
+                     "![which?](shared.png)\n"),  # found by its name alone; and a name two files have
+    "os/img/shared.png": png(2, 3, (0, 90, 0)),
+    "networks/shared.png": png(3, 2, (0, 0, 90)),
     "os/img/page.png": png(2, 2, (200, 0, 0)),
     "os/notes.md": "### What is a syscall?\nA request to the kernel.\n",
     f"os/{PROCESS_NFC}.md": "### 什么是进程？\n运行中的程序。\n",
@@ -58,8 +61,8 @@ def test_a_notes_folder_builds_as_a_deck_tree_in_one_package(tmp_path, anki):
     result = CliRunner().invoke(main, ["build", str(vault), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.glob("*.apkg")] == ["vault-1.0.0.apkg"]  # one package, named after the folder
-    assert f"{vault / 'os' / 'memory.md'}:7:1: warning: image not found, not included: diagram.png" in result.stderr
-    assert "did you mean ../assets/diagram.png?" in result.stderr
+    assert f"{vault / 'os' / 'memory.md'}:8:1: warning: image not found, not included: shared.png" in result.stderr
+    assert "did you mean ../networks/shared.png or img/shared.png?" in result.stderr
     assert f"{vault / 'networks' / 'notes.md'}:5:1: warning: this code fence is never closed" in result.stderr
     assert "1 Markdown file(s) without questions" in result.stderr  # the repository's README
     assert "error" not in result.stderr
@@ -75,7 +78,8 @@ def test_a_notes_folder_builds_as_a_deck_tree_in_one_package(tmp_path, anki):
     networks = anki.col.decks.by_name("networks")
     assert "Networks, layer by layer." in networks["desc"]
     media = Path(anki.col.media.dir())
-    assert [p.read_bytes() for p in media.iterdir()] == [VAULT["os/img/page.png"]]  # every image that resolves
+    assert sorted(p.read_bytes() for p in media.iterdir()) == sorted(
+        [VAULT["os/img/page.png"], VAULT["assets/diagram.png"]])  # every image that resolves
     (socket,) = [n for n in anki.notes() if n["Question"] == "Show a socket"]
     assert "<pre>" in socket["Answer"] and ">socket<" in socket["Answer"]  # the open fence ran to the end
     keys = {note.deck for note in record_of(vault).notes.values()}

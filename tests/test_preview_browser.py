@@ -102,3 +102,28 @@ def test_filters_by_text_and_tag(browser, page_url):
     page.select_option("#pv-tag", "topic::rag::vector-db")
     assert page.inner_text("#pv-count") == "2 of 106 notes"
     assert problems == []
+
+
+def card_page(browser, body: str, html_class: str):
+    """A card as Anki lays it out: the note type's CSS, `card` on <body>, the platform classes on <html>."""
+    from deckgen.note_types import BASIC
+
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.set_content(f'<!doctype html><html class="{html_class}"><head><style>{BASIC.css}</style></head>'
+                     f'<body class="card"><div class="dg-card"><div class="dg-answer">{body}</div></div></body></html>')
+    return page
+
+
+def test_the_phone_text_size_applies_where_anki_puts_the_mobile_class(browser):
+    size = "getComputedStyle(document.body).fontSize"
+    assert card_page(browser, "<p>x</p>", "iphone ios mobile").evaluate(size) == "18px"
+    assert card_page(browser, "<p>x</p>", "linux chrome").evaluate(size) == "20px"
+
+
+def test_a_long_inline_formula_scrolls_in_its_line_instead_of_widening_the_card(browser):
+    wide = '<span style="display:inline-block;width:900px">formula</span>'  # as MathJax lays one out
+    page = card_page(browser, f"<p>It is <mjx-container>{wide}</mjx-container> in one line.</p>", "mobile")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.evaluate("(() => { const m = document.querySelector('mjx-container');"
+                        " return [m.scrollWidth, m.clientWidth, getComputedStyle(m).overflowX]; })()")
+    assert box[0] > box[1] and box[2] == "auto"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from markdown import Extension
 from markdown.treeprocessors import Treeprocessor
 
 from ..media import REMOTE, MediaResolver, not_included_html
+
+WIDTH_RE = re.compile(r"^(.*?)\|\s*(\d{1,4})(?:\s*x\s*(\d{1,4}))?\s*$", re.DOTALL)
 
 
 class MediaRewriter(Treeprocessor):
@@ -28,6 +31,12 @@ class MediaRewriter(Treeprocessor):
                     self._rewrite(parent, index, img)
 
     def _rewrite(self, parent, index: int, img) -> None:
+        sized = WIDTH_RE.match(img.get("alt", ""))
+        if sized:  # ![alt|500](x.png), ![alt|500x300](x.png): Obsidian's way to size an image
+            img.set("alt", sized.group(1).strip())
+            img.set("width", sized.group(2))
+            if sized.group(3):
+                img.set("height", sized.group(3))
         ref = self.md.deckgen_resolver.resolve(img.get("src", ""), self.md.deckgen_folder)
         if ref is None:
             return  # a data: URL, for the sanitizer to judge
