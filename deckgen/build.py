@@ -202,8 +202,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
        since the last one (see `stamp`): the report then says so;
     3. run every stage up to the plan (`plan_library`), stopping before
        anything is written if there is an error;
-    4. write what this machine delivers (see `delivered`), every package's
-       changelog and new version's package, and the identity record to
+    4. write the identity record, what this machine delivers (see
+       `delivered`), and every package's changelog and new version's package to
        temporary files, then rename them all into place, in that order: a
        build killed in between leaves a record from which the next build
        remakes the very same packages.
@@ -222,7 +222,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         check, cache = _planned(source, *_check(source, out_dir, now, allow_new_note_type, rerender, progress))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
-        from .delivered import delivered_path, encode_delivered
+        from .delivered import delivered_path, write_delivered_to
         from .package import write_package_to  # only a build that writes loads genanki
         from .staging import StagedFiles
 
@@ -233,12 +233,14 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
 
                 _ensure_inside(library.settings_path, library.root, "the notes folder's settings")
                 files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace))
-            record = _record_bytes(library, plan.record, plan.previous)
-            # What this machine delivers, in place before the packages: a build killed in between has at worst
-            # the next one deliver again notes Anki may not have yet.
-            files.stage(delivered_path(out_dir), encode_delivered(
-                check.delivered, library.root, record if record is not None else library.record_path.read_bytes(),
-                [(package.key, package.version, package.digest) for package in plan.packages]))
+            # The record, then what this machine delivers (see `delivered`: a copy of it), in place before the
+            # packages: a build killed in between leaves a record from which the next one remakes the very
+            # packages.
+            _stage_record(files, library, plan.record, plan.previous)
+            files.stage(delivered_path(out_dir), partial(
+                write_delivered_to, previous=check.delivered, root=library.root,
+                record=files.staged(library.record_path) or library.record_path,
+                written=[(package.key, package.version, package.digest) for package in plan.packages]))
             for package in plan.packages:
                 path = out_dir / package.file_name
                 log = changelog_path(out_dir, package.key)
@@ -248,7 +250,6 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if package.is_new_version or not path.exists():
                     files.stage(path, partial(write_package_to, package.package))
                 built.append(PackageBuild(plan=package, path=path))
-            _stage_record(files, library, plan.record, record)
             files.commit()
         cache.save()
         write_stamp(library, out_dir, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
@@ -266,22 +267,13 @@ def summary_line(plan: VersionPlan) -> str:
     return f"{plan.note_count} notes{decks}"
 
 
-def _record_bytes(library: Library, record: IdentityRecord, previous: IdentityRecord) -> bytes | None:
-    """The identity record's file, when it changed (or the file is not in order); else None."""
-    from .identity_file import EMPTY, record_lines
+def _stage_record(files, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
+    """The identity record, when it changed (or the file is not in order), and the files that go with it."""
+    from .identity_file import EMPTY, GITATTRIBUTES, write_record_to
 
     _ensure_inside(library.record_path, library.root, "the record")
     if record != previous or not previous.tidy or previous is EMPTY:
-        return b"".join(record_lines(record, previous))
-    return None
-
-
-def _stage_record(files, library: Library, record: IdentityRecord, data: bytes | None) -> None:
-    """The identity record's file `data`, if any, and the files that go with the record."""
-    from .identity_file import GITATTRIBUTES
-
-    if data is not None:
-        files.stage(library.record_path, data)
+        files.stage(library.record_path, partial(write_record_to, record, previous=previous))
     attributes = library.record_path.with_name(".gitattributes")
     if not attributes.exists():
         files.stage(attributes, GITATTRIBUTES)

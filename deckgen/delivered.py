@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -91,15 +92,19 @@ def read_delivered(output: Path, root: Path, record_path: Path) -> Delivered | N
     return Delivered(versions=header.versions, notes=notes)
 
 
-def encode_delivered(previous: Delivered | None, root: Path, record: bytes,
-                     written: Iterable[tuple[str, str, str]]) -> bytes:
-    """The file once a build has written the identity record `record` (its bytes) and each (package,
-    version, digest) of `written`."""
+def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, record: Path,
+                       written: Iterable[tuple[str, str, str]]) -> None:
+    """Write the file once a build has written the identity record (the file `record`) and each (package,
+    version, digest) of `written`; the record is copied in pieces, never held whole."""
+    import shutil
+
     versions = {key: dict(value) for key, value in (previous.versions if previous else {}).items()}
     for package, version, digest in written:
         versions.setdefault(package, {})[version] = digest
     header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions)
-    return msgspec.json.encode(header) + b"\n" + record
+    file.write(msgspec.json.encode(header) + b"\n")
+    with open(record, "rb") as source:
+        shutil.copyfileobj(source, file, 1 << 20)
 
 
 def content_digest(parts: Iterable[str]) -> str:

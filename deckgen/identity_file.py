@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import msgspec
 
@@ -273,12 +273,17 @@ def _tables(record: IdentityRecord) -> dict[str, dict]:
     return {"package": record.packages, "deck": record.decks, "note_type": record.note_types, "guid": record.notes}
 
 
-def record_lines(record: IdentityRecord, previous: IdentityRecord | None = None) -> Iterator[bytes]:
-    """The record's file, a line at a time.
+def write_record_to(record: IdentityRecord, file: BinaryIO, previous: IdentityRecord | None = None) -> None:
+    """Write the record to an open file, a line at a time.
 
     A record `previous` (as read from the file) holds unchanged, the very same
     object, keeps its line as it was: most lines of a rebuild, at no cost.
     """
+    file.writelines(record_lines(record, previous))
+
+
+def record_lines(record: IdentityRecord, previous: IdentityRecord | None = None) -> Iterator[bytes]:
+    """The record's file, a line at a time (see `write_record_to`)."""
     yield b'{"deckgen_identity":%d}\n' % FORMAT
     old = _tables(previous) if previous is not None else {}
     for kind, table in _tables(record).items():

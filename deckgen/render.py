@@ -99,24 +99,23 @@ class MarkdownRenderer:
 
     def __init__(self, resolver: MediaResolver) -> None:
         self.resolver = resolver
-        self._md: dict[tuple[bool, bool], object] = {}
+        self._md: dict[tuple[bool, bool, bool, bool], object] = {}
 
-    def _markdown(self, links: bool, fences: bool = True):
-        """Python-Markdown with deckgen's extensions, and pymdownx's MagicLink (`links`) and SuperFences (`fences`).
+    def _markdown(self, links: bool, fences: bool = True, marks: bool = True, notes: bool = True):
+        """Python-Markdown with deckgen's extensions, and pymdownx's MagicLink (`links`), SuperFences (`fences`),
+        Mark and Tilde (`marks`: `==` and `~~`) and Python-Markdown's footnotes (`notes`).
 
         MagicLink turns bare URLs and e-mail addresses into links, SuperFences
         renders fenced code (highlighted by Pygments, also inside lists); both
         load urllib, http and email, which a text with neither never needs.
+        Mark and Tilde compile a hundred patterns (a fifth of a small rebuild):
+        only a text with `==` or `~~` gets them.
         """
-        if (links, fences) not in self._md:
+        if (links, fences, marks, notes) not in self._md:
             # Extensions as objects, not names: a name makes Markdown search package metadata for it.
             import markdown
             from markdown.extensions.nl2br import Nl2BrExtension
             from markdown.extensions.tables import TableExtension
-
-            from markdown.extensions.footnotes import FootnoteExtension
-            from pymdownx.mark import MarkExtension
-            from pymdownx.tilde import DeleteSubExtension
 
             from .markdown_ext import (BlockStartExtension, LinearTimeExtension, ListIndentExtension,
                                        MathExtension, MediaExtension, ObsidianExtension)
@@ -126,8 +125,16 @@ class MarkdownRenderer:
                 Nl2BrExtension(),  # every line of text stays its own line on the card
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(),
                 LinearTimeExtension(), ObsidianExtension(),
-                MarkExtension(), DeleteSubExtension(subscript=False), FootnoteExtension(),  # ==, ~~, [^1]
             ]
+            if marks:
+                from pymdownx.mark import MarkExtension
+                from pymdownx.tilde import DeleteSubExtension
+
+                extensions += [MarkExtension(), DeleteSubExtension(subscript=False)]  # ==highlight==, ~~strike~~
+            if notes:
+                from markdown.extensions.footnotes import FootnoteExtension
+
+                extensions.append(FootnoteExtension())  # [^1]
             if fences:
                 from pymdownx.superfences import SuperFencesCodeExtension
 
@@ -138,8 +145,8 @@ class MarkdownRenderer:
                 extensions.insert(2, MagiclinkExtension())
             md = markdown.Markdown(extensions=extensions)
             md.deckgen_resolver = self.resolver
-            self._md[links, fences] = md
-        return self._md[links, fences]
+            self._md[links, fences, marks, notes] = md
+        return self._md[links, fences, marks, notes]
 
     def render(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
@@ -166,7 +173,8 @@ class MarkdownRenderer:
     def _convert(self, text: str, inline: bool, folder: Path) -> RenderedText:
         if inline:
             text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
-        md = self._markdown(links=MAY_LINK_RE.search(text) is not None, fences="```" in text or "~~~" in text)
+        md = self._markdown(links=MAY_LINK_RE.search(text) is not None, fences="```" in text or "~~~" in text,
+                            marks="==" in text or "~~" in text, notes="[^" in text)
         md.deckgen_folder = folder
         result = md.reset().convert(text)
         if inline:

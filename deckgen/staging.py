@@ -52,6 +52,10 @@ class StagedFiles:
             return
         os.chmod(tmp_name, 0o644)
 
+    def staged(self, path: Path) -> Path | None:
+        """The temporary file staged for `path` (None when none is: it holds that content already)."""
+        return next((Path(tmp) for tmp, target in self._staged if target == path), None)
+
     def remove(self, path: Path) -> None:
         """Delete `path` when the staged files are committed (after they are all in place)."""
         self._removals.append(path)
