@@ -80,17 +80,21 @@ def run() -> None:
 @OUTPUT
 @NEW_NOTE_TYPE
 @RERENDER
-@click.option("-v", "--verbose", is_flag=True, help="List every note that changes (renamed ones are always listed).")
+@click.option("-v", "--verbose", is_flag=True, help="List every note that changes (renamed ones are always listed), "
+              "every warning however many of one kind, and the files without questions.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbose: bool, quiet: bool) -> None:
-    """Build each deck into a versioned .apkg.
+    """Build a library of notes into a versioned .apkg.
 
-    SOURCE is a folder of Markdown decks (default: source/) or one .md file.
-    Each deck becomes OUTPUT/<slug>-<version>.apkg; open it in Anki (File >
-    Import) to add new notes and update changed ones in place, with their
-    review history. The identity record, .deckgen/identity.jsonl in SOURCE,
-    records what Anki knows the notes by, and deckgen.toml in SOURCE holds the
-    namespace new notes' GUIDs derive from: commit both with your notes.
+    SOURCE is a notes folder (default: source/), or a file or folder inside
+    one: the library it is in is built. Its folder tree makes a deck tree, all
+    of it in one package, OUTPUT/<slug>-<version>.apkg (or one package per
+    top-level folder, with packages = "folder" in its deckgen.toml); open it
+    in Anki (File > Import) to add new notes and update changed ones in place,
+    with their review history. The identity record, .deckgen/identity.jsonl
+    in the library, records what Anki knows the notes by, and its deckgen.toml
+    holds the namespace new notes' GUIDs derive from: commit both with your
+    notes.
     """
     from .build import build_decks, summary_line
 
@@ -127,7 +131,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
 def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> None:
     """Show what the next build would change, writing nothing.
 
-    For each deck in SOURCE (default: source/): the version the build would
+    For each package of the library SOURCE names (default: source/): the version the build would
     make, and which notes would be new, changed, renamed, restored, removed
     or left unchanged, against the last build recorded in the identity
     record, and whether the note type changes.
@@ -187,7 +191,9 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
 @NEW_NOTE_TYPE
 @click.option("-v", "--verbose", is_flag=True, help="List every diagnostic, however many of one kind there are.")
 def check(source: Path, output: Path, strict: bool, output_format: str, new_note_type: bool, verbose: bool) -> None:
-    """Report every problem a build would meet, and the cards it would make.
+    """Report problems and cards, writing nothing.
+
+    Every problem a build would meet, and the cards it would make.
 
     Lists all diagnostics at once, sorted, as path:line:col: severity:
     message [code], notes too (such as images the cards load from the

@@ -93,11 +93,10 @@ class MediaResolver:
         self._files: dict[tuple[str, tuple], MediaRef] = {}
         self._names: dict[str, list[Path]] | None = None
 
-    def elsewhere(self, ref: MediaRef, limit: int = 3) -> list[str]:
-        """Files inside the root named like a missing image (ignoring case), as links from its folder."""
-        wanted = Path(ref.path)
-        found = sorted(self._named(wanted.name.casefold()))
-        return [Path(os.path.relpath(path, wanted.parent)).as_posix() for path in found[:limit]]
+    def elsewhere(self, ref: MediaRef, folder: Path, limit: int = 3) -> list[str]:
+        """Files inside the root named like a missing image (ignoring case), as links from `folder` (its note's)."""
+        found = sorted(self._named(Path(ref.path).name.casefold()))
+        return [Path(os.path.relpath(path, os.path.realpath(folder))).as_posix() for path in found[:limit]]
 
     def _named(self, name: str) -> list[Path]:
         """The files inside the root (outside hidden folders) of this name, ignoring case."""
@@ -110,11 +109,14 @@ class MediaResolver:
         return self._names.get(name, [])
 
     def _found_as_obsidian_does(self, relative: str) -> Path | None:
-        """Where Obsidian finds a link that is not next to its file: from the library's top, else the one file
-        of its name anywhere in it (none when several have it: the warning then names them)."""
+        """Where Obsidian finds a link that is not next to its file: from the library's top, else, for a bare
+        file name, the one file of that name anywhere in it (none when several have it: the warning then names
+        them)."""
         from_top = Path(os.path.realpath(self.root / relative))
         if from_top.is_relative_to(self.root) and from_top.is_file():
             return from_top
+        if "/" in relative.strip("/"):
+            return None  # a path with folders names its file: no other file of that name stands in for it
         named = [path for path in self._named(Path(relative).name.casefold())
                  if path.name == Path(relative).name or len(self._named(Path(relative).name.casefold())) == 1]
         if len(named) == 1:

@@ -303,7 +303,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         record = identified.record
         if record is not None and record.deck != key and record.deck in previous.decks \
                 and previous.decks[record.deck].name != name:
-            moved.append((question, previous.decks[record.deck].name))
+            moved.append((question, previous.decks[record.deck].name, note.question.html))
         if note_type.cloze and not CLOZE_RE.search(note.answer.html):
             diagnostics.append(Diagnostic(question.path, question.answer_line, (
                 "no cloze deletion such as {{c1::…}} in this answer: Anki would make no card for it"),
@@ -406,7 +406,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
     diagnostics.extend(_moved_warnings(moved, name, note_type))
     return _DeckShare(deck, name, package_notes, records, changes, tombstones, media, diagnostics, deck_record,
                       type_record, other_types, type_change, deck_changed, deck.description_html, pending,
-                      [(question.title, old) for question, old in moved])
+                      [(question.title, old) for question, old, _ in moved])
 
 
 def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, delivered: Delivered,
@@ -596,14 +596,15 @@ def _source(source_line: str, heading: str, template: str | None) -> str:
 def _moved_warnings(moved, name: str, note_type: NoteType) -> list[Diagnostic]:
     """One warning for each deck notes came from: where their cards are, and how to move them in Anki."""
     by_deck: dict[str, list] = {}
-    for question, old in moved:
-        by_deck.setdefault(old, []).append(question)
+    for question, old, field_html in moved:
+        by_deck.setdefault(old, []).append((question, field_html))
     found = []
-    for old, questions in by_deck.items():
+    for old, notes in by_deck.items():
         field = note_type.fields[0]
-        shown = questions[:MOVED_SEARCH_LIMIT]
+        shown = notes[:MOVED_SEARCH_LIMIT]  # the question field as Anki holds it: its HTML
         search = f'deck:"{_search_text(old)}" (' + " OR ".join(
-            f'"{field}:{_search_text(q.title)}"' for q in shown) + ")"
+            f'"{field}:{_search_text(field_html)}"' for _, field_html in shown) + ")"
+        questions = [question for question, _ in notes]
         more = (f" (the first {len(shown)} of them; `deckgen build -v` lists them all as changed)"
                 if len(questions) > len(shown) else "")
         found.append(Diagnostic(questions[0].path, questions[0].line, (

@@ -312,7 +312,7 @@ def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text
         if ref.problem is not None:
             offset = _line_of_first(markdown_text, [re.escape(ref.src)])
             severity = "note" if ref.problem == REMOTE else "warning"
-            elsewhere = resolver.elsewhere(ref) if ref.problem == MISSING else []
+            elsewhere = resolver.elsewhere(ref, path.parent) if ref.problem == MISSING else []
             found.append(Diagnostic(path, first_line + offset, problem_message(ref, resolver.size_limit, elsewhere),
                                     severity, ref.problem))
     if rendered.timed_out:

@@ -240,9 +240,20 @@ class _SettingsReader:
                             topics=defaults.topics, cards=defaults.cards, inline_tags=defaults.inline_tags)
 
     def known(self, data: dict, known: tuple[str, ...]) -> None:
-        for key in data:
-            if key not in known:
-                self.fail(key, f"unknown setting {key!r} (known: {', '.join(known)})")
+        """Every key of `data` not in `known` at once, in one error at the first of them."""
+        import difflib
+
+        unknown = [key for key in data if key not in known]
+        if not unknown:
+            return
+        parts = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f", did you mean {close[0]!r}?" if close else ""
+            where = f" (line {self.line_of(key)})" if len(unknown) > 1 and self.line_of(key) else ""
+            parts.append(f"{key!r}{where}{hint}")
+        self.fail(unknown[0], f"unknown setting{'s' if len(unknown) > 1 else ''} {'; '.join(parts)} "
+                              f"(known: {', '.join(known)})")
 
     def slug(self, data: dict, default: str | None) -> str | None:
         slug = self.typed(data, "slug", str, default)

@@ -29,7 +29,7 @@ VAULT = {  # path inside the library: content
     "os/img/shared.png": png(2, 3, (0, 90, 0)),
     "networks/shared.png": png(3, 2, (0, 0, 90)),
     "os/img/page.png": png(2, 2, (200, 0, 0)),
-    "os/notes.md": "### What is a syscall?\nA request to the kernel.\n",
+    "os/notes.md": "### What is a syscall?\nA request to the kernel.\n![gone](missing/diagram.png)\n",
     f"os/{PROCESS_NFC}.md": "### 什么是进程？\n运行中的程序。\n",
     "networks/index.md": "Networks, layer by layer.\n",
     "networks/notes.md": "### What is TCP?\nA reliable byte stream.\n\n### Show a socket\n```python\nsocket()\n",
@@ -63,6 +63,10 @@ def test_a_notes_folder_builds_as_a_deck_tree_in_one_package(tmp_path, anki):
     assert [p.name for p in out.glob("*.apkg")] == ["vault-1.0.0.apkg"]  # one package, named after the folder
     assert f"{vault / 'os' / 'memory.md'}:8:1: warning: image not found, not included: shared.png" in result.stderr
     assert "did you mean ../networks/shared.png or img/shared.png?" in result.stderr
+    # A path with folders names its file: a file of that name elsewhere is only suggested, never taken.
+    assert (f"{vault / 'os' / 'notes.md'}:3:1: warning: image not found, not included: missing/diagram.png "
+            f"(looked for {vault / 'os' / 'missing' / 'diagram.png'}); did you mean ../assets/diagram.png?") \
+        in result.stderr
     assert f"{vault / 'networks' / 'notes.md'}:5:1: warning: this code fence is never closed" in result.stderr
     assert "1 Markdown file(s) without questions" in result.stderr  # the repository's README
     assert "error" not in result.stderr
@@ -168,6 +172,14 @@ def test_settings_errors_are_reported_with_the_markdowns_and_json_is_always_json
             "deckgen.toml at its top may set it") in result.stdout
     missing = CliRunner().invoke(main, ["check", "--format", "json", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1 and json.loads(missing.stdout)["errors"] == 1
+
+
+def test_every_unknown_setting_is_named_at_once_with_a_suggestion(tmp_path):
+    vault = write_vault(tmp_path / "vault", {"a.md": "### Q?\nA.\n", "deckgen.toml": 'colour = "red"\nquestion_levl = 2\n'})
+    result = CliRunner().invoke(main, ["check", str(vault)])
+    assert result.exit_code == 1
+    assert (f"{vault / 'deckgen.toml'}:1:1: error: unknown settings 'colour' (line 1); 'question_levl' (line 2), did "
+            "you mean 'question_level'?") in result.stdout
 
 
 def test_many_warnings_of_one_kind_are_summarised(tmp_path):

@@ -98,6 +98,19 @@ def test_a_move_keeps_every_note_and_its_history_and_says_how_to_move_the_cards(
     assert anki.check_database()[1]
 
 
+def test_the_search_for_moved_notes_finds_questions_with_formatting_too(tmp_path, anki):
+    src, out = tmp_path / "notes", tmp_path / "build"
+    tricky = {"What does `x_y` \"quoted\" mean (C*)?": "A name.", "Is 5 < 6 & 7 > 3: *really*?": "Yes."}
+    write(src, {"a.md": tricky, "b.md": first(OS, "What is a page?")})
+    anki.import_package(build_decks(src, out, now=T).packages[0].path)
+    write(src, {"a.md": {}, "b.md": {**first(OS, "What is a page?"), **tricky}})
+    report = build_decks(src, out, now=T + 100)
+    anki.import_package(report.packages[0].path)
+    (warning,) = [d for d in report.diagnostics if d.code == "deck-changed"]
+    search = re.search(r"Browse for (.*), select them all", warning.message).group(1)
+    assert len(anki.col.find_notes(search)) == 2
+
+
 def two_decks_with_ids(tmp_path) -> tuple[Path, Path]:
     """A library of two files, a question with an explicit id in each, built once."""
     src, out = tmp_path / "notes", tmp_path / "build"
