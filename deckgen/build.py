@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import time
-import unicodedata
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -84,14 +83,14 @@ def check_library(source: Path, output: Path | None = None, now: float | None = 
     of rendering again; `progress(done, total)` follows the rendering. Files
     under `output` are never read as decks.
     """
-    return _check(source, output, now, allow_new_note_type, rerender, progress)[0]
+    return _check(find_library(source, output), output, now, allow_new_note_type, rerender, progress)[0]
 
 
-def _check(source: Path, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
+def _check(library: Library, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
            progress) -> tuple[LibraryCheck, RenderCache]:
     from .delivered import read_delivered
     from .identify import identify_decks
-    from .identity_file import EMPTY, read_record
+    from .identity_file import EMPTY, parse_record, record_bytes
     from .ids import new_namespace
     from .legacy_record import convert
     from .library import folder_deck, legacy_deck_key, link_outside, read_deck
@@ -104,7 +103,6 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     from .grouping import homes, package_keys
 
     now = time.time() if now is None else now
-    library = find_library(source, output)
     diagnostics = list(library.diagnostics)
     # Nothing outside the library goes into a package.
     resolver = MediaResolver(library.root, int(library.settings.max_image_mib * 1024 * 1024))
@@ -115,7 +113,8 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     settings = library.settings
     settings_failed = any(d.path == library.settings_path and d.severity == "error" for d in diagnostics)
     try:
-        record = read_record(library.record_path) if not outside else EMPTY
+        committed = record_bytes(library.record_path) if not outside else None  # read once: for the record and
+        record = EMPTY if committed is None else parse_record(library.record_path, committed)  # `delivered`
         record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
@@ -148,8 +147,9 @@ def _check(source: Path, output: Path | None, now: float | None, allow_new_note_
     else:  # a deck whose file is gone: its questions may be anywhere now, or its notes are removed
         vanished = sorted(recorded - present - {file.key for file in library.decks})
     packages = package_keys([(deck.source.file.key, deck.source.settings.slug) for deck in decks], vanished,
-                            settings, unicodedata.normalize("NFC", library.root.resolve().name) or "notes")
-    delivered = read_delivered(output, library.root, library.record_path) if output and not outside else None
+                            settings, library.name)
+    delivered = read_delivered(output, library.root, committed or b"") if output and not outside else None
+    del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
     identified = identify_decks(decks, record, note_types, namespace or created,
@@ -181,7 +181,8 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
                  allow_new_note_type: bool = False, rerender: bool = False, progress=None) -> LibraryCheck:
     """`check_library`, raising BuildError (with every problem) when any is an error."""
-    return _planned(source, *_check(source, output, now, allow_new_note_type, rerender, progress))[0]
+    return _planned(source, *_check(find_library(source, output), output, now, allow_new_note_type, rerender,
+                                    progress))[0]
 
 
 def _planned(source: Path, check: LibraryCheck, cache: RenderCache) -> tuple[LibraryCheck, RenderCache]:
@@ -219,7 +220,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             if folder.is_dir():
                 remove_stale_temporaries(folder)
         sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
-        check, cache = _planned(source, *_check(source, out_dir, now, allow_new_note_type, rerender, progress))
+        check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
         from .delivered import delivered_path, write_delivered_to

@@ -213,13 +213,10 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
             check = run_check()
         except (DeckgenError, OSError) as err:
             check = None
-            diagnostics = [getattr(err, "diagnostic", None) or Diagnostic(source, 0, str(err), "error", "fatal")]
+            fatal = getattr(err, "diagnostic", None) or Diagnostic(source, 0, str(err), "error", "fatal")
     else:
         check = _run(run_check, quiet=False)
-    if check is not None:
-        diagnostics, files = list(check.diagnostics), _file_counts(check)
-    else:
-        files = []
+    diagnostics, files = (list(check.diagnostics), _file_counts(check)) if check else ([fatal], [])
     if strict:
         diagnostics = [d.as_error() for d in diagnostics]
     errors = sum(d.severity == "error" for d in diagnostics)
@@ -317,15 +314,15 @@ def _echo_diagnostics(diagnostics, quiet: bool, verbose: bool = False) -> None:
 def _summarised(diagnostics, verbose: bool) -> list[str]:
     """The diagnostics' lines, those of a kind past the first SUMMARY_LIMIT folded into one line per kind
     (errors are always all listed)."""
-    lines, counts = [], {}
+    lines, listed, left = [], {}, {}
     for diagnostic in diagnostics:
-        counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
-        if verbose or diagnostic.severity == "error" or counts[diagnostic.code] <= SUMMARY_LIMIT:
+        code = diagnostic.code
+        if verbose or diagnostic.severity == "error" or listed.get(code, 0) < SUMMARY_LIMIT:
             lines.append(str(diagnostic))
-    for code, count in counts.items():
-        listed = sum(1 for line in lines if line.endswith(f"[{code}]"))
-        if count > listed:
-            lines.append(f"... and {count - listed} more [{code}] (-v lists them all)")
+            listed[code] = listed.get(code, 0) + 1
+        else:
+            left[code] = left.get(code, 0) + 1
+    lines += [f"... and {count} more [{code}] (-v lists them all)" for code, count in left.items()]
     return lines
 
 

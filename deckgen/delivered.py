@@ -57,19 +57,14 @@ class Delivered:
         return max((note.mtime for note in self.notes.values()), default=0)
 
 
-def version_key(version: str) -> tuple[int, int, int]:
-    major, minor, patch = (int(part) for part in version.split("."))
-    return major, minor, patch
-
-
 def delivered_path(output: Path) -> Path:
     return output / FILE_NAME
 
 
-def read_delivered(output: Path, root: Path, record_path: Path) -> Delivered | None:
-    """What was built here from `root` into `output`, against the committed record at `record_path`; None
-    when there is no record of it (or it is unreadable, which a build then replaces: it is never the only
-    copy of anything that matters)."""
+def read_delivered(output: Path, root: Path, committed: bytes) -> Delivered | None:
+    """What was built here from `root` into `output`, against the committed record (`committed`: its file's
+    bytes, b"" when there is none); None when there is no record of it (or it is unreadable, which a build then
+    replaces: it is never the only copy of anything that matters)."""
     path = delivered_path(output)
     try:
         data = path.read_bytes()
@@ -79,10 +74,6 @@ def read_delivered(output: Path, root: Path, record_path: Path) -> Delivered | N
         return None
     if header.deckgen_delivered != FORMAT or header.library != str(root.resolve()):
         return None
-    try:
-        committed = record_path.read_bytes()
-    except OSError:
-        committed = b""
     if built == committed:  # as after every build here: what was delivered is what the record says
         return Delivered(versions=header.versions)
     try:

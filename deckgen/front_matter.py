@@ -9,12 +9,13 @@ took are kept as blank lines, so every other line keeps its number.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Diagnostic
-from .syntax import TAG_SEPARATOR, anki_tag
+from .syntax import TAG_SEPARATOR, path_tag
 
 LIMIT = 64 * 1024
 END_RE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -68,11 +69,19 @@ def _tags(value) -> tuple[str, ...]:
         value = re.split(r"[\s,]+", value)
     if not isinstance(value, list):
         return ()
-    tags = {anki_tag(str(tag).strip().lstrip("#").split("/")) for tag in value if str(tag).strip().lstrip("#")}
+    tags = {path_tag(str(tag).strip().lstrip("#")) for tag in value}
     return tuple(sorted(tag for tag in tags if tag and TAG_SEPARATOR * 2 not in tag))
 
 
 def _load(block: str):
+    import yaml
+
+    return yaml.load(block, Loader=_loader())  # noqa: S506 - a SafeLoader
+
+
+@functools.cache
+def _loader():
+    """PyYAML's SafeLoader, refusing aliases (made once, on first use: most notes have no front matter)."""
     import yaml
 
     class NoAliases(yaml.SafeLoader):
@@ -82,4 +91,4 @@ def _load(block: str):
                 raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
             return super().compose_node(parent, index)
 
-    return yaml.load(block, Loader=NoAliases)  # noqa: S506 - a SafeLoader
+    return NoAliases

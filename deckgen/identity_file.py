@@ -26,7 +26,7 @@ from typing import Annotated, BinaryIO
 import msgspec
 
 from .errors import SourceError
-from .settings import VERSION_RE
+from .settings import VERSION_RE, version_key
 
 FORMAT = 2
 GITATTRIBUTES = b"# deckgen: when two branches change the identity record, keep both sides' lines;\n" \
@@ -156,15 +156,18 @@ _ENCODER = msgspec.json.Encoder()
 
 def read_record(path: Path) -> IdentityRecord:
     """The library's identity record; an empty one when the library has never been built."""
+    data = record_bytes(path)
+    return EMPTY if data is None else parse_record(path, data)
+
+
+def record_bytes(path: Path) -> bytes | None:
+    """The identity record's file as it is; None when the library has never been built."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        record = EMPTY
+        return None
     except OSError as err:
         raise damaged(path, 0, err.strerror or str(err)) from None
-    else:
-        record = parse_record(path, data)
-    return record
 
 
 def identity_lines(path: Path, data: bytes, format: int, what: str) -> list[bytes]:
@@ -238,7 +241,7 @@ def newer(a, b, line_a: bytes, line_b: bytes):
     """Of two records of one key, the one changed last; the same choice whichever comes first."""
     def when(item, line: bytes):
         if isinstance(item, PackageRecord):
-            return tuple(int(p) for p in item.version.split(".")), item.version_mtime, line
+            return version_key(item.version), item.version_mtime, line
         return item.mtime, line
     return a if when(a, line_a) >= when(b, line_b) else b
 

@@ -34,6 +34,7 @@ LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file b
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
 CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
 FOLDER_DECKS = ("readme", "index")  # a folder's README.md or index.md is the folder's own deck
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 NAMESPACE_LINE = re.compile(rb"(?m)^\s*namespace\s*=")
 
 
@@ -92,6 +93,9 @@ class Library:
     diagnostics)."""
     settings_files: tuple[Path, ...] = ()
     """Every `deckgen.toml` read."""
+    name: str = "notes"
+    """The library's folder's name (NFC): its deck, when its top README has questions, and its package's
+    default slug."""
 
 
 def find_library(source: Path, output: Path | None = None) -> Library:
@@ -127,20 +131,21 @@ def find_library(source: Path, output: Path | None = None) -> Library:
     else:
         found, legacy, folders = _walk(root, output, settings, diagnostics)
     settings_files += folders
+    name = unicodedata.normalize("NFC", root.resolve().name) or "notes"
     decks = []
     for path, defaults in found:
         outside = link_outside(path, root)
         if outside:
             diagnostics.append(outside)
         else:
-            decks.append(deck_file(path, root, settings.prefix, defaults))
+            decks.append(deck_file(path, root, settings.prefix, defaults, name))
     legacy = [path for path in legacy if path.is_file()]
     diagnostics += [d for d in (link_outside(path, root) for path in legacy) if d]
     return Library(root=root, decks=tuple(decks), single_file=single_file,
                    record_path=root / RECORD_FOLDER / "identity.jsonl", settings_path=settings_path,
                    legacy_records=tuple(path for path in legacy if link_outside(path, root) is None),
                    output=output, diagnostics=tuple(diagnostics), settings=settings,
-                   settings_files=tuple(settings_files))
+                   settings_files=tuple(settings_files), name=name)
 
 
 def library_root(start: Path) -> Path | None:
@@ -178,10 +183,10 @@ def tree_name(key: str, prefix: str | None, root_name: str) -> str:
     return "::".join(part.strip() for part in parts) if parts else root_name
 
 
-def deck_file(path: Path, root: Path, prefix: str | None = None, defaults: DeckDefaults | None = None) -> DeckFile:
+def deck_file(path: Path, root: Path, prefix: str | None = None, defaults: DeckDefaults | None = None,
+              root_name: str = "notes") -> DeckFile:
     display = unicodedata.normalize("NFC", path.relative_to(root).as_posix())
     key = display[:-len(".md")]
-    root_name = unicodedata.normalize("NFC", root.resolve().name) or "notes"
     return DeckFile(path=path, key=key, display=display, name=tree_name(key, prefix, root_name), defaults=defaults)
 
 
@@ -275,10 +280,12 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     path = file.path
     try:
         data = path.read_bytes()
-        if b"\0" in data and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 (with its BOM) is text
+        if data[:2] in UTF16_BOMS:  # UTF-16 with its BOM, as some Windows editors save: from here on, as UTF-8
+            data = data.decode("utf-16").encode("utf-8")
+        if b"\0" in data:
             raise SourceError(path, _line_of_offset(data, data.index(b"\0")),
                               "contains NUL bytes: a binary file, not Markdown text", "binary-file")
-        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SourceError(path, _line_of_offset(data, err.start),
                           f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
@@ -288,8 +295,7 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # These bytes are never part of a longer UTF-8 character: a check on the bytes (fast) is exact.
-    utf8 = data if data[:2] not in (b"\xff\xfe", b"\xfe\xff") else text.encode("utf-8")
-    control = CONTROL_RE.search(text) if len(utf8.translate(None, CONTROL_BYTES)) != len(utf8) else None
+    control = CONTROL_RE.search(text) if len(data.translate(None, CONTROL_BYTES)) != len(data) else None
     if control:
         line_start = text.rfind("\n", 0, control.start()) + 1
         raise SourceError(path, text.count("\n", 0, control.start()) + 1,
@@ -307,11 +313,11 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     defaults = file.defaults or DeckDefaults()
     tags = front.tags if front else ()
     try:
-        settings = read_settings(path, settings_file if not outside else Path(os.devnull), file.name or None,
-                                 defaults, front.settings if front else None, tags)
+        settings = read_settings(path, None if outside else settings_file, file.name or None, defaults,
+                                 front.settings if front else None, tags)
     except SourceError as err:  # reported with what the Markdown has, which is read with the folder's settings
         found.append(err.diagnostic)
-        settings = read_settings(path, Path(os.devnull), file.name or None, defaults, tags=tags)
+        settings = read_settings(path, None, file.name or None, defaults, tags=tags)
     return DeckSource(file=file, text=text, settings=settings, diagnostics=tuple(found))
 
 

@@ -117,8 +117,9 @@ class MediaResolver:
             return from_top
         if "/" in relative.strip("/"):
             return None  # a path with folders names its file: no other file of that name stands in for it
-        named = [path for path in self._named(Path(relative).name.casefold())
-                 if path.name == Path(relative).name or len(self._named(Path(relative).name.casefold())) == 1]
+        name = Path(relative).name
+        candidates = self._named(name.casefold())
+        named = candidates if len(candidates) == 1 else [path for path in candidates if path.name == name]
         if len(named) == 1:
             found = Path(os.path.realpath(named[0]))
             return found if found.is_relative_to(self.root) else None

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from .delivered import Delivered, content_digest, version_key
+from .delivered import Delivered, content_digest
 from .errors import Diagnostic
 from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord
 from .ids import package_file_name
@@ -31,7 +31,7 @@ from .media import MediaRef
 from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
 from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
-from .settings import LibrarySettings
+from .settings import LibrarySettings, version_key
 from .syntax import CLOZE_RE, cloze_changes
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
@@ -117,9 +117,6 @@ class DeckPart:
     unchanged: int
     note_type_change: str | None
     """None, or what happens to the note type: "new", "styling updated", "fresh start" (see `note_type_guard`)."""
-    moved: tuple[tuple[str, str], ...] = ()
-    """(question, the Anki deck it was in) of each note now in this deck that was in another: Anki's import never
-    moves a card, so theirs stay where they were."""
 
     @property
     def key(self) -> str:
@@ -279,7 +276,6 @@ class _DeckShare:
     deck_changed: bool
     description_html: str
     pending: int
-    moved: list[tuple[str, str]]
 
 
 def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, stamp: int, render_version: int,
@@ -405,8 +401,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
                              mtime=stamp if old_deck is None or deck_changed or type_change else old_deck.mtime)
     diagnostics.extend(_moved_warnings(moved, name, note_type))
     return _DeckShare(deck, name, package_notes, records, changes, tombstones, media, diagnostics, deck_record,
-                      type_record, other_types, type_change, deck_changed, deck.description_html, pending,
-                      [(question.title, old) for question, old, _ in moved])
+                      type_record, other_types, type_change, deck_changed, deck.description_html, pending)
 
 
 def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, delivered: Delivered,
@@ -457,24 +452,24 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
     used_types = {note.note_type for note in package_notes}
     note_types = {s.note_type_record.note_type: (s.deck.identified.note_type.note_type, s.note_type_record.mtime)
                   for s in shares}
+    for share in shares:  # and those of the left-behind notes it carries
+        for model, note_type in share.other_note_types.items():
+            if model in used_types:
+                note_types.setdefault(model, note_type)
+    descriptions: dict[str, str] = {}  # several files may feed one deck: the first that describes it does
     for share in shares:
-        note_types.update(share.other_note_types)
-    descriptions = {}  # several files may feed one deck: the first that describes it does
-    for share in shares:
-        if share.description_html.strip() or share.name not in descriptions:
-            descriptions.setdefault(share.name, "")
-            descriptions[share.name] = descriptions[share.name] or share.description_html
+        if not descriptions.get(share.name, "").strip():
+            descriptions[share.name] = share.description_html
     decks = [PackageDeck(name, text + f'\n<p class="dg-version">Version {version}</p>')
              for name, text in descriptions.items()]
     decks += [PackageDeck(name, REMOVED_SUBDECK_DESCRIPTION)
               for name in sorted({note.deck for note in package_notes if note.removed})]
     package = PackageContent(
         decks=tuple(decks), notes=tuple(package_notes), first_id=version_mtime * 1000,
-        note_types=tuple(note_types[model] for model in sorted(note_types) if model in used_types
-                         or any(s.note_type_record.note_type == model for s in shares)),
+        note_types=tuple(note_types[model] for model in sorted(note_types)),
         media=tuple(media[name] for name in sorted(media)))
     parts = tuple(DeckPart(s.deck, s.name, tuple(s.changes), len(s.deck.notes) - sum(
-        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change, tuple(s.moved)) for s in shares)
+        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change) for s in shares)
     plan = VersionPlan(key=key, decks=parts, previous_version=old_package.version if old_package else continued,
                        version=version, package=package, changes=tuple(changes),
                        rerender_pending=sum(s.pending for s in shares), digest=digest,

@@ -24,6 +24,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """A MAJOR.MINOR.PATCH version (see VERSION_RE) as numbers, for comparing."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major, minor, patch
+
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PATTERN_TIMEOUT = 0.1  # seconds a topic pattern may take on one question before it is refused
 
@@ -194,14 +201,15 @@ def _read_toml_text(path: Path) -> str | None:
         raise SourceError(path, 0, f"cannot read: {err.strerror}", "unreadable") from None
 
 
-def read_settings(deck_path: Path, path: Path, name: str | None = None,
+def read_settings(deck_path: Path, path: Path | None, name: str | None = None,
                   defaults: DeckDefaults = DeckDefaults(), front: dict | None = None,
                   tags: tuple[str, ...] = ()) -> DeckSettings:
     """The settings of the deck `deck_path` from the file `path` and its front matter's `deckgen` table
     (`front`; a key set in both is an error) over `defaults` (from the folders above it); its name is `name`
-    (by default its file's) unless they set one; `tags` come from its front matter."""
+    (by default its file's) unless they set one; `tags` come from its front matter. `path` None: no file is
+    read (it is a link leading outside the library, or one whose error is reported already)."""
     slug, name = default_slug(deck_path.stem), name or deck_path.stem
-    text = _read_toml_text(path)
+    text = _read_toml_text(path) if path is not None else None
     front = front or {}
     if text is None and not front:
         return DeckSettings(name=name, slug=slug, question_level=defaults.question_level, cards=defaults.cards,

@@ -33,6 +33,11 @@ _CLOSERS = {"$$": re.compile(r"(?<!\\)\$\$"), "\\[": re.compile(r"(?<!\\)\\\]"),
 LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
 
 
+def path_tag(text: str) -> str:
+    """The tag an Obsidian tag path names: `a/b` is `a::b` (see `anki_tag`)."""
+    return anki_tag(text.split("/"))
+
+
 def anki_tag(parts) -> str:
     """A valid, harmless Anki tag from path parts: letters, digits and `_ . + - /` only, no empty `::` levels.
 

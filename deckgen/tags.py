@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from .errors import SourceError
 from .parse import Question
 from .settings import PATTERN_TIMEOUT, TopicRule
-from .syntax import anki_tag, fences, math_and_code_spans
+from .syntax import anki_tag, fences, math_and_code_spans, path_tag
 
 # A tag as Obsidian writes one: `#` after a space or the line's start (not C#, a URL's #part, {#id}, &#38;),
 # then letters, digits, `_`, `-` and `/`, at least one of them no digit.
@@ -39,20 +39,23 @@ def syntax_tags(question: Question, file_tags: Iterable[str], inline: bool) -> t
 
 def inline_tags(markdown_text: str) -> set[str]:
     """`#tags` in Markdown, outside code, math and links' targets; `#a/b` is the tag `a::b`."""
-    if "#" not in markdown_text:
-        return set()
+    if INLINE_TAG_RE.search(markdown_text) is None:
+        return set()  # most texts: no `#` that could start a tag (`# comment` in code starts none)
     lines = markdown_text.split("\n")
     fenced = fences(lines).lines
     text = "\n".join("" if i in fenced else line for i, line in enumerate(lines))
-    for span in reversed(list(math_and_code_spans(text))):
-        text = text[:span.start] + " " * (span.end - span.start) + text[span.end:]
+    pieces, start = [], 0
+    for span in math_and_code_spans(text):  # code spans and math blanked out, in one pass
+        pieces += [text[start:span.start], " "]
+        start = span.end
+    text = "".join(pieces) + text[start:]
     text = re.sub(r"\]\([^)]*\)|<[^>]*>|\b[a-z][a-z0-9+.-]*://\S+", " ", text)  # link targets, tags, URLs
     found = set()
     for match in INLINE_TAG_RE.finditer(text):
         name = match.group(1).strip("/")
         if not name or name.casefold() in NOT_TAGS or HEX_COLOUR_RE.fullmatch(name):
             continue
-        tag = anki_tag(name.split("/"))
+        tag = path_tag(name)
         if tag:
             found.add(tag)
     return found
