@@ -88,7 +88,7 @@ def main() -> None:
             src, out = work / name, work / f"{name}-build"
             for stale in (out, src / ".deckgen", src / "deck.identity.jsonl", src / "deckgen.toml"):
                 shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
-            seconds, _, _ = run([PY, "-m", "deckgen", "build", "-q", str(src), "-o", str(out)], work)
+            seconds = run([PY, "-m", "deckgen", "build", "-q", str(src), "-o", str(out)], work)[0]
             times[name].append(seconds)
     base = statistics.median(times["ordinary"])
     print(f"{args.questions} questions x {args.chars} characters a answer, {args.rounds} round(s)")

@@ -56,7 +56,8 @@ def run() -> None:
     # The cyclic collector looks less often: what start-up made is set aside (freeze), and a collection comes
     # after 100,000 allocations instead of 700. Measured (bench/run.py's one-edit case, 10,000 questions): a
     # rebuild takes 0.79 s instead of 0.86 s, as with the collector off; rendering 700 HTML-heavy answers in
-    # one process peaks at 58 MiB (45 MiB as Python sets it, 130 MiB off: BeautifulSoup's trees are cycles).
+    # one process peaks at 56 MiB (44 MiB as Python sets it, 95 MiB off: BeautifulSoup's trees are cycles;
+    # bench/memory.py).
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     try:

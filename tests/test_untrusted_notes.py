@@ -254,7 +254,7 @@ PATHOLOGICAL = {
 def test_pathological_markdown_renders_about_as_fast_as_ordinary_markdown(tmp_path, name):
     """Each took from seconds to minutes before; timed against ordinary text of the same size.
 
-    A generous bound, not a benchmark (bench/run.py --pathological times them properly): it only
+    A generous bound, not a benchmark (bench/pathological.py times them properly): it only
     has to tell linear from quadratic.
     """
     from deckgen.render import MarkdownRenderer

@@ -1,0 +1,48 @@
+"""The bench scripts run to the end and print their tables (tiny sizes: this times nothing)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench(script: str, *arguments: str) -> str:
+    done = subprocess.run([sys.executable, str(BENCH / script), *arguments], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def row(output: str, case: str) -> list[float]:
+    """The figures printed after a case's name at the start of a line of the table."""
+    for line in output.splitlines():
+        if line.startswith(case + " "):
+            words = line[len(case):].split()
+            if words and all(w.replace(".", "", 1).isdigit() for w in words):
+                return [float(w) for w in words]
+    raise AssertionError(f"no row for {case!r} in:\n{output}")
+
+
+def test_run_times_every_case_and_loses_no_reworded_note():
+    output = bench("run.py", "--questions", "40", "--rounds", "1")
+    for case in ("floor", "plain", "deckgen cold", "deckgen no change", "deckgen one edit", "reword 1000",
+                 "edit 1000", "reword+edit 1000"):
+        assert row(output, case)[0] > 0
+    assert "CHECK" not in output, output
+
+
+def test_pathological_times_each_kind_against_ordinary_markdown():
+    output = bench("pathological.py", "--questions", "2", "--chars", "300", "--rounds", "1",
+                   "--only", "unclosed brackets", "emphasis runs")
+    assert row(output, "ordinary")[1] == 1.0  # the ratio to itself
+    assert row(output, "unclosed brackets")[0] > 0 and row(output, "emphasis runs")[0] > 0
+
+
+def test_memory_measures_each_collector_setting():
+    output = bench("memory.py", "--questions", "5", "--rounds", "1")
+    for case in ("deckgen as installed", "collector as Python sets it", "collector off"):
+        assert row(output, case)[1] > 10  # a peak RSS in MiB, not a placeholder
