@@ -32,9 +32,11 @@ Markdown the author wrote.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import msgspec
 
@@ -462,13 +464,19 @@ class _Index:
                 self.postings[gram].append(key)
 
     def sharing(self, grams: set[str], most: int = 5) -> list:
-        """The keys of up to `most` texts sharing the most of the RARE rarest pieces of `grams`."""
-        postings = [self.postings[gram] for gram in grams if gram in self.postings]
-        counts: dict = defaultdict(int)
-        for keys in heapq.nsmallest(RARE, postings, key=len):
-            for key in keys:
-                counts[key] += 1
-        return heapq.nlargest(most, counts, key=counts.__getitem__)
+        """The keys of up to `most` texts sharing the most of the RARE rarest pieces of `grams`.
+
+        Whatever order the set `grams` iterates in (it changes with Python's hash seed), the answer is the
+        same: pieces as rare as each other are taken in the order of their texts, and keys sharing as many
+        in the order of the keys, so that a build matches alike on every run.
+        """
+        postings = sorted(filter(None, map(self.postings.get, grams)), key=len)
+        if len(postings) > RARE:
+            lengths = list(map(len, postings))
+            below, through = bisect_left(lengths, lengths[RARE - 1]), bisect_right(lengths, lengths[RARE - 1])
+            postings = postings[:below] + sorted(postings[below:through])[:RARE - below]
+        counts = Counter(chain.from_iterable(postings))
+        return [key for key, _ in heapq.nsmallest(most, counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def _grams(text: str, size: int) -> set[str]:

@@ -215,3 +215,13 @@ def test_removed_question_that_comes_back_gets_its_old_guid():
     records = [msgspec.structs.replace(r, removed=1) for r in recorded(BASE)]
     identified, _ = identify([BASE[1]], records)
     assert identified[0].guid == records[1].guid
+
+
+def test_the_texts_worth_comparing_do_not_depend_on_the_order_a_set_iterates_in():
+    """A set of pieces iterates in an order that changes with Python's hash seed; the candidates for a
+    rewording must not, or the same build could give a note's history to another note on another run."""
+    from deckgen.identify import _Index
+
+    index = _Index({f"note{i:02}": {f"piece{i:02}", "shared"} for i in range(30)})
+    pieces = [f"piece{i:02}" for i in range(30)] + ["shared"]  # as rare as each other, but for "shared"
+    assert index.sharing(pieces, 3) == index.sharing(pieces[::-1], 3) == index.sharing(sorted(pieces, key=hash), 3)
