@@ -247,7 +247,8 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver) -> Rend
                                           "error", "too-deep"))
             continue
         if title.media or answer.media or title.removed or answer.removed or title.timed_out or answer.timed_out:
-            diagnostics.extend(_problems(question.path, title, question.line, question.title, resolver))
+            # The heading's text starts after its '#' marks: its problems are given by line only.
+            diagnostics.extend(_problems(question.path, title, question.line, question.title, resolver, columns=False))
             diagnostics.extend(_problems(question.path, answer, question.answer_line, question.answer, resolver))
         diagnostics.extend(
             Diagnostic(question.path, question.answer_line + offset,
@@ -295,8 +296,8 @@ def _images_inline(description: RenderedText, source, diagnostics: list[Diagnost
         if ref.size <= DESCRIPTION_IMAGE_LIMIT:
             result = result.replace(f'src="{ref.name}"', f'src="{data_uri(ref)}"')
             continue
-        line = 1 + _line_of_first(source.text, [re.escape(ref.src)])
-        diagnostics.append(Diagnostic(source.path, line, (
+        line, column = _place_of_first(source.text, [re.escape(ref.src)])
+        diagnostics.append(Diagnostic(source.path, 1 + line, column=column, message=(
             f"not included: {ref.src} is {ref.size / 1024:.0f} KiB, more than the {DESCRIPTION_IMAGE_LIMIT // 1024} "
             "KiB an image in a deck's description may have (Anki keeps no image file that only a description "
             "shows, so deckgen writes it into the description itself)"), code=TOO_LARGE))
@@ -306,30 +307,38 @@ def _images_inline(description: RenderedText, source, diagnostics: list[Diagnost
 
 
 def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text: str,
-              resolver: MediaResolver) -> list[Diagnostic]:
+              resolver: MediaResolver, columns: bool = True) -> list[Diagnostic]:
+    """What a rendered text's images, time-out and removed HTML are worth saying, where its Markdown has them
+    (`markdown_text` starts at `first_line`, at the line's first column unless `columns` is False)."""
     found = []
+
+    def at(patterns: list[str]) -> dict:
+        line, column = _place_of_first(markdown_text, patterns)
+        return {"line": first_line + line, "column": column if columns else 1}
+
     for ref in rendered.media:
         if ref.problem is not None:
-            offset = _line_of_first(markdown_text, [re.escape(ref.src)])
             severity = "note" if ref.problem == REMOTE else "warning"
             elsewhere = resolver.elsewhere(ref, path.parent) if ref.problem == MISSING else []
-            found.append(Diagnostic(path, first_line + offset, problem_message(ref, resolver.size_limit, elsewhere),
-                                    severity, ref.problem))
+            found.append(Diagnostic(path, message=problem_message(ref, resolver.size_limit, elsewhere),
+                                    severity=severity, code=ref.problem, **at([re.escape(ref.src)])))
     if rendered.timed_out:
         found.append(Diagnostic(path, first_line, (
             "too complex to render in time, so the card shows it as plain text: is it really Markdown?"),
             code="render-timeout"))
     if rendered.removed:
-        offset = _line_of_first(markdown_text, [re.escape(what.split("=")[0].split(":")[0].strip("<> "))
-                                                 for what in rendered.removed])
-        found.append(Diagnostic(path, first_line + offset, _removed_message(rendered.removed), code="unsafe-html"))
+        found.append(Diagnostic(path, message=_removed_message(rendered.removed), code="unsafe-html", **at(
+            [re.escape(what.split("=")[0].split(":")[0].strip("<> ")) for what in rendered.removed])))
     return found
 
 
-def _line_of_first(text: str, patterns: list[str]) -> int:
-    """Line offset in `text` of the first match of any pattern (case-insensitive); 0 when none matches."""
+def _place_of_first(text: str, patterns: list[str]) -> tuple[int, int]:
+    """(line offset in `text`, 1-based column) of the first match of any pattern, case-insensitive; (0, 1)
+    when none matches."""
     match = re.search("|".join(patterns), text, re.IGNORECASE) if patterns else None
-    return text.count("\n", 0, match.start()) if match else 0
+    if not match:
+        return 0, 1
+    return text.count("\n", 0, match.start()), match.start() - text.rfind("\n", 0, match.start())
 
 
 def _removed_message(removed: tuple[str, ...]) -> str:

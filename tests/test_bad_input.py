@@ -98,7 +98,7 @@ WARNINGS = {  # files that build (exit 0) with a warning, leaving the good deck'
     "no question": ("notes.md", b"# Just notes\nSome text.\n",
                     "1 Markdown file(s) without questions, not made into decks (-v lists them)"),
     "missing image": ("img.md", b"### Q?\nSee:\n![diagram](img/missing.png)\n",
-                      "{src}/img.md:3:1: warning: image not found, not included: img/missing.png (looked for "
+                      "{src}/img.md:3:12: warning: image not found, not included: img/missing.png (looked for "
                       "{src}/img/missing.png) [missing-media]"),
     "unclosed fence at the end": ("fence.md", b"### Q?\n```\ncode\n",
                                   "{src}/fence.md:2:1: warning: this code fence is never closed, so it runs to the "

@@ -61,10 +61,10 @@ def test_a_notes_folder_builds_as_a_deck_tree_in_one_package(tmp_path, anki):
     result = CliRunner().invoke(main, ["build", str(vault), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.glob("*.apkg")] == ["vault-1.0.0.apkg"]  # one package, named after the folder
-    assert f"{vault / 'os' / 'memory.md'}:8:1: warning: image not found, not included: shared.png" in result.stderr
+    assert f"{vault / 'os' / 'memory.md'}:8:11: warning: image not found, not included: shared.png" in result.stderr
     assert "did you mean ../networks/shared.png or img/shared.png?" in result.stderr
     # A path with folders names its file: a file of that name elsewhere is only suggested, never taken.
-    assert (f"{vault / 'os' / 'notes.md'}:3:1: warning: image not found, not included: missing/diagram.png "
+    assert (f"{vault / 'os' / 'notes.md'}:3:9: warning: image not found, not included: missing/diagram.png "
             f"(looked for {vault / 'os' / 'missing' / 'diagram.png'}); did you mean ../assets/diagram.png?") \
         in result.stderr
     assert f"{vault / 'networks' / 'notes.md'}:5:1: warning: this code fence is never closed" in result.stderr

@@ -82,7 +82,7 @@ def test_hostile_answers_leave_nothing_executable_and_are_reported(tmp_path):
         tags = {tag for (row,) in conn.execute("select tags from notes") for tag in row.split()}
     assert tags and all(re.fullmatch(r"[\w.+\-/:]+", tag) for tag in tags), tags
     assert all(f"Before {i}." in "".join(fields) and f"After {i}." in "".join(fields) for i in range(len(HOSTILE)))
-    warned = set(re.findall(r"deck\.md:(\d+):1: warning: removed from the card", result.stderr))
+    warned = set(re.findall(r"deck\.md:(\d+):\d+: warning: removed from the card", result.stderr))
     assert len(warned) >= len(HOSTILE) - 2  # comments and broken-up tags may leave nothing harmful to report
     harmless = next(f for f in fields if "H<sub>2</sub>O" in f)
     for tag in ("<sub>2</sub>", "<sup>2</sup>", "<kbd>Ctrl</kbd>", "<mark>key</mark>", "<br"):
@@ -134,7 +134,7 @@ def test_images_written_as_html_are_bundled_or_reported_too(tmp_path, anki):
     write_deck(src, "deck", '### Raw?\n<img src="img/a.png" width="40">\n### Missing?\n<p><img src="img/b.png"></p>\n')
     result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0
-    assert (f"{src / 'deck.md'}:4:1: warning: image not found, not included: img/b.png (looked for "
+    assert (f"{src / 'deck.md'}:4:14: warning: image not found, not included: img/b.png (looked for "
             f"{src / 'img' / 'b.png'})") in result.stderr
     (src / "deck.md").write_text('### Raw?\n<img src="img/a.png" width="40">\n')
     report = build_decks(src, tmp_path / "out", now=1_800_000_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -96,7 +97,8 @@ def test_nothing_from_outside_reaches_a_package(tmp_path, name):
     assert result.exit_code == 0, result.output
     code = VECTORS[name][2]
     (warning,) = [line for line in result.stderr.splitlines() if f"[{code}]" in line]
-    assert warning.startswith(f"{notes / 'sub' / 'deck.md'}:3:1: warning: ")
+    column = 1 + re.search(r'\]\(<?|src="', VECTORS[name][0], re.IGNORECASE).end()  # where the path starts
+    assert warning.startswith(f"{notes / 'sub' / 'deck.md'}:3:{column}: warning: ")
     assert packages_hold_marker(out) == []
     assert list(out.glob("*.apkg")), "the deck itself is built"
     strict = run("check", "--strict", str(notes))
@@ -126,7 +128,7 @@ def test_remote_images_stay_remote_and_check_lists_them(tmp_path):
     assert built.exit_code == 0 and built.stderr == ""
     checked = run("check", "--strict", str(notes))
     assert checked.exit_code == 0
-    assert checked.stdout == (f"{notes / 'deck.md'}:2:1: note: remote image: the card loads "
+    assert checked.stdout == (f"{notes / 'deck.md'}:2:9: note: remote image: the card loads "
                               "https://example.org/plot.png from the network each time it is shown [remote-media]\n"
                               f"{notes / 'deck.md'}: 1 question(s), 1 card(s)\n")
     assert checked.stderr == "0 error(s), 0 warning(s), 1 note(s); 1 card(s) from 1 file(s)\n"
@@ -141,7 +143,7 @@ def test_a_description_shows_its_images_from_inside_the_notes_only(tmp_path, ank
                                    "### Q?\nA.\n", encoding="utf-8")
     result = run("build", str(notes), "-o", str(tmp_path / "build"))
     assert result.exit_code == 0
-    assert result.stderr.startswith(f"{notes / 'deck.md'}:3:1: warning: image outside the notes folder, not included")
+    assert result.stderr.startswith(f"{notes / 'deck.md'}:3:14: warning: image outside the notes folder, not included")
     assert packages_hold_marker(tmp_path / "build") == []
     anki.import_package(next((tmp_path / "build").glob("*.apkg")))
     description = anki.col.decks.by_name("deck")["desc"]
