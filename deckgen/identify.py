@@ -245,10 +245,17 @@ class _Matcher:
             return
         if attributes.was_text is None:
             return
-        if any(self._record_keys[r.guid] == question.key and self._same_place(index, r) for r in self.free.values()):
-            return  # the question has its own note already: the {was=…} did its work in an earlier build
         wanted = question_key(attributes.was_text)
         candidates = [r for r in self.free.values() if self._record_keys[r.guid] == wanted]
+        if any(self._record_keys[r.guid] == question.key and self._same_place(index, r) and not r.removed
+               for r in self.free.values()):
+            # The question has a note of its own: the {was=…} did its work in an earlier build (and a live note
+            # of the old text is another question's), or it was written after a build gave the question a new
+            # note and removed the old one. Then the removed note is the one meant: it is taken back, and the
+            # note made in its place is removed instead.
+            candidates = [r for r in candidates if r.removed]
+            if not candidates:
+                return
         if len(candidates) > 1:
             candidates = [r for r in candidates if r.deck == deck] or candidates
         if len(candidates) > 1:

@@ -110,3 +110,27 @@ def test_rewording_many_questions_at_once_loses_no_history(tmp_path, anki):
         ids = after
     assert reviews_by_card(anki) == reviews
     assert anki.check_database()[1]
+
+
+def test_was_written_after_the_build_that_lost_the_note_takes_it_back(tmp_path, anki):
+    """The usual way to notice a lost history: a build says "1 new, 1 removed"; then the author adds
+    {was="…"}, and the old note, with its reviews, continues instead of the new one."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    deck = write_deck(src, "deck", "### Old question?\nOld answer, one two three.\n", SETTINGS)
+    build_and_import(anki, src, out)
+    answer_all_due(anki, DECK)
+    (old,) = anki.notes()
+    reviews = reviews_by_card(anki)
+    deck.write_text("### New wording?\nCompletely different text here.\n")
+    log, _ = build_and_import(anki, src, out, later=5)
+    (made,) = log.new
+    deck.write_text('### New wording? {was="Old question?"}\nCompletely different text here.\n')
+    log, report = build_and_import(anki, src, out, later=10)
+    assert not log.new
+    restored = anki.col.get_note(old.id)
+    assert restored["Question"] == "New wording?" and "deckgen::removed" not in restored.tags
+    assert "deckgen::removed" in anki.col.get_note(made.id.nid).tags
+    assert reviews_by_card(anki) == reviews  # the old note's reviews are the question's again
+    # And it stays so: the next build changes nothing.
+    again = build_decks(src, out, now=time.time() + 15)
+    assert again.packages[0].path == report.packages[0].path and not again.packages[0].plan.changes
