@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import render_cache
 from .errors import BuildError, DeckgenError, Diagnostic, SourceError
-from .library import Library, find_library
+from .library import CACHE_FOLDER, Library, find_library
 from .staging import project_lock, remove_stale_temporaries
 from .stamp import sources_fingerprint, up_to_date, write_stamp
 
@@ -88,7 +88,7 @@ def check_library(source: Path, output: Path | None = None, now: float | None = 
 
 def _check(library: Library, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
            progress) -> tuple[LibraryCheck, RenderCache]:
-    from .delivered import read_delivered
+    from .delivered import packages_of_others, read_delivered
     from .identify import identify_decks
     from .identity_file import EMPTY, parse_record, record_bytes
     from .ids import new_namespace
@@ -106,7 +106,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     diagnostics = list(library.diagnostics)
     # Nothing outside the library goes into a package.
     resolver = MediaResolver(library.root, int(library.settings.max_image_mib * 1024 * 1024))
-    cache = RenderCache(output / render_cache.CACHE_FOLDER / "render.sqlite" if output else None,
+    cache = RenderCache(output / CACHE_FOLDER / "render.sqlite" if output else None,
                         f"{library.root.resolve()}|{resolver.size_limit}")
     outside = [d for d in [link_outside(library.record_path, library.root)] if d]
     diagnostics.extend(outside)
@@ -149,6 +149,13 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     packages = package_keys([(deck.source.file.key, deck.source.settings.slug) for deck in decks], vanished,
                             settings, library.name)
     delivered = read_delivered(output, library.root, committed or b"") if output and not outside else None
+    taken = packages_of_others(output, library.root) if output else {}
+    for key in sorted(set(packages.values()) & set(taken)):
+        diagnostics.append(Diagnostic(library.settings_path, 0, (
+            f"{output} holds packages named {key}-….apkg that the library {taken[key]} built: a package name "
+            f"belongs to one library, or each would overwrite the other's. Build this one into another folder "
+            f"(-o), or give its package another name (slug = \"…\" in {library.settings_path})"), "error",
+            "package-taken"))
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
@@ -223,7 +230,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
-        from .delivered import delivered_path, write_delivered_to
+        from .delivered import delivered_path, stale_shared_file, write_delivered_to
         from .package import write_package_to  # only a build that writes loads genanki
         from .staging import StagedFiles
 
@@ -238,7 +245,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             # packages: a build killed in between leaves a record from which the next one remakes the very
             # packages.
             _stage_record(files, library, plan.record, plan.previous)
-            files.stage(delivered_path(out_dir), partial(
+            files.stage(delivered_path(out_dir, library.root), partial(
                 write_delivered_to, previous=check.delivered, root=library.root,
                 record=files.staged(library.record_path) or library.record_path,
                 written=[(package.key, package.version, package.digest) for package in plan.packages]))
@@ -251,7 +258,10 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 if package.is_new_version or not path.exists():
                     files.stage(path, partial(write_package_to, package.package))
                 built.append(PackageBuild(plan=package, path=path))
+            stale = stale_shared_file(out_dir, library.root)
             files.commit()
+        if stale is not None:  # this library's file of before, now in a file of its own
+            stale.unlink(missing_ok=True)
         cache.save()
         write_stamp(library, out_dir, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
                     [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],

@@ -12,9 +12,9 @@ committed, remembers what was built here last, so that the next build can
 - mark removed the notes it delivered that the record no longer knows;
 - never give a version number already written here to other content.
 
-It is one file: a line of its own (the notes folder, and each package's
-versions with a digest of their content), then a copy of the identity record
-as the last build here wrote it. While the committed record is that very
+It is one file per library built into the folder: a line of its own (the
+notes folder, and each package's versions with a digest of their content),
+then a copy of the identity record as the last build here wrote it. While the committed record is that very
 copy, as after any build here, nothing more is read. Without the file (a
 fresh clone, a deleted output folder) a build works from the committed
 record alone, and says it cannot know what was delivered before.
@@ -32,8 +32,8 @@ import msgspec
 
 from .errors import SourceError
 from .identity_file import NoteRecord, parse_record
+from .library import DELIVERED_FILES
 
-FILE_NAME = ".deckgen-delivered.jsonl"
 FORMAT = 1
 
 
@@ -57,23 +57,54 @@ class Delivered:
         return max((note.mtime for note in self.notes.values()), default=0)
 
 
-def delivered_path(output: Path) -> Path:
-    return output / FILE_NAME
+def delivered_path(output: Path, root: Path) -> Path:
+    """The file of what was built from the library `root` into `output`: one per library, so that libraries
+    built into one folder keep theirs."""
+    tag = hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return output / DELIVERED_FILES.replace("*", f"-{tag}")
+
+
+def _shared_path(output: Path) -> Path:
+    """Where builds before the per-library files kept one library's (read while there is no file of its own)."""
+    return output / DELIVERED_FILES.replace("*", "")
+
+
+def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
+    """The file's header line, and (`whole`) the copy of the record after it; None for no readable file."""
+    try:
+        with path.open("rb") as file:
+            header = msgspec.json.decode(file.readline(), type=_Header)
+            built = file.read() if whole else b""
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    return (header, built) if header.deckgen_delivered == FORMAT else None
+
+
+def packages_of_others(output: Path, root: Path) -> dict[str, str]:
+    """The package keys other libraries have built into `output`, each with that library's folder."""
+    found = {}
+    for path in sorted(output.glob(DELIVERED_FILES)):
+        read = _header(path, whole=False)
+        if read is not None and read[0].library != str(root.resolve()):
+            found.update(dict.fromkeys(read[0].versions, read[0].library))
+    return found
+
+
+def stale_shared_file(output: Path, root: Path) -> Path | None:
+    """The file of the builds before per-library files, when it holds this library's: replaced by its own."""
+    read = _header(_shared_path(output), whole=False)
+    return _shared_path(output) if read is not None and read[0].library == str(root.resolve()) else None
 
 
 def read_delivered(output: Path, root: Path, committed: bytes) -> Delivered | None:
     """What was built here from `root` into `output`, against the committed record (`committed`: its file's
     bytes, b"" when there is none); None when there is no record of it (or it is unreadable, which a build then
     replaces: it is never the only copy of anything that matters)."""
-    path = delivered_path(output)
-    try:
-        data = path.read_bytes()
-        header_line, _, built = data.partition(b"\n")
-        header = msgspec.json.decode(header_line, type=_Header)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    path = delivered_path(output, root)
+    read = _header(path) if path.exists() else _header(_shared_path(output))
+    if read is None or read[0].library != str(root.resolve()):
         return None
-    if header.deckgen_delivered != FORMAT or header.library != str(root.resolve()):
-        return None
+    header, built = read
     if built == committed:  # as after every build here: what was delivered is what the record says
         return Delivered(versions=header.versions)
     try:

@@ -19,7 +19,6 @@ import os
 import sys
 from pathlib import Path
 
-CACHE_FOLDER = ".cache"  # in the output folder
 RENDER_VERSION = 2  # 2: Obsidian syntax, front matter and #tags (deckgen 0.3)
 """Raised on purpose when deckgen's HTML changes in a way that should reach existing cards: the next
 build then says how many notes would look different, and `deckgen build --rerender` updates them."""

@@ -149,6 +149,30 @@ def test_building_inside_a_library_builds_the_library(tmp_path):
     assert report.plan.key == "vault" and report.plan.changes == () and len(report.plan.decks) == 8
 
 
+def test_a_folder_deckgen_built_into_is_no_part_of_the_library(tmp_path, monkeypatch):
+    """`deckgen build .` in a notes folder writes build/ there; built from above next time, the old build/
+    (its changelog is Markdown) must not become a deck, nor must a sub-folder's own build/."""
+    vault = tmp_path / "vault"
+    (vault / "sub").mkdir(parents=True)
+    (vault / "deckgen.toml").write_text("question_level = 2\n")
+    (vault / "a.md").write_text("## What is X?\nX.\n\n## What is Y?\nY.\n")
+    (vault / "sub" / "b.md").write_text("## What is Z?\nZ.\n")
+    monkeypatch.chdir(vault)
+    assert CliRunner().invoke(main, ["build", "."]).exit_code == 0  # into vault/build
+    monkeypatch.chdir(vault / "sub")
+    (vault / "sub" / "b.md").write_text("## What is Z?\nZ, edited.\n")
+    assert CliRunner().invoke(main, ["build", str(vault)]).exit_code == 0  # into vault/sub/build
+    assert list((vault / "build").glob("*.changelog.md")) and list((vault / "sub" / "build").glob("*.changelog.md"))
+    monkeypatch.chdir(tmp_path)
+    (report,) = build_decks(vault, tmp_path / "elsewhere", now=1_800_000_000).packages
+    assert sorted(part.name for part in report.plan.decks) == ["a", "sub::b"]
+    assert [c.kind for c in report.plan.changes] == []  # the same three notes as before, nothing new
+    assert report.plan.package.notes and len(report.plan.package.notes) == 3
+    checked = CliRunner().invoke(main, ["check", str(vault)])
+    assert f"{vault / 'build'}: note: skipped: a folder deckgen has built into" in checked.stdout
+    assert f"{vault / 'sub' / 'build'}: note: skipped: a folder deckgen has built into" in checked.stdout
+
+
 def test_utf16_files_and_escaped_dollars_are_read_as_written(tmp_path, anki):
     vault = tmp_path / "vault"
     vault.mkdir()

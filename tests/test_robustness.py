@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen.cli import main
+from deckgen.delivered import delivered_path
 
 from conftest import AnkiProfile, record_of, record_path
 
@@ -76,7 +77,7 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     subprocess.run(command, check=True, capture_output=True)
     old_apkg = (out / "deck-1.0.0.apkg").read_bytes()
     old_identity = record_path(src).read_bytes()
-    delivered = out / ".deckgen-delivered.jsonl"
+    delivered = delivered_path(out, src)
     old_delivered = delivered.read_bytes()
 
     deck.write_text(big_deck("Second answer"), encoding="utf-8")
@@ -109,8 +110,8 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert record_of(src).packages["deck"].version == "1.0.1"
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == [
-        ".deckgen-delivered.jsonl", ".deckgen.lock", ".gitattributes"]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == sorted([
+        delivered_path(out, src).name, ".deckgen.lock", ".gitattributes"])
 
 
 def processes_in_session(session: int) -> list[int]:

@@ -136,6 +136,45 @@ def test_switching_branches_back_and_forth_keeps_anki_on_the_checked_out_source(
     assert versions == ["deck-1.0.0.apkg", "deck-1.0.1.apkg", "deck-1.0.2.apkg", "deck-1.0.3.apkg"]
 
 
+def test_libraries_built_into_one_folder_each_keep_what_they_delivered(tmp_path, anki):
+    """Building another library into the same output folder left the first without its record of
+    deliveries: its next revert wrote 1.0.0 again (Anki skipped it) and a later edit rewrote 1.0.1."""
+    ours = Library(tmp_path / "ours", QUESTIONS)
+    theirs = Library(tmp_path / "theirs", {"Whose?": "Theirs."}, folder_settings='slug = "theirs"\n')
+    ours.out = theirs.out = tmp_path / "build"
+    anki.import_package(ours.build().path)
+    good = ours.snapshot()
+    anki.import_package(ours.build(dict(QUESTIONS, **{"What is RAG?": "A bad edit."})).path)
+    theirs.build()
+    ours.checkout(good)
+    reverted = ours.build()
+    assert reverted.path.name == "deck-1.0.2.apkg"  # and ours.build checks that no package was rewritten
+    anki.import_package(reverted.path)
+    assert live_notes(anki)["What is RAG?"] == shown(QUESTIONS)["What is RAG?"]
+
+    # A third library whose package would have the same name is stopped before it writes anything.
+    clash = Library(tmp_path / "clash", {"Mine?": "Mine."})
+    before = {path.name: path.read_bytes() for path in ours.out.iterdir() if path.is_file()}
+    result = CliRunner().invoke(main, ["build", str(clash.src), "-o", str(ours.out)])
+    assert result.exit_code == 1 and "[package-taken]" in result.output
+    assert f"holds packages named deck-….apkg that the library {ours.src.resolve()} built" in result.output
+    assert {path.name: path.read_bytes() for path in ours.out.iterdir() if path.is_file()} == before
+
+
+def test_the_record_of_deliveries_kept_in_one_file_before_is_read_and_then_replaced(tmp_path):
+    from deckgen.delivered import delivered_path
+
+    library = Library(tmp_path, QUESTIONS)
+    library.build()
+    good = library.snapshot()
+    library.build(dict(QUESTIONS, **{"What is RAG?": "A bad edit."}))
+    shared = library.out / ".deckgen-delivered.jsonl"  # where the builds of deckgen 0.2 kept it
+    delivered_path(library.out, library.src).rename(shared)
+    library.checkout(good)
+    assert library.build().path.name == "deck-1.0.2.apkg"  # it knew what was delivered
+    assert not shared.exists() and delivered_path(library.out, library.src).exists()
+
+
 def test_without_a_record_of_this_machines_builds_the_build_says_it_cannot_know(tmp_path):
     library = Library(tmp_path, QUESTIONS)
     library.build()
