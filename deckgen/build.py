@@ -65,6 +65,8 @@ class LibraryCheck:
     """Every problem found, sorted."""
     new_namespace: str | None = None
     """The namespace a build makes for a notes folder that has none yet, and writes into its `deckgen.toml`."""
+    new_slug: str | None = None
+    """With a new namespace, the library's package key written down beside it (unless a slug is set)."""
     delivered: Delivered | None = None
     """What this machine's builds delivered before (see `delivered`); None when it has no record of that."""
 
@@ -100,7 +102,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     from .plan import plan_build
     from .render import render_decks
     from .render_cache import RenderCache
-    from .grouping import homes, package_keys
+    from .grouping import homes, library_key, package_keys
 
     now = time.time() if now is None else now
     diagnostics = list(library.diagnostics)
@@ -146,8 +148,8 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
         vanished = []
     else:  # a deck whose file is gone: its questions may be anywhere now, or its notes are removed
         vanished = sorted(recorded - present - {file.key for file in library.decks})
-    packages = package_keys([(deck.source.file.key, deck.source.settings.slug) for deck in decks], vanished,
-                            settings, library.name)
+    library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
+    packages = package_keys(library_decks, vanished, settings, library.name)
     delivered = read_delivered(output, library.root, committed or b"") if output and not outside else None
     taken = packages_of_others(output, library.root) if output else {}
     for key in sorted(set(packages.values()) & set(taken)):
@@ -171,7 +173,8 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     for deck in rendered:
         diagnostics.extend(deck.diagnostics)
     diagnostics.extend(plan.diagnostics)
-    return LibraryCheck(library, plan, tuple(sorted(diagnostics)), created, delivered), cache
+    slug = library_key(library_decks, settings, library.name) if created and not settings.slug else None
+    return LibraryCheck(library, plan, tuple(sorted(diagnostics)), created, new_slug=slug, delivered=delivered), cache
 
 
 def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: set[str]) -> IdentityRecord:
@@ -240,7 +243,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 from .settings import with_namespace
 
                 _ensure_inside(library.settings_path, library.root, "the notes folder's settings")
-                files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace))
+                files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace,
+                                                                  check.new_slug))
             # The record, then what this machine delivers (see `delivered`: a copy of it), in place before the
             # packages: a build killed in between leaves a record from which the next one remakes the very
             # packages.

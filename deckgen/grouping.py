@@ -16,16 +16,22 @@ from collections.abc import Sequence
 from .settings import LibrarySettings, default_slug
 
 
+def library_key(decks: Sequence[tuple[str, str]], settings: LibrarySettings, root_name: str) -> str:
+    """The key of the library's own package: its `slug` setting, else its one deck's slug, else its folder's
+    name (which is why the first build writes it down as the slug: a clone in a folder of another name, or a
+    second file, would name the package otherwise)."""
+    if settings.slug:
+        return settings.slug
+    if len(decks) == 1:
+        return decks[0][1]
+    return default_slug(root_name)
+
+
 def package_keys(decks: Sequence[tuple[str, str]], vanished: Sequence[str], settings: LibrarySettings,
                  root_name: str) -> dict[str, str]:
     """The package key of every deck: `decks` are the (key, slug) of the decks built, `vanished` the keys of
     recorded decks whose file is gone."""
-    if settings.slug:
-        library = settings.slug
-    elif len(decks) == 1:
-        library = decks[0][1]
-    else:
-        library = default_slug(root_name)
+    library = library_key(decks, settings, root_name)
 
     def key_of(deck: str) -> str:
         if settings.packages == "folder" and "/" in deck:

@@ -127,6 +127,7 @@ PACKAGES = ("library", "folder")
 NAMESPACE_COMMENT = (
     "# deckgen: the namespace makes the GUIDs of this notes folder's new notes its own, so that no other\n"
     "# project's deck can ever update them in Anki. Keep it as it is, and commit this file.\n")
+SLUG_COMMENT = "# The package's file name (<slug>-<version>.apkg), whatever this folder is called.\n"
 
 
 def read_library_settings(path: Path) -> LibrarySettings:
@@ -184,10 +185,13 @@ def read_folder_settings(path: Path, inherited: DeckDefaults) -> FolderSettings 
     return FolderSettings(defaults=reader.defaults(data, inherited), exclude=reader.patterns(data, "exclude"))
 
 
-def with_namespace(path: Path, namespace: str) -> bytes:
-    """The bytes of `deckgen.toml` with `namespace` set: the file afresh, or the author's with it added on top."""
+def with_namespace(path: Path, namespace: str, slug: str | None = None) -> bytes:
+    """The bytes of `deckgen.toml` with `namespace` (and `slug`) set: the file afresh, or the author's with them
+    added on top."""
     text = _read_toml_text(path) or ""
-    return (NAMESPACE_COMMENT + f'namespace = "{namespace}"\n' + ("\n" + text if text.strip() else "")).encode()
+    named = SLUG_COMMENT + f'slug = "{slug}"\n' if slug else ""
+    return (NAMESPACE_COMMENT + f'namespace = "{namespace}"\n' + named
+            + ("\n" + text if text.strip() else "")).encode()
 
 
 def _read_toml_text(path: Path) -> str | None:

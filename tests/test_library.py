@@ -173,6 +173,28 @@ def test_a_folder_deckgen_built_into_is_no_part_of_the_library(tmp_path, monkeyp
     assert f"{vault / 'sub' / 'build'}: note: skipped: a folder deckgen has built into" in checked.stdout
 
 
+def test_a_clone_under_another_folder_name_builds_the_same_package(tmp_path):
+    """The package was named after the library's folder: a collaborator's clone called otherwise built
+    another package (a new version, a new record line, "no note changed"); so did a second file."""
+    import shutil
+
+    vault = write_vault(tmp_path / "vault")
+    (first,) = build_decks(vault, tmp_path / "build", now=1_800_000_000).packages
+    assert 'slug = "vault"' in (vault / "deckgen.toml").read_text()  # written down with the namespace
+    clone = shutil.copytree(vault, tmp_path / "clone-a")
+    (again,) = build_decks(clone, tmp_path / "clone-build", now=1_800_000_100).packages
+    assert (again.path.name, again.plan.changes) == (first.path.name, ())
+    assert set(record_of(clone).packages) == {"vault"}
+
+    one = tmp_path / "one"
+    (one / "a.md").parent.mkdir()
+    (one / "a.md").write_text("### Q?\nA.\n")
+    (single,) = build_decks(one, tmp_path / "one-build", now=1_800_000_000).packages
+    (one / "b.md").write_text("### R?\nB.\n")
+    (grown,) = build_decks(one, tmp_path / "one-build", now=1_800_000_100).packages
+    assert single.plan.key == grown.plan.key == "a"
+
+
 def test_utf16_files_and_escaped_dollars_are_read_as_written(tmp_path, anki):
     vault = tmp_path / "vault"
     vault.mkdir()
