@@ -161,8 +161,9 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> Non
 def preview(source: Path, output: Path, open_page: bool) -> None:
     """Write a page showing every card of each deck, as Anki will.
 
-    One self-contained HTML file per deck, OUTPUT/<slug>-preview.html, with
-    every card's front and back in the deck's own style, a night-mode and a
+    One self-contained HTML file per package (every deck of the library, or
+    of a top-level folder), OUTPUT/<slug>-preview.html, with every card's
+    front and back in its deck's own style, a night-mode and a
     phone-width switch, and filters by tag and text. Nothing is loaded from
     the network; math is shown as its TeX source (Anki typesets it). The
     identity record is not touched.
@@ -291,6 +292,9 @@ def _run(action, quiet: bool, after_errors: str = ""):
         raise click.ClickException(str(err)) from None
     except OSError as err:  # an output folder that cannot be written, a full disk
         raise click.ClickException(f"{err.filename or ''}: {err.strerror}".lstrip(": ")) from None
+    except KeyboardInterrupt:  # Ctrl-C: files are written aside and renamed into place at the end (`staging`)
+        click.echo("interrupted: what earlier builds wrote is intact; run the command again to finish", err=True)
+        sys.exit(130)  # 128 + SIGINT, as shells report it: not 1, which says the sources have problems
 
 
 SUMMARY_LIMIT = 20

@@ -113,7 +113,10 @@ def find_library(source: Path, output: Path | None = None) -> Library:
     elif source.is_dir():
         start = source
     else:
-        raise SourceError(source, 0, "no such file or folder", "no-source")
+        hint = ("; to build the notes folder you are in, run the command with . (deckgen build .)"
+                if source == Path("source") and (Path(LIBRARY_SETTINGS).is_file() or Path(RECORD_FOLDER).is_dir())
+                else "")
+        raise SourceError(source, 0, "no such file or folder" + hint, "no-source")
     root = library_root(start)
     single_file = root is None and source.is_file()
     root = root or start

@@ -330,7 +330,7 @@ class _SettingsReader:
         value = data.get(key, default)
         if key in data and (not isinstance(value, kind) or isinstance(value, bool) and kind is not bool):
             name = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
-            self.fail(key, f"setting {key!r} must be a {name}, not {type(value).__name__}")
+            self.fail(key, f"setting {key!r} must be {_article(name)} {name}, not {type(value).__name__}")
         return value
 
     def fail(self, key, message: str):
@@ -359,3 +359,7 @@ def _toml_error_place(err: Exception) -> tuple[int, int]:
     """(line, column) of a TOML error, from its message: "… (at line 3, column 17)"."""
     match = re.search(r"line (\d+)(?:, column (\d+))?", str(err))
     return (int(match.group(1)), int(match.group(2) or 1)) if match else (0, 1)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

@@ -136,7 +136,8 @@ def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
     src.mkdir()
     (src / "deck.md").write_text(big_deck("An answer"), encoding="utf-8")  # renders in several processes
     command = [sys.executable, "-m", "deckgen", "build", str(src), "-o", str(out)]
-    build = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with (tmp_path / "stderr").open("wb") as stderr:
+        build = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
     deadline = time.monotonic() + 60
     while len(processes_in_session(build.pid)) < 3 and time.monotonic() < deadline:  # the workers have started
         time.sleep(0.02)
@@ -149,3 +150,5 @@ def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
     time.sleep(1.0)
     assert processes_in_session(build.pid) == []
     assert not list(out.glob("*.apkg")) and not record_path(src).exists()
+    if how == "Ctrl-C to its group":  # said, and told apart from problems in the sources (status 1)
+        assert build.returncode == 130 and b"interrupted: what earlier builds wrote is intact" in (tmp_path / "stderr").read_bytes()
