@@ -331,7 +331,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
             kind = "restored" if delivered.notes[record.guid].removed else "changed"
         if kind == "restored":
             removed_in = record.removed_in if record.removed else delivered.notes[record.guid].removed_in
-            diagnostics.append(_restored_warning(question, name, removed_in))
+            diagnostics.append(_restored_warning(question, name, removed_in, note_type.fields[0],
+                                                 note.question.html))
         # The HTML's hash matters only for what changes, and where deckgen's rendering may reach cards.
         html_now = html_hash(fields, note.tags) if kind is not None or rerender or old_render < render_version \
             or not record.html else record.html
@@ -617,11 +618,12 @@ def _search_text(text: str) -> str:
     return "".join("\\" + c if c in '\\"*_' else c for c in text)
 
 
-def _restored_warning(question, deck_name: str, removed_in: str | None) -> Diagnostic:
+def _restored_warning(question, deck_name: str, removed_in: str | None, field: str, field_html: str) -> Diagnostic:
+    search = f'deck:"{_search_text(deck_name)}" is:suspended "{field}:{_search_text(field_html)}"'
     return Diagnostic(question.path, question.line, (
         f"this question was removed{f' in version {removed_in}' if removed_in else ''} and is back: its note keeps "
         "its review history and is updated in Anki, losing the tag deckgen::removed. If you suspended its cards, "
-        f"unsuspend them: in Anki's Browse, search deck:\"{deck_name}\" is:suspended, select them and choose "
+        f"unsuspend them: in Anki's Browse, search {search}, select them and choose "
         "Cards > Toggle Suspend (Ctrl+J). Who first imported the deck while it was removed has its card in the "
         f"\"{deck_name}::{REMOVED_SUBDECK}\" subdeck: Cards > Change Deck moves it."), code="restored", once=True)
 
