@@ -644,8 +644,11 @@ def _clashes(plans: list[VersionPlan]) -> list[Diagnostic]:
               plan.decks[0].deck.identified.parsed.source.path, f"the package {plan.key!r}")
         for part in plan.decks:
             path = part.deck.identified.parsed.source.path
-            claim("deck name", part.name.casefold(), part.name, part.name, path,
-                  f"{path} in another case (Anki takes them for one deck)")
+            levels = part.name.split("::")
+            for depth in range(1, len(levels) + 1):  # coding::Python and coding::python::x meet in Anki too
+                name = "::".join(levels[:depth])
+                claim("deck name", name.casefold(), name, name, path,
+                      f"{path} in another case (Anki takes them for one deck)")
             for note in part.deck.notes:
                 claim("note GUID", note.identified.guid, note.identified.guid, str(path), path)
     return found

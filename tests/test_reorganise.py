@@ -156,6 +156,17 @@ def test_several_files_may_feed_one_deck(tmp_path, anki):
     assert any(d.code == "clash" and "in another case" in d.message for d in failure.value.diagnostics)
 
 
+def test_a_file_deck_and_a_folder_deck_named_alike_but_for_case_are_a_clash(tmp_path):
+    """coding/Python.md is the deck coding::Python, coding/python/x.md the deck coding::python::x: Anki puts
+    the second under the first, as it takes names in any case for one deck."""
+    src = tmp_path / "notes"
+    write(src, {"coding/Python.md": first(OS, "What is a process?"), "coding/python/x.md": first(OS, "What is a page?")})
+    with pytest.raises(BuildError) as failure:
+        build_decks(src, tmp_path / "build", now=T)
+    assert any(d.code == "clash" and "deck name 'coding::python' is also used by" in d.message
+               and "in another case" in d.message for d in failure.value.diagnostics)
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_two_branches_adding_questions_merge_without_a_conflict_and_keep_both_sets_of_guids(tmp_path):
     repo, out = tmp_path / "notes", tmp_path / "build"
