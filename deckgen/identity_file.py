@@ -35,6 +35,9 @@ GITATTRIBUTES = b"# deckgen: when two branches change the identity record, keep 
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 Version = Annotated[str, msgspec.Meta(pattern=VERSION_RE.pattern)]
+# A field or card name as Anki allows one (no ": { }", not starting with "# / ^"), and no markup: it is written
+# into the card templates of the package.
+Name = Annotated[str, msgspec.Meta(pattern=r'^[^#/^:{}<>"&\x00-\x1f][^:{}<>"&\x00-\x1f]*$')]
 
 
 class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -104,8 +107,8 @@ class NoteTypeRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     note_type: Positive
     """Its id (Anki's model id)."""
     name: str
-    fields: tuple[str, ...]
-    templates: tuple[str, ...]
+    fields: tuple[Name, ...]
+    templates: tuple[Name, ...]
     sort_field: int = 0
     cloze: bool = False
     fingerprint: str

@@ -225,7 +225,10 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
     for folder, subfolders, files in os.walk(root):
         here = Path(folder)
         defaults, excludes = rules[here]
-        if here != root and (here / LIBRARY_SETTINGS).is_file():
+        outside = link_outside(here / LIBRARY_SETTINGS, root) if here != root else None
+        if outside is not None and (here / LIBRARY_SETTINGS).exists():
+            diagnostics.append(outside)  # a link to settings from elsewhere: not read, as no outside file is
+        elif here != root and (here / LIBRARY_SETTINGS).is_file():
             settings_files.append(here / LIBRARY_SETTINGS)
             try:
                 folder_settings = read_folder_settings(here / LIBRARY_SETTINGS, defaults)

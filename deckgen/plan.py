@@ -32,7 +32,7 @@ from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_rec
 from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
-from .syntax import CLOZE_RE, cloze_changes
+from .syntax import cloze_changes, cloze_matches, safe_tag
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
@@ -130,7 +130,7 @@ class DeckPart:
     def card_count(self) -> int:
         """The cards its notes make: one a template, or for cloze one a deletion number."""
         if self.note_type.cloze:
-            return sum(len({number for match in CLOZE_RE.finditer(note.answer.html)
+            return sum(len({number for match in cloze_matches(note.answer.html)
                             for number in match.group(1).split(",")}) for note in self.deck.notes)
         return len(self.deck.notes) * len(self.note_type.templates)
 
@@ -300,7 +300,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if record is not None and record.deck != key and record.deck in previous.decks \
                 and previous.decks[record.deck].name != name:
             moved.append((question, previous.decks[record.deck].name, note.question.html))
-        if note_type.cloze and not CLOZE_RE.search(note.answer.html):
+        if note_type.cloze and not next(cloze_matches(note.answer.html), None):
             diagnostics.append(Diagnostic(question.path, question.answer_line, (
                 "no cloze deletion such as {{c1::…}} in this answer: Anki would make no card for it"),
                 "error", "no-cloze"))
@@ -377,7 +377,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         # delivered with the time it was marked at (unless this machine has delivered it since: see `_behind`).
         replacing = record.model is not None and not record.removed
         marker = REPLACED_TAG if replacing or (record.removed and REPLACED_TAG in record.tags) else REMOVED_TAG
-        tags = tuple(sorted(set(record.tags) | {marker}))
+        tags = tuple(sorted({safe_tag(tag) for tag in record.tags} - {""} | {marker}))
         fields = (tombstone.question.html, tombstone.answer.html,
                   REPLACED_STATUS if marker == REPLACED_TAG else REMOVED_STATUS)
         reverted = bool(record.removed) and _behind(record, delivered)
@@ -583,7 +583,7 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
 def _source(source_line: str, heading: str, template: str | None) -> str:
     """A card's Source field: `file:line`, a link when the library has a `source_url` template."""
     if template is None:
-        return source_line
+        return html.escape(source_line, quote=False)  # it may come from the record, which is anyone's to edit
     path, _, line = source_line.rpartition(":")
     url = template.format(path=quote(path, safe="/"), line=line, heading=quote(heading, safe=""))
     return f'<a class="dg-source-link" href="{html.escape(url)}">{html.escape(source_line, quote=False)}</a>'

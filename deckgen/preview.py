@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .media import data_uri
 from .plan import VersionPlan
-from .syntax import CLOZE_RE, cloze_numbers
+from .syntax import cloze_matches, cloze_numbers, cloze_sub
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
 FIELD_RE = re.compile(r"\{\{(cloze:)?(\w+)\}\}")
@@ -147,12 +147,12 @@ def _cloze(text: str, ordinal: int | None, reveal: bool) -> str:
         if reveal:
             return f'<span class="cloze">{match.group(2)}</span>'
         return f'<span class="cloze">[{match.group(3) or "…"}]</span>'
-    return CLOZE_RE.sub(one, text)
+    return cloze_sub(one, text)
 
 
 def _cloze_ordinals(text: str) -> list[int]:
     """The cards Anki makes of a cloze field: one per deletion number."""
-    return sorted({n for match in CLOZE_RE.finditer(text) for n in cloze_numbers(match)}) or [1]
+    return sorted({n for match in cloze_matches(text) for n in cloze_numbers(match)}) or [1]
 
 
 def _side(label: str, body: str, images: dict[str, str]) -> str:

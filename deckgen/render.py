@@ -39,6 +39,9 @@ PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)
 TIME_LIMIT_FROM = 1000
 TIME_LIMIT = (1.0, 50e-6)
 DESCRIPTION_IMAGE_LIMIT = 256 * 1024  # bytes of an image that a deck's description holds itself
+# A footnote reference is one only with its definition; without one, footnotes are not loaded at all: their
+# pattern (Python-Markdown's) tries every "[^" against the rest of its paragraph, beyond the time limit's reach.
+FOOTNOTE_DEFINITION_RE = re.compile(r"(?m)^ {0,3}\[\^[^\]\n]+\]:")
 PARALLEL_MIN = 1_000_000  # characters of Markdown to render before more processes pay for their start
 CHUNK = 250
 
@@ -174,18 +177,19 @@ class MarkdownRenderer:
         if inline:
             text = BLOCK_START_RE.sub(r"\1\\\2", text)  # "1. What…" is text, not a list
         md = self._markdown(links=MAY_LINK_RE.search(text) is not None, fences="```" in text or "~~~" in text,
-                            marks="==" in text or "~~" in text, notes="[^" in text)
+                            marks="==" in text or "~~" in text, notes="[^" in text and FOOTNOTE_DEFINITION_RE.search(text) is not None)
         md.deckgen_folder = folder
         result = md.reset().convert(text)
         if inline:
             match = PARAGRAPH_RE.match(result)
             result = match.group(1) if match and "<p>" not in match.group(1) else result
-        removed: tuple[str, ...] = ()
+        removed: tuple[str, ...] = tuple(getattr(md, "deckgen_removed", ()))
         media = list(md.deckgen_media)
         if needs_sanitizing(text):
             from .sanitize import sanitize
 
-            result, removed = sanitize(result, partial(self._raw_image, media, folder))
+            result, found = sanitize(result, partial(self._raw_image, media, folder))
+            removed = tuple(sorted({*removed, *found}))
         return RenderedText(result, tuple(media), removed)
 
     def _raw_image(self, media: list[MediaRef], folder: Path, src: str) -> str | None:

@@ -10,6 +10,7 @@ relative path.
 
 from __future__ import annotations
 
+import html
 import re
 
 from .media import not_included_html
@@ -32,12 +33,42 @@ SAFE_URL_RE = re.compile(r"^(?:https?:|mailto:|#|[^:]*$|[^:]*[/?#])", re.IGNOREC
 SAFE_IMAGE_DATA_RE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp);base64,", re.IGNORECASE)
 UNSAFE_STYLE_RE = re.compile(r"expression\s*\(|url\s*\(|javascript:|@import|behavior\s*:", re.IGNORECASE)
 INVISIBLE_RE = re.compile(r"[\x00-\x20\x7f]+")
-# Text with none of these cannot carry HTML or a script URL through Markdown; it skips the pass.
+# Text with none of these cannot carry HTML or a script URL through Markdown; it skips the pass. Browsers take
+# tabs and line ends out of a URL (`javas<newline>cript:` is `javascript:`), so they are taken out to look.
 NEEDS_SANITIZING_RE = re.compile(r"<[A-Za-z!/?]|&|script\s*:|data\s*:", re.IGNORECASE)
+_URL_INVISIBLE = dict.fromkeys(map(ord, "\t\n\r"))
+TEX_URL_RE = re.compile(r"\\(href|url)\s*\{([^{}]*)\}")
+TEX_STYLE_RE = re.compile(r"\\style\s*\{([^{}]*)\}")
 
 
 def needs_sanitizing(markdown_text: str) -> bool:
-    return NEEDS_SANITIZING_RE.search(markdown_text) is not None
+    return NEEDS_SANITIZING_RE.search(markdown_text.translate(_URL_INVISIBLE)) is not None
+
+
+def safe_tex(tex: str) -> tuple[str, list[str]]:
+    """TeX for Anki's MathJax with what could run or load something taken out, and what that was.
+
+    Anki's MathJax has every extension but `safe`, so `\\href{javascript:…}` makes a link that runs script
+    and `\\style{background:url(…)}` loads from anywhere: such a URL becomes `#`, such a style empty.
+    """
+    if "\\" not in tex or not ("href" in tex or "url" in tex or "style" in tex):
+        return tex, []
+    removed = []
+
+    def url(match: re.Match) -> str:
+        target = INVISIBLE_RE.sub("", html.unescape(match.group(2)))
+        if SAFE_URL_RE.match(target):
+            return match.group()
+        removed.append(f"{target.split(':', 1)[0].lower()}: URL")
+        return f"\\{match.group(1)}{{#}}"
+
+    def style(match: re.Match) -> str:
+        if not UNSAFE_STYLE_RE.search(html.unescape(match.group(1))):
+            return match.group()
+        removed.append("unsafe style")
+        return "\\style{}"
+
+    return TEX_STYLE_RE.sub(style, TEX_URL_RE.sub(url, tex)), removed
 
 
 def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
@@ -48,11 +79,16 @@ def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
     not bundled: it then gives way to its alt text and a mark.
     """
     from bs4 import BeautifulSoup, Comment  # only answers that need it pay for loading it
+    from bs4.element import PreformattedString
 
     soup = BeautifulSoup(html, "html.parser")
     removed: set[str] = set()
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
+    # Comments, CDATA, declarations, processing instructions: a browser ends all but comments at their first
+    # ">", so <![CDATA[ x><img onerror=…>]]> would hand it a live image. None is shown: they go.
+    for special in soup.find_all(string=lambda s: isinstance(s, PreformattedString)):
+        if not isinstance(special, Comment):
+            removed.add(f"<!{type(special).__name__}>")
+        special.extract()
     for element in list(soup.find_all(True)):
         # Asked through its property, a live element would search its whole subtree for "_decomposed".
         if element.__dict__.get("_decomposed"):

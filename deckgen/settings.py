@@ -156,10 +156,19 @@ def read_library_settings(path: Path) -> LibrarySettings:
         reader.fail("max_image_mib", f"max_image_mib must be more than 0 and at most 100, not {size}")
     source_url = reader.typed(data, "source_url", str, None)
     if source_url is not None:
+        import string
+
         try:
-            source_url.format(path="p", line=1, heading="h")
-        except (KeyError, IndexError, ValueError) as err:
-            reader.fail("source_url", f"source_url may hold {{path}}, {{line}} and {{heading}} only ({err})")
+            fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(source_url)
+                      if name is not None]
+            wrong = next((f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+                          for name, spec, conversion in fields
+                          if name not in ("path", "line", "heading") or spec or conversion), None)
+        except ValueError as err:
+            wrong = str(err)
+        if wrong is not None:  # a format spec ({path:>100000000}) would make every card's field as long as it says
+            reader.fail("source_url", f"source_url may hold {{path}}, {{line}} and {{heading}} only, as they are "
+                                      f"(not {wrong})")
         if not source_url.startswith(SOURCE_URL_SCHEMES):
             reader.fail("source_url", "source_url must start with https:// or obsidian://")
     prefix = reader.typed(data, "prefix", str, None)

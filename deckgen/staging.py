@@ -102,7 +102,14 @@ def project_lock(folder: Path):
         return
     folder.mkdir(parents=True, exist_ok=True)
     lock_path = folder / LOCK_NAME
-    with open(lock_path, "a+b") as handle:
+    try:  # never through a symbolic link: it would make or lock a file anywhere
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as err:
+        if lock_path.is_symlink():
+            raise DeckgenError(f"{lock_path} is a symbolic link: deckgen makes that file itself; delete the "
+                               "link and build again") from None
+        raise
+    with os.fdopen(descriptor, "r+b") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

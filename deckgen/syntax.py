@@ -25,12 +25,49 @@ LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 # {{c1::text}}, {{c2::text::hint}}, and since Anki 26.05 {{c1,2::text}}: one deletion on cards 1 and 2.
 CLOZE_RE = re.compile(r"\{\{c(\d+(?:,\d+)*)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+"""A cloze deletion; find them with `cloze_matches`, which is linear where this pattern alone is not."""
+
+
+def cloze_matches(text: str) -> Iterator[re.Match]:
+    """CLOZE_RE's matches in `text`, as `finditer` gives them, in linear time.
+
+    Run over a whole text, the pattern tries every `{{c` against all the text after it (and its hint part
+    again at every `::`): cubic on a text of many `{{c1::` and no `}}`. A deletion always ends at the first
+    `}}` after its `{{c`, so each is tried against the text up to there, and only when there is one.
+    """
+    pos, close = 0, -1
+    while (start := text.find("{{c", pos)) >= 0:
+        if close < start + 3:
+            close = text.find("}}", start + 3)
+            if close < 0:
+                return  # no deletion ends after this point
+        match = CLOZE_RE.match(text, start, close + 2)
+        if match:
+            yield match
+            pos = match.end()
+        else:
+            pos = start + 1
+
+
+def cloze_sub(replace, text: str) -> str:
+    """`CLOZE_RE.sub(replace, text)`, through `cloze_matches`."""
+    out, last = [], 0
+    for match in cloze_matches(text):
+        out += [text[last:match.start()], replace(match)]
+        last = match.end()
+    return "".join(out) + text[last:]
 
 # A single $ opens before a non-space and closes after one, not before a digit: "$5 and $10" is text.
 SINGLE_DOLLAR_RE = re.compile(r"(?<![\\$])\$([^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)")
 _CANDIDATE_RE = re.compile(r"`+|\$|\\[\[(]")
 _CLOSERS = {"$$": re.compile(r"(?<!\\)\$\$"), "\\[": re.compile(r"(?<!\\)\\\]"), "\\(": re.compile(r"(?<!\\)\\\)")}
 LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
+
+
+def safe_tag(tag: str) -> str:
+    """A tag read from elsewhere (the identity record), as harmless as `anki_tag` makes tags: a valid one is
+    kept as it is."""
+    return anki_tag(tag.split(TAG_SEPARATOR))
 
 
 def path_tag(text: str) -> str:
@@ -104,7 +141,7 @@ def cloze_changes(old: str, new: str) -> tuple[list[ClozeMove], list[tuple[int, 
     and the numbers that no deletion has any more (their cards are left blank), each with a text it had."""
     def deletions(text: str) -> dict[str, tuple[set[int], int]]:
         found: dict[str, tuple[set[int], int]] = {}
-        for match in CLOZE_RE.finditer(text):
+        for match in cloze_matches(text):
             numbers, _ = found.setdefault(" ".join(match.group(2).split()), (set(), match.start()))
             numbers.update(cloze_numbers(match))
         return found

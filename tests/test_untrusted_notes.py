@@ -387,3 +387,107 @@ def test_the_largest_image_bundled_is_a_library_setting(tmp_path):
     (notes / "deckgen.toml").write_text("max_image_mib = 0.5\n", encoding="utf-8")
     smaller = run("check", str(notes))
     assert "more than the 0.5 MiB a file may have" in smaller.stdout
+
+
+# From a security review: script on cards, a tampered identity record, files outside, inputs that stall.
+
+SCRIPT_VECTORS = {  # Markdown that put running script on a card, before
+    "a javascript: link split by a line end": "Click [here](javas\ncript:alert(1337)) now.",
+    "an image handler hidden in CDATA": "Text <![CDATA[ x><img src=x onerror=alert('CDATA')>]]> more",
+    "a MathJax \\href to javascript:": "See \\(\\href{javascript:alert('MJ')}{click me}\\).",
+    "a MathJax \\style that loads": "See \\(\\style{background:url(https://x.invalid/t.png)}{x}\\).",
+}
+
+
+@pytest.mark.parametrize("name", SCRIPT_VECTORS)
+def test_no_note_puts_script_on_a_card(tmp_path, name, anki):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "deck.md").write_text(f"### Q?\n{SCRIPT_VECTORS[name]}\n", encoding="utf-8")
+    result = run("build", str(tmp_path / "notes"), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 0 and "[unsafe-html]" in result.stderr, result.output
+    (apkg,) = (tmp_path / "build").glob("*.apkg")
+    anki.import_package(apkg)
+    (card,) = [anki.col.get_card(cid) for cid in anki.col.find_cards("")]
+    shown = card.answer().replace("\n", "").replace("\t", "").lower()
+    assert "javascript:" not in shown and "onerror=" not in shown and "url(" not in shown
+
+
+def test_a_tampered_identity_record_puts_no_script_in_the_package(tmp_path, anki):
+    """The record is committed with the notes, so a cloned repository decides what it holds: its source lines
+    and a removed note's tags reach fields, its note types' field names the templates."""
+    notes, out = tmp_path / "notes", tmp_path / "build"
+    notes.mkdir()
+    (notes / "deck.md").write_text("### Q1?\nA1.\n\n### Q2?\nA2.\n", encoding="utf-8")
+    assert run("build", str(notes), "-o", str(out)).exit_code == 0
+    record = notes / ".deckgen" / "identity.jsonl"
+    lines = record.read_text(encoding="utf-8").splitlines()
+    lines = [line.replace('"source":"deck.md:1"', '"source":"<img src=x onerror=alert(1)>"') for line in lines]
+    lines.append('{"guid":"zzzzzzzzzzzzzzzz","deck":"deck","question":"Gone Q","answer":"gone",'
+                 '"tags":["<img/src/onerror=alert(2)>"],"fingerprint":"1","html":"1","mtime":1796174000,'
+                 '"source":"deck.md:9"}')
+    record.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (notes / "deck.md").write_text("### Q1?\nA1, edited.\n\n### Q2?\nA2.\n", encoding="utf-8")
+    result = run("build", str(notes), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    anki.import_package(max(out.glob("*.apkg")))
+    for cid in anki.col.find_cards(""):
+        card = anki.col.get_card(cid)
+        assert "onerror=" not in card.question() + card.answer() and "<img" not in card.answer()
+
+    bad_type = ('{"note_type":123456,"name":"evil","fields":["Question","Answer}}<img src=x onerror=alert(3)>'
+                '{{Question","Answer","Status"],"templates":["Recall"],"fingerprint":"1","mtime":1796174000}')
+    record.write_text(record.read_text(encoding="utf-8") + bad_type + "\n", encoding="utf-8")
+    result = run("build", str(notes), "-o", str(out))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{record}:" in result.output and "fields" in result.output
+
+
+def test_settings_of_a_sub_folder_linked_from_outside_are_not_read(tmp_path):
+    notes, outside = library(tmp_path)
+    (outside / "creds.toml").write_text('cards = "DECKGEN-OUTSIDE-7f3a9c51"\n', encoding="utf-8")
+    (notes / "sub" / "deck.md").write_text("### Q?\nA.\n", encoding="utf-8")
+    (notes / "sub" / "deckgen.toml").symlink_to(outside / "creds.toml")
+    result = run("check", str(notes))
+    assert MARKER.decode() not in result.output and "[link-outside]" in result.output
+    assert result.exit_code == 0
+
+
+def test_a_lock_file_linked_elsewhere_is_not_followed(tmp_path):
+    notes, outside = library(tmp_path)
+    (notes / "sub" / "deck.md").write_text("### Q?\nA.\n", encoding="utf-8")
+    (notes / ".deckgen.lock").symlink_to(outside / "made-by-deckgen")
+    result = run("build", str(notes), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 1 and "is a symbolic link" in result.output and "Traceback" not in result.output
+    assert not (outside / "made-by-deckgen").exists()
+
+
+def test_a_source_url_may_not_pad_its_fields(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "deck.md").write_text("### Q?\nA.\n", encoding="utf-8")
+    (tmp_path / "notes" / "deckgen.toml").write_text('source_url = "https://example.com/{path:>100000000}"\n')
+    result = run("build", str(tmp_path / "notes"), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 1 and "not {path:>100000000}" in result.output
+    assert not list((tmp_path / "build").glob("*.apkg"))
+
+
+STALLING = {  # each took from seconds to hours on a few kilobytes, before
+    "an SVG of many comments": ("![d](diagram.svg)", b"<!---->" * 40 + b"x"),
+    "cloze openers without an end": ("{{c1::real}} " + "{{c1::" * 4000, None),
+    "footnote openers without an end": ("\n".join(["[^" * 9999] * 4), None),
+}
+
+
+@pytest.mark.parametrize("name", STALLING)
+def test_small_inputs_do_not_stall_a_build(tmp_path, name):
+    answer, svg = STALLING[name]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    if svg is not None:
+        (notes / "diagram.svg").write_bytes(svg)
+    cloze = "---\ndeckgen: {cards: cloze}\n---\n" if "cloze" in name else ""
+    (notes / "deck.md").write_text(f"{cloze}### Q?\n{answer}\n", encoding="utf-8")
+    start = time.monotonic()
+    for command in ("build", "check"):
+        result = run(command, str(notes), "-o", str(tmp_path / "build"))
+        assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    assert time.monotonic() - start < 10
