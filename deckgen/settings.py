@@ -253,8 +253,9 @@ class _SettingsReader:
     def read(self, data: dict, default_name: str, default_slug: str, inherited: DeckDefaults) -> DeckSettings:
         self.known(data, self.KNOWN)
         name = self.typed(data, "name", str, default_name).strip()
-        if not name or any(not part.strip() for part in name.split("::")):
-            self.fail("name", f"invalid deck name {name!r}")
+        if not name or any(not part.strip() for part in name.split("::")) or not name.isprintable():
+            self.fail("name", f"invalid deck name {name!r}" + (
+                "" if name.isprintable() else ": it holds control characters (a terminal would obey them)"))
         defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
                             version=self.version(data), question_level=defaults.question_level,

@@ -153,3 +153,16 @@ def test_a_second_build_at_the_same_time_stops_with_a_clear_message(project):
     assert result.exit_code == 1
     assert result.output == (f"Error: another deckgen build is running on {src} (it holds {src / '.deckgen.lock'}); "
                              "run this one when it has finished\n")
+
+
+def test_a_deck_name_with_control_characters_is_an_error_not_a_terminal_command(tmp_path):
+    """A name is printed by every build: ESC ] 0 ; … BEL would retitle the terminal (or worse)."""
+    from click.testing import CliRunner
+
+    from deckgen.cli import main
+
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "d.md").write_text("### Q?\nA.\n")
+    (tmp_path / "n" / "d.deck.toml").write_text('name = "Deck\\u001b]0;PWNED\\u0007"\n')
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "n"), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "\x1b" not in result.output and "control characters" in result.output
