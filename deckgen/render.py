@@ -420,13 +420,23 @@ def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done
     chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
     # killed, hold it on; a spawned one starts clean, and ends when the build does (see _worker_started).
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_started, initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_started, initargs=(os.getpid(),))
+    try:
         for chunk, results in zip(chunks, pool.map(_render_chunk, [(root, resolver.size_limit, c) for c in chunks])):
             done += len(chunk)
             if progress:
                 progress(done, total)
             yield from results
+    except BaseException:
+        # Ctrl-C (or any error): the workers go with the build (see _worker_started). Shutting the pool down
+        # may fail in its turn when the interrupt came while it started; what is raised is the first error.
+        try:
+            pool.shutdown(wait=False)
+        except Exception:  # noqa: BLE001 - the error being raised is the one that matters
+            pass
+        raise
+    pool.shutdown()
 
 
 def _worker_started(parent: int) -> None:
@@ -451,6 +461,9 @@ def _worker_started(parent: int) -> None:
         threading.Thread(target=watch, daemon=True).start()
     if os.getppid() != parent:  # the build ended before this worker could ask
         os._exit(1)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build answers for it
 
 
 _WORKER_RENDERERS: dict[tuple[Path, int], MarkdownRenderer] = {}
