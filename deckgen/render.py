@@ -25,7 +25,7 @@ from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri
 from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
 from .sanitize import needs_sanitizing
-from .tags import note_tags, syntax_tags
+from .tags import PatternClock, note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, time_limit
 
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
@@ -224,7 +224,8 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
                  for text, inline in ((record.question, True), (record.answer, False))]
         jobs.append((folder, deck.parsed.description, False))
     texts = iter(_render_all(jobs, root, resolver, cache, progress))
-    return [_rendered_deck(deck, texts, resolver) for deck in decks]
+    clock = PatternClock()  # one for the build: topic patterns are timed over all its questions
+    return [_rendered_deck(deck, texts, resolver, clock) for deck in decks]
 
 
 def _folder(deck: IdentifiedDeck, root: Path) -> str:
@@ -236,7 +237,7 @@ def _record_folder(record) -> str:
     return PurePosixPath(record.deck).parent.as_posix()
 
 
-def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver) -> RenderedDeck:
+def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: PatternClock) -> RenderedDeck:
     count = len(deck.notes)
     titles = [next(texts) for _ in range(count)]
     answers = [next(texts) for _ in range(count)]
@@ -260,7 +261,7 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver) -> Rend
             for offset, delimiter in unbalanced_math(question.answer))
         extra = syntax_tags(question, settings.tags, settings.inline_tags)
         notes.append(RenderedNote(identified=identified, question=title, answer=answer,
-                                  tags=tuple(sorted({*note_tags(question, settings.topics), *extra})),
+                                  tags=tuple(sorted({*note_tags(question, settings.topics, clock), *extra})),
                                   syntax_tags=extra))
     tombstones = tuple(RenderedTombstone(record, question or _escaped(record.question, True),
                                          answer or _escaped(record.answer, False))
