@@ -151,7 +151,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
     packages = package_keys(library_decks, vanished, settings, library.name)
     delivered = read_delivered(output, library.root, committed or b"") if output and not outside else None
-    taken = packages_of_others(output, library.root) if output else {}
+    taken = packages_of_others(output, library.root, namespace or created) if output else {}
     for key in sorted(set(packages.values()) & set(taken)):
         diagnostics.append(Diagnostic(library.settings_path, 0, (
             f"{output} holds packages named {key}-….apkg that the library {taken[key]} built: a package name "
@@ -252,7 +252,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             files.stage(delivered_path(out_dir, library.root), partial(
                 write_delivered_to, previous=check.delivered, root=library.root,
                 record=files.staged(library.record_path) or library.record_path,
-                written=[(package.key, package.version, package.digest) for package in plan.packages]))
+                written=[(package.key, package.version, package.digest) for package in plan.packages],
+                namespace=library.settings.namespace or check.new_namespace or ""))
             for package in plan.packages:
                 path = out_dir / package.file_name
                 log = changelog_path(out_dir, package.key)

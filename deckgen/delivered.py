@@ -43,6 +43,8 @@ class _Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The notes folder built (resolved): an output folder may serve several."""
     versions: dict[str, dict[str, str]] = {}
     """Per package key, each version written here and a digest of its content."""
+    namespace: str = ""
+    """The library's namespace (see `ids`): the same library, moved to another folder, is not another one."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,14 @@ def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
     return (header, built) if header.deckgen_delivered == FORMAT else None
 
 
-def packages_of_others(output: Path, root: Path) -> dict[str, str]:
-    """The package keys other libraries have built into `output`, each with that library's folder."""
+def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[str, str]:
+    """The package keys other libraries have built into `output`, each with that library's folder (a library
+    of the same namespace is this one, moved or copied: not another)."""
     found = {}
     for path in sorted(output.glob(DELIVERED_FILES)):
         read = _header(path, whole=False)
-        if read is not None and read[0].library != str(root.resolve()):
+        if read is not None and read[0].library != str(root.resolve()) and not (
+                namespace and read[0].namespace == namespace):
             found.update(dict.fromkeys(read[0].versions, read[0].library))
     return found
 
@@ -115,7 +119,7 @@ def read_delivered(output: Path, root: Path, committed: bytes) -> Delivered | No
 
 
 def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, record: Path,
-                       written: Iterable[tuple[str, str, str]]) -> None:
+                       written: Iterable[tuple[str, str, str]], namespace: str = "") -> None:
     """Write the file once a build has written the identity record (the file `record`) and each (package,
     version, digest) of `written`; the record is copied in pieces, never held whole."""
     import shutil
@@ -123,7 +127,7 @@ def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, r
     versions = {key: dict(value) for key, value in (previous.versions if previous else {}).items()}
     for package, version, digest in written:
         versions.setdefault(package, {})[version] = digest
-    header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions)
+    header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions, namespace=namespace)
     file.write(msgspec.json.encode(header) + b"\n")
     with open(record, "rb") as source:
         shutil.copyfileobj(source, file, 1 << 20)

@@ -161,6 +161,12 @@ def test_libraries_built_into_one_folder_each_keep_what_they_delivered(tmp_path,
     assert f"holds packages named deck-….apkg that the library {ours.src.resolve()} built" in result.output
     assert {path.name: path.read_bytes() for path in ours.out.iterdir() if path.is_file()} == before
 
+    # The same library moved to another folder is not another library: it builds on.
+    moved = tmp_path / "moved"
+    ours.src.rename(moved)
+    ours.src, ours.deck = moved, moved / "deck.md"
+    assert ours.build(dict(QUESTIONS, **{"What is RAG?": "Moved, then edited."})).path.name == "deck-1.0.3.apkg"
+
 
 def test_the_record_of_deliveries_kept_in_one_file_before_is_read_and_then_replaced(tmp_path):
     from deckgen.delivered import delivered_path
