@@ -249,13 +249,17 @@ class _Matcher:
         candidates = [r for r in self.free.values() if self._record_keys[r.guid] == wanted]
         if any(self._record_keys[r.guid] == question.key and self._same_place(index, r) and not r.removed
                for r in self.free.values()):
-            # The question has a note of its own: the {was=…} did its work in an earlier build (and a live note
-            # of the old text is another question's), or it was written after a build gave the question a new
-            # note and removed the old one. Then the removed note is the one meant: it is taken back, and the
-            # note made in its place is removed instead.
-            candidates = [r for r in candidates if r.removed]
-            if not candidates:
-                return
+            # The question has a note of its own: the {was=…} did its work in an earlier build, or it was written
+            # after a build had given the question a new note and removed the old one. Which, the record cannot
+            # tell (taking the removed note in the first case would hand the question another note's history):
+            # a removed note of that text is named, for the author to take back by its GUID.
+            for record in sorted((r for r in candidates if r.removed), key=lambda r: r.guid)[:1]:
+                self._say(question, (
+                    f'has a note of its own, so {{was="{attributes.was_text}"}} is taken to have done its work. If '
+                    f"this question is the one removed as {record.question!r} ({record.source}), write "
+                    f"{{was={record.guid}}} instead to take that note back with its review history (the note the "
+                    "question has now is then removed); if not, remove the {was=…}."), "was-done", once=False)
+            return
         if len(candidates) > 1:
             candidates = [r for r in candidates if r.deck == deck] or candidates
         if len(candidates) > 1:

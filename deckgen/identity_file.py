@@ -37,7 +37,7 @@ Positive = Annotated[int, msgspec.Meta(gt=0)]
 Version = Annotated[str, msgspec.Meta(pattern=VERSION_RE.pattern)]
 # A field or card name as Anki allows one (no ": { }", not starting with "# / ^"), and no markup: it is written
 # into the card templates of the package.
-Name = Annotated[str, msgspec.Meta(pattern=r'^[^#/^:{}<>"&\x00-\x1f][^:{}<>"&\x00-\x1f]*$')]
+Name = Annotated[str, msgspec.Meta(pattern=r'^[^#/^:{}<>"&\x00-\x1f][^:{}<>"&\x00-\x1f]*\Z')]
 
 
 class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import msgspec
 
-from .identity_file import (DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord, Positive,
+from .identity_file import (DeckRecord, IdentityRecord, Name, NoteRecord, NoteTypeRecord, PackageRecord, Positive,
                             Version, damaged, decode_line, identity_lines, newer)
 from .note_types import NOTE_TYPES
 
@@ -41,8 +41,8 @@ class _Note(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class _NoteType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model_id: Positive
     name: str
-    fields: tuple[str, ...]
-    templates: tuple[str, ...]
+    fields: tuple[Name, ...]
+    templates: tuple[Name, ...]
     fingerprint: str
     mtime: Positive
 

@@ -24,7 +24,7 @@ from .identity_file import NoteRecord
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
-from .sanitize import needs_sanitizing
+from .sanitize import break_unsafe_tex, needs_sanitizing
 from .tags import PatternClock, note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, time_limit
 
@@ -183,8 +183,8 @@ class MarkdownRenderer:
         if inline:
             match = PARAGRAPH_RE.match(result)
             result = match.group(1) if match and "<p>" not in match.group(1) else result
-        removed: tuple[str, ...] = tuple(getattr(md, "deckgen_removed", ()))
         media = list(md.deckgen_media)
+        result, removed = break_unsafe_tex(result)
         if needs_sanitizing(text):
             from .sanitize import sanitize
 

@@ -10,7 +10,6 @@ relative path.
 
 from __future__ import annotations
 
-import html
 import re
 
 from .media import not_included_html
@@ -37,38 +36,35 @@ INVISIBLE_RE = re.compile(r"[\x00-\x20\x7f]+")
 # tabs and line ends out of a URL (`javas<newline>cript:` is `javascript:`), so they are taken out to look.
 NEEDS_SANITIZING_RE = re.compile(r"<[A-Za-z!/?]|&|script\s*:|data\s*:", re.IGNORECASE)
 _URL_INVISIBLE = dict.fromkeys(map(ord, "\t\n\r"))
-TEX_URL_RE = re.compile(r"\\(href|url)\s*\{([^{}]*)\}")
-TEX_STYLE_RE = re.compile(r"\\style\s*\{([^{}]*)\}")
+# MathJax commands that make links or set styles, classes, ids or data (and \csname, which could spell them):
+# Anki's MathJax honours them all (it has no `safe` extension), and TeX is too rich for a pattern to tell a
+# harmless use from a crafted one (macros, nested braces, comments). They are broken wherever MathJax would
+# read them: outside <pre> and <code>, which it skips, as it skips code samples that show TeX.
+UNSAFE_TEX_RE = re.compile(r"\\(href|url|style|class|cssId|data|csname)(?![A-Za-z])")
+_CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 
 
 def needs_sanitizing(markdown_text: str) -> bool:
     return NEEDS_SANITIZING_RE.search(markdown_text.translate(_URL_INVISIBLE)) is not None
 
 
-def safe_tex(tex: str) -> tuple[str, list[str]]:
-    """TeX for Anki's MathJax with what could run or load something taken out, and what that was.
+def break_unsafe_tex(html_text: str) -> tuple[str, tuple[str, ...]]:
+    """The HTML with each MathJax command of UNSAFE_TEX_RE outside code made harmless (a zero-width space
+    after its backslash: MathJax then reports an unknown command instead of making a link), and what went."""
+    if "\\" not in html_text or not UNSAFE_TEX_RE.search(html_text):
+        return html_text, ()
+    found = set()
 
-    Anki's MathJax has every extension but `safe`, so `\\href{javascript:…}` makes a link that runs script
-    and `\\style{background:url(…)}` loads from anywhere: such a URL becomes `#`, such a style empty.
-    """
-    if "\\" not in tex or not ("href" in tex or "url" in tex or "style" in tex):
-        return tex, []
-    removed = []
+    def broken(match: re.Match) -> str:
+        found.add(f"\\{match.group(1)} in math")
+        return "\\\u200b" + match.group(1)
 
-    def url(match: re.Match) -> str:
-        target = INVISIBLE_RE.sub("", html.unescape(match.group(2)))
-        if SAFE_URL_RE.match(target):
-            return match.group()
-        removed.append(f"{target.split(':', 1)[0].lower()}: URL")
-        return f"\\{match.group(1)}{{#}}"
-
-    def style(match: re.Match) -> str:
-        if not UNSAFE_STYLE_RE.search(html.unescape(match.group(1))):
-            return match.group()
-        removed.append("unsafe style")
-        return "\\style{}"
-
-    return TEX_STYLE_RE.sub(style, TEX_URL_RE.sub(url, tex)), removed
+    out, last = [], 0
+    for code in _CODE_RE.finditer(html_text):
+        out += [UNSAFE_TEX_RE.sub(broken, html_text[last:code.start()]), code.group()]
+        last = code.end()
+    out.append(UNSAFE_TEX_RE.sub(broken, html_text[last:]))
+    return "".join(out), tuple(sorted(found))
 
 
 def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,9 +254,10 @@ class _SettingsReader:
     def read(self, data: dict, default_name: str, default_slug: str, inherited: DeckDefaults) -> DeckSettings:
         self.known(data, self.KNOWN)
         name = self.typed(data, "name", str, default_name).strip()
-        if not name or any(not part.strip() for part in name.split("::")) or not name.isprintable():
+        control = any(unicodedata.category(c) == "Cc" for c in name)
+        if not name or any(not part.strip() for part in name.split("::")) or control:
             self.fail("name", f"invalid deck name {name!r}" + (
-                "" if name.isprintable() else ": it holds control characters (a terminal would obey them)"))
+                ": it holds control characters (a terminal would obey them)" if control else ""))
         defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
                             version=self.version(data), question_level=defaults.question_level,

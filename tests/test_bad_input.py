@@ -166,3 +166,14 @@ def test_a_deck_name_with_control_characters_is_an_error_not_a_terminal_command(
     (tmp_path / "n" / "d.deck.toml").write_text('name = "Deck\\u001b]0;PWNED\\u0007"\n')
     result = CliRunner().invoke(main, ["build", str(tmp_path / "n"), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and "\x1b" not in result.output and "control characters" in result.output
+
+
+def test_a_deck_name_with_an_emoji_sequence_is_a_name(tmp_path):
+    """ZWJ emoji and no-break spaces are not printable to str.isprintable, but they are names people use."""
+    from deckgen import build_decks
+
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "d.md").write_text("### Q?\nA.\n")
+    (tmp_path / "n" / "d.deck.toml").write_text('name = "\U0001F469\u200d\U0001F4BB Coding\u00a0notes"\n')
+    (package,) = build_decks(tmp_path / "n", tmp_path / "o", now=1_800_000_000).packages
+    assert [part.name for part in package.plan.decks] == ["\U0001F469\u200d\U0001F4BB Coding\u00a0notes"]

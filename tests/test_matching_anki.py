@@ -112,9 +112,10 @@ def test_rewording_many_questions_at_once_loses_no_history(tmp_path, anki):
     assert anki.check_database()[1]
 
 
-def test_was_written_after_the_build_that_lost_the_note_takes_it_back(tmp_path, anki):
+def test_was_written_after_the_build_that_lost_the_note_names_the_guid_that_takes_it_back(tmp_path, anki):
     """The usual way to notice a lost history: a build says "1 new, 1 removed"; then the author adds
-    {was="…"}, and the old note, with its reviews, continues instead of the new one."""
+    {was="…"}. The record cannot tell that from a {was} that did its work long ago, so the build names the
+    removed note's GUID; {was=GUID} takes it back, with its reviews, and stays on it."""
     src, out = tmp_path / "src", tmp_path / "out"
     deck = write_deck(src, "deck", "### Old question?\nOld answer, one two three.\n", SETTINGS)
     build_and_import(anki, src, out)
@@ -125,12 +126,33 @@ def test_was_written_after_the_build_that_lost_the_note_takes_it_back(tmp_path, 
     log, _ = build_and_import(anki, src, out, later=5)
     (made,) = log.new
     deck.write_text('### New wording? {was="Old question?"}\nCompletely different text here.\n')
+    said = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert f"write {{was={old.guid}}} instead" in said.stderr and "[was-done]" in said.stderr
+    deck.write_text(f"### New wording? {{was={old.guid}}}\nCompletely different text here.\n")
     log, report = build_and_import(anki, src, out, later=10)
     assert not log.new
     restored = anki.col.get_note(old.id)
     assert restored["Question"] == "New wording?" and "deckgen::removed" not in restored.tags
     assert "deckgen::removed" in anki.col.get_note(made.id.nid).tags
     assert reviews_by_card(anki) == reviews  # the old note's reviews are the question's again
-    # And it stays so: the next build changes nothing.
-    again = build_decks(src, out, now=time.time() + 15)
+    again = build_decks(src, out, now=time.time() + 15)  # and it stays so, the {was=GUID} left in place
     assert again.packages[0].path == report.packages[0].path and not again.packages[0].plan.changes
+
+
+def test_a_was_left_in_place_never_moves_a_question_to_another_note(tmp_path):
+    """Twins "Old Q?" in two sections; one is reworded with {was="Old Q?"}, the other deleted. Later builds
+    must keep the reworded question on its note, not hand it the deleted twin's."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    deck = write_deck(src, "deck", "## S1\n### Old Q?\nAnswer one.\n## S2\n### Old Q?\nAnswer two.\n## S3\n"
+                                   "### Other?\nYes.\n", SETTINGS)
+    build_decks(src, out, now=time.time())
+    deck.write_text('## S1\n### Totally different wording now {was="Old Q?"}\nAnswer one.\n## S3\n'
+                    "### Other?\nYes.\n")
+    (second,) = build_decks(src, out, now=time.time() + 5).packages
+    kept = {n.identified.question.title: n.identified.guid for d in second.plan.decks for n in d.deck.notes}
+    deck.write_text('## S1\n### Totally different wording now {was="Old Q?"}\nAnswer one.\n## S3\n'
+                    "### Other?\nYes, edited.\n")
+    (third,) = build_decks(src, out, now=time.time() + 10).packages
+    now = {n.identified.question.title: n.identified.guid for d in third.plan.decks for n in d.deck.notes}
+    assert now == kept
+    assert [(c.kind, c.question) for c in third.plan.changes] == [("changed", "Other?")]

@@ -7,7 +7,6 @@ import html
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
-from ..sanitize import safe_tex
 from ..syntax import math_and_code_spans
 
 
@@ -16,13 +15,10 @@ class MathPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         text, out, start = "\n".join(lines), [], 0
-        self.md.deckgen_removed = []  # what `safe_tex` took out, for the renderer to report
         for span in math_and_code_spans(text):
             if span.kind == "code":
                 continue  # left as it is, for Markdown
-            tex, removed = safe_tex(text[span.inner_start:span.inner_end])
-            self.md.deckgen_removed += removed
-            tex = html.escape(tex, quote=False)
+            tex = html.escape(text[span.inner_start:span.inner_end], quote=False)
             out += [text[start:span.start], self.md.htmlStash.store(rf"\[{tex}\]" if span.display else rf"\({tex}\)")]
             start = span.end
         out.append(text[start:])
