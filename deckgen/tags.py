@@ -96,7 +96,8 @@ def _search(rule: TopicRule, pattern, question: Question, clock: PatternClock) -
         return pattern.search(question.title, timeout=max(timeout, 1e-6)) is not None
     except TimeoutError:
         too_long = (f"took more than {PATTERN_TIMEOUT:g} s on the question" if timeout >= PATTERN_TIMEOUT else
-                    f"was running at the question when the topic patterns had taken {clock.allowed:.1f} s in all,")
+                    f"used up the {clock.allowed:.1f} s the topic patterns have in all for this build, on the "
+                    "question")
         raise SourceError(rule.source, rule.line, (
             f"topic pattern {pattern.pattern!r} {too_long} at {question.path}:{question.line}: it backtracks too "
             "much; write it more simply"), "slow-pattern") from None
