@@ -255,8 +255,8 @@ class _Matcher:
             # a removed note of that text is named, for the author to take back by its GUID.
             for record in sorted((r for r in candidates if r.removed), key=lambda r: r.guid)[:1]:
                 self._say(question, (
-                    f'has a note of its own, so {{was="{attributes.was_text}"}} is taken to have done its work. If '
-                    f"this question is the one removed as {record.question!r} ({record.source}), write "
+                    f'this question has a note of its own, so {{was="{attributes.was_text}"}} is taken to have done '
+                    f"its work. If it is the one removed as {record.question!r} ({record.source}), write "
                     f"{{was={record.guid}}} instead to take that note back with its review history (the note the "
                     "question has now is then removed); if not, remove the {was=…}."), "was-done", once=False)
             return
