@@ -127,6 +127,9 @@ CSS = """\
 .dg-card mjx-container:not([display="true"]) {
   display: inline-block; max-width: 100%; overflow-x: auto; overflow-y: hidden; vertical-align: middle;
 }
+/* MathJax's hidden copy for screen readers is as wide as its text, not the formula: left as it is, every
+   formula would scroll by a few pixels and show a scroll bar. */
+.dg-card mjx-container mjx-assistive-mml { max-width: 100% !important; }
 .dg-card del { color: var(--dg-muted); }
 .dg-card li.dg-task { list-style: none; margin-left: -1.1em; }
 .dg-wikilink { color: var(--dg-accent); }
