@@ -32,7 +32,7 @@ import msgspec
 
 from .errors import SourceError
 from .identity_file import NoteRecord, parse_record
-from .library import DELIVERED_FILES
+from .library import DELIVERED_PREFIX
 
 FORMAT = 1
 
@@ -63,12 +63,12 @@ def delivered_path(output: Path, root: Path) -> Path:
     """The file of what was built from the library `root` into `output`: one per library, so that libraries
     built into one folder keep theirs."""
     tag = hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return output / DELIVERED_FILES.replace("*", f"-{tag}")
+    return output / f"{DELIVERED_PREFIX}-{tag}.jsonl"
 
 
 def _shared_path(output: Path) -> Path:
     """Where builds before the per-library files kept one library's (read while there is no file of its own)."""
-    return output / DELIVERED_FILES.replace("*", "")
+    return output / f"{DELIVERED_PREFIX}.jsonl"
 
 
 def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
@@ -86,7 +86,7 @@ def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[
     """The package keys other libraries have built into `output`, each with that library's folder (a library
     of the same namespace is this one, moved or copied: not another)."""
     found = {}
-    for path in sorted(output.glob(DELIVERED_FILES)):
+    for path in sorted(output.glob(f"{DELIVERED_PREFIX}*.jsonl")):
         read = _header(path, whole=False)
         if read is not None and read[0].library != str(root.resolve()) and not (
                 namespace and read[0].namespace == namespace):

@@ -31,9 +31,10 @@ RECORD_FOLDER = ".deckgen"
 LIBRARY_SETTINGS = "deckgen.toml"  # the notes folder's own settings, at its top (see `settings`)
 SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: the Markdown stays as written
 LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file beside each deck
-DELIVERED_FILES = ".deckgen-delivered*.jsonl"  # in an output folder: what this machine built there, per library
-# (see `delivered`)
+DELIVERED_PREFIX = ".deckgen-delivered"  # in an output folder, <prefix>-<library>.jsonl: what this machine built
+# there (see `delivered`)
 CACHE_FOLDER = ".cache"  # in an output folder: the render cache and the build stamps (deckgen 0.1's too)
+STAMP_PREFIX = "stamp-"  # CACHE_FOLDER/<prefix><key>.json: a build's stamp (see `stamp`)
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
 CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
 FOLDER_DECKS = ("readme", "index")  # a folder's README.md or index.md is the folder's own deck
@@ -164,10 +165,11 @@ def library_root(start: Path) -> Path | None:
     return None
 
 
-def _is_output(folder: Path) -> bool:
-    """Whether deckgen built into `folder` (an earlier `-o`, or the default build/ of a build run from there):
-    its changelogs are Markdown, but no notes."""
-    return any(folder.glob(DELIVERED_FILES)) or any((folder / CACHE_FOLDER).glob("stamp-*.json"))
+def _is_output(folder: Path, files: list[str], subfolders: list[str]) -> bool:
+    """Whether deckgen built into `folder` (an earlier `-o`, or the default build/ of a build run from there),
+    from the names the walk listed in it: its changelogs are Markdown, but no notes."""
+    return any(name.startswith(DELIVERED_PREFIX) and name.endswith(".jsonl") for name in files) or (
+        CACHE_FOLDER in subfolders and any((folder / CACHE_FOLDER).glob(f"{STAMP_PREFIX}*.json")))
 
 
 def _is_library(folder: Path) -> bool:
@@ -224,6 +226,11 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
     decks, legacy, settings_files = [], [], []
     for folder, subfolders, files in os.walk(root):
         here = Path(folder)
+        if here != root and _is_output(here, files, subfolders):
+            diagnostics.append(Diagnostic(here, 0, "skipped: a folder deckgen has built into (its packages and "
+                                                   "changelogs are no notes)", "note", "output-folder"))
+            subfolders[:] = []
+            continue
         defaults, excludes = rules[here]
         outside = link_outside(here / LIBRARY_SETTINGS, root) if here != root else None
         if outside is not None and (here / LIBRARY_SETTINGS).exists():
@@ -247,10 +254,6 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
             if _is_library(path):
                 diagnostics.append(Diagnostic(path, 0, "skipped: a library of its own (it has its own identity "
                                                        "record or namespace), built by itself", "note", "sub-library"))
-                continue
-            if _is_output(path):
-                diagnostics.append(Diagnostic(path, 0, "skipped: a folder deckgen has built into (its packages and "
-                                                       "changelogs are no notes)", "note", "output-folder"))
                 continue
             kept.append(name)
             rules[path] = (defaults, excludes)

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from . import render_cache
-from .library import CACHE_FOLDER, Library, author_files
+from .library import CACHE_FOLDER, STAMP_PREFIX, Library, author_files
 
 WRITER = ("genanki", "genanki")
 
@@ -23,7 +23,7 @@ WRITER = ("genanki", "genanki")
 def stamp_path(library: Library, out_dir: Path) -> Path:
     scope = library.decks[0].path if library.single_file and library.decks else library.root
     key = hashlib.sha256(str(scope.resolve()).encode("utf-8")).hexdigest()[:12]
-    return out_dir / CACHE_FOLDER / f"stamp-{key}.json"
+    return out_dir / CACHE_FOLDER / f"{STAMP_PREFIX}{key}.json"
 
 
 def sources_fingerprint(library: Library) -> str:
