@@ -306,11 +306,10 @@ def _ensure_inside(path: Path, root: Path, what: str) -> None:
 
 
 def _orphans(library: Library, recorded: set[str]) -> list[Diagnostic]:
-    """Decks the record holds notes of whose file is gone (renamed or moved, most likely); when one file is
-    built, of the decks of its folder."""
+    """For a single file's build: the decks of its folder the record holds notes of whose file is gone
+    (renamed or moved, most likely)."""
     present = {deck.key for deck in library.decks}
-    gone = sorted(key for key in recorded - present
-                  if not library.single_file or not (library.root / f"{key}.md").is_file())
+    gone = sorted(key for key in recorded - present if not (library.root / f"{key}.md").is_file())
     return [Diagnostic(library.record_path, 0, (
         f"the identity record holds the notes of {key}.md, which is not in {library.root} any more. If you "
         "renamed or moved that file, give it its old name back: deckgen does not yet follow a deck file to a new "

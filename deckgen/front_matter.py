@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Diagnostic
-from .syntax import TAG_SEPARATOR, path_tag
+from .syntax import path_tag
 
 LIMIT = 64 * 1024
 END_RE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -70,7 +70,7 @@ def _tags(value) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     tags = {path_tag(str(tag).strip().lstrip("#")) for tag in value}
-    return tuple(sorted(tag for tag in tags if tag and TAG_SEPARATOR * 2 not in tag))
+    return tuple(sorted(tag for tag in tags if tag))
 
 
 def _load(block: str):

@@ -47,6 +47,7 @@ MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", 
               ".webp": "image/webp", ".svg": "image/svg+xml", ".avif": "image/avif", ".bmp": "image/bmp",
               ".ico": "image/x-icon"}
 IMAGE_SUFFIXES = frozenset(MIME_TYPES)
+ELSEWHERE_SHOWN = 3  # files named like a missing image that its warning suggests
 _SVG_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:(?:<!--(?:[^-]|-(?!->))*-->|<!DOCTYPE[^>]*>)\s*)*<svg[\s>]",
                      re.DOTALL | re.IGNORECASE)
 
@@ -93,10 +94,11 @@ class MediaResolver:
         self._files: dict[tuple[str, tuple], MediaRef] = {}
         self._names: dict[str, list[Path]] | None = None
 
-    def elsewhere(self, ref: MediaRef, folder: Path, limit: int = 3) -> list[str]:
-        """Files inside the root named like a missing image (ignoring case), as links from `folder` (its note's)."""
+    def elsewhere(self, ref: MediaRef, folder: Path) -> list[str]:
+        """Files inside the root named like a missing image (ignoring case), as links from `folder` (its note's):
+        the first ELSEWHERE_SHOWN of them."""
         found = sorted(self._named(Path(ref.path).name.casefold()))
-        return [Path(os.path.relpath(path, os.path.realpath(folder))).as_posix() for path in found[:limit]]
+        return [Path(os.path.relpath(path, os.path.realpath(folder))).as_posix() for path in found[:ELSEWHERE_SHOWN]]
 
     def _named(self, name: str) -> list[Path]:
         """The files inside the root (outside hidden folders) of this name, ignoring case."""

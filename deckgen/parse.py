@@ -14,8 +14,8 @@ import msgspec
 
 from .errors import Diagnostic
 from .library import DeckSource
-from .syntax import (FENCE_RE, HEADING_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading_attributes,
-                     lone_math_delimiters, question_key)
+from .syntax import (FENCE_RE, HEADING_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences,
+                     heading_attributes, lone_math_delimiters, question_key)
 
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
@@ -182,8 +182,5 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
     """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
     if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
         return []  # the common case, found fast: no delimiter at all
-    if "```" in text or "~~~" in text:  # blank out fenced code, keeping the lines
-        lines = text.split("\n")
-        fenced = fences(lines).lines
-        text = "\n".join("" if index in fenced else line for index, line in enumerate(lines))
+    text = blank_fenced(text)
     return [(text.count("\n", 0, m.start()), m.group(0)) for m in lone_math_delimiters(text)]

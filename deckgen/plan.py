@@ -32,7 +32,7 @@ from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_rec
 from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
-from .syntax import cloze_changes, cloze_matches, safe_tag
+from .syntax import cloze_changes, cloze_matches, cloze_numbers, safe_tag
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
@@ -130,8 +130,8 @@ class DeckPart:
     def card_count(self) -> int:
         """The cards its notes make: one a template, or for cloze one a deletion number."""
         if self.note_type.cloze:
-            return sum(len({number for match in cloze_matches(note.answer.html)
-                            for number in match.group(1).split(",")}) for note in self.deck.notes)
+            return sum(len({number for match in cloze_matches(note.answer.html) for number in cloze_numbers(match)})
+                       for note in self.deck.notes)
         return len(self.deck.notes) * len(self.note_type.templates)
 
 
@@ -486,8 +486,8 @@ def _continued_from(key: str, shares: list[_DeckShare], previous: IdentityRecord
     """For a package first built now that continues notes built before (in packages of their own, before
     deckgen made one package of a library, or under another key), the highest version recorded: the new
     package's versions go on from it, so that no version number comes back."""
-    if key in previous.packages or not any(note.identified.record is not None or share.tombstones
-                                           for share in shares for note in share.deck.notes):
+    if key in previous.packages or not any(share.tombstones or any(note.identified.record is not None
+                                                                   for note in share.deck.notes) for share in shares):
         return None
     return max((p.version for p in previous.packages.values()), key=version_key, default=None)
 

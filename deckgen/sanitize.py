@@ -45,7 +45,10 @@ _CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECA
 
 
 def needs_sanitizing(markdown_text: str) -> bool:
-    return NEEDS_SANITIZING_RE.search(markdown_text.translate(_URL_INVISIBLE)) is not None
+    if NEEDS_SANITIZING_RE.search(markdown_text):
+        return True
+    return ("<" in markdown_text or ":" in markdown_text) and \
+        NEEDS_SANITIZING_RE.search(markdown_text.translate(_URL_INVISIBLE)) is not None
 
 
 def break_unsafe_tex(html_text: str) -> tuple[str, tuple[str, ...]]:

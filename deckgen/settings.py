@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SourceError
-from .syntax import TAG_SEPARATOR, anki_tag
+from .syntax import safe_tag
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -332,9 +332,9 @@ class _SettingsReader:
                 compiled.append(regex.compile(pattern))
             except regex.error as err:
                 self.fail(key, f"invalid pattern {pattern!r}: {err}")
-        if anki_tag(rule["tag"].split(TAG_SEPARATOR)) != rule["tag"]:
+        if safe_tag(rule["tag"]) != rule["tag"]:
             self.fail(key, f"invalid tag {rule['tag']!r}: a tag has letters, digits and _ . + - / only, "
-                           f"and no empty '::' levels; did you mean {anki_tag(rule['tag'].split(TAG_SEPARATOR))!r}?")
+                           f"and no empty '::' levels; did you mean {safe_tag(rule['tag'])!r}?")
         return TopicRule(tag=rule["tag"], keywords=tuple(k.casefold() for k in keywords),
                          patterns=tuple(compiled), source=self.path, line=self.line_of(key))
 

@@ -163,6 +163,15 @@ class Fences(NamedTuple):
     """Index of the opening line of a fence never closed, if any (it runs to the end)."""
 
 
+def blank_fenced(text: str) -> str:
+    """`text` with the lines of fenced code blank, each line where it was."""
+    if "```" not in text and "~~~" not in text:
+        return text
+    lines = text.split("\n")
+    fenced = fences(lines).lines
+    return "\n".join("" if index in fenced else line for index, line in enumerate(lines))
+
+
 def fences(lines: list[str]) -> Fences:
     """The fenced code blocks of `lines`, in one pass.
 

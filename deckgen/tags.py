@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from .errors import SourceError
 from .parse import Question
 from .settings import PATTERN_TIMEOUT, TopicRule
-from .syntax import anki_tag, fences, math_and_code_spans, path_tag
+from .syntax import anki_tag, blank_fenced, math_and_code_spans, path_tag
 
 # A tag as Obsidian writes one: `#` after a space or the line's start (not C#, a URL's #part, {#id}, &#38;),
 # then letters, digits, `_`, `-` and `/`, at least one of them no digit.
@@ -31,7 +31,7 @@ def syntax_tags(question: Question, file_tags: Iterable[str], inline: bool) -> t
     """The tags a note gets from how its text is written: its file's front matter tags, and (`inline`) the
     `#tags` in its question and answer, sorted."""
     tags = set(file_tags)
-    if inline and "#" in question.title + question.answer:
+    if inline and ("#" in question.title or "#" in question.answer):
         tags.update(inline_tags(question.title))
         tags.update(inline_tags(question.answer))
     tags.discard("")
@@ -42,9 +42,7 @@ def inline_tags(markdown_text: str) -> set[str]:
     """`#tags` in Markdown, outside code, math and links' targets; `#a/b` is the tag `a::b`."""
     if INLINE_TAG_RE.search(markdown_text) is None:
         return set()  # most texts: no `#` that could start a tag (`# comment` in code starts none)
-    lines = markdown_text.split("\n")
-    fenced = fences(lines).lines
-    text = "\n".join("" if i in fenced else line for i, line in enumerate(lines))
+    text = blank_fenced(markdown_text)
     pieces, start = [], 0
     for span in math_and_code_spans(text):  # code spans and math blanked out, in one pass
         pieces += [text[start:span.start], " "]

@@ -25,9 +25,9 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from ..media import IMAGE_SUFFIXES
+from ..syntax import math_and_code_spans
 
 IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
-from ..syntax import math_and_code_spans
 
 WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n|#]*)(?:#([^\[\]\n|]*))?(?:\|([^\[\]\n]*))?\]\]")
 TASK_RE = re.compile(r"\[([ xX])\][ \t]+")
