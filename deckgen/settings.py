@@ -173,8 +173,8 @@ def read_library_settings(path: Path) -> LibrarySettings:
         if not source_url.startswith(SOURCE_URL_SCHEMES):
             reader.fail("source_url", "source_url must start with https:// or obsidian://")
     prefix = reader.typed(data, "prefix", str, None)
-    if prefix is not None and (not prefix.strip() or any(not part.strip() for part in prefix.split("::"))):
-        reader.fail("prefix", f"invalid deck name prefix {prefix!r}")
+    if prefix is not None and (problem := _deck_name_problem(prefix)) is not None:
+        reader.fail("prefix", f"invalid deck name prefix {prefix!r}{problem}")
     return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
                            exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DeckDefaults()),
@@ -254,10 +254,8 @@ class _SettingsReader:
     def read(self, data: dict, default_name: str, default_slug: str, inherited: DeckDefaults) -> DeckSettings:
         self.known(data, self.KNOWN)
         name = self.typed(data, "name", str, default_name).strip()
-        control = any(unicodedata.category(c) == "Cc" for c in name)
-        if not name or any(not part.strip() for part in name.split("::")) or control:
-            self.fail("name", f"invalid deck name {name!r}" + (
-                ": it holds control characters (a terminal would obey them)" if control else ""))
+        if (problem := _deck_name_problem(name)) is not None:
+            self.fail("name", f"invalid deck name {name!r}{problem}")
         defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
                             version=self.version(data), question_level=defaults.question_level,
@@ -371,6 +369,14 @@ def _toml_error_place(err: Exception) -> tuple[int, int]:
     """(line, column) of a TOML error, from its message: "… (at line 3, column 17)"."""
     match = re.search(r"line (\d+)(?:, column (\d+))?", str(err))
     return (int(match.group(1)), int(match.group(2) or 1)) if match else (0, 1)
+
+
+def _deck_name_problem(name: str) -> str | None:
+    """None for a deck name (or prefix) Anki takes as it is; else what follows "invalid deck name …": an empty
+    `::` level, or control characters, which every build would print for a terminal to obey."""
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return ": it holds control characters (a terminal would obey them)"
+    return "" if any(not part.strip() for part in name.split("::")) else None
 
 
 def _article(word: str) -> str:

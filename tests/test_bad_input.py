@@ -177,3 +177,16 @@ def test_a_deck_name_with_an_emoji_sequence_is_a_name(tmp_path):
     (tmp_path / "n" / "d.deck.toml").write_text('name = "\U0001F469\u200d\U0001F4BB Coding\u00a0notes"\n')
     (package,) = build_decks(tmp_path / "n", tmp_path / "o", now=1_800_000_000).packages
     assert [part.name for part in package.plan.decks] == ["\U0001F469\u200d\U0001F4BB Coding\u00a0notes"]
+
+
+def test_a_deck_name_prefix_with_control_characters_is_an_error_too(tmp_path):
+    """A prefix goes into every deck name the folder tree gives, and so into every build's output."""
+    from click.testing import CliRunner
+
+    from deckgen.cli import main
+
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "d.md").write_text("### Q?\nA.\n")
+    (tmp_path / "n" / "deckgen.toml").write_text('prefix = "Study\\u001b]0;PWNED\\u0007"\n')
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "n"), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "\x1b" not in result.output and "control characters" in result.output
