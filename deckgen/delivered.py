@@ -85,11 +85,10 @@ def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
 def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[str, str]:
     """The package keys other libraries have built into `output`, each with that library's folder (a library
     of the same namespace is this one, moved or copied: not another)."""
-    found = {}
+    found, library, own = {}, str(root.resolve()), delivered_path(output, root)
     for path in sorted(output.glob(f"{DELIVERED_PREFIX}*.jsonl")):
-        read = _header(path, whole=False)
-        if read is not None and read[0].library != str(root.resolve()) and not (
-                namespace and read[0].namespace == namespace):
+        read = _header(path, whole=False) if path != own else None  # its own, read_delivered reads
+        if read is not None and read[0].library != library and not (namespace and read[0].namespace == namespace):
             found.update(dict.fromkeys(read[0].versions, read[0].library))
     return found
 

@@ -165,6 +165,17 @@ def library_root(start: Path) -> Path | None:
     return None
 
 
+def _skipped(folder: Path, files: list[str], subfolders: list[str]) -> Diagnostic | None:
+    """Why the walk leaves out a sub-folder it has just listed (the names in it), if it does."""
+    if _is_output(folder, files, subfolders):
+        return Diagnostic(folder, 0, "skipped: a folder deckgen has built into (its packages and changelogs are no "
+                                     "notes)", "note", "output-folder")
+    if (RECORD_FOLDER in subfolders or LIBRARY_SETTINGS in files) and _is_library(folder):
+        return Diagnostic(folder, 0, "skipped: a library of its own (it has its own identity record or namespace), "
+                                     "built by itself", "note", "sub-library")
+    return None
+
+
 def _is_output(folder: Path, files: list[str], subfolders: list[str]) -> bool:
     """Whether deckgen built into `folder` (an earlier `-o`, or the default build/ of a build run from there),
     from the names the walk listed in it: its changelogs are Markdown, but no notes."""
@@ -226,9 +237,9 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
     decks, legacy, settings_files = [], [], []
     for folder, subfolders, files in os.walk(root):
         here = Path(folder)
-        if here != root and _is_output(here, files, subfolders):
-            diagnostics.append(Diagnostic(here, 0, "skipped: a folder deckgen has built into (its packages and "
-                                                   "changelogs are no notes)", "note", "output-folder"))
+        skipped = _skipped(here, files, subfolders) if here != root else None
+        if skipped is not None:
+            diagnostics.append(skipped)
             subfolders[:] = []
             continue
         defaults, excludes = rules[here]
@@ -250,10 +261,6 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
             path = here / name
             if name.startswith(".") or (excluded is not None and Path(os.path.realpath(path)) == excluded) \
                     or _excluded(path, excludes, folder=True):
-                continue
-            if _is_library(path):
-                diagnostics.append(Diagnostic(path, 0, "skipped: a library of its own (it has its own identity "
-                                                       "record or namespace), built by itself", "note", "sub-library"))
                 continue
             kept.append(name)
             rules[path] = (defaults, excludes)
