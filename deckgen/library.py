@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .settings import DeckDefaults, DeckSettings, LibrarySettings
 
 RECORD_FOLDER = ".deckgen"
+DEFAULT_NAME = "notes"  # a library's name when its folder has none (the file system's root)
 LIBRARY_SETTINGS = "deckgen.toml"  # the notes folder's own settings, at its top (see `settings`)
 SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: the Markdown stays as written
 LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file beside each deck
@@ -97,7 +98,7 @@ class Library:
     diagnostics)."""
     settings_files: tuple[Path, ...] = ()
     """Every `deckgen.toml` read."""
-    name: str = "notes"
+    name: str = DEFAULT_NAME
     """The library's folder's name (NFC): its deck, when its top README has questions, and its package's
     default slug."""
 
@@ -138,7 +139,7 @@ def find_library(source: Path, output: Path | None = None) -> Library:
     else:
         found, legacy, folders = _walk(root, output, settings, diagnostics)
     settings_files += folders
-    name = unicodedata.normalize("NFC", root.resolve().name) or "notes"
+    name = unicodedata.normalize("NFC", root.resolve().name) or DEFAULT_NAME
     decks = []
     for path, defaults in found:
         outside = link_outside(path, root)
@@ -209,7 +210,7 @@ def tree_name(key: str, prefix: str | None, root_name: str) -> str:
 
 
 def deck_file(path: Path, root: Path, prefix: str | None = None, defaults: DeckDefaults | None = None,
-              root_name: str = "notes") -> DeckFile:
+              root_name: str = DEFAULT_NAME) -> DeckFile:
     display = unicodedata.normalize("NFC", path.relative_to(root).as_posix())
     key = display[:-len(".md")]
     return DeckFile(path=path, key=key, display=display, name=tree_name(key, prefix, root_name), defaults=defaults)

@@ -274,7 +274,6 @@ class _DeckShare:
     other_note_types: dict[int, tuple[NoteType, int]]
     type_change: str | None
     deck_changed: bool
-    description_html: str
     pending: int
 
 
@@ -402,7 +401,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
                              mtime=stamp if old_deck is None or deck_changed or type_change else old_deck.mtime)
     diagnostics.extend(_moved_warnings(moved, name, note_type))
     return _DeckShare(deck, name, package_notes, records, changes, tombstones, media, diagnostics, deck_record,
-                      type_record, other_types, type_change, deck_changed, deck.description_html, pending)
+                      type_record, other_types, type_change, deck_changed, pending)
 
 
 def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, delivered: Delivered,
@@ -460,7 +459,7 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
     descriptions: dict[str, str] = {}  # several files may feed one deck: the first that describes it does
     for share in shares:
         if not descriptions.get(share.name, "").strip():
-            descriptions[share.name] = share.description_html
+            descriptions[share.name] = share.deck.description_html
     decks = [PackageDeck(name, text + f'\n<p class="dg-version">Version {version}</p>')
              for name, text in descriptions.items()]
     decks += [PackageDeck(name, REMOVED_SUBDECK_DESCRIPTION)
