@@ -157,12 +157,6 @@ _ANY = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
 
 
-def read_record(path: Path) -> IdentityRecord:
-    """The library's identity record; an empty one when the library has never been built."""
-    data = record_bytes(path)
-    return EMPTY if data is None else parse_record(path, data)
-
-
 def record_bytes(path: Path) -> bytes | None:
     """The identity record's file as it is; None when the library has never been built."""
     try:

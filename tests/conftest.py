@@ -21,10 +21,16 @@ def write_deck(folder: Path, name: str, markdown: str, settings: str | None = No
     return path
 
 
+def read_record(path: Path):
+    """The identity record in the file `path`; an empty one when there is none (as a build reads it)."""
+    from deckgen.identity_file import EMPTY, parse_record, record_bytes
+
+    data = record_bytes(path)
+    return EMPTY if data is None else parse_record(path, data)
+
+
 def record_of(folder: Path):
     """The identity record a build left in the library `folder`."""
-    from deckgen.identity_file import read_record
-
     return read_record(folder / ".deckgen" / "identity.jsonl")
 
 

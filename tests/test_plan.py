@@ -95,7 +95,9 @@ def test_a_deck_keeps_the_note_type_id_its_notes_have(tmp_path, monkeypatch):
 def test_identity_record_round_trips_and_is_sorted(tmp_path):
     deck_with(tmp_path, "a", "b", "c")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    from deckgen.identity_file import read_record, record_lines
+    from deckgen.identity_file import record_lines
+
+    from conftest import read_record
     path = record_path(tmp_path / "src")
     text = path.read_text(encoding="utf-8")
     assert b"".join(record_lines(read_record(path))).decode("utf-8") == text
@@ -108,7 +110,9 @@ def test_identity_record_round_trips_and_is_sorted(tmp_path):
 def test_a_rebuild_keeps_the_lines_of_unchanged_notes_as_they_are(tmp_path):
     deck = deck_with(tmp_path, "a", "b", "c")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    from deckgen.identity_file import read_record, record_lines
+    from deckgen.identity_file import record_lines
+
+    from conftest import read_record
     path = record_path(tmp_path / "src")
     # Hand-spaced lines with the same content are not rewritten (so git shows only real changes).
     spaced = [line.replace('","', '", "') for line in path.read_text(encoding="utf-8").splitlines(keepends=True)]

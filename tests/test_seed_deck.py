@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import deckgen
-from deckgen.identity_file import read_record
+from conftest import read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "source" / "llm-interview.md"
