@@ -24,7 +24,7 @@ from .identity_file import NoteRecord
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
-from .sanitize import break_unsafe_tex, needs_sanitizing
+from .sanitize import clean_html, written_as
 from .tags import PatternClock, note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, time_limit
 
@@ -34,10 +34,11 @@ BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
 MAY_LINK_RE = re.compile(r"://|www\.|ftp\.|@", re.IGNORECASE)
 # A line with none of Markdown's active characters renders to itself, escaped.
 PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)")
-# Texts this long get a time limit of TIME_LIMIT[0] s + TIME_LIMIT[1] s a character; ordinary Markdown
-# takes about a microsecond a character, so only text no person writes can reach it.
+# Texts this long get a time limit of TIME_LIMIT seconds, whatever their length: the slowest ordinary Markdown
+# of 1 MiB (a table 200 columns wide, fenced code, every word styled) takes up to 21 s here (bench/pathological.py
+# --one-mib), so only text no person writes can reach it, and no note can hold a build up for longer.
 TIME_LIMIT_FROM = 1000
-TIME_LIMIT = (1.0, 50e-6)
+TIME_LIMIT = 30.0
 DESCRIPTION_IMAGE_LIMIT = 256 * 1024  # bytes of an image that a deck's description holds itself
 # A footnote reference is one only with its definition; without one, footnotes are not loaded at all: their
 # pattern (Python-Markdown's) tries every "[^" against the rest of its paragraph, beyond the time limit's reach.
@@ -55,7 +56,8 @@ class RenderedText(msgspec.Struct, frozen=True):
     removed: tuple[str, ...] = ()
     """What the sanitizer removed (see `sanitize`)."""
     timed_out: bool = False
-    """It took too long to render (see TIME_LIMIT), and is shown as plain text."""
+    """It took too long to render (see TIME_LIMIT), and is shown as plain text: never kept in the render cache,
+    so that a faster machine renders it next time."""
 
 
 class RenderedNote(msgspec.Struct, frozen=True):
@@ -117,15 +119,14 @@ class MarkdownRenderer:
         if (links, fences, marks, notes) not in self._md:
             # Extensions as objects, not names: a name makes Markdown search package metadata for it.
             import markdown
-            from markdown.extensions.nl2br import Nl2BrExtension
             from markdown.extensions.tables import TableExtension
 
-            from .markdown_ext import (BlockStartExtension, LinearTimeExtension, ListIndentExtension,
-                                       MathExtension, MediaExtension, ObsidianExtension)
+            from .markdown_ext import (BlockStartExtension, LinearTimeExtension, LineBreakExtension,
+                                       ListIndentExtension, MathExtension, MediaExtension, ObsidianExtension)
 
             extensions = [
                 TableExtension(),
-                Nl2BrExtension(),  # every line of text stays its own line on the card
+                LineBreakExtension(),  # every line of text stays its own line on the card
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(),
                 LinearTimeExtension(), ObsidianExtension(),
             ]
@@ -154,7 +155,9 @@ class MarkdownRenderer:
     def render(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
         if inline and PLAIN_TEXT_RE.fullmatch(text) and not MAY_LINK_RE.search(text):
-            return RenderedText(html.escape(text, quote=False))  # what Markdown makes of it, far faster
+            # What Markdown makes of it, far faster; cleaned all the same, as every text is.
+            cleaned, removed = clean_html(html.escape(text, quote=False))
+            return RenderedText(cleaned, removed=removed)
         return self.convert(text, inline, folder)
 
     def convert(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
@@ -166,12 +169,13 @@ class MarkdownRenderer:
         if len(text) < TIME_LIMIT_FROM:
             return self._convert(text, inline, folder)
         try:
-            with time_limit(TIME_LIMIT[0] + TIME_LIMIT[1] * len(text)):
+            with time_limit(TIME_LIMIT):
                 return self._convert(text, inline, folder)
         except TimeLimitExceeded:
             self._md.clear()  # an interrupted Markdown may hold half-made state: start afresh
-            escaped = html.escape(text, quote=False).replace("\n", "<br />\n")
-            return RenderedText(escaped if inline else f"<p>{escaped}</p>", timed_out=True)
+            escaped = html.escape(text, quote=False).replace("\n", "<br>\n")
+            cleaned, removed = clean_html(escaped if inline else f"<p>{escaped}</p>")
+            return RenderedText(cleaned, removed=removed, timed_out=True)
 
     def _convert(self, text: str, inline: bool, folder: Path) -> RenderedText:
         if inline:
@@ -184,21 +188,16 @@ class MarkdownRenderer:
             match = PARAGRAPH_RE.match(result)
             result = match.group(1) if match and "<p>" not in match.group(1) else result
         media = list(md.deckgen_media)
-        result, removed = break_unsafe_tex(result)
-        if needs_sanitizing(text):
-            from .sanitize import sanitize
-
-            result, found = sanitize(result, partial(self._raw_image, media, folder))
-            removed = tuple(sorted({*removed, *found}))
+        result, removed = clean_html(result, partial(self._raw_image, media, folder))
         return RenderedText(result, tuple(media), removed)
 
     def _raw_image(self, media: list[MediaRef], folder: Path, src: str) -> str | None:
         """The src of an image written as raw HTML (`<img src="img/x.png">`), noted in `media`; None: not bundled."""
-        if any(src == ref.name for ref in media):
-            return src  # a Markdown image, already pointed at its media name
+        if any(src == ref.name or (src == ref.src and ref.problem == REMOTE) for ref in media):
+            return src  # a Markdown image, already pointed at its media name (or left where it is)
         ref = self.resolver.resolve(src, folder)
         if ref is None:
-            return src  # a data: URL: the sanitizer judges it
+            return None  # a data: URL, which `clean_html` has judged already
         media.append(ref)
         return src if ref.problem == REMOTE else ref.name
 
@@ -333,7 +332,7 @@ def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text
             code="render-timeout"))
     if rendered.removed:
         found.append(Diagnostic(path, message=_removed_message(rendered.removed), code="unsafe-html", **at(
-            [re.escape(what.split("=")[0].split(":")[0].strip("<> ")) for what in rendered.removed])))
+            [re.escape(written_as(what)) for what in rendered.removed])))
     return found
 
 
@@ -347,7 +346,7 @@ def _place_of_first(text: str, patterns: list[str]) -> tuple[int, int]:
 
 
 def _removed_message(removed: tuple[str, ...]) -> str:
-    return f"removed from the card, since Anki would run or embed it: {', '.join(removed)}"
+    return f"changed for safety, since Anki would run, load or act on it: {', '.join(removed)}"
 
 
 # Rendering many texts: through the cache, in this process or in several.
@@ -355,7 +354,6 @@ def _removed_message(removed: tuple[str, ...]) -> str:
 class _Extra(msgspec.Struct, frozen=True, array_like=True):
     media: tuple[MediaRef, ...]
     removed: tuple[str, ...]
-    timed_out: bool
 
 
 _EXTRA = msgspec.json.Decoder(_Extra)
@@ -374,7 +372,7 @@ def _render_all(jobs: list[Job], root: Path, resolver: MediaResolver, cache: Ren
     for index, result in zip(missing, _render(resolver, [jobs[i] for i in missing], root, progress,
                                               total - len(missing), total)):
         results[index] = result
-        if result is None:
+        if result is None or result.timed_out:
             cache.forget(keys[index])
         else:
             cache.put(keys[index], _to_entry(result))
@@ -382,10 +380,10 @@ def _render_all(jobs: list[Job], root: Path, resolver: MediaResolver, cache: Ren
 
 
 def _to_entry(result: RenderedText):
-    """The HTML, or (HTML, JSON of the images, removals, time-out) for the few texts that have any."""
-    if not result.media and not result.removed and not result.timed_out:
+    """The HTML, or (HTML, JSON of the images and removals) for the few texts that have any."""
+    if not result.media and not result.removed:
         return result.html
-    extra = _Extra(result.media, result.removed, result.timed_out)
+    extra = _Extra(result.media, result.removed)
     return result.html, msgspec.json.encode(extra).decode("utf-8")
 
 
@@ -402,7 +400,7 @@ def _from_entry(entry, resolver: MediaResolver, root: Path, folder: str) -> Rend
         return None
     if not all(resolver.still_valid(ref, root / folder) for ref in unpacked.media):
         return None
-    return RenderedText(html_, unpacked.media, unpacked.removed, unpacked.timed_out)
+    return RenderedText(html_, unpacked.media, unpacked.removed)
 
 
 def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done: int, total: int):

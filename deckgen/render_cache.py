@@ -24,7 +24,7 @@ RENDER_VERSION = 2  # 2: Obsidian syntax, front matter and #tags (deckgen 0.3)
 build then says how many notes would look different, and `deckgen build --rerender` updates them."""
 # The libraries that shape the HTML, by module and distribution name.
 RENDERERS = {"markdown": "markdown", "pymdownx": "pymdown_extensions", "pygments": "pygments",
-             "bs4": "beautifulsoup4", "regex": "regex"}
+             "nh3": "nh3", "tinycss2": "tinycss2", "regex": "regex"}
 
 Entry = str | tuple[str, str]
 """HTML alone (most texts), or (HTML, JSON of what else the render found)."""

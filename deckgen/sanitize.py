@@ -1,59 +1,346 @@
-"""Keep script out of cards: an allowlist pass over HTML with BeautifulSoup.
+"""Keep script, and anything that loads, out of cards: every field and description is cleaned by one allowlist.
 
-Anki runs a card's JavaScript, so Markdown from anywhere must not carry
-script into a collection. Everything not on the allowlist goes: elements
-that can run or embed content with all they contain, other unknown
-elements keeping their text, attributes outside the list (every `on…`
-handler among them), and URLs whose scheme is not http(s), mailto or a
-relative path.
+Anki runs a card's JavaScript and loads what its HTML points at, so the HTML
+made from notes written by anyone is cleaned after rendering, always, with
+nh3 (the binding of Rust's ammonia, which parses HTML as browsers do):
+
+- elements outside ALLOWED_TAGS go (those of CLEANED_WITH_CONTENT with all
+  they hold, others keeping their text); attributes outside ATTRIBUTES go,
+  every `on…` handler and `name` among them; an `id` is prefixed (`dg-`), so
+  that no element can take the place of something the page's script uses
+  (`<img id="getElementById">`);
+- a link is kept only to `http:`, `https:` or `mailto:` (or to a footnote
+  on the card), an image only from a bundled media file (see `media`), an
+  `http(s):` address, or a `data:` URL holding a raster image;
+- a `style` keeps only the properties of STYLE_PROPERTIES, its values read
+  by a real CSS tokenizer (tinycss2: escapes decoded), and nothing that loads
+  (`url()`, `image-set()`) or calls any function but colours;
+- a `class` that would make MathJax read TeX inside code goes;
+- then, on the cleaned HTML (whose text is what the browser shows: entities
+  and comments are gone), MathJax commands that make links, styles,
+  attributes or load code are broken (`break_unsafe_tex`), and Anki's own
+  field syntax (`[sound:…]`, `[latex]`, …) is made text (`anki_syntax_as_text`).
+
+Whatever is removed is said: `clean_html` returns a description of each
+thing, which the renderer turns into a warning at its line.
 """
 
 from __future__ import annotations
 
+import functools
+import html
 import re
+from collections import Counter
+from collections.abc import Callable
 
 from .media import not_included_html
 
 ALLOWED_TAGS = frozenset("""
     a abbr b bdi bdo blockquote br caption center cite code col colgroup dd del details dfn div dl dt em
     figcaption figure font h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p pre q rp rt ruby s samp small
-    span strike strong sub summary sup table tbody td tfoot th thead tr tt u ul var wbr
+    span strike strong sub summary sup table tbody td tfoot th thead tr tt u ul var
 """.split())
-DROPPED_WITH_CONTENT = frozenset("""
-    script style iframe frame frameset object embed applet noscript template svg math form input button
-    textarea select option base link meta title head audio video source track canvas portal
+"""Not `wbr`: MathJax reads the text on both sides of it as one, so `\\hr<wbr>ef` would be `\\href` to it."""
+CLEANED_WITH_CONTENT = frozenset("""
+    script style iframe frame frameset object embed applet noscript noembed noframes template svg math form
+    input button textarea select option base link meta title head audio video source track canvas portal xmp
 """.split())
-ALLOWED_ATTRIBUTES = frozenset("""
-    class title alt href src width height colspan rowspan align valign start type reversed lang dir open
-    color face size span cite datetime id name abbr scope headers style
+ATTRIBUTES = {
+    "*": {"class", "title", "lang", "dir", "style", "id"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "align", "valign"},
+    "th": {"colspan", "rowspan", "align", "valign", "scope", "abbr"},
+    "col": {"span", "align", "valign"}, "colgroup": {"span", "align", "valign"},
+    "ol": {"start", "type", "reversed"}, "ul": {"type"}, "li": {"value"},
+    "details": {"open"}, "font": {"color", "face", "size"}, "del": {"datetime"}, "ins": {"datetime"},
+}
+ID_PREFIX = "dg-"
+LINK_SCHEMES = ("http:", "https:", "mailto:")
+# What a style may say: text and its colours, boxes' sizes. Nothing that places an element over others.
+STYLE_PROPERTIES = frozenset("""
+    color background-color font-weight font-style font-variant font-size font-family line-height letter-spacing
+    text-align text-decoration text-decoration-line text-decoration-color text-decoration-style text-transform
+    vertical-align white-space width height max-width max-height min-width min-height border-collapse
 """.split())
-URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
-SAFE_URL_RE = re.compile(r"^(?:https?:|mailto:|#|[^:]*$|[^:]*[/?#])", re.IGNORECASE)
-SAFE_IMAGE_DATA_RE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp);base64,", re.IGNORECASE)
-UNSAFE_STYLE_RE = re.compile(r"expression\s*\(|url\s*\(|javascript:|@import|behavior\s*:", re.IGNORECASE)
-INVISIBLE_RE = re.compile(r"[\x00-\x20\x7f]+")
-# Text with none of these cannot carry HTML or a script URL through Markdown; it skips the pass. Browsers take
-# tabs and line ends out of a URL (`javas<newline>cript:` is `javascript:`), so they are taken out to look.
-NEEDS_SANITIZING_RE = re.compile(r"<[A-Za-z!/?]|&|script\s*:|data\s*:", re.IGNORECASE)
-_URL_INVISIBLE = dict.fromkeys(map(ord, "\t\n\r"))
-# MathJax commands that make links or set styles, classes, ids or data (and \csname, which could spell them):
-# Anki's MathJax honours them all (it has no `safe` extension), and TeX is too rich for a pattern to tell a
-# harmless use from a crafted one (macros, nested braces, comments). They are broken wherever MathJax would
-# read them: outside <pre> and <code>, which it skips, as it skips code samples that show TeX.
-UNSAFE_TEX_RE = re.compile(r"\\(href|url|style|class|cssId|data|csname)(?![A-Za-z])")
-_CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+STYLE_FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb"})
+STYLE_TOKENS = frozenset({"whitespace", "ident", "number", "percentage", "dimension", "hash", "string", "literal",
+                          "comment"})
+# MathJax reads TeX inside an element of this class even where it skips the rest (code, pre): see MATHJAX.
+MATHJAX_PROCESS_CLASS_RE = re.compile(r"^(?:mathjax|tex2jax)_process$", re.IGNORECASE)
+# The TeX commands of MathJax 3.2.2 (tex-chtml-full, as Anki ships it: every package but textmacros, with
+# `require`) that set a link, a style, a class, an id or another attribute, show an image, or load code: \href,
+# \class, \style, \cssId; \mmlToken (any attribute, and an <img> through mglyph); \bbox, \unicode's font,
+# \fcolorbox and \definecolor (style strings); \enclose (data- attributes); \label, \ref and \eqref (ids and
+# links); \require (loads packages, and a script for a name it does not know). Also \url, and those MathJax 4
+# adds (\data, \U, \char, \setOptions, \Require) or that could spell a name (\csname). Anki's MathJax honours
+# them all (it has no `safe` extension), and TeX is too rich for a pattern to tell a harmless use from a crafted
+# one (macros, nested braces, comments). They are broken wherever MathJax would read them: outside <pre> and
+# <code>, which it skips (a class `mathjax_process` that would make it read them is removed), as it skips code
+# samples that show TeX. MathJax reads the text the browser shows, which cleaned HTML is (entities decoded,
+# comments gone, no <wbr>, across which MathJax would join text).
+UNSAFE_TEX = ("href", "url", "style", "class", "cssId", "mmlToken", "bbox", "unicode", "fcolorbox", "definecolor",
+              "enclose", "label", "ref", "eqref", "require", "data", "U", "char", "setOptions", "Require", "csname")
+UNSAFE_TEX_RE = re.compile(r"\\(" + "|".join(UNSAFE_TEX) + r")(?![A-Za-z])")
+_CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1>", re.DOTALL)
+# Anki's own syntax in a field's HTML, which it acts on wherever it stands (text, attributes, code): a sound to
+# play from the media folder, text to speak, TeX for desktop to run through LaTeX, a box to type an answer in.
+# deckgen bundles no sound and writes none of these: every "[" is written as an entity, which no pattern of
+# Anki's matches (see `anki_syntax_as_text`); these are the kinds a warning names.
+ANKI_SYNTAX_RE = re.compile(r"\[(sound|anki|latex|\$\$?|\[type)[:\]]", re.IGNORECASE)
+_ANGLE_IN_VALUE_RE = re.compile(r'="[^"]*[<>]')
+# Every "[" but MathJax's `\[` (Anki loads MathJax only for a card whose HTML holds `\[` or `\(` as written).
+_BRACKET_RE = re.compile(r"(?<!\\)\[|\[(?=(?:sound|anki|latex|\$\$?|\[type)[:\]])", re.IGNORECASE)
+# Cleaned HTML, as nh3 writes it: every attribute value in double quotes, with `"` and `&` as entities.
+_TAG_RE = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*/?>')
+_ATTRIBUTE_RE = re.compile(r'([^\s=>/]+)(?:="([^"]*)")?')
+# Any HTML, as written: only for saying what was removed (the cleaning itself is nh3's).
+_ROUGH_TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
+_ROUGH_ATTRIBUTE_RE = re.compile(r"""[\s"'/]([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=""")
+_ANY_TAG_RE = re.compile(r"""<([A-Za-z][^\s/>]*)((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+NOT_INCLUDED = "dg-not-included-"
+
+LocalImage = Callable[[str], "str | None"]
+"""Asked about each image's `src`: the `src` to use instead (its media name), or None when it is not bundled."""
 
 
-def needs_sanitizing(markdown_text: str) -> bool:
-    if NEEDS_SANITIZING_RE.search(markdown_text):
-        return True
-    return ("<" in markdown_text or ":" in markdown_text) and \
-        NEEDS_SANITIZING_RE.search(markdown_text.translate(_URL_INVISIBLE)) is not None
+class _Cleaning:
+    """One text's cleaning: nh3's attribute filter, which also notes what it removes and which images stay out."""
+
+    def __init__(self, local_image: LocalImage | None, schemes: tuple[str, ...]):
+        self.local_image, self.schemes = local_image, schemes
+        self.removed: set[str] = set()
+        self.rejected: Counter = Counter()
+        """The attributes the filter removed (by name), said in `removed` already."""
+        self.not_included = 0
+
+    def attribute(self, tag: str, attribute: str, value: str) -> str | None:
+        kept = self._attribute(tag, attribute, value)
+        if kept is None:
+            self.rejected[attribute] += 1
+        return kept
+
+    def _attribute(self, tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "style":
+            cleaned, dropped = clean_style(value)
+            self.removed.update(dropped)
+            return cleaned or None
+        if attribute == "class":
+            tokens = value.split()
+            kept = [token for token in tokens if not MATHJAX_PROCESS_CLASS_RE.match(token)]
+            if kept == tokens:
+                return value
+            self.removed.update(f"class {token}" for token in tokens if token not in kept)
+            return " ".join(kept) or None
+        if attribute == "href":
+            return self.link(value)
+        if attribute == "src" and tag == "img":
+            return self.image(value)
+        return value
+
+    def link(self, url: str) -> str | None:
+        if url.startswith("#"):  # a footnote, or another place on the card: its id is prefixed (ID_PREFIX)
+            return "#" + ID_PREFIX + url[1:]
+        if url.lower().startswith(self.schemes):  # nh3 has read the scheme as a browser does
+            return url
+        self.removed.add(f"link to {_shown(url)}")
+        return None
+
+    def image(self, src: str) -> str | None:
+        if src.lstrip().lower().startswith("data:"):  # bytes no check has seen (see `media`): only a file is
+            self.removed.add("data: image (save it as a file in the notes folder)")
+            return self.left_out()
+        if self.local_image is None:
+            return src if src.lower().startswith(("http:", "https:")) else None
+        local = self.local_image(src)
+        return local if local is not None else self.left_out()
+
+    def left_out(self) -> str:
+        """The `src` of an image that is not bundled, which its alt text and a mark then stand for."""
+        self.not_included += 1
+        return f"{NOT_INCLUDED}{self.not_included}"
+
+
+def _shown(url: str) -> str:
+    """A URL as a warning names it: its scheme, or (with none) itself, shortened."""
+    scheme = re.match(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):", url)
+    if scheme:
+        return f"{scheme.group(1).lower()}:"
+    return url if len(url) <= 40 else url[:39] + "…"
+
+
+@functools.lru_cache(maxsize=4096)
+def clean_style(style: str) -> tuple[str, tuple[str, ...]]:
+    """A `style` attribute's value with only allowed declarations, and what went; unchanged when all stay."""
+    import tinycss2
+
+    kept, dropped = [], []
+    for item in tinycss2.parse_blocks_contents(style, skip_comments=True, skip_whitespace=True):
+        if item.type != "declaration":
+            dropped.append("CSS rules in a style")
+            continue
+        problem = _declaration_problem(item)
+        if problem:
+            dropped.append(problem)
+        else:
+            kept.append(item)
+    if not dropped:
+        return style, ()
+    text = "; ".join(f"{d.name}: {tinycss2.serialize(d.value).strip()}{' !important' if d.important else ''}"
+                     for d in kept)
+    return text, tuple(sorted(set(dropped)))
+
+
+def _declaration_problem(declaration) -> str | None:
+    if declaration.lower_name not in STYLE_PROPERTIES:
+        return f"{declaration.lower_name} in a style"
+    for token in _flat(declaration.value):
+        if token.type == "url" or (token.type == "function" and token.lower_name not in STYLE_FUNCTIONS):
+            name = "url" if token.type == "url" else token.lower_name
+            return f"{name}() in a style"
+        if token.type not in STYLE_TOKENS and token.type != "function":
+            return f"{declaration.lower_name} in a style"
+    return None
+
+
+def _flat(tokens):
+    for token in tokens:
+        yield token
+        if token.type == "function":
+            yield from _flat(token.arguments)
+
+
+def clean_html(html_text: str, local_image: LocalImage | None = None, schemes: tuple[str, ...] = LINK_SCHEMES
+               ) -> tuple[str, tuple[str, ...]]:
+    """`html_text` cleaned (see the module), and a description of what went (sorted, unique).
+
+    `local_image(src)`, if given, is asked about each image's `src` (see
+    LocalImage): an image that is not bundled gives way to its alt text and a
+    mark. `schemes`: those a link may have.
+    """
+    cleaning = _Cleaning(local_image, schemes)
+    cleaned = _cleaner(schemes).clean(html_text, cleaning)
+    removed = cleaning.removed | _gone(html_text, cleaned, cleaning.rejected)
+    if cleaning.not_included:
+        cleaned = _TAG_RE.sub(_not_included, cleaned)
+    cleaned, broken = break_unsafe_tex(_angles_escaped(cleaned))
+    cleaned, syntax = anki_syntax_as_text(cleaned)
+    return cleaned, tuple(sorted(removed | set(broken) | set(syntax)))
+
+
+class _Cleaner:
+    """An nh3 cleaner, made once (making one costs more than cleaning a text), whose attribute filter is the
+    cleaning of the text at hand."""
+
+    def __init__(self, schemes: tuple[str, ...]):
+        import threading
+
+        import nh3
+
+        self._current = threading.local()
+        self._nh3 = nh3.Cleaner(
+            tags=ALLOWED_TAGS, clean_content_tags=CLEANED_WITH_CONTENT, attributes=ATTRIBUTES,
+            attribute_filter=self._filter, url_schemes={"http", "https", "mailto", "data"} | {
+                scheme.rstrip(":") for scheme in schemes}, link_rel=None, strip_comments=True, id_prefix=ID_PREFIX)
+
+    def _filter(self, tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "class" and "_process" not in value.lower():
+            return value  # most attributes are classes (code has one a word): quickly
+        return self._current.cleaning.attribute(tag, attribute, value)
+
+    def clean(self, html_text: str, cleaning: _Cleaning) -> str:
+        self._current.cleaning = cleaning
+        try:
+            return self._nh3.clean(html_text)
+        finally:
+            self._current.cleaning = None
+
+
+@functools.lru_cache(maxsize=4)
+def _cleaner(schemes: tuple[str, ...]) -> _Cleaner:
+    return _Cleaner(schemes)
+
+
+def written_as(removed: str) -> str:
+    """What the Markdown holds of one thing `clean_html` says it removed: where a warning points."""
+    for pattern, group in _WRITTEN_AS:
+        match = pattern.match(removed)
+        if match:
+            return match.group(group)
+    return removed
+
+
+_WRITTEN_AS = [(re.compile(pattern), group) for pattern, group in (
+    (r"^(<\w+)>$", 1),                           # <script>: "<script"
+    (r"^([\w:.-]+)= (?:handler|attribute)$", 1),  # onerror= handler: "onerror"
+    (r"^link to (.+?)$", 1),                     # link to javascript:, link to other.md
+    (r"^(url|[\w-]+)\(\) in a style$", 1),       # url() in a style
+    (r"^([\w-]+) in a style$", 1),               # position in a style
+    (r"^class (.+)$", 1),
+    (r"^(\\\w+) in math$", 1),                   # \href in math
+    (r"^(\[\[?\$*\w*:?)", 1),                     # [sound:…] shown as text: "[sound:"
+    (r"^(data:)", 1),
+)]
+
+
+def _not_included(tag: re.Match) -> str:
+    """An `<img>` whose image is not bundled: its alt text, marked."""
+    if tag.group(1) != "img":
+        return tag.group()
+    attributes = dict(_ATTRIBUTE_RE.findall(tag.group(2)))
+    if not attributes.get("src", "").startswith(NOT_INCLUDED):
+        return tag.group()
+    return not_included_html(html.unescape(attributes.get("alt", "")))
+
+
+def _gone(before: str, after: str, said: Counter) -> set[str]:
+    """The elements and attributes written in `before` that `after` has fewer of, less the attributes `said`
+    already. Names are counted roughly first, in C (most texts lose nothing); only a text that seems to have
+    lost something is read tag by tag."""
+    tags_before, attributes_before = _rough_names(before)
+    tags_after, attributes_after = _rough_names(after)
+    if not tags_before - tags_after and not attributes_before - attributes_after - said:
+        return set()
+    tags_after = Counter(name for name, _ in _TAG_RE.findall(after))
+    gone = {f"<{name}>" for name in Counter(name.lower() for name, _ in _ANY_TAG_RE.findall(before)) - tags_after}
+    attributes_after = Counter(name for _, attributes in _TAG_RE.findall(after)
+                               for name, _ in _ATTRIBUTE_RE.findall(attributes))
+    left: Counter = Counter()  # the attributes of the elements that stay, as written
+    values: dict[str, list[str]] = {}
+    for name, attributes in _ANY_TAG_RE.findall(before):
+        if f"<{name.lower()}>" not in gone:
+            for attribute, value in _ANY_ATTRIBUTE_RE.findall(attributes):
+                left[attribute.lower()] += 1
+                values.setdefault(attribute.lower(), []).append(value)
+    for attribute in left - attributes_after - said:
+        if attribute in ("href", "src"):  # nh3 found a scheme no link or image may have
+            gone.update(f"link to {scheme}" for scheme in _schemes(values[attribute]))
+        else:
+            gone.add(f"{attribute}= handler" if attribute.startswith("on") else f"{attribute}= attribute")
+    return gone
+
+
+def _rough_names(text: str) -> tuple[Counter, Counter]:
+    """How many of each element and attribute `text` seems to hold (text that looks like an attribute counts
+    too: only for telling whether something went)."""
+    return Counter(map(str.lower, _ROUGH_TAG_RE.findall(text))), \
+        Counter(map(str.lower, _ROUGH_ATTRIBUTE_RE.findall(text)))
+
+
+def _schemes(written: list[str]) -> set[str]:
+    """The schemes of URLs as written in HTML (quoted or not), as a browser reads them."""
+    found = set()
+    for value in written:
+        url = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(value.strip("\"'")))
+        if not url.lower().startswith(LINK_SCHEMES) and not url.startswith("#"):
+            found.add(_shown(url))
+    return found
 
 
 def break_unsafe_tex(html_text: str) -> tuple[str, tuple[str, ...]]:
-    """The HTML with each MathJax command of UNSAFE_TEX_RE outside code made harmless (a zero-width space
-    after its backslash: MathJax then reports an unknown command instead of making a link), and what went."""
+    """Cleaned HTML with each MathJax command of UNSAFE_TEX outside code made harmless (a zero-width space after
+    its backslash: MathJax then reports an unknown command instead of making a link), and what went."""
     if "\\" not in html_text or not UNSAFE_TEX_RE.search(html_text):
         return html_text, ()
     found = set()
@@ -70,63 +357,23 @@ def break_unsafe_tex(html_text: str) -> tuple[str, tuple[str, ...]]:
     return "".join(out), tuple(sorted(found))
 
 
-def sanitize(html: str, local_image=None) -> tuple[str, tuple[str, ...]]:
-    """The HTML with everything not allowed removed, and a description of what went (sorted, unique).
-
-    `local_image(src)`, if given, is asked about each kept image (written as
-    raw HTML) and returns the `src` to use instead, or None when the image is
-    not bundled: it then gives way to its alt text and a mark.
-    """
-    from bs4 import BeautifulSoup, Comment  # only answers that need it pay for loading it
-    from bs4.element import PreformattedString
-
-    soup = BeautifulSoup(html, "html.parser")
-    removed: set[str] = set()
-    # Comments, CDATA, declarations, processing instructions: a browser ends all but comments at their first
-    # ">", so <![CDATA[ x><img onerror=…>]]> would hand it a live image. None is shown: they go.
-    for special in soup.find_all(string=lambda s: isinstance(s, PreformattedString)):
-        if not isinstance(special, Comment):
-            removed.add(f"<!{type(special).__name__}>")
-        special.extract()
-    for element in list(soup.find_all(True)):
-        # Asked through its property, a live element would search its whole subtree for "_decomposed".
-        if element.__dict__.get("_decomposed"):
-            continue
-        name = element.name.lower()
-        if name in DROPPED_WITH_CONTENT:
-            removed.add(f"<{name}>")
-            element.decompose()
-            continue
-        if name not in ALLOWED_TAGS:
-            removed.add(f"<{name}>")
-            element.unwrap()
-            continue
-        for attribute, value in list(element.attrs.items()):
-            reason = _unsafe_attribute(name, attribute.lower(), value)
-            if reason:
-                removed.add(reason)
-                del element.attrs[attribute]
-        if local_image and name == "img" and isinstance(element.get("src"), str):
-            src = local_image(element["src"])
-            if src is None:
-                alt = element.get("alt", "")
-                element.replace_with(BeautifulSoup(not_included_html(alt if isinstance(alt, str) else ""),
-                                                   "html.parser"))
-            else:
-                element["src"] = src
-    return str(soup), tuple(sorted(removed))
+def anki_syntax_as_text(html_text: str) -> tuple[str, tuple[str, ...]]:
+    """Cleaned HTML with every `[` an entity (but that of MathJax's `\\[`), so that none of Anki's field syntax
+    (ANKI_SYNTAX_RE) is read as such, and which kinds of it there were. Anki's patterns run on the HTML as it is
+    stored, attributes and code included, and do not decode entities; the browser shows `[` all the same."""
+    if "[" not in html_text:
+        return html_text, ()
+    found = {f"[{kind}:…] shown as text" if kind in ("sound", "anki") else "[[type:…]] shown as text"
+             if kind == "[type" else f"[{kind}] shown as text"
+             for kind in (match.group(1).lower() for match in ANKI_SYNTAX_RE.finditer(html_text))}
+    return _BRACKET_RE.sub("&#91;", html_text), tuple(sorted(found))
 
 
-def _unsafe_attribute(tag: str, attribute: str, value) -> str | None:
-    if attribute.startswith("on"):
-        return f"{attribute}= handler"
-    if attribute not in ALLOWED_ATTRIBUTES:
-        return f"{attribute}= attribute"
-    text = " ".join(value) if isinstance(value, list) else str(value)
-    if attribute in URL_ATTRIBUTES:
-        url = INVISIBLE_RE.sub("", text)
-        if not (SAFE_URL_RE.match(url) or (tag == "img" and attribute == "src" and SAFE_IMAGE_DATA_RE.match(url))):
-            return f"{url.split(':', 1)[0].lower()}: URL"
-    if attribute == "style" and UNSAFE_STYLE_RE.search(text):
-        return "unsafe style"
-    return None
+def _angles_escaped(html_text: str) -> str:
+    """Cleaned HTML with `<` and `>` inside attribute values as entities (nh3 leaves them as they are): Anki's
+    media patterns would otherwise read `title="<img src=…>"` as an image of the note."""
+    if not _ANGLE_IN_VALUE_RE.search(html_text):
+        return html_text
+    return _TAG_RE.sub(lambda tag: f"<{tag.group(1)}" + _ATTRIBUTE_RE.sub(
+        lambda a: a.group() if a.group(2) is None else
+        f'{a.group(1)}="{a.group(2).replace("<", "&lt;").replace(">", "&gt;")}"', tag.group(2)) + ">", html_text)

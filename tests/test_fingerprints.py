@@ -35,7 +35,7 @@ def upgraded_highlighter(monkeypatch):
 
     def format_lines(self, tokensource):
         for is_code, line in original(self, tokensource):
-            yield is_code, line.replace("<span", '<span data-pygments="2.99"')
+            yield is_code, line.replace("<span", '<span title="pygments 2.99"')
 
     monkeypatch.setattr(pygments.formatters.html.HtmlFormatter, "_format_lines", format_lines)
     signature = render_cache.code_signature()
@@ -58,7 +58,7 @@ def test_a_library_upgrade_updates_no_note_until_rerender_brings_the_new_html(tm
     second = build_decks(src, out, now=T + 100)
     (deck,) = second.packages
     assert deck.plan.version == "1.0.0" and deck.plan.changes == () and deck.plan.rerender_pending == 0
-    assert b'data-pygments="2.99"' in b"".join(n.fields[1].encode() for n in deck.plan.package.notes)
+    assert b'title="pygments 2.99"' in b"".join(n.fields[1].encode() for n in deck.plan.package.notes)
     assert first.path.read_bytes() == package  # the version's package is not written again
     log = anki.import_package(first.path)
     assert (len(log.new), len(log.updated)) == (0, 0)

@@ -18,7 +18,7 @@ STAGES = [
     "version", "errors", "syntax", "ids", "time_limit", "note_types", "media", "sanitize", "settings", "front_matter", "library",
     "parse", "identity_file", "delivered", "legacy_record", "grouping", "note_type_guard", "identify", "tags",
     "markdown_ext.math", "markdown_ext.block_start", "markdown_ext.list_indent", "markdown_ext.images",
-    "markdown_ext.linear_time", "markdown_ext.obsidian", "markdown_ext",
+    "markdown_ext.linear_time", "markdown_ext.line_breaks", "markdown_ext.obsidian", "markdown_ext",
     "render_cache", "render", "plan", "staging", "changelog", "preview", "package", "stamp", "build", "cli",
     "", "__main__",  # "": the package itself, which re-exports build_decks
 ]

@@ -62,3 +62,24 @@ def test_text_without_links_or_fences_renders_the_same_without_magiclink_or_supe
         assert renderer._markdown(links=False, fences=True).reset().convert(text) == full
     if "```" not in text and "~~~" not in text:
         assert renderer._markdown(links=True, fences=False).reset().convert(text) == full
+
+
+PIECES = ["word", " ", "\n", "\n\n", "*", "**", "_", "`", "``", "[a](https://x.org)", "[", "]", "(", ")", "<b>", "</b>",
+          "<span\nclass=x>", "  \n", "- ", "1. ", "> ", "| a | b |\n|---|---|\n| c | d |\n", "    code\n", "```\n",
+          "\\", "![i](x.png)", "&amp;", "<!-- c\nd -->", "<div>\nblock\n</div>\n", "# h\n", "~~", "==", "$x$"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=30))
+def test_line_ends_become_breaks_just_as_python_markdowns_nl2br_made_them(pieces):
+    """The line breaks are made once the inline patterns are done (in linear time), where nl2br made them as an
+    inline pattern (in quadratic time): the very same HTML."""
+    import markdown
+    from markdown.extensions.nl2br import Nl2BrExtension
+    from markdown.extensions.tables import TableExtension
+
+    from deckgen.markdown_ext import LineBreakExtension
+
+    text = "".join(pieces)
+    made_by_nl2br = markdown.Markdown(extensions=[TableExtension(), Nl2BrExtension()]).convert(text)
+    assert markdown.Markdown(extensions=[TableExtension(), LineBreakExtension()]).convert(text) == made_by_nl2br

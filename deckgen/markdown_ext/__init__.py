@@ -5,15 +5,17 @@
 - `list_indent`: lists nest by CommonMark's rule, whatever the indent width.
 - `images`: local images point at content-hashed media names, or give way to their alt text.
 - `linear_time`: links and raw HTML are found in linear time, so no note can stall a build.
+- `line_breaks`: every line of text stays its own line, in linear time.
 - `obsidian`: Obsidian's embeds, wikilinks, callouts and task boxes.
 """
 
 from .block_start import BlockStartExtension
 from .images import MediaExtension
+from .line_breaks import LineBreakExtension
 from .linear_time import LinearTimeExtension
 from .list_indent import ListIndentExtension
 from .math import MathExtension
 from .obsidian import ObsidianExtension
 
-__all__ = ["BlockStartExtension", "LinearTimeExtension", "ListIndentExtension", "MathExtension", "MediaExtension",
-           "ObsidianExtension"]
+__all__ = ["BlockStartExtension", "LineBreakExtension", "LinearTimeExtension", "ListIndentExtension", "MathExtension",
+           "MediaExtension", "ObsidianExtension"]
