@@ -32,6 +32,7 @@ from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_rec
 from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
+from .sanitize import clean_html, inert
 from .syntax import cloze_changes, cloze_matches, cloze_numbers, safe_tag
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
@@ -446,7 +447,8 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
             dropped += 1  # past the bound: no longer carried, its GUID still reserved by the record
             continue
         carried += 1
-        package_notes.append(PackageNote(record.guid, (*fields[:2], record.source, fields[2]), tags, tombstone.mtime,
+        package_notes.append(PackageNote(record.guid, (*fields[:2], _source(record.source, record.question, None),
+                                                   fields[2]), tags, tombstone.mtime,
                                          tombstone.note_type, tombstone.deck, removed=True))
         media.update((ref.name, ref) for ref in note_media(tombstone.rendered.question, tombstone.rendered.answer))
     used_types = {note.note_type for note in package_notes}
@@ -580,12 +582,14 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
 
 
 def _source(source_line: str, heading: str, template: str | None) -> str:
-    """A card's Source field: `file:line`, a link when the library has a `source_url` template."""
+    """A card's Source field: `file:line`, a link when the library has a `source_url` template (`https:` or
+    `obsidian:`, see `settings`). Made as safe as every field: it may come from the record, anyone's to edit."""
     if template is None:
-        return html.escape(source_line, quote=False)  # it may come from the record, which is anyone's to edit
+        return inert(html.escape(source_line, quote=False))[0]
     path, _, line = source_line.rpartition(":")
     url = template.format(path=quote(path, safe="/"), line=line, heading=quote(heading, safe=""))
-    return f'<a class="dg-source-link" href="{html.escape(url)}">{html.escape(source_line, quote=False)}</a>'
+    link = f'<a class="dg-source-link" href="{html.escape(url)}">{html.escape(source_line, quote=False)}</a>'
+    return clean_html(link, schemes=(url[:url.index(":") + 1].lower(),))[0]
 
 
 def _moved_warnings(moved, name: str, note_type: NoteType) -> list[Diagnostic]:

@@ -332,7 +332,7 @@ def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text
             code="render-timeout"))
     if rendered.removed:
         found.append(Diagnostic(path, message=_removed_message(rendered.removed), code="unsafe-html", **at(
-            [re.escape(written_as(what)) for what in rendered.removed])))
+            [written_as(what) for what in rendered.removed])))
     return found
 
 

@@ -88,17 +88,18 @@ _CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1>", re.DOTALL)
 # deckgen bundles no sound and writes none of these: every "[" is written as an entity, which no pattern of
 # Anki's matches (see `anki_syntax_as_text`); these are the kinds a warning names.
 ANKI_SYNTAX_RE = re.compile(r"\[(sound|anki|latex|\$\$?|\[type)[:\]]", re.IGNORECASE)
-_ANGLE_IN_VALUE_RE = re.compile(r'="[^"]*[<>]')
+_ANGLE_IN_VALUE_RE = re.compile(r'="[^"<>]*+[<>]')
 # Every "[" but MathJax's `\[` (Anki loads MathJax only for a card whose HTML holds `\[` or `\(` as written).
 _BRACKET_RE = re.compile(r"(?<!\\)\[|\[(?=(?:sound|anki|latex|\$\$?|\[type)[:\]])", re.IGNORECASE)
 # Cleaned HTML, as nh3 writes it: every attribute value in double quotes, with `"` and `&` as entities.
-_TAG_RE = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*/?>')
-_ATTRIBUTE_RE = re.compile(r'([^\s=>/]+)(?:="([^"]*)")?')
-# Any HTML, as written: only for saying what was removed (the cleaning itself is nh3's).
+_TAG_RE = re.compile(r'<([a-z][a-z0-9]*+)((?:\s++[^\s=>/]++(?:="[^"]*+")?+)*+)\s*+/?>')
+_ATTRIBUTE_RE = re.compile(r'([^\s=>/]++)(?:="([^"]*+)")?+')
+# Any HTML, as written: only for saying what was removed (the cleaning itself is nh3's). Every pattern here runs
+# in C, where the time limit cannot reach: each is linear (possessive, no "<" inside a tag), whatever the text.
 _ROUGH_TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
-_ROUGH_ATTRIBUTE_RE = re.compile(r"""[\s"'/]([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=""")
-_ANY_TAG_RE = re.compile(r"""<([A-Za-z][^\s/>]*)((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
-_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+_ROUGH_ATTRIBUTE_RE = re.compile(r"""[\s"'/]([A-Za-z_:][-A-Za-z0-9_:.]*+)\s*+=""")
+_ANY_TAG_RE = re.compile(r"""<([A-Za-z][^\s/<>]*+)((?:[^<>"']++|"[^"]*+"|'[^']*+')*+)>""")
+_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]++)(?:\s*+=\s*+("[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+""")
 NOT_INCLUDED = "dg-not-included-"
 
 LocalImage = Callable[[str], "str | None"]
@@ -263,14 +264,19 @@ def _cleaner(schemes: tuple[str, ...]) -> _Cleaner:
 
 
 def written_as(removed: str) -> str:
-    """What the Markdown holds of one thing `clean_html` says it removed: where a warning points."""
+    """A pattern for where the Markdown holds one thing `clean_html` says it removed: where a warning points. A
+    scheme or a TeX command may be written with code-span backticks, entities, comments or breaks inside it."""
     for pattern, group in _WRITTEN_AS:
         match = pattern.match(removed)
         if match:
-            return match.group(group)
-    return removed
+            found = match.group(group)
+            if pattern.pattern.startswith(("^link", "^(\\\\")) and found[-1:] == ":" or found.startswith("\\"):
+                return _SPLIT.join(f"(?:{re.escape(character)}|&#x?+[0-9a-fA-F]++;)" for character in found)
+            return re.escape(found)
+    return re.escape(removed)
 
 
+_SPLIT = r"(?:[\s`\\]|&[A-Za-z]++;|<wbr>|<!--(?:[^-]|-(?!->)){0,200}+-->)*+"
 _WRITTEN_AS = [(re.compile(pattern), group) for pattern, group in (
     (r"^(<\w+)>$", 1),                           # <script>: "<script"
     (r"^([\w:.-]+)= (?:handler|attribute)$", 1),  # onerror= handler: "onerror"
@@ -282,6 +288,14 @@ _WRITTEN_AS = [(re.compile(pattern), group) for pattern, group in (
     (r"^(\[\[?\$*\w*:?)", 1),                     # [sound:…] shown as text: "[sound:"
     (r"^(data:)", 1),
 )]
+
+
+def inert(text_html: str) -> tuple[str, tuple[str, ...]]:
+    """HTML deckgen made from text alone (escaped: no element of anyone's), with what `clean_html` makes inert
+    in text made inert too: MathJax's commands (a file may be named `\\(\\href{…}\\).md`) and Anki's syntax."""
+    made, broken = break_unsafe_tex(text_html)
+    made, syntax = anki_syntax_as_text(made)
+    return made, tuple(sorted({*broken, *syntax}))
 
 
 def _not_included(tag: re.Match) -> str:

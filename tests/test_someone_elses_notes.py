@@ -1,0 +1,231 @@
+"""Someone else's notes cannot script a card, load from the network, clobber the reviewer's page, or make Anki act on
+its own syntax: every vector found, each imported into a real collection and read as Anki renders the cards."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from deckgen.cli import main
+from deckgen.media import MediaResolver
+from deckgen.render import MarkdownRenderer
+from deckgen.sanitize import UNSAFE_TEX
+
+from conftest import AnkiProfile
+
+SAFE_SCHEMES = ("http:", "https:", "mailto:", "#")
+# Anki's MathJax (3.2.2, as Anki ships it) would honour any of these; a broken one has a zero-width space after \.
+UNSAFE_TEX_LEFT = re.compile(r"\\(" + "|".join(UNSAFE_TEX) + r")(?![A-Za-z])")
+LOADING_CSS = re.compile(r"url\s*\(|image-set|image\(|@import|expression|position|\\", re.IGNORECASE)
+
+VECTORS = {  # name: (Markdown in an answer, the warning it gets: a piece of the "changed for safety" list)
+    # Script from Markdown alone: a code span inside a link's destination hid the word from the old check.
+    "a code span in a javascript: link": ("[see](java`script`:alert(1))", "link to "),
+    "a file: link": ("[passwd](file:///etc/passwd)", "link to file:"),
+    "an ms-msdt: link": ("[fix](ms-msdt:/id PCWDiagnostic /skip force)", "link to ms-msdt:"),
+    "an intent: link": ("[app](intent://x#Intent;scheme=x;end)", "link to intent:"),
+    "an smb: link": ("[share](smb://evil.example/share)", "link to smb:"),
+    "a vbscript: link in raw HTML": ('<a href="vbscript:msgbox(1)">x</a>', "link to vbscript:"),
+    # MathJax makes links, styles, ids and images from TeX.
+    "MathJax \\mmlToken with a link and a style": (
+        '$\\mmlToken{mi}[href="javascript:alert(1)" style="position:fixed;top:0;left:0;width:100%;height:100%"]{x}$',
+        "\\mmlToken in math"),
+    "MathJax \\bbox loading a background": ("$\\bbox[background-image:url(https://evil.example/t.png)]{x}$",
+                                           "\\bbox in math"),
+    "MathJax \\unicode with a font that is a style": ("$\\unicode[x;background:url(https://evil.example/u)]{65}$",
+                                                       "\\unicode in math"),
+    "MathJax \\fcolorbox with a style for a colour": (
+        "$\\fcolorbox{red;background:url(https://evil.example/f)}{white}{x}$", "\\fcolorbox in math"),
+    "MathJax \\cssId clobbering the page": ("$\\cssId{typeans}{x}$", "\\cssId in math"),
+    "MathJax \\require loading code": ("$\\require{textmacros}\\text{y}$", "\\require in math"),
+    "MathJax \\enclose setting data- attributes": ("$\\enclose{circle}[data-x=1]{x}$", "\\enclose in math"),
+    # Raw HTML blocks pass Markdown as they are, and MathJax reads the text the browser makes of them.
+    "MathJax \\href spelt with an entity in raw HTML": ("<div>\\(\\h&#114;ef{javascript:alert(2)}{x}\\)</div>",
+                                                        "\\href in math"),
+    "MathJax \\href joined across a comment": ("<div>\\(\\h<!-- -->ref{javascript:alert(3)}{x}\\)</div>",
+                                               "\\href in math"),
+    "MathJax \\href joined across <wbr>": ("<div>\\(\\h<wbr>ref{javascript:alert(4)}{x}\\)</div>", "\\href in math"),
+    "MathJax told to read code": ('<code class="mathjax_process">\\(\\href{javascript:alert(5)}{x}\\)</code>',
+                                  "class mathjax_process"),
+    # CSS that loads, or places an element over the card.
+    "a style's url() spelt with an escape": ('<span style="background:u\\72l(https://evil.example/e)">x</span>',
+                                             "background in a style"),
+    "a style's image-set()": ("<span style=\"color: red; background-image: image-set('https://evil.example/i' 1x)\">x"
+                              "</span>", "background-image in a style"),
+    "a style placing a box over the card": ('<div style="position:fixed;inset:0;z-index:9">x</div>',
+                                            "position in a style"),
+    # Attributes that clobber the reviewer's page (document.getElementById), or name things.
+    "an image named getElementById": ('<img name="getElementById" src="https://example.org/a.png">', "name= attribute"),
+    "an image with the id getElementById": ('<img id="getElementById" src="https://example.org/a.png">', None),
+    "a form named like the page's functions": ('<form name="getElementById"><input name="x"></form>', "<form>"),
+    # Anki's own field syntax, which it acts on wherever it stands.
+    "a sound tag naming the collection": ("[sound:collection.anki2]", "[sound:…] shown as text"),
+    "a sound tag inside an attribute": ('<span title="[sound:x.mp3]">x</span>', "[sound:…] shown as text"),
+    "a play tag inside an attribute": ('<span title="[anki:play:q:0] &quot; <b>">x</span>', "[anki:…] shown as text"),
+    "text to speak": ("[anki:tts lang=en_US]hello[/anki:tts]", "[anki:…] shown as text"),
+    "LaTeX for desktop to run": ("[latex]\\input{/etc/passwd}[/latex]", "[latex] shown as text"),
+    "inline LaTeX for desktop to run": ("<div>[$]x^2[/$]</div>", "[$] shown as text"),  # in Markdown, $…$ is math
+    "display LaTeX for desktop to run": ("<div>[$$]x^2[/$$]</div>", "[$$] shown as text"),
+    "a type-in box taking another field": ("<div>[[type:Source]]</div>", "[[type:…]] shown as text"),  # or a link
+    "an image from bytes no check has seen": ("![x](data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==)",
+                                              "data: image"),
+}
+
+
+def build(tmp: Path, answer: str, description: str = "") -> tuple[CliRunner, Path]:
+    notes = tmp / "notes"
+    notes.mkdir()
+    (notes / "deck.md").write_text(f"{description}\n### Q?\nBefore.\n\n{answer}\n\nAfter.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp / "build")])
+    assert result.exit_code == 0, result.output
+    return result, next((tmp / "build").glob("*.apkg"))
+
+
+def what_anki_shows(profile: AnkiProfile) -> list[str]:
+    """Every field of every note as Anki holds it, and every deck's description; the cards as Anki renders them
+    (checked here) hold no sound, text to speak or LaTeX image that Anki made of them."""
+    for card_id in profile.col.find_cards(""):
+        card = profile.col.get_card(card_id)
+        assert card.question_av_tags() == [] and card.answer_av_tags() == [], "a sound or text to speak"
+        rendered = card.question() + card.answer()
+        assert "[anki:" not in rendered and "latex-" not in rendered and not re.search(r"id=.?typeans", rendered)
+    return [field for note in profile.notes() for field in note.fields] + [
+        deck["desc"] for deck in profile.col.decks.all()]
+
+
+def dangers(page: str) -> list[str]:
+    """What in this HTML could run script, load from the network, clobber the page or be read by Anki or MathJax."""
+    found = []
+    for element in BeautifulSoup(page, "html.parser").find_all(True):
+        if element.name in {"script", "iframe", "object", "embed", "svg", "math", "form", "input", "style", "base",
+                            "meta", "link", "wbr"}:
+            found.append(f"<{element.name}>")
+        for attribute, value in element.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else value
+            url = re.sub(r"[\x00-\x20\x7f]", "", value).lower()
+            if attribute.lower().startswith("on") or attribute.lower() in ("name", "formaction", "srcdoc"):
+                found.append(f"{attribute}=")
+            if attribute == "id" and not value.startswith("dg-"):
+                found.append(f"id={value}")
+            if attribute == "href" and not url.startswith(SAFE_SCHEMES):
+                found.append(f"href={value}")
+            if attribute == "src" and not (url.startswith(("https:", "http:", "dg-", "data:image/"))):
+                found.append(f"src={value}")
+            if attribute == "style" and LOADING_CSS.search(value):
+                found.append(f"style={value}")
+            if attribute == "class" and "mathjax_process" in value:
+                found.append("class=mathjax_process")
+    soup = BeautifulSoup(page, "html.parser")
+    for code in soup.find_all(["pre", "code"]):  # MathJax reads none of it
+        code.decompose()
+    text = soup.get_text()  # what MathJax reads
+    found += [f"\\{m.group(1)}" for m in UNSAFE_TEX_LEFT.finditer(text)]
+    found += [m.group() for m in re.finditer(r"\[(sound:|anki:|latex\]|\$\$?\]|\[type:)", page, re.IGNORECASE)]
+    found += ["latex image"] * ("latex-" in page)
+    return found
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_no_note_scripts_loads_or_makes_anki_act_in_a_real_collection(tmp_path, name, anki):
+    answer, warning = VECTORS[name]
+    result, apkg = build(tmp_path, answer)
+    anki.import_package(apkg)
+    shown = what_anki_shows(anki)
+    assert [(page, dangers(page)) for page in shown if dangers(page)] == []
+    assert any("Before." in page and "After." in page for page in shown)  # the rest of the answer is there
+    if warning is not None:
+        (line,) = [line for line in result.stderr.splitlines() if "[unsafe-html]" in line]
+        assert line.startswith(f"{tmp_path / 'notes' / 'deck.md'}:5:") and warning in line, result.stderr
+
+
+def test_anki_syntax_shows_as_the_author_wrote_it(tmp_path, anki):
+    """Made text, not removed: the card still reads `[sound:x.mp3]` (its [ is an entity, as Anki stores it)."""
+    _, apkg = build(tmp_path, "Play [sound:x.mp3] and see [1].")
+    anki.import_package(apkg)
+    (note,) = anki.notes()
+    assert "&#91;sound:x.mp3]" in note["Answer"]
+    assert html.unescape(BeautifulSoup(note["Answer"], "html.parser").get_text()).count("[sound:x.mp3]") == 1
+
+
+def test_a_description_with_a_script_link_shows_none_on_the_deck_overview(tmp_path, anki):
+    _, apkg = build(tmp_path, "A.", description="# About\nSee [this](java`script`:alert(1)) and [[type:Answer]].\n")
+    anki.import_package(apkg)
+    description = anki.col.decks.by_name("deck")["desc"]
+    assert "See " in description and dangers(description) == []
+
+
+def test_a_removed_notes_source_from_a_tampered_record_is_text(tmp_path, anki):
+    """The record is committed with the notes, so a cloned repository decides what it holds: a removed note's
+    source reached its Source field as it was."""
+    notes, out = tmp_path / "notes", tmp_path / "build"
+    notes.mkdir()
+    (notes / "deck.md").write_text("### Q1?\nA1.\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["build", str(notes), "-o", str(out)]).exit_code == 0
+    record = notes / ".deckgen" / "identity.jsonl"
+    record.write_text(record.read_text(encoding="utf-8") + (
+        '{"guid":"zzzzzzzzzzzzzzzz","deck":"deck","question":"Gone?","answer":"gone",'
+        '"fingerprint":"1","html":"1","mtime":1796174000,'
+        '"source":"<img src=x onerror=alert(1)>\\\\(\\\\href{javascript:alert(2)}{x}\\\\)[sound:y]"}\n'),
+        encoding="utf-8")
+    (notes / "deck.md").write_text("### Q1?\nA1, edited.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    anki.import_package(max(out.glob("*.apkg")))
+    (gone,) = [n for n in anki.notes() if "gone" in n["Answer"]]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in gone["Source"] and dangers(gone["Source"]) == []
+    assert [(page, dangers(page)) for page in what_anki_shows(anki) if dangers(page)] == []
+
+
+# Markdown assembled from the pieces scripts hide in: links, code spans, entities, HTML, math, attributes.
+PIECES = st.sampled_from([
+    "[x](", "](", ")", "(", "`", "``", "java", "script", ":", "javascript:", "JaVaScRiPt:", "&#106;", "&#x6A;",
+    "&colon;", "&Tab;", "\t", "\n", "\\", "<a href=", "<img src=", "<img/src=", '"', "'", "=", ">", "<", " onerror=",
+    " onload=", "alert(1)", "<svg>", "<math>", "<details open ontoggle=alert(1)>", "$", "$$", "\\(", "\\)", "\\[",
+    "\\]", "\\href{", "\\h", "ref", "{", "}", "<!--", "-->", "<wbr>", "<![CDATA[", "]]>", "data:", "text/html,",
+    "vbscript:", "file:", "//", "#", "[sound:", "[anki:", "[latex]", "[$]", "style=", "url(", "u\\72l(",
+    "class=mathjax_process", " name=", " id=", "<code>", "</code>", "![a](", "https://x.org", "*", "_", "~~",
+])
+
+
+@pytest.fixture(scope="module")
+def renderer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("notes")
+    return MarkdownRenderer(MediaResolver(folder)), folder
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(PIECES, min_size=1, max_size=40), inline=st.booleans())
+def test_no_markdown_of_any_shape_yields_a_script_url_a_handler_or_a_loading_style(renderer, pieces, inline):
+    markdown_renderer, folder = renderer
+    field = markdown_renderer.render("".join(pieces), inline=inline, folder=folder).html
+    assert dangers(field) == [], field
+
+
+CLEANING_STALLS = {  # the cleaning's own patterns run in C, beyond the time limit's reach: each took minutes or more
+    "a handler then unclosed tags (found by the property test above)": (
+        "<details open ontoggle=alert(1)>\\)script id=<details open ontoggle=alert(1)>java<\\[]]>&#x6A;"
+        "javascript:#refdata:[x](\\[\n([latex]<a href=)java[sound:\\(&colon;data:\n{"),
+    "many unclosed tags with a handler first": "<b onclick=x>b</b>" + "<a x=1 y " * 20_000,
+    "many unclosed quotes": "<b onclick=x>b</b>" + '<a title="' * 20_000,
+    "a long unclosed tag": "<b onclick=x>b</b><a " + "x" * 200_000,
+    "script links with long gaps": "<a href=javascript:x>y</a>" + "j&amp;&amp;" * 3_000,
+}
+
+
+@pytest.mark.parametrize("name", CLEANING_STALLS)
+def test_what_the_cleaning_looks_for_is_found_in_linear_time(name, tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from deckgen.render import MarkdownRenderer; "
+              "from deckgen.media import MediaResolver; r = MarkdownRenderer(MediaResolver(Path('.'))); "
+              "t = sys.stdin.read(); [r.render(t, inline=i) for i in (False, True)]")
+    subprocess.run([sys.executable, "-c", script], input=CLEANING_STALLS[name], text=True, check=True, timeout=30,
+                   cwd=tmp_path)
