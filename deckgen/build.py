@@ -78,23 +78,26 @@ class LibraryCheck:
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
-                  allow_new_note_type: bool = False, rerender: bool = False, progress=None) -> LibraryCheck:
+                  allow_new_note_type: bool = False, rerender: bool = False, progress=None,
+                  trust_record: bool = False) -> LibraryCheck:
     """Run every stage up to the plan for the library `source` names, writing nothing.
 
     Rendered HTML found in `output`'s cache (see `render_cache`) is used instead
     of rendering again; `progress(done, total)` follows the rendering. Files
     under `output` are never read as decks.
     """
-    return _check(find_library(source, output), output, now, allow_new_note_type, rerender, progress)[0]
+    return _check(find_library(source, output), output, now, allow_new_note_type, rerender, progress,
+                  trust_record)[0]
 
 
 def _check(library: Library, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
-           progress) -> tuple[LibraryCheck, RenderCache]:
+           progress, trust_record: bool = False) -> tuple[LibraryCheck, RenderCache]:
     from .delivered import packages_of_others, read_delivered
     from .identify import identify_decks
     from .identity_file import EMPTY, parse_record, record_bytes
     from .ids import new_namespace
     from .legacy_record import convert
+    from .ownership import foreign_notes
     from .library import folder_deck, legacy_deck_key, link_outside, read_deck
     from .media import MediaResolver
     from .note_type_guard import choose_note_types
@@ -116,7 +119,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     settings_failed = any(d.path == library.settings_path and d.severity == "error" for d in diagnostics)
     try:
         committed = record_bytes(library.record_path) if not outside else None  # read once: for the record and
-        record = EMPTY if committed is None else parse_record(library.record_path, committed)  # `delivered`
+        record = EMPTY if committed is None else parse_record(library.record_path, committed, now)  # `delivered`
         record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
@@ -158,6 +161,9 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             f"belongs to one library, or each would overwrite the other's. Build this one into another folder "
             f"(-o), or give its package another name (slug = \"…\" in {library.settings_path})"), "error",
             "package-taken"))
+    if not trust_record and not (delivered is not None and delivered.matches_record):
+        diagnostics.extend(_foreign(library.record_path, committed or b"", foreign_notes(
+            record, namespace, delivered.notes if delivered is not None else ())))
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
@@ -177,6 +183,26 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     return LibraryCheck(library, plan, tuple(sorted(diagnostics)), created, new_slug=slug, delivered=delivered), cache
 
 
+FOREIGN_SHOWN = 20
+
+
+def _foreign(path: Path, committed: bytes, notes: list) -> list[Diagnostic]:
+    """An error at each line of the record that claims a note nothing shows to be this folder's (see
+    `ownership`)."""
+    found = []
+    for note in notes[:FOREIGN_SHOWN]:
+        at = committed.find(b'"guid":"%s"' % note.guid.encode("utf-8"))
+        found.append(Diagnostic(path, committed.count(b"\n", 0, at) + 1 if at >= 0 else 0, (
+            f"the note {note.guid} ({note.question[:60]!r}) is not this notes folder's: its GUID is none its "
+            "namespace makes. A record from someone else could otherwise take over notes another deck has in your "
+            "collection, with the next import. If this folder is yours, built elsewhere by a deckgen before 0.3 "
+            "and its questions reworded since, build once with --trust-record"), "error", "foreign-note"))
+    if len(notes) > FOREIGN_SHOWN:
+        found.append(Diagnostic(path, 0, f"and {len(notes) - FOREIGN_SHOWN} more notes that are not this notes "
+                                         "folder's", "error", "foreign-note"))
+    return found
+
+
 def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: set[str]) -> IdentityRecord:
     """The record, with the notes of `decks` this machine delivered that it no longer knows (after a revert
     or a branch switch): their questions are matched, or they are marked removed, like any recorded note."""
@@ -189,10 +215,11 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
-                 allow_new_note_type: bool = False, rerender: bool = False, progress=None) -> LibraryCheck:
+                 allow_new_note_type: bool = False, rerender: bool = False, progress=None,
+                 trust_record: bool = False) -> LibraryCheck:
     """`check_library`, raising BuildError (with every problem) when any is an error."""
     return _planned(source, *_check(find_library(source, output), output, now, allow_new_note_type, rerender,
-                                    progress))[0]
+                                    progress, trust_record))[0]
 
 
 def _planned(source: Path, check: LibraryCheck, cache: RenderCache) -> tuple[LibraryCheck, RenderCache]:
@@ -205,7 +232,8 @@ def _planned(source: Path, check: LibraryCheck, cache: RenderCache) -> tuple[Lib
 
 
 def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False,
-                rerender: bool = False, progress=None, skip_unchanged: bool = False) -> BuildReport:
+                rerender: bool = False, progress=None, skip_unchanged: bool = False,
+                trust_record: bool = False) -> BuildReport:
     """Build every deck `source` names into `out_dir`.
 
     1. take the project's lock and clear what a killed build left behind;
@@ -230,7 +258,8 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             if folder.is_dir():
                 remove_stale_temporaries(folder)
         sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
-        check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress))
+        check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress,
+                                                trust_record))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
         from .delivered import delivered_path, stale_shared_file, write_delivered_to

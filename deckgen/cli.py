@@ -26,6 +26,11 @@ NEW_NOTE_TYPE = click.option(
          "which Anki cannot apply to notes it has: every question of that deck becomes a new note, of a note "
          "type Anki adds without forking one, and the notes already imported stay in Anki with their history, "
          "tagged deckgen::replaced. Only for a deliberate fresh start.")
+TRUST_RECORD = click.option(
+    "--trust-record", is_flag=True,
+    help="Take every note the identity record holds as this notes folder's own, even those whose GUIDs do not show "
+         "it (see README, Safety): only for your own folder, first built on another machine by a deckgen before "
+         "0.3. A record from someone else could take over notes of other decks in your collection.")
 RERENDER = click.option(
     "--rerender", is_flag=True,
     help="Bring deckgen's current rendering to cards already in Anki: every note whose HTML or tags came out "
@@ -81,10 +86,12 @@ def run() -> None:
 @OUTPUT
 @NEW_NOTE_TYPE
 @RERENDER
+@TRUST_RECORD
 @click.option("-v", "--verbose", is_flag=True, help="List every note that changes (renamed ones are always listed), "
               "every warning however many of one kind, and the files without questions.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbose: bool, quiet: bool) -> None:
+def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_record: bool, verbose: bool,
+          quiet: bool) -> None:
     """Build a library of notes into a versioned .apkg.
 
     SOURCE is a notes folder (default: source/), or a file or folder inside
@@ -101,7 +108,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
 
     with _Progress(enabled=not quiet) as progress:
         report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, rerender=rerender,
-                                          progress=progress, skip_unchanged=True),
+                                          progress=progress, skip_unchanged=True, trust_record=trust_record),
                       quiet, after_errors="; nothing was written")
     if report.unchanged is not None:  # nothing read or written has changed: nothing to do, and nothing is written
         last = report.unchanged
@@ -129,7 +136,8 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, verbo
 @OUTPUT
 @NEW_NOTE_TYPE
 @RERENDER
-def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> None:
+@TRUST_RECORD
+def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_record: bool) -> None:
     """Show what the next build would change, writing nothing.
 
     For each package of the library SOURCE names (default: source/): the version the build would
@@ -140,7 +148,7 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool) -> Non
     from .build import plan_library
 
     check = _run(lambda: plan_library(source, output=output, allow_new_note_type=new_note_type,
-                                      rerender=rerender), quiet=False)
+                                      rerender=rerender, trust_record=trust_record), quiet=False)
     _echo_diagnostics(check.diagnostics, quiet=False)
     if check.new_namespace:
         click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
@@ -191,8 +199,10 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one object with a list of diagnostics, for editors and CI.")
 @NEW_NOTE_TYPE
+@TRUST_RECORD
 @click.option("-v", "--verbose", is_flag=True, help="List every diagnostic, however many of one kind there are.")
-def check(source: Path, output: Path, strict: bool, output_format: str, new_note_type: bool, verbose: bool) -> None:
+def check(source: Path, output: Path, strict: bool, output_format: str, new_note_type: bool, trust_record: bool,
+          verbose: bool) -> None:
     """Report problems and cards, writing nothing.
 
     Every problem a build would meet, and the cards it would make.
@@ -208,7 +218,7 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
     from .errors import DeckgenError, Diagnostic
 
     def run_check():
-        return check_library(source, output=output, allow_new_note_type=new_note_type)
+        return check_library(source, output=output, allow_new_note_type=new_note_type, trust_record=trust_record)
 
     if output_format == "json":  # always JSON, even when the source cannot be read at all
         try:

@@ -54,6 +54,8 @@ class Delivered:
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, NoteRecord] = field(default_factory=dict)
     """By GUID, as the last build here left them; empty when the committed record is just that."""
+    matches_record: bool = False
+    """The committed record is the very one the last build here wrote (every note of it built here)."""
 
     def max_mtime(self) -> int:
         return max((note.mtime for note in self.notes.values()), default=0)
@@ -109,7 +111,7 @@ def read_delivered(output: Path, root: Path, committed: bytes) -> Delivered | No
         return None
     header, built = read
     if built == committed:  # as after every build here: what was delivered is what the record says
-        return Delivered(versions=header.versions)
+        return Delivered(versions=header.versions, matches_record=True)
     try:
         notes = parse_record(path, built).notes if built else {}
     except SourceError:

@@ -43,6 +43,7 @@ import msgspec
 from .errors import Diagnostic
 from .identity_file import IdentityRecord, NoteRecord
 from .ids import note_guid
+from .ownership import minted_from
 from .note_type_guard import DeckNoteType
 from .parse import ParsedDeck, Question
 from .syntax import anki_tag, question_key
@@ -57,12 +58,13 @@ ANSWERS_ALIKE = 0.02  # two candidates' answers this equally close to a question
 WORDING_MARGIN = 0.1  # ... and then the one worded closer must be this much closer to be the one
 
 
-def new_guid(namespace: str, deck: str, note_type: int, question: Question, occurrence: int) -> str:
-    """GUID for a question seen for the first time: from its explicit id if it has one, else from its
-    normalised text; `occurrence` tells apart identical questions."""
-    if question.explicit_id:
-        return note_guid(namespace, deck, note_type, "id", question.explicit_id, occurrence)
-    return note_guid(namespace, deck, note_type, "question", question.key, occurrence)
+def new_guid(namespace: str, deck: str, note_type: int, question: Question, occurrence: int
+             ) -> tuple[str, tuple[str, ...]]:
+    """GUID for a question seen for the first time, and what it is minted from (see `ownership`): its explicit
+    id if it has one, else its normalised text; `occurrence` tells apart identical questions."""
+    kind, text = ("id", question.explicit_id) if question.explicit_id else ("question", question.key)
+    return note_guid(namespace, deck, note_type, kind, text, occurrence), \
+        minted_from(kind, deck, note_type, text, occurrence)
 
 
 class Identified(msgspec.Struct, frozen=True):
@@ -74,6 +76,8 @@ class Identified(msgspec.Struct, frozen=True):
     """What the record holds for this note; None for a new note."""
     reworded: bool = False
     """Recognised by its answer or a close wording rather than by its text, or by `{was=…}`."""
+    minted: tuple[str, ...] = ()
+    """For a new note, what its GUID is minted from (see `ownership`)."""
 
 
 @dataclass(frozen=True)
@@ -131,11 +135,11 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
                 text = question.explicit_id or question.key
                 while True:
                     occurrences[text] += 1
-                    guid = new_guid(namespace, key, model, question, occurrences[text])
+                    guid, minted = new_guid(namespace, key, model, question, occurrences[text])
                     if guid not in taken:
                         break
                 taken.add(guid)
-                notes.append(Identified(question, guid, None))
+                notes.append(Identified(question, guid, None, minted=minted))
             index += 1
         identified.append(notes)
     for diagnostic in matcher.diagnostics + _ids_used_twice(decks, identified):

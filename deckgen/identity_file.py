@@ -28,7 +28,10 @@ import msgspec
 from .errors import SourceError
 from .settings import VERSION_RE, version_key
 
-FORMAT = 2
+FORMAT = 3  # 3: notes record what their GUIDs were minted from (`minted`)
+READABLE = (2, 3)
+CLOCK_SKEW = 3600
+"""Seconds a recorded time may be ahead of this machine's clock (another machine's clock may be ahead)."""
 GITATTRIBUTES = b"# deckgen: when two branches change the identity record, keep both sides' lines;\n" \
                 b"# deckgen keeps the newer record of each key on its next build.\n" \
                 b"identity.jsonl merge=union\n"
@@ -70,6 +73,12 @@ class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     """The `serial` of that version (0 for notes removed before deckgen counted versions)."""
     model: int | None = None
     """Its note type, when it is not its deck's (a note left behind by a new note type)."""
+    minted: tuple[str, ...] = ()
+    """What its GUID was minted from (kind, deck, note type, text, occurrence: see `ids.note_guid`), so that a
+    build can tell it is this notes folder's own (see `ownership`); empty for notes minted before deckgen 0.3."""
+
+    def times(self) -> tuple[int, ...]:
+        return self.mtime, self.removed
 
 
 class PackageRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -84,6 +93,9 @@ class PackageRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     """How many versions were built before this one, counted since deckgen started counting them."""
     render: int = 0
     """The render version (`render_cache.RENDER_VERSION`) its notes' HTML hashes were last all made with."""
+
+    def times(self) -> tuple[int, ...]:
+        return (self.version_mtime,)
 
 
 class DeckRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -100,6 +112,9 @@ class DeckRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     mtime: Positive
     """When its name or description last changed."""
 
+    def times(self) -> tuple[int, ...]:
+        return (self.mtime,)
+
 
 class NoteTypeRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """One note type as the last build wrote it: Anki forks it if its schema ever changes."""
@@ -114,6 +129,9 @@ class NoteTypeRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     fingerprint: str
     """Hash of everything Anki stores for it, CSS and template text too."""
     mtime: Positive
+
+    def times(self) -> tuple[int, ...]:
+        return (self.mtime,)
 
 
 class _FormatLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -167,8 +185,8 @@ def record_bytes(path: Path) -> bytes | None:
         raise damaged(path, 0, err.strerror or str(err)) from None
 
 
-def identity_lines(path: Path, data: bytes, format: int, what: str) -> list[bytes]:
-    """The lines of an identity file whose first line says it is of `format` (a `what`); else damaged."""
+def identity_lines(path: Path, data: bytes, formats: tuple[int, ...], what: str) -> list[bytes]:
+    """The lines of an identity file whose first line says it is of one of `formats` (a `what`); else damaged."""
     if b"\r" in data:  # line ends as Windows or old Macs write them
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     lines = data.split(b"\n")
@@ -177,20 +195,35 @@ def identity_lines(path: Path, data: bytes, format: int, what: str) -> list[byte
     if not lines:
         raise damaged(path, 1, "the file is empty")
     header = decode_line(path, 1, _ANY, lines[0])
-    if not isinstance(header, dict) or header.get("deckgen_identity") != format:
-        raise damaged(path, 1, f"not a deckgen {what} of format {format}")
+    if not isinstance(header, dict) or header.get("deckgen_identity") not in formats:
+        newer_hint = (": written by a newer deckgen? Upgrade deckgen (pip install -U deckgen)"
+                      if isinstance(header, dict) and isinstance(header.get("deckgen_identity"), int)
+                      and header["deckgen_identity"] > max(formats) else "")
+        raise damaged(path, 1, f"not a deckgen {what} of format {' or '.join(map(str, formats))}{newer_hint}")
     return lines
 
 
-def parse_record(path: Path, data: bytes) -> IdentityRecord:
-    """Decode and check every line (msgspec checks each field's type); any damage names its line."""
-    lines = identity_lines(path, data, FORMAT, "identity record")
+def parse_record(path: Path, data: bytes, now: float | None = None) -> IdentityRecord:
+    """Decode and check every line (msgspec checks each field's type); any damage names its line. With `now`, a
+    time later than now (give or take CLOCK_SKEW) is damage too: builds never write one, and Anki would skip the
+    real author's later versions as older than it."""
+    lines = identity_lines(path, data, READABLE, "identity record")
     decode_line(path, 1, msgspec.json.Decoder(_FormatLine), lines[0])
     found: dict[str, dict] = {"package": {}, "deck": {}, "note_type": {}, "guid": {}}
     read_lines: dict[str, dict] = {kind: {} for kind in found}
     tidy, last = True, (0, None)  # in order: kinds in _KIND_ORDER, and keys ascending within each
+    latest = None if now is None else int(now) + CLOCK_SKEW
     for number, line, item, kind in _items(path, lines):
         key = getattr(item, kind)
+        if latest is not None and max(item.times()) > latest:
+            import time
+
+            latest_time = max(item.times())
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(latest_time)) if latest_time < 253402300800 \
+                else "after the year 9999"
+            raise damaged(path, number, f"a time later than now ({when}), which no build writes: a record from a "
+                                        "machine whose clock is wrong, or from someone who wants Anki to take their "
+                                        "package for the latest and skip yours as older")
         table, table_lines = found[kind], read_lines[kind]
         if key in table:  # two branches changed it: the newer record wins
             tidy = False

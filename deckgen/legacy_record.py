@@ -96,7 +96,7 @@ def _read(path: Path) -> tuple[_Header, list[_Note]]:
         data = path.read_bytes()
     except OSError as err:
         raise damaged(path, 0, err.strerror or str(err)) from None
-    lines = identity_lines(path, data, FORMAT, "identity file")
+    lines = identity_lines(path, data, (FORMAT,), "identity file")
     header = decode_line(path, 1, _HEADER, lines[0])
     notes = [decode_line(path, number, _NOTE, line) for number, line in enumerate(lines[1:], start=2)]
     seen: dict[str, int] = {}

@@ -357,7 +357,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
                                       record.question if identified.reworded else None, rendering, reverted))
         records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
                                   sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
-                                  mtime=mtime, source=source_line, explicit_id=question.explicit_id))
+                                  mtime=mtime, source=source_line, explicit_id=question.explicit_id,
+                                  minted=identified.minted or (record.minted if record is not None else ())))
         package_notes.append(PackageNote(identified.guid, (*fields[:2], _source(source_line, question.title, source_url),
                                                            fields[2]), note.tags, mtime, note_type.model_id, name))
         media.update((ref.name, ref) for ref in images)

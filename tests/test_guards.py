@@ -99,7 +99,7 @@ def test_bad_folder_settings_are_an_error_naming_the_line(tmp_path, text, where,
 def test_a_namespace_lost_after_building_is_warned_about_once(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     write_deck(src, "deck", "### Q?\nA.\n")
-    build_decks(src, out, now=T)
+    build_decks(src, out)
     (src / "deckgen.toml").unlink()
     first = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
     assert first.exit_code == 0 and "[namespace-new]" in first.stderr and "git checkout -- deckgen.toml" in first.stderr
@@ -249,7 +249,7 @@ def test_renumbered_cloze_deletions_are_warned_about_naming_the_line(tmp_path, a
     src, out = tmp_path / "src", tmp_path / "out"
     deck = write_deck(src, "deck", "### Attention\nsoftmax of {{c1::QK^T}} times\n{{c2::V}}\n",
                       'cards = "cloze"\n')
-    first = only_deck(build_decks(src, out, now=T))
+    first = only_deck(build_decks(src, out))
     assert len(anki.import_package(first.path).new) == 1
     deck.write_text("### Attention\nscaled by {{c1::sqrt(d)}}, softmax of\n{{c2::QK^T}} times {{c3::V}}\n")
     result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
@@ -281,7 +281,7 @@ def test_a_cloze_edit_that_keeps_the_numbers_is_not_warned_about(tmp_path):
 def test_a_warning_about_what_a_build_changed_is_not_repeated_by_builds_that_change_nothing(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     write_deck(src, "deck", "### Q?\nA.\n### Empty?\n", 'name = "Old name"\n')
-    build_decks(src, out, now=T)
+    build_decks(src, out)
     (src / "deck.deck.toml").write_text('name = "New name"\n')
     first = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
     assert "[deck-renamed]" in first.stderr and "[empty-answer]" in first.stderr

@@ -108,7 +108,7 @@ def test_deck_settings_may_live_in_the_front_matter_but_not_twice(tmp_path):
     vault = tmp_path / "vault"
     vault.mkdir()
     (vault / "deck.md").write_text("---\ndeckgen:\n  name: From front matter\n---\n### Q?\nA.\n", encoding="utf-8")
-    (package,) = build_decks(vault, tmp_path / "build", now=1_800_000_000).packages
+    (package,) = build_decks(vault, tmp_path / "build").packages
     assert package.plan.decks[0].name == "From front matter"
     (vault / "deck.deck.toml").write_text('name = "From the settings file"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["check", str(vault)])

@@ -165,13 +165,11 @@ def test_a_removed_notes_source_from_a_tampered_record_is_text(tmp_path, anki):
     source reached its Source field as it was."""
     notes, out = tmp_path / "notes", tmp_path / "build"
     notes.mkdir()
-    (notes / "deck.md").write_text("### Q1?\nA1.\n", encoding="utf-8")
+    (notes / "deck.md").write_text("### Q1?\nA1.\n\n### Gone?\ngone\n", encoding="utf-8")
     assert CliRunner().invoke(main, ["build", str(notes), "-o", str(out)]).exit_code == 0
     record = notes / ".deckgen" / "identity.jsonl"
-    record.write_text(record.read_text(encoding="utf-8") + (
-        '{"guid":"zzzzzzzzzzzzzzzz","deck":"deck","question":"Gone?","answer":"gone",'
-        '"fingerprint":"1","html":"1","mtime":1796174000,'
-        '"source":"<img src=x onerror=alert(1)>\\\\(\\\\href{javascript:alert(2)}{x}\\\\)[sound:y]"}\n'),
+    record.write_text(record.read_text(encoding="utf-8").replace(
+        '"source":"deck.md:4"', '"source":"<img src=x onerror=alert(1)>\\\\(\\\\href{javascript:alert(2)}{x}\\\\)[sound:y]"'),
         encoding="utf-8")
     (notes / "deck.md").write_text("### Q1?\nA1, edited.\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["build", str(notes), "-o", str(out)])

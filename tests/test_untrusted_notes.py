@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import tempfile
@@ -433,14 +434,15 @@ def test_a_tampered_identity_record_puts_no_script_in_the_package(tmp_path, anki
     and a removed note's tags reach fields, its note types' field names the templates."""
     notes, out = tmp_path / "notes", tmp_path / "build"
     notes.mkdir()
-    (notes / "deck.md").write_text("### Q1?\nA1.\n\n### Q2?\nA2.\n", encoding="utf-8")
+    (notes / "deck.md").write_text("### Q1?\nA1.\n\n### Q2?\nA2.\n\n### Q3?\nA3.\n", encoding="utf-8")
     assert run("build", str(notes), "-o", str(out)).exit_code == 0
     record = notes / ".deckgen" / "identity.jsonl"
     lines = record.read_text(encoding="utf-8").splitlines()
     lines = [line.replace('"source":"deck.md:1"', '"source":"<img src=x onerror=alert(1)>"') for line in lines]
-    lines.append('{"guid":"zzzzzzzzzzzzzzzz","deck":"deck","question":"Gone Q","answer":"gone",'
-                 '"tags":["<img/src/onerror=alert(2)>"],"fingerprint":"1","html":"1","mtime":1796174000,'
-                 '"source":"deck.md:9"}')
+    for number, line in enumerate(lines):  # Q3, which is then removed: a removed note's tags reach {{Tags}}
+        if '"question":"Q3?"' in line:
+            lines[number] = json.dumps({**json.loads(line), "tags": ["<img/src/onerror=alert(2)>"]},
+                                       separators=(",", ":"))
     record.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (notes / "deck.md").write_text("### Q1?\nA1, edited.\n\n### Q2?\nA2.\n", encoding="utf-8")
     result = run("build", str(notes), "-o", str(out))

@@ -1,0 +1,136 @@
+"""An identity record cannot claim notes that are not its notes folder's own (see `ownership`), nor times to come."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from deckgen import build_decks
+from deckgen.cli import main
+
+from conftest import answer_all_due, record_of, record_path, reviews_by_card
+
+QUESTIONS = "### What is LoRA?\nLow-rank adapters trained beside frozen weights.\n\n### What is a KV cache?\nKeys and values kept between steps.\n"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def library(folder: Path, markdown: str = QUESTIONS) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "deck.md").write_text(markdown, encoding="utf-8")
+    return folder
+
+
+def claim(theirs: Path, mine: Path, keep_minted: bool = True) -> list[int]:
+    """Copy the note lines of the library `theirs` into `mine`'s record, under `mine`'s deck; the line numbers."""
+    lines = record_path(mine).read_text(encoding="utf-8").splitlines()
+    numbers = []
+    for line in record_path(theirs).read_text(encoding="utf-8").splitlines():
+        if line.startswith('{"guid":'):
+            note = {**json.loads(line), "deck": "deck", "mtime": int(time.time())}
+            if not keep_minted:
+                note.pop("minted", None)
+            lines.append(json.dumps(note, separators=(",", ":")))
+            numbers.append(len(lines))
+    record_path(mine).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return numbers
+
+
+def test_a_record_claiming_another_decks_notes_is_refused_and_the_notes_in_anki_stay_as_they_were(tmp_path, anki):
+    """Their GUIDs are public (in that deck's own record): a cloned library whose record held them rewrote the
+    user's notes of the other deck in place, or marked them removed, with the next import."""
+    victim, attacker = library(tmp_path / "victim"), library(tmp_path / "attacker", QUESTIONS.replace("Low", "LOW"))
+    assert run("build", str(victim), "-o", str(tmp_path / "victim-build")).exit_code == 0
+    assert run("build", str(attacker), "-o", str(tmp_path / "attacker-build")).exit_code == 0
+    anki.import_package(next((tmp_path / "victim-build").glob("*.apkg")))
+    assert answer_all_due(anki, "deck") == 2
+    before = ({note.guid: (note.fields, note.tags, note.mod) for note in anki.notes()}, reviews_by_card(anki))
+
+    for keep_minted in (True, False):  # what the victim's record says they were minted from, or nothing
+        shutil.copy(record_path(attacker), tmp_path / "record")
+        lines = claim(victim, attacker, keep_minted)
+        result = run("build", str(attacker), "-o", str(tmp_path / "attacker-build"))
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.stderr.splitlines() if "[foreign-note]" in line]
+        assert [line.split(": error: ")[0] for line in errors] == [f"{record_path(attacker)}:{n}:1" for n in lines]
+        assert "is not this notes folder's: its GUID is none its namespace makes" in errors[0]
+        assert sorted(p.name for p in (tmp_path / "attacker-build").glob("*.apkg")) == ["deck-1.0.0.apkg"]
+        shutil.copy(tmp_path / "record", record_path(attacker))
+
+    for apkg in (tmp_path / "attacker-build").glob("*.apkg"):  # all the attacker has built
+        anki.import_package(apkg)
+    assert ({note.guid: (note.fields, note.tags, note.mod) for note in anki.notes() if note.guid in before[0]},
+            reviews_by_card(anki)) == before
+
+
+def test_a_fork_shares_its_librarys_notes_by_design(tmp_path):
+    """A copy of the folder with its deckgen.toml is the same notes folder to deckgen: README, Safety."""
+    mine = library(tmp_path / "mine")
+    build_decks(mine, tmp_path / "build")
+    fork = tmp_path / "fork"
+    shutil.copytree(mine, fork)
+    (package,) = build_decks(fork, tmp_path / "fork-build").packages
+    assert {note.guid for note in package.plan.package.notes} == set(record_of(mine).notes)
+
+
+def test_new_notes_record_what_their_guid_was_minted_from(tmp_path):
+    mine = library(tmp_path / "mine")
+    build_decks(mine, tmp_path / "build")
+    record = record_of(mine)
+    assert {note.question: note.minted[:3] for note in record.notes.values()} == {
+        "What is LoRA?": ("question", "deck", "1834113584"), "What is a KV cache?": ("question", "deck", "1834113584")}
+    assert record_path(mine).read_text(encoding="utf-8").startswith('{"deckgen_identity":3}\n')
+
+
+def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(tmp_path):
+    """Notes minted before deckgen 0.3 recorded what from: the namespace mints them from what the record says, or,
+    reworded, a machine that built them before vouches for them; a fresh clone asks the author to say so."""
+    mine = library(tmp_path / "mine")
+    build_decks(mine, tmp_path / "build")
+    record = record_path(mine)
+    legacy = [json.dumps({k: v for k, v in json.loads(line).items() if k != "minted"}, separators=(",", ":"))
+              if line.startswith('{"guid":') else line.replace('"deckgen_identity":3', '"deckgen_identity":2')
+              for line in record.read_text(encoding="utf-8").splitlines()]
+    record.write_text("\n".join(legacy) + "\n", encoding="utf-8")
+    fresh = tmp_path / "fresh-clone-build"
+    assert run("check", str(mine), "-o", str(fresh)).exit_code == 0  # never reworded: the namespace mints them
+
+    (mine / "deck.md").write_text(QUESTIONS.replace("What is LoRA?", "What does LoRA train?"), encoding="utf-8")
+    build_decks(mine, tmp_path / "build")  # reworded on the machine that built it: it vouches for the note
+    assert not any(note.removed for note in record_of(mine).notes.values())  # the same note, reworded
+    lines = record.read_text(encoding="utf-8").splitlines()
+    (number,) = [n for n, line in enumerate(lines, 1) if "What does LoRA train?" in line]
+    assert run("check", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
+    elsewhere = run("build", str(mine), "-o", str(fresh))
+    assert elsewhere.exit_code == 1
+    assert f"{record}:{number}:1: error: the note " in elsewhere.stderr and "--trust-record" in elsewhere.stderr
+    trusted = run("build", "--trust-record", str(mine), "-o", str(fresh))
+    assert trusted.exit_code == 0, trusted.output
+    assert run("build", str(mine), "-o", str(fresh)).exit_code == 0  # from then on, this machine vouches for it
+
+
+def test_a_record_time_to_come_is_refused_naming_its_line_and_nothing_is_written(tmp_path):
+    """Times 50 years ahead were copied into the package: Anki then skipped the real author's versions as older."""
+    mine = library(tmp_path / "mine")
+    assert run("build", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
+    record = record_path(mine)
+    lines = record.read_text(encoding="utf-8").splitlines()
+    ahead = int(time.time()) + 50 * 365 * 86400
+    lines[-1] = json.dumps({**json.loads(lines[-1]), "mtime": ahead}, separators=(",", ":"))
+    record.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (mine / "deck.md").write_text(QUESTIONS + "### New?\nYes.\n", encoding="utf-8")
+    before = sorted(p.name for p in (tmp_path / "build").iterdir())
+    result = run("build", str(mine), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{record}:{len(lines)}:1: error: damaged identity record: a time later than now "
+                                    f"({time.strftime('%Y-%m-%d', time.gmtime(ahead))}")
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == before
+    lines[-1] = json.dumps({**json.loads(lines[-1]), "mtime": int(time.time()) + 600}, separators=(",", ":"))
+    record.write_text("\n".join(lines) + "\n", encoding="utf-8")  # a clock a little ahead is no damage
+    assert run("build", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
