@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import render_cache
 from .errors import BuildError, DeckgenError, Diagnostic, SourceError
-from .library import CACHE_FOLDER, Library, find_library
+from .library import Library, find_library
 from .staging import project_lock, remove_stale_temporaries
 from .stamp import sources_fingerprint, up_to_date, write_stamp
 
@@ -111,7 +111,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     diagnostics = list(library.diagnostics)
     # Nothing outside the library goes into a package.
     resolver = MediaResolver(library.root, int(library.settings.max_image_mib * 1024 * 1024))
-    cache = RenderCache(output / CACHE_FOLDER / "render.sqlite" if output else None,
+    cache = RenderCache(render_cache.cache_path(library.root) if output else None,
                         f"{library.root.resolve()}|{resolver.size_limit}")
     outside = [d for d in [link_outside(library.record_path, library.root)] if d]
     diagnostics.extend(outside)
@@ -153,7 +153,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
         vanished = sorted(recorded - present - {file.key for file in library.decks})
     library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
     packages = package_keys(library_decks, vanished, settings, library.name)
-    delivered = read_delivered(output, library.root, committed or b"") if output and not outside else None
+    delivered = read_delivered(library.root, committed or b"", output) if not outside else None
     taken = packages_of_others(output, library.root, namespace or created) if output else {}
     for key in sorted(set(packages.values()) & set(taken)):
         diagnostics.append(Diagnostic(library.settings_path, 0, (
@@ -161,9 +161,16 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             f"belongs to one library, or each would overwrite the other's. Build this one into another folder "
             f"(-o), or give its package another name (slug = \"…\" in {library.settings_path})"), "error",
             "package-taken"))
-    if not trust_record and not (delivered is not None and delivered.matches_record):
+    vouched = delivered is not None and delivered.vouches
+    if not trust_record and not (vouched and delivered.matches_record):
         diagnostics.extend(_foreign(library.record_path, committed or b"", foreign_notes(
-            record, namespace, delivered.notes if delivered is not None else ())))
+            record, namespace, delivered.notes if vouched else ())))
+    if delivered is not None and not delivered.vouches and delivered.notes:  # deckgen 0.2's, in the output folder
+        import dataclasses
+
+        refused = {note.guid for note in foreign_notes(dataclasses.replace(record, notes=delivered.notes), namespace)}
+        delivered = dataclasses.replace(delivered, notes={guid: note for guid, note in delivered.notes.items()
+                                                          if guid not in refused})
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
@@ -249,6 +256,9 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
     """
     now = time.time() if now is None else now
     library = find_library(source, out_dir)
+    if out_dir.is_symlink():
+        raise DeckgenError(f"{out_dir} is a symbolic link: deckgen writes packages only into a real folder (a cloned "
+                           "repository could make build/ lead anywhere); name the folder it leads to with -o")
     with project_lock(library.root):
         if skip_unchanged and not allow_new_note_type and not rerender:
             last = up_to_date(library, out_dir)
@@ -257,13 +267,18 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         for folder in (library.root, out_dir):
             if folder.is_dir():
                 remove_stale_temporaries(folder)
+        from .delivered import delivered_path
+
+        remove_stale_temporaries(delivered_path(library.root).parent, delivered_path(library.root).name)
         sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
         check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress,
                                                 trust_record))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
-        from .delivered import delivered_path, stale_shared_file, write_delivered_to
+        from .delivered import delivered_path, write_delivered_to
         from .package import write_package_to  # only a build that writes loads genanki
+        from .places import OUTPUT_MARKER, OUTPUT_MARKER_TEXT
+        from .reading import regular_digest
         from .staging import StagedFiles
 
         built = []
@@ -274,28 +289,31 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 _ensure_inside(library.settings_path, library.root, "the notes folder's settings")
                 files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace,
                                                                   check.new_slug))
-            # The record, then what this machine delivers (see `delivered`: a copy of it), in place before the
-            # packages: a build killed in between leaves a record from which the next one remakes the very
-            # packages.
+            # The record, then what this machine delivers (see `delivered`: a copy of it), put in place before
+            # the packages: a build killed in between leaves a record from which the next one remakes the very
+            # packages. A package is written unless the output folder holds the very bytes written there.
             _stage_record(files, library, plan.record, plan.previous)
-            files.stage(delivered_path(out_dir, library.root), partial(
-                write_delivered_to, previous=check.delivered, root=library.root,
-                record=files.staged(library.record_path) or library.record_path,
-                written=[(package.key, package.version, package.digest) for package in plan.packages],
-                namespace=library.settings.namespace or check.new_namespace or ""))
+            packages = {}
             for package in plan.packages:
                 path = out_dir / package.file_name
                 log = changelog_path(out_dir, package.key)
                 changelog = updated_changelog(log, package, now)
                 if changelog is not None:
-                    files.stage(log, changelog.encode("utf-8"))
-                if package.is_new_version or not path.exists():
-                    files.stage(path, partial(write_package_to, package.package))
+                    files.stage(log, changelog.encode("utf-8"), order=2)
+                if package.is_new_version or check.delivered is None or not check.delivered.built(path):
+                    files.stage(path, partial(write_package_to, package.package), order=2)
+                    packages[str(path.absolute())] = (package.key, regular_digest(files.staged(path) or path))
                 built.append(PackageBuild(plan=package, path=path))
-            stale = stale_shared_file(out_dir, library.root)
+            if not (out_dir / OUTPUT_MARKER).is_file():
+                files.stage(out_dir / OUTPUT_MARKER, OUTPUT_MARKER_TEXT, order=2)
+            files.stage(delivered_path(library.root), partial(
+                write_delivered_to, previous=check.delivered, root=library.root,
+                record=files.staged(library.record_path) or library.record_path,
+                written=[(package.key, package.version, package.digest) for package in plan.packages],
+                packages=packages, namespace=library.settings.namespace or check.new_namespace or ""), order=1)
             files.commit()
-        if stale is not None:  # this library's file of before, now in a file of its own
-            stale.unlink(missing_ok=True)
+        for legacy in check.delivered.legacy if check.delivered is not None else ():  # now in the state folder
+            legacy.unlink(missing_ok=True)
         cache.save()
         write_stamp(library, out_dir, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
                     [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],

@@ -7,10 +7,14 @@ import time
 from pathlib import Path
 
 from .plan import CHANGE_KINDS, NoteChange, VersionPlan
+from .reading import MIB, read_regular
+
+CHANGELOG_LIMIT = 64 * MIB
 
 HEADINGS = {"new": "Added", "changed": "Changed", "renamed": "Renamed", "restored": "Restored", "removed": "Removed",
             "replaced": "Left behind by the new note type (tagged deckgen::replaced)"}
 RENDERING_HEADING = "Updated for deckgen's new rendering"
+CLEANING_HEADING = "Updated: deckgen's cleaning now removes what Anki would run, load or act on in them"
 
 
 def changelog_path(out_dir: Path, key: str) -> Path:
@@ -22,7 +26,8 @@ def version_entry(plan: VersionPlan, now: float) -> str:
     lines = [f"## {plan.version} ({time.strftime('%Y-%m-%d', time.gmtime(now))})", ""]
     groups = [(HEADINGS[kind], [c for c in plan.changes if c.kind == kind and not c.rendering])
               for kind in CHANGE_KINDS]
-    groups.append((RENDERING_HEADING, [c for c in plan.changes if c.rendering]))
+    groups.append((RENDERING_HEADING, [c for c in plan.changes if c.rendering and not c.cleaned]))
+    groups.append((CLEANING_HEADING, [c for c in plan.changes if c.cleaned]))
     for heading, changes in groups:
         if changes:
             lines.append(f"{heading} ({len(changes)}):")
@@ -40,7 +45,10 @@ def updated_changelog(path: Path, plan: VersionPlan, now: float) -> str | None:
     if not plan.is_new_version:
         return None
     title = f"# Changelog: {plan.name}\n\n"
-    old = path.read_text(encoding="utf-8") if path.exists() else title
+    try:  # never through a link, nor from anything but a regular file: a cloned output folder may hold either
+        old = read_regular(path, CHANGELOG_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        old = title
     body = old[len(title):] if old.startswith(title) else old
     # A build killed after writing this entry but before its identity record writes it again: replace it.
     body = re.sub(rf"\A## {re.escape(plan.version)} \(.*?(?=^## |\Z)", "", body, flags=re.DOTALL | re.MULTILINE)

@@ -122,7 +122,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
         click.echo(f"wrote {report.created_settings}: this notes folder's namespace, which keeps the GUIDs of its "
                    "new notes its own; commit it with your notes")
     if report.delivered_unknown:
-        _echo_delivered_unknown(output)
+        _echo_delivered_unknown()
     for built in report.packages:
         plan = built.plan
         click.echo(f"{plan.name} {plan.version}: {summary_line(plan)} ({_summary(plan)}) -> {built.path}")
@@ -153,7 +153,7 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
     if check.new_namespace:
         click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
     if check.delivered_unknown:
-        _echo_delivered_unknown(output)
+        _echo_delivered_unknown()
     for plan in check.plan.packages:
         click.echo(f"{plan.name}: {plan.previous_version or 'not built yet'} -> {plan.version}")
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")
@@ -341,10 +341,10 @@ def _summarised(diagnostics, verbose: bool) -> list[str]:
     return lines
 
 
-def _echo_delivered_unknown(output: Path) -> None:
-    click.echo(f"note: {output} has no record of what this machine built before (a fresh clone?), so this build "
-               "goes by the identity record alone and cannot undo, in Anki, a build made here from sources since "
-               "reverted (see README, Identities, \"Going back\")")
+def _echo_delivered_unknown() -> None:
+    click.echo("note: this machine has no record of building this notes folder before (a fresh clone?), so this "
+               "build goes by the identity record alone and cannot undo, in Anki, a build made elsewhere from sources "
+               "since reverted (see README, Identities, \"Going back\")")
 
 
 def _echo_changes(plan, kinds: tuple[str, ...] | None = None) -> None:
@@ -356,6 +356,10 @@ def _echo_changes(plan, kinds: tuple[str, ...] | None = None) -> None:
 
 
 def _echo_hints(plan, verbose: bool) -> None:
+    cleaned = sum(change.cleaned for change in plan.changes)
+    if cleaned:
+        click.echo(f"  {cleaned} note(s) delivered again: deckgen's cleaning now removes what Anki would run, load "
+                   "or act on in them (the changelog lists them; edits made to them in Anki are overwritten)")
     reverted = sum(change.reverted for change in plan.changes)
     if reverted:
         click.echo(f"  {reverted} note(s) differ from what the last build here delivered (a revert, or another "

@@ -1,23 +1,33 @@
-"""What this machine last built: the notes its packages delivered, and the content of every version it wrote.
+"""What this machine built and delivered, for each library: kept in the state folder, outside notes and output.
 
 The identity record is committed, so `git revert` or a branch switch takes it
 back in time with the Markdown; but the notes in Anki do not go back, and
 Anki updates a note only when the package's time for it is later than its
-own. This record, kept in the output folder beside the cache and never
-committed, remembers what was built here last, so that the next build can
-(see `plan`):
+own. This record, which no repository can hold (see `places`), remembers
+what was built here last, so that the next build can (see `plan`):
 
 - stamp anew every note whose delivered content differs from what the
   record now says, at a time later than the one delivered;
 - mark removed the notes it delivered that the record no longer knows;
-- never give a version number already written here to other content.
+- never give a version number already written here to other content;
+- take a package in an output folder for one it built only when its bytes
+  are the ones it wrote there (their SHA-256 is kept): anything else under
+  that name is written again;
+- vouch for the notes it built, whatever a record says (see `ownership`).
 
-It is one file per library built into the folder: a line of its own (the
-notes folder, and each package's versions with a digest of their content),
-then a copy of the identity record as the last build here wrote it. While the committed record is that very
-copy, as after any build here, nothing more is read. Without the file (a
-fresh clone, a deleted output folder) a build works from the committed
-record alone, and says it cannot know what was delivered before.
+It is one file per library: a line of its own (the notes folder, each
+package's versions with a digest of their content, each package file written
+with its SHA-256), then a copy of the identity record as the last build here
+wrote it. While the committed record is that very copy, as after any build
+here, nothing more is read. Without the file (a fresh clone, another
+machine) a build works from the committed record alone, and says it cannot
+know what was delivered before.
+
+deckgen 0.2 kept this file in the output folder (`.deckgen-delivered-….jsonl`,
+before that `.deckgen-delivered.jsonl`), where a cloned repository could put
+one: the first build reads this library's there once, vouching for none of
+its notes (they are checked as the record's are), writes it here, and
+removes it.
 """
 
 from __future__ import annotations
@@ -32,19 +42,23 @@ import msgspec
 
 from .errors import SourceError
 from .identity_file import NoteRecord, parse_record
-from .library import DELIVERED_PREFIX
+from .places import LEGACY_DELIVERED_PREFIX, library_tag, state_folder
+from .reading import RECORD_LIMIT, open_regular, regular_digest
 
-FORMAT = 1
+FORMAT = 2  # 2: in the state folder, with the packages written (1: deckgen 0.2, in the output folder)
+READABLE = (1, 2)
 
 
 class _Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     deckgen_delivered: int
     library: str
-    """The notes folder built (resolved): an output folder may serve several."""
+    """The notes folder built (resolved)."""
     versions: dict[str, dict[str, str]] = {}
     """Per package key, each version written here and a digest of its content."""
     namespace: str = ""
     """The library's namespace (see `ids`): the same library, moved to another folder, is not another one."""
+    packages: dict[str, tuple[str, str]] = {}
+    """Each package file written (its absolute path): its package's key and the SHA-256 of its bytes."""
 
 
 @dataclass(frozen=True)
@@ -56,79 +70,115 @@ class Delivered:
     """By GUID, as the last build here left them; empty when the committed record is just that."""
     matches_record: bool = False
     """The committed record is the very one the last build here wrote (every note of it built here)."""
+    packages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """See `_Header.packages`."""
+    vouches: bool = True
+    """Read from the state folder: this machine's own. False for deckgen 0.2's file, read from an output folder."""
+    legacy: tuple[Path, ...] = ()
+    """deckgen 0.2's files of this library in the output folder, to remove once this is in the state folder."""
 
     def max_mtime(self) -> int:
         return max((note.mtime for note in self.notes.values()), default=0)
 
+    def built(self, path: Path) -> bool:
+        """Whether `path` holds, as a regular file, the very bytes this machine wrote there."""
+        recorded = self.packages.get(str(path.absolute()))
+        try:
+            return recorded is not None and regular_digest(path) == recorded[1]
+        except OSError:
+            return False
 
-def delivered_path(output: Path, root: Path) -> Path:
-    """The file of what was built from the library `root` into `output`: one per library, so that libraries
-    built into one folder keep theirs."""
-    tag = hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return output / f"{DELIVERED_PREFIX}-{tag}.jsonl"
+
+def delivered_path(root: Path) -> Path:
+    """The file of what was built here from the library `root`."""
+    return _folder() / f"{library_tag(root)}.jsonl"
 
 
-def _shared_path(output: Path) -> Path:
-    """Where builds before the per-library files kept one library's (read while there is no file of its own)."""
-    return output / f"{DELIVERED_PREFIX}.jsonl"
+def _folder() -> Path:
+    return state_folder() / "delivered"
+
+
+def _legacy_paths(output: Path, root: Path) -> list[Path]:
+    """Where deckgen 0.2 kept this library's file in `output`, then before it, the one library's."""
+    return [output / f"{LEGACY_DELIVERED_PREFIX}-{library_tag(root)}.jsonl", output / f"{LEGACY_DELIVERED_PREFIX}.jsonl"]
 
 
 def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
-    """The file's header line, and (`whole`) the copy of the record after it; None for no readable file."""
+    """The file's header line, and (`whole`) the copy of the record after it; None for no readable file (never
+    through a link, see `reading`)."""
     try:
-        with path.open("rb") as file:
-            header = msgspec.json.decode(file.readline(), type=_Header)
-            built = file.read() if whole else b""
+        with open_regular(path) as file:
+            header = msgspec.json.decode(file.readline(RECORD_LIMIT), type=_Header)
+            built = file.read(RECORD_LIMIT) if whole else b""
     except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    return (header, built) if header.deckgen_delivered == FORMAT else None
+    return (header, built if whole else b"") if header.deckgen_delivered in READABLE else None
 
 
 def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[str, str]:
     """The package keys other libraries have built into `output`, each with that library's folder (a library
     of the same namespace is this one, moved or copied: not another)."""
-    found, library, own = {}, str(root.resolve()), delivered_path(output, root)
-    for path in sorted(output.glob(f"{DELIVERED_PREFIX}*.jsonl")):
-        read = _header(path, whole=False) if path != own else None  # its own, read_delivered reads
-        if read is not None and read[0].library != library and not (namespace and read[0].namespace == namespace):
+    found, library, folder = {}, str(root.resolve()), str(output.absolute())
+    own = delivered_path(root)
+    for path in sorted(_folder().glob("*.jsonl")) if _folder().is_dir() else []:
+        read = _header(path, whole=False) if path != own else None
+        if read is not None and _other(read[0], library, namespace):
+            found.update({key: read[0].library for file, (key, _) in read[0].packages.items()
+                          if str(Path(file).parent) == folder})
+    for path in sorted(output.glob(f"{LEGACY_DELIVERED_PREFIX}*.jsonl")):  # libraries deckgen 0.2 built there
+        read = _header(path, whole=False)
+        if read is not None and _other(read[0], library, namespace):
             found.update(dict.fromkeys(read[0].versions, read[0].library))
     return found
 
 
-def stale_shared_file(output: Path, root: Path) -> Path | None:
-    """The file of the builds before per-library files, when it holds this library's: replaced by its own."""
-    read = _header(_shared_path(output), whole=False)
-    return _shared_path(output) if read is not None and read[0].library == str(root.resolve()) else None
+def _other(header: _Header, library: str, namespace: str | None) -> bool:
+    return header.library != library and not (namespace and header.namespace == namespace)
 
 
-def read_delivered(output: Path, root: Path, committed: bytes) -> Delivered | None:
-    """What was built here from `root` into `output`, against the committed record (`committed`: its file's
-    bytes, b"" when there is none); None when there is no record of it (or it is unreadable, which a build then
-    replaces: it is never the only copy of anything that matters)."""
-    path = delivered_path(output, root)
-    read = _header(path) if path.exists() else _header(_shared_path(output))
-    if read is None or read[0].library != str(root.resolve()):
-        return None
-    header, built = read
-    if built == committed:  # as after every build here: what was delivered is what the record says
-        return Delivered(versions=header.versions, matches_record=True)
-    try:
-        notes = parse_record(path, built).notes if built else {}
-    except SourceError:
-        return None
-    return Delivered(versions=header.versions, notes=notes)
+def read_delivered(root: Path, committed: bytes, output: Path | None = None) -> Delivered | None:
+    """What was built here from `root`, against the committed record (`committed`: its file's bytes, b"" when
+    there is none); None when there is no record of it (or it is unreadable, which a build then replaces: it is
+    never the only copy of anything that matters). With no file in the state folder, deckgen 0.2's in `output`."""
+    library = str(root.resolve())
+    legacy = [(path, read) for path in (_legacy_paths(output, root) if output is not None else [])
+              if (read := _header(path)) is not None and read[0].library == library]
+    own = _header(delivered_path(root))
+    candidates = ([(delivered_path(root), own, True)] if own is not None and own[0].library == library else []) + [
+        (path, read, False) for path, read in legacy]
+    for path, (header, built), vouches in candidates:
+        found = Delivered(versions=header.versions, packages=dict(header.packages), vouches=vouches,
+                          legacy=tuple(path for path, _ in legacy))
+        if built == committed:  # as after every build here: what was delivered is what the record says
+            return _replace(found, matches_record=True)
+        try:
+            notes = parse_record(path, built).notes if built else {}
+        except SourceError:
+            return None
+        return _replace(found, notes=notes)
+    return None
+
+
+def _replace(delivered: Delivered, **changes) -> Delivered:
+    import dataclasses
+
+    return dataclasses.replace(delivered, **changes)
 
 
 def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, record: Path,
-                       written: Iterable[tuple[str, str, str]], namespace: str = "") -> None:
-    """Write the file once a build has written the identity record (the file `record`) and each (package,
-    version, digest) of `written`; the record is copied in pieces, never held whole."""
+                       written: Iterable[tuple[str, str, str]], packages: dict[str, tuple[str, str]],
+                       namespace: str = "") -> None:
+    """Write the file once a build has written the identity record (the file `record`), each (package, version,
+    digest) of `written`, and the package files of `packages` (see `_Header.packages`); the record is copied in
+    pieces, never held whole."""
     import shutil
 
     versions = {key: dict(value) for key, value in (previous.versions if previous else {}).items()}
     for package, version, digest in written:
         versions.setdefault(package, {})[version] = digest
-    header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions, namespace=namespace)
+    files = {**(previous.packages if previous else {}), **packages}
+    header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions, namespace=namespace,
+                     packages=dict(sorted(files.items())))
     file.write(msgspec.json.encode(header) + b"\n")
     with open(record, "rb") as source:
         shutil.copyfileobj(source, file, 1 << 20)

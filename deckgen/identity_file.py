@@ -26,6 +26,7 @@ from typing import Annotated, BinaryIO
 import msgspec
 
 from .errors import SourceError
+from .reading import RECORD_LIMIT, read_target
 from .settings import VERSION_RE, version_key
 
 FORMAT = 3  # 3: notes record what their GUIDs were minted from (`minted`)
@@ -178,7 +179,7 @@ _ENCODER = msgspec.json.Encoder()
 def record_bytes(path: Path) -> bytes | None:
     """The identity record's file as it is; None when the library has never been built."""
     try:
-        return path.read_bytes()
+        return read_target(path, RECORD_LIMIT)
     except FileNotFoundError:
         return None
     except OSError as err:

@@ -21,6 +21,7 @@ import msgspec
 from .identity_file import (DeckRecord, IdentityRecord, Name, NoteRecord, NoteTypeRecord, PackageRecord, Positive,
                             Version, damaged, decode_line, identity_lines, newer)
 from .note_types import NOTE_TYPES
+from .reading import RECORD_LIMIT, read_target
 
 FORMAT = 1
 
@@ -93,7 +94,7 @@ def convert(record: IdentityRecord, files: Iterable[tuple[Path, str]]) -> Identi
 
 def _read(path: Path) -> tuple[_Header, list[_Note]]:
     try:
-        data = path.read_bytes()
+        data = read_target(path, RECORD_LIMIT)
     except OSError as err:
         raise damaged(path, 0, err.strerror or str(err)) from None
     lines = identity_lines(path, data, (FORMAT,), "identity file")

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Diagnostic, SourceError
+from .places import is_output_folder
+from .reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
 
 if TYPE_CHECKING:
     from .settings import DeckDefaults, DeckSettings, LibrarySettings
@@ -32,10 +34,6 @@ DEFAULT_NAME = "notes"  # a library's name when its folder has none (the file sy
 LIBRARY_SETTINGS = "deckgen.toml"  # the notes folder's own settings, at its top (see `settings`)
 SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: the Markdown stays as written
 LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file beside each deck
-DELIVERED_PREFIX = ".deckgen-delivered"  # in an output folder, <prefix>-<library>.jsonl: what this machine built
-# there (see `delivered`)
-CACHE_FOLDER = ".cache"  # in an output folder: the render cache and the build stamps (deckgen 0.1's too)
-STAMP_PREFIX = "stamp-"  # CACHE_FOLDER/<prefix><key>.json: a build's stamp (see `stamp`)
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
 CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
 FOLDER_DECKS = ("readme", "index")  # a folder's README.md or index.md is the folder's own deck
@@ -128,7 +126,7 @@ def find_library(source: Path, output: Path | None = None) -> Library:
     outside = link_outside(settings_path, root) if settings_path.exists() else None
     if outside:
         diagnostics.append(outside)
-    elif settings_path.is_file():
+    elif settings_path.exists():  # a folder, a pipe or a device too: reading it says what is wrong
         settings_files.append(settings_path)
         try:
             settings = read_library_settings(settings_path)
@@ -168,7 +166,7 @@ def library_root(start: Path) -> Path | None:
 
 def _skipped(folder: Path, files: list[str], subfolders: list[str]) -> Diagnostic | None:
     """Why the walk leaves out a sub-folder it has just listed (the names in it), if it does."""
-    if _is_output(folder, files, subfolders):
+    if is_output_folder(folder, files, subfolders):
         return Diagnostic(folder, 0, "skipped: a folder deckgen has built into (its packages and changelogs are no "
                                      "notes)", "note", "output-folder")
     if (RECORD_FOLDER in subfolders or LIBRARY_SETTINGS in files) and _is_library(folder):
@@ -177,18 +175,11 @@ def _skipped(folder: Path, files: list[str], subfolders: list[str]) -> Diagnosti
     return None
 
 
-def _is_output(folder: Path, files: list[str], subfolders: list[str]) -> bool:
-    """Whether deckgen built into `folder` (an earlier `-o`, or the default build/ of a build run from there),
-    from the names the walk listed in it: its changelogs are Markdown, but no notes."""
-    return any(name.startswith(DELIVERED_PREFIX) and name.endswith(".jsonl") for name in files) or (
-        CACHE_FOLDER in subfolders and any((folder / CACHE_FOLDER).glob(f"{STAMP_PREFIX}*.json")))
-
-
 def _is_library(folder: Path) -> bool:
     if (folder / RECORD_FOLDER / "identity.jsonl").is_file():
         return True
-    try:
-        return bool(NAMESPACE_LINE.search((folder / LIBRARY_SETTINGS).read_bytes()))
+    try:  # any folder above the one given: its deckgen.toml is read only if it is a file of its own
+        return bool(NAMESPACE_LINE.search(read_regular(folder / LIBRARY_SETTINGS, SETTINGS_LIMIT)))
     except OSError:
         return False
 
@@ -247,7 +238,7 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
         outside = link_outside(here / LIBRARY_SETTINGS, root) if here != root else None
         if outside is not None and (here / LIBRARY_SETTINGS).exists():
             diagnostics.append(outside)  # a link to settings from elsewhere: not read, as no outside file is
-        elif here != root and (here / LIBRARY_SETTINGS).is_file():
+        elif here != root and (here / LIBRARY_SETTINGS).exists():
             settings_files.append(here / LIBRARY_SETTINGS)
             try:
                 folder_settings = read_folder_settings(here / LIBRARY_SETTINGS, defaults)
@@ -309,7 +300,7 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     """One deck's Markdown and its settings; SourceError for a file that is not text."""
     path = file.path
     try:
-        data = path.read_bytes()
+        data = read_target(path, MARKDOWN_LIMIT)
         if data[:2] in UTF16_BOMS:  # UTF-16 with its BOM, as some Windows editors save: from here on, as UTF-8
             data = data.decode("utf-16").encode("utf-8")
         if b"\0" in data:

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from .errors import DeckgenError
+from .reading import read_regular
 
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\x or C:/x: an absolute path on Windows
@@ -162,8 +163,8 @@ class MediaResolver:
         if size > self.size_limit:
             return MediaRef("", str(path), problem=TOO_LARGE, size=size)
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_regular(path, self.size_limit)
+        except OSError:  # gone, swapped for a pipe or a link since it was looked at, or grown past the limit
             return MediaRef("", str(path), problem=MISSING)
         kind = image_type(data)
         if kind is None:
@@ -179,7 +180,10 @@ class MediaResolver:
 
 def read_checked(ref: MediaRef) -> bytes:
     """The bytes of a bundled file, exactly as they were checked; MediaChanged if they changed since."""
-    data = Path(ref.path).read_bytes()
+    try:
+        data = read_regular(Path(ref.path), ref.size)
+    except OSError:
+        raise MediaChanged(ref) from None
     if hashlib.sha256(data).hexdigest() != ref.digest:
         raise MediaChanged(ref)
     return data

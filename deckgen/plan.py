@@ -47,6 +47,10 @@ REMOVED_SUBDECK_DESCRIPTION = (
     "first time finds their cards here, out of the way. Cards you had before stay where they were.")
 DAY = 86400
 FINGERPRINT_FORMAT = 1
+CLEANING = 3
+"""The render version from which every field is cleaned by one allowlist (deckgen 0.3): a note delivered by an
+earlier one whose HTML differs from today's, where the cleaning removes something, held that something, maybe
+script; it is delivered again by the next build, without --rerender (an upgrade's one re-stamp, on purpose)."""
 
 
 class NoteChange(msgspec.Struct, frozen=True):
@@ -59,7 +63,9 @@ class NoteChange(msgspec.Struct, frozen=True):
     """`file:line` of the question (for a removed note, where it last was)."""
     previous_question: str | None = None
     rendering: bool = False
-    """Changed only by deckgen's rendering (`rerender`), not by its source."""
+    """Changed only by deckgen's rendering (`rerender`, or `cleaned`), not by its source."""
+    cleaned: bool = False
+    """Delivered again because deckgen's cleaning now removes what its delivered HTML held (see CLEANING)."""
     reverted: bool = False
     """Unchanged in the record, but this machine last delivered other content for it (a revert, another
     branch): delivered again, later, so that Anki goes back to what the source says."""
@@ -256,6 +262,8 @@ class _Tombstone:
     note_type: int
     deck: str
     """Where a first import puts its cards."""
+    marked: bool = False
+    """Marked removed (or replaced) by this build: its bound counts from this version."""
 
 
 @dataclass(frozen=True)
@@ -336,9 +344,12 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         # The HTML's hash matters only for what changes, and where deckgen's rendering may reach cards.
         html_now = html_hash(fields, note.tags) if kind is not None or rerender or old_render < render_version \
             or not record.html else record.html
+        cleaned = False
         if kind is None and record.html != html_now:
             if rerender:
                 kind, rendering = "changed", True
+            elif old_render < CLEANING and (note.question.removed or note.answer.removed):
+                kind, rendering, cleaned = "changed", True, True
             elif old_render < render_version:
                 pending += 1
         if kind is None and record.fingerprint and record.html and (record.deck, record.explicit_id) == (
@@ -354,7 +365,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         else:
             mtime, source_line, html = stamp, f"{display}:{question.line}", html_now
             changes.append(NoteChange(kind, question.title, source_line,
-                                      record.question if identified.reworded else None, rendering, reverted))
+                                      record.question if identified.reworded else None, rendering, cleaned, reverted))
         records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
                                   sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
                                   mtime=mtime, source=source_line, explicit_id=question.explicit_id,
@@ -385,8 +396,12 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if not record.removed or reverted:
             changes.append(NoteChange("replaced" if replacing else "removed", record.question, record.source,
                                       reverted=reverted))
-        tombstones.append(_Tombstone(record, tags, fields, stamp if not record.removed or reverted else record.mtime,
-                                     tombstone, model, home))
+        cleaned = bool(record.removed) and not reverted and old_render < CLEANING and bool(
+            tombstone.question.removed or tombstone.answer.removed) and record.html != html_hash(fields, tags)
+        if cleaned:
+            changes.append(NoteChange("changed", record.question, record.source, rendering=True, cleaned=True))
+        tombstones.append(_Tombstone(record, tags, fields, stamp if not record.removed or reverted or cleaned
+                                     else record.mtime, tombstone, model, home, marked=not record.removed or reverted))
         if model != note_type.model_id:
             recorded = previous.note_types[model]
             other_types[model] = (note_type_of_record(recorded), recorded.mtime)
@@ -439,9 +454,11 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
         if tags is None:
             records.append(record)
             continue
-        if tombstone.mtime != record.mtime:  # marked now: its bound counts from this version
+        if tombstone.marked:  # its bound counts from this version
             record = msgspec.structs.replace(record, tags=tags, mtime=tombstone.mtime, html=html_hash(fields, tags),
                                              removed=stamp, removed_in=version, removed_serial=serial)
+        elif tombstone.mtime != record.mtime:  # delivered again as it was marked, cleaned (see CLEANING)
+            record = msgspec.structs.replace(record, mtime=tombstone.mtime, html=html_hash(fields, tags))
         records.append(record)
         if serial - record.removed_serial >= library.keep_removed_versions and \
                 version_mtime - record.removed >= library.keep_removed_days * DAY:

@@ -1,6 +1,6 @@
 """Rendered HTML kept between builds, so a rebuild renders only what changed.
 
-One SQLite file, `build/.cache/render.sqlite`, safe to delete. An entry is
+One SQLite file per library in the cache folder (see `places`), safe to delete. An entry is
 keyed by the text, whether it is a question line, and the deck's folder; the
 whole cache by the library's root and by the code of deckgen and of every
 library that shapes the HTML (`code_signature`), so an upgrade, a reinstall
@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-RENDER_VERSION = 2  # 2: Obsidian syntax, front matter and #tags (deckgen 0.3)
+RENDER_VERSION = 3  # 2: Obsidian syntax, front matter and #tags; 3: every field cleaned by one allowlist (0.3)
 """Raised on purpose when deckgen's HTML changes in a way that should reach existing cards: the next
 build then says how many notes would look different, and `deckgen build --rerender` updates them."""
 # The libraries that shape the HTML, by module and distribution name.
@@ -100,6 +100,13 @@ class RenderCache:
                 db.execute("create temp table used (key text primary key)")
                 db.executemany("insert or ignore into used values (?)", ((key,) for key in self.used))
                 db.execute("delete from entries where key not in (select key from used)")
+
+
+def cache_path(root: Path) -> Path:
+    """The render cache of the library `root`, in the cache folder (see `places`)."""
+    from .places import cache_folder, library_tag
+
+    return cache_folder() / f"render-{library_tag(root)}.sqlite"
 
 
 def cache_key(folder: str, text: str, inline: bool) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SourceError
+from .reading import SETTINGS_LIMIT, read_target
 from .syntax import safe_tag
 
 if sys.version_info >= (3, 11):
@@ -206,7 +207,7 @@ def with_namespace(path: Path, namespace: str, slug: str | None = None) -> bytes
 
 def _read_toml_text(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_target(path, SETTINGS_LIMIT).decode("utf-8-sig")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as err:
@@ -250,6 +251,10 @@ class _SettingsReader:
         except tomllib.TOMLDecodeError as err:
             line, column = _toml_error_place(err)
             raise SourceError(self.path, line, f"invalid settings: {err}", "invalid-settings", column) from None
+        except RecursionError:
+            raise SourceError(self.path, 0, "invalid settings: nested too deeply", "invalid-settings") from None
+        except ValueError as err:  # Python's own limit on the digits of a number (4,300)
+            raise SourceError(self.path, 0, f"invalid settings: {err}", "invalid-settings") from None
 
     def read(self, data: dict, default_name: str, default_slug: str, inherited: DeckDefaults) -> DeckSettings:
         self.known(data, self.KNOWN)

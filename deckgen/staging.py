@@ -23,22 +23,23 @@ class StagedFiles:
     """
 
     def __init__(self) -> None:
-        self._staged: list[tuple[str, Path]] = []
+        self._staged: list[tuple[str, Path, int]] = []
         self._removals: list[Path] = []
 
-    def stage(self, path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+    def stage(self, path: Path, content: bytes | Callable[[BinaryIO], None], order: int = 0) -> None:
         """Write `content` (bytes, or a function writing to a file) for `path` under a temporary name.
 
         When `path` already holds exactly that, the temporary file goes and
         nothing is staged: a build that changes nothing rewrites nothing.
         Content is streamed, so a large deck is never held in memory whole.
+        Files are put in place by `order`, then in the order they were staged.
         """
         import filecmp
         import tempfile
 
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-        self._staged.append((tmp_name, path))
+        self._staged.append((tmp_name, path, order))
         with os.fdopen(fd, "wb") as tmp:
             if isinstance(content, bytes):
                 tmp.write(content)
@@ -46,7 +47,7 @@ class StagedFiles:
                 content(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
-        if path.is_file() and filecmp.cmp(tmp_name, path, shallow=False):
+        if path.is_file() and not path.is_symlink() and filecmp.cmp(tmp_name, path, shallow=False):
             self._staged.pop()
             os.unlink(tmp_name)
             return
@@ -54,15 +55,16 @@ class StagedFiles:
 
     def staged(self, path: Path) -> Path | None:
         """The temporary file staged for `path` (None when none is: it holds that content already)."""
-        return next((Path(tmp) for tmp, target in self._staged if target == path), None)
+        return next((Path(tmp) for tmp, target, _ in self._staged if target == path), None)
 
     def remove(self, path: Path) -> None:
         """Delete `path` when the staged files are committed (after they are all in place)."""
         self._removals.append(path)
 
     def commit(self) -> None:
+        self._staged.sort(key=lambda staged: staged[2])
         while self._staged:
-            tmp_name, path = self._staged.pop(0)
+            tmp_name, path, _ = self._staged.pop(0)
             os.replace(tmp_name, path)
         while self._removals:
             self._removals.pop(0).unlink(missing_ok=True)
@@ -86,9 +88,12 @@ def atomic_write(path: Path, data: bytes) -> None:
         files.commit()
 
 
-def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files a killed build left behind (only deckgen's own)."""
-    for path in folder.rglob(f".*{TEMP_SUFFIX}"):
+def remove_stale_temporaries(folder: Path, name: str | None = None) -> None:
+    """Delete temporary files a killed build left behind (only deckgen's own; with `name`, those of that file in
+    `folder` only)."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(f".{name}.*{TEMP_SUFFIX}") if name else folder.rglob(f".*{TEMP_SUFFIX}"):
         path.unlink(missing_ok=True)
 
 

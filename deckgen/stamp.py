@@ -1,6 +1,6 @@
 """Knowing, without building, that a build would change nothing.
 
-After each build, `build/.cache/stamp-….json` records a fingerprint of
+After each build, a stamp in the cache folder (see `places`) records a fingerprint of
 everything the build read (deck files, settings, the identity record, the
 images it bundled, the code of deckgen and of its renderers and writer) and
 what it wrote. If all of that is the same next time, the outputs are up to
@@ -15,15 +15,17 @@ import json
 from pathlib import Path
 
 from . import render_cache
-from .library import CACHE_FOLDER, STAMP_PREFIX, Library, author_files
+from .library import Library, author_files
+from .places import cache_folder, library_tag
+from .reading import MARKDOWN_LIMIT, read_target
 
 WRITER = ("genanki", "genanki")
 
 
 def stamp_path(library: Library, out_dir: Path) -> Path:
+    """The stamp of the builds of `library` (of its one file, for a file's build) into `out_dir`."""
     scope = library.decks[0].path if library.single_file and library.decks else library.root
-    key = hashlib.sha256(str(scope.resolve()).encode("utf-8")).hexdigest()[:12]
-    return out_dir / CACHE_FOLDER / f"{STAMP_PREFIX}{key}.json"
+    return cache_folder() / "stamps" / f"{library_tag(scope)}-{library_tag(out_dir)}.json"
 
 
 def sources_fingerprint(library: Library) -> str:
@@ -50,7 +52,7 @@ def _hash(start: str, files: list[Path]) -> str:
     for path in files:
         digest.update(str(path).encode("utf-8") + b"\0")
         try:
-            digest.update(path.read_bytes())
+            digest.update(read_target(path, MARKDOWN_LIMIT))
         except OSError:
             digest.update(b"\0missing\0")
     return digest.hexdigest()

@@ -11,6 +11,22 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def machine(tmp_path_factory, monkeypatch):
+    """Each test runs on a machine of its own: a state folder (what it delivered) and a cache folder of its own,
+    never the user's (see deckgen.places)."""
+    home = tmp_path_factory.mktemp("machine")
+    monkeypatch.setenv("DECKGEN_STATE_DIR", str(home / "state"))
+    monkeypatch.setenv("DECKGEN_CACHE_DIR", str(home / "cache"))
+    return home
+
+
+def another_machine(monkeypatch, folder: Path) -> None:
+    """From here on, the test runs on another machine, which has never built anything (see `machine`)."""
+    monkeypatch.setenv("DECKGEN_STATE_DIR", str(folder / "state"))
+    monkeypatch.setenv("DECKGEN_CACHE_DIR", str(folder / "cache"))
+
+
 def write_deck(folder: Path, name: str, markdown: str, settings: str | None = None) -> Path:
     """Write a deck's Markdown (dedented) and optional settings TOML; return the .md path."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 
 from deckgen import __version__
 from deckgen.cli import main
-from deckgen.delivered import delivered_path
 
 from conftest import record_of, record_path, write_deck
 
@@ -99,8 +98,8 @@ def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
         "  changed  deck.md:3  A?\n"
         "  renamed  deck.md:7  B? -> B, reworded?\n")
     assert record_path(tmp_path / "src").read_bytes() == identity
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        ".cache", delivered_path(tmp_path / "out", tmp_path / "src").name, "deck-1.0.0.apkg", "deck.changelog.md"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".deckgen-output", "deck-1.0.0.apkg",
+                                                                     "deck.changelog.md"]
 
 
 def test_damaged_identity_record_stops_the_build_and_says_how_to_recover(tmp_path):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from deckgen import build_decks
 from deckgen.cli import main
-from conftest import png, record_of
+from conftest import another_machine, png, record_of
 
 FRONT = "---\ntags: [course/ml, exam]\naliases: [ML]\ncssclasses: wide\n---\n"
 VAULT = {
@@ -130,7 +130,7 @@ def test_front_matter_is_read_safely(tmp_path):
     assert f"{vault / 'deck.md'}:3:1: warning: front matter is not valid YAML" in broken.stdout
 
 
-def test_the_first_build_after_the_upgrade_restamps_no_note_and_rerender_brings_the_new_tags(tmp_path):
+def test_the_first_build_after_the_upgrade_restamps_no_note_and_rerender_brings_the_new_tags(tmp_path, monkeypatch):
     vault = tmp_path / "vault"
     vault.mkdir()
     (vault / "deck.md").write_text("---\ntags: [exam]\n---\n### Q? #topic\nA, ==marked==.\n", encoding="utf-8")
@@ -144,9 +144,11 @@ def test_the_first_build_after_the_upgrade_restamps_no_note_and_rerender_brings_
     text = record.read_text()
     text = text.replace(note.fingerprint, old_fingerprint).replace('"tags":["exam","topic"],', "")
     text = text.replace(note.html, "0123456789abcdef")  # the hash of the HTML it rendered then
-    text = text.replace('"render":2', '"render":1')
+    from deckgen.render_cache import RENDER_VERSION
+    text = text.replace(f'"render":{RENDER_VERSION}', '"render":1')
     record.write_text(text)
-    upgrade = tmp_path / "upgrade-build"  # what this release has not built yet
+    another_machine(monkeypatch, tmp_path / "upgraded")  # where this release has not built yet
+    upgrade = tmp_path / "upgrade-build"
     (upgraded,) = build_decks(vault, upgrade, now=1_800_000_100).packages
     assert upgraded.plan.changes == () and upgraded.plan.rerender_pending == 1
     (rerendered,) = build_decks(vault, upgrade, now=1_800_000_200, rerender=True).packages

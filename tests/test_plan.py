@@ -9,7 +9,7 @@ from deckgen.errors import BuildError
 from deckgen.note_types import BASIC
 from deckgen import note_types as note_types_module
 
-from conftest import record_of, record_path, write_deck
+from conftest import another_machine, record_of, record_path, write_deck
 
 T = 1_800_000_000
 
@@ -163,7 +163,8 @@ def test_the_settings_version_is_a_floor_that_builds_go_past_quietly(tmp_path):
     assert (plan.version, diagnostics) == ("2.0.2", [])
 
 
-def test_records_that_two_branches_both_changed_resolve_to_the_newer_and_the_file_is_tidied(tmp_path):
+def test_records_that_two_branches_both_changed_resolve_to_the_newer_and_the_file_is_tidied(tmp_path, monkeypatch,
+                                                                                         machine):
     """What git's union merge leaves where two branches changed one note: both lines, in no order."""
     deck = deck_with(tmp_path, "a", "b")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
@@ -174,8 +175,10 @@ def test_records_that_two_branches_both_changed_resolve_to_the_newer_and_the_fil
     ours = path.read_text(encoding="utf-8").splitlines()
     path.write_text("\n".join(base) + "\n", encoding="utf-8")
     deck.write_text("### Q0?\na, on the other branch\n### Q1?\nb\n")
-    build_decks(tmp_path / "src", tmp_path / "their-out", now=T + 20)  # on another machine
+    another_machine(monkeypatch, tmp_path / "theirs")
+    build_decks(tmp_path / "src", tmp_path / "their-out", now=T + 20)
     theirs = path.read_text(encoding="utf-8").splitlines()
+    another_machine(monkeypatch, machine)  # back on ours
     merged = [base[0]] + sorted(set(ours[1:]) | set(theirs[1:]), reverse=True)
     path.write_text("\n".join(merged) + "\n", encoding="utf-8")
     assert notes(tmp_path)["Q0?"].answer == "a, on the other branch"  # changed last

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from deckgen import build_decks
 from deckgen.cli import main
 
-from conftest import answer_all_due, record_of, record_path, reviews_by_card
+from conftest import another_machine, answer_all_due, record_of, record_path, reviews_by_card
 
 QUESTIONS = "### What is LoRA?\nLow-rank adapters trained beside frozen weights.\n\n### What is a KV cache?\nKeys and values kept between steps.\n"
 
@@ -88,7 +88,7 @@ def test_new_notes_record_what_their_guid_was_minted_from(tmp_path):
     assert record_path(mine).read_text(encoding="utf-8").startswith('{"deckgen_identity":3}\n')
 
 
-def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(tmp_path):
+def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(tmp_path, monkeypatch, machine):
     """Notes minted before deckgen 0.3 recorded what from: the namespace mints them from what the record says, or,
     reworded, a machine that built them before vouches for them; a fresh clone asks the author to say so."""
     mine = library(tmp_path / "mine")
@@ -99,7 +99,9 @@ def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(t
               for line in record.read_text(encoding="utf-8").splitlines()]
     record.write_text("\n".join(legacy) + "\n", encoding="utf-8")
     fresh = tmp_path / "fresh-clone-build"
+    another_machine(monkeypatch, tmp_path / "elsewhere")
     assert run("check", str(mine), "-o", str(fresh)).exit_code == 0  # never reworded: the namespace mints them
+    another_machine(monkeypatch, machine)
 
     (mine / "deck.md").write_text(QUESTIONS.replace("What is LoRA?", "What does LoRA train?"), encoding="utf-8")
     build_decks(mine, tmp_path / "build")  # reworded on the machine that built it: it vouches for the note
@@ -107,6 +109,7 @@ def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(t
     lines = record.read_text(encoding="utf-8").splitlines()
     (number,) = [n for n, line in enumerate(lines, 1) if "What does LoRA train?" in line]
     assert run("check", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
+    another_machine(monkeypatch, tmp_path / "elsewhere")
     elsewhere = run("build", str(mine), "-o", str(fresh))
     assert elsewhere.exit_code == 1
     assert f"{record}:{number}:1: error: the note " in elsewhere.stderr and "--trust-record" in elsewhere.stderr

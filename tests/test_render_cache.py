@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import shutil
 
+from deckgen.render_cache import cache_path
 from deckgen import build_decks
 from deckgen import render
 from deckgen.render import MarkdownRenderer
@@ -69,6 +70,7 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
             super().__init__(**options)
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    cache_path(tmp_path / "src").unlink()
     parallel = build_decks(tmp_path / "src", tmp_path / "parallel", now=T).packages[0].path.read_bytes()
     assert len(pools) == 1 and pools[0]["max_workers"] == 2
     assert serial == cached == parallel
@@ -77,16 +79,16 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
 def test_a_damaged_or_deleted_cache_is_only_slower(tmp_path):
     write_deck(tmp_path / "src", "deck", deck_text(5))
     first = build_decks(tmp_path / "src", tmp_path / "out", now=T).packages[0].path.read_bytes()
-    (tmp_path / "out" / ".cache" / "render.sqlite").write_text("not a database")
+    cache_path(tmp_path / "src").write_text("not a database")
     assert build_decks(tmp_path / "src", tmp_path / "out", now=T).packages[0].path.read_bytes() == first
-    shutil.rmtree(tmp_path / "out" / ".cache")
+    cache_path(tmp_path / "src").unlink()
     assert build_decks(tmp_path / "src", tmp_path / "out", now=T).packages[0].path.read_bytes() == first
 
 
 def test_a_damaged_cache_is_replaced_by_a_working_one(tmp_path, monkeypatch):
     write_deck(tmp_path / "src", "deck", deck_text(5))
-    (tmp_path / "out" / ".cache").mkdir(parents=True)
-    (tmp_path / "out" / ".cache" / "render.sqlite").write_text("not a database")
+    cache_path(tmp_path / "src").parent.mkdir(parents=True)
+    cache_path(tmp_path / "src").write_text("not a database")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
     rendered = count_renders(monkeypatch)
     build_decks(tmp_path / "src", tmp_path / "out", now=T)

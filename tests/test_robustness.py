@@ -77,7 +77,7 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     subprocess.run(command, check=True, capture_output=True)
     old_apkg = (out / "deck-1.0.0.apkg").read_bytes()
     old_identity = record_path(src).read_bytes()
-    delivered = delivered_path(out, src)
+    delivered = delivered_path(src)
     old_delivered = delivered.read_bytes()
 
     deck.write_text(big_deck("Second answer"), encoding="utf-8")
@@ -111,7 +111,8 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_deck_and_identity_inta
     assert result.returncode == 0, result.stderr
     assert record_of(src).packages["deck"].version == "1.0.1"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")) == sorted([
-        delivered_path(out, src).name, ".deckgen.lock", ".gitattributes"])
+        ".deckgen-output", ".deckgen.lock", ".gitattributes"])
+    assert [p.name for p in delivered.parent.iterdir()] == [delivered.name]  # no temporary file left there
 
 
 def processes_in_session(session: int) -> list[int]:

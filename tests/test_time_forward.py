@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from deckgen.render_cache import cache_path
 from deckgen import build_decks
 from deckgen.cli import main
-from conftest import AnkiProfile, answer_all_due, png, record_of, record_path, reviews_by_card, write_deck
+from conftest import AnkiProfile, another_machine, answer_all_due, png, record_of, record_path, reviews_by_card, write_deck
 
 DECK = "Forward"
 REMOVED_DECK = f"{DECK}::Removed"
@@ -168,26 +169,35 @@ def test_libraries_built_into_one_folder_each_keep_what_they_delivered(tmp_path,
     assert ours.build(dict(QUESTIONS, **{"What is RAG?": "Moved, then edited."})).path.name == "deck-1.0.3.apkg"
 
 
-def test_the_record_of_deliveries_kept_in_one_file_before_is_read_and_then_replaced(tmp_path):
+@pytest.mark.parametrize("name", [".deckgen-delivered-{tag}.jsonl", ".deckgen-delivered.jsonl"])
+def test_the_record_of_deliveries_in_the_output_folder_is_read_once_and_moved_to_the_state_folder(tmp_path, name):
+    """deckgen 0.2 kept it in the output folder (one file for each library; before that, one for one library)."""
+    import json
+
     from deckgen.delivered import delivered_path
+    from deckgen.places import library_tag
 
     library = Library(tmp_path, QUESTIONS)
     library.build()
     good = library.snapshot()
     library.build(dict(QUESTIONS, **{"What is RAG?": "A bad edit."}))
-    shared = library.out / ".deckgen-delivered.jsonl"  # where the builds of deckgen 0.2 kept it
-    delivered_path(library.out, library.src).rename(shared)
+    old = library.out / name.format(tag=library_tag(library.src))
+    header, rest = delivered_path(library.src).read_bytes().split(b"\n", 1)
+    header = {key: value for key, value in json.loads(header).items() if key != "packages"}
+    old.write_bytes(json.dumps({**header, "deckgen_delivered": 1}).encode() + b"\n" + rest)  # as 0.2 wrote it
+    delivered_path(library.src).unlink()
     library.checkout(good)
     assert library.build().path.name == "deck-1.0.2.apkg"  # it knew what was delivered
-    assert not shared.exists() and delivered_path(library.out, library.src).exists()
+    assert not old.exists() and delivered_path(library.src).exists()
 
 
-def test_without_a_record_of_this_machines_builds_the_build_says_it_cannot_know(tmp_path):
+def test_without_a_record_of_this_machines_builds_the_build_says_it_cannot_know(tmp_path, monkeypatch):
     library = Library(tmp_path, QUESTIONS)
     library.build()
+    another_machine(monkeypatch, tmp_path / "elsewhere")  # a fresh clone there
     run = CliRunner().invoke(main, ["build", str(library.src), "-o", str(tmp_path / "fresh-clone-build")])
     assert run.exit_code == 0, run.output
-    assert "has no record of what this machine built before" in run.stdout
+    assert "this machine has no record of building this notes folder before" in run.stdout
     again = CliRunner().invoke(main, ["build", str(library.src), "-o", str(library.out)])
     assert again.exit_code == 0 and "no record of what" not in again.stdout
 
@@ -292,7 +302,7 @@ def test_a_tombstone_is_not_stamped_again_when_its_image_or_the_cache_goes(tmp_p
     library.build(QUESTIONS)
     tombstone = next(n for n in record_of(library.src).notes.values() if n.removed)
     (library.src / "plot.png").unlink()
-    shutil.rmtree(library.out / ".cache")
+    cache_path(library.src).unlink()
     edited = dict(QUESTIONS, **{"What is RAG?": "Retrieval, then generation."})
     later = library.build(edited)
     assert [(c.kind, c.question) for c in later.plan.changes] == [("changed", "What is RAG?")]

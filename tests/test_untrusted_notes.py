@@ -307,7 +307,9 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
     assert "<p>**Bold** &lt;b&gt;and&lt;/b&gt; &#91;sound:x.mp3] ".encode() in fields
     assert b"<br>\nsecond line</p>" in fields
     assert b"<em>short</em>" in fields  # the renderer works on after an interrupted text
-    with sqlite3.connect(tmp_path / "build" / ".cache" / "render.sqlite") as cache:
+    from deckgen.render_cache import cache_path
+
+    with sqlite3.connect(cache_path(notes)) as cache:
         kept = [html for (html,) in cache.execute("select html from entries")]
     assert kept and not any("**Bold**" in html for html in kept)  # a faster machine renders it next time
 

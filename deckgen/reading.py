@@ -1,0 +1,70 @@
+"""Reading a file someone else may have put there: never through a link, never waiting on a pipe, never without end.
+
+Notes, settings, the identity record and what an output folder holds may
+come from a cloned repository, whose author chose what each name is: a link
+to `/dev/zero` or to a secret, a FIFO that never delivers, a file of
+gigabytes. `read_regular` opens a name without following a link at its last
+step and without blocking, checks that what it opened is a regular file, and
+reads at most a limit: anything else is an OSError whose `strerror` says
+why, in the words a build's messages use ("cannot read: …").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+KIB, MIB = 1024, 1024 * 1024
+# The most read of each kind of file; a larger one is refused, naming it.
+SETTINGS_LIMIT = MIB  # deckgen.toml, *.deck.toml
+MARKDOWN_LIMIT = 16 * MIB  # a notes file (each answer has its time limit too: see `render`)
+RECORD_LIMIT = 1024 * MIB  # the identity record (100,000 notes make about 60 MiB), what a machine delivered
+_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+@contextlib.contextmanager
+def open_regular(path: Path):
+    """The regular file `path`, open for reading in binary, never through a link at its last step nor blocking on
+    a pipe (see the module)."""
+    try:
+        descriptor = os.open(path, _FLAGS)
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # O_NOFOLLOW met a link
+            raise OSError(errno.ELOOP, "a symbolic link, which deckgen does not follow there", str(path)) from None
+        raise
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a folder, a pipe or a device)", str(path))
+        yield file
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path`, if it is one and holds at most `limit` bytes (see the module)."""
+    with open_regular(path) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {_size(limit)}, the most deckgen reads of such a file", str(path))
+    return data
+
+
+def regular_digest(path: Path) -> str:
+    """The SHA-256 of the regular file `path` (see `open_regular`), read in pieces."""
+    digest = hashlib.sha256()
+    with open_regular(path) as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_target(path: Path, limit: int) -> bytes:
+    """`read_regular` of the file `path` leads to, its links followed: for a name inside the notes folder that may
+    link to another file inside it (the caller checks that it does, see `library.link_outside`)."""
+    return read_regular(Path(os.path.realpath(path)), limit)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit >= MIB else f"{limit // KIB} KiB"
