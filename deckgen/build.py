@@ -97,7 +97,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     from .identity_file import EMPTY, parse_record, record_bytes
     from .ids import new_namespace
     from .legacy_record import convert
-    from .ownership import foreign_notes
+    from .ownership import foreign_notes, minted_in_history
     from .library import folder_deck, legacy_deck_key, link_outside, read_deck
     from .media import MediaResolver
     from .note_type_guard import choose_note_types
@@ -163,8 +163,11 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             "package-taken"))
     vouched = delivered is not None and delivered.vouches
     if not trust_record and not (vouched and delivered.matches_record):
-        diagnostics.extend(_foreign(library.record_path, committed or b"", foreign_notes(
-            record, namespace, delivered.notes if vouched else ())))
+        foreign = foreign_notes(record, namespace, delivered.notes if vouched else ())
+        if foreign:  # minted before deckgen recorded what from, reworded since: the record's history may show it
+            proven = minted_in_history(library.root, library.record_path, record, namespace, foreign)
+            foreign = [note for note in foreign if note.guid not in proven]
+        diagnostics.extend(_foreign(library.record_path, committed or b"", foreign))
     if delivered is not None and not delivered.vouches and delivered.notes:  # deckgen 0.2's, in the output folder
         import dataclasses
 

@@ -13,7 +13,10 @@ first:
    library, see `delivered`): it is trusted as it is;
 3. notes minted before `minted` was recorded: the namespace mints the GUID from
    what the record says now (the note was never reworded), or deckgen 0.1's
-   rule does (from a package's slug and the question, as 0.1 kept them).
+   rule does (from a package's slug and the question, as 0.1 kept them); or,
+   where the notes folder is in a git repository, from what an earlier commit
+   of the record said of it (`minted_in_history`: no history, whoever wrote
+   it, can make a namespace mint a GUID it does not).
 
 What stays possible by design: a copy of the folder with its `deckgen.toml`
 (a fork) shares its namespace, and so its notes; and any package at all can
@@ -27,6 +30,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
 
 from .identity_file import IdentityRecord, NoteRecord
 from .ids import note_guid, stable_hash
@@ -54,6 +60,70 @@ def foreign_notes(record: IdentityRecord, namespace: str | None, delivered: Iter
         elif not _minted_before(record, namespace, note):
             foreign.append(note)
     return sorted(foreign, key=lambda note: note.guid)
+
+
+HISTORY_COMMITS = 2000  # the most commits of the record looked at
+HISTORY_SECONDS = 60
+
+
+def minted_in_history(root: Path, record_path: Path, record: IdentityRecord, namespace: str | None,
+                      notes: list[NoteRecord]) -> set[str]:
+    """The GUIDs of `notes` that the namespace mints from what an earlier commit of the record (in the git
+    repository `root` is in) said of them, newest first; empty without git or a repository.
+
+    Only git's plumbing is run, with hooks and the file-system monitor off, so that a repository from
+    anywhere runs nothing of its own; a repository git refuses (another user's) proves nothing.
+    """
+    import shutil
+    import subprocess
+
+    left = {note.guid for note in notes if not note.minted}
+    git = shutil.which("git")
+    if not left or git is None or namespace is None:
+        return set()
+    command = [git, "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--no-pager", "-C", str(root)]
+    try:
+        prefix = subprocess.run([*command, "rev-parse", "--show-prefix"], capture_output=True, text=True,
+                                timeout=HISTORY_SECONDS, check=True).stdout.strip()
+        relative = record_path.relative_to(root).as_posix()
+        commits = subprocess.run([*command, "rev-list", f"--max-count={HISTORY_COMMITS}", "HEAD", "--", relative],
+                                 capture_output=True, text=True, timeout=HISTORY_SECONDS, check=True).stdout.split()
+        if not commits:
+            return set()
+        blobs = subprocess.run([*command, "cat-file", "--batch"], input="".join(
+            f"{commit}:{prefix}{relative}\n" for commit in commits).encode(), capture_output=True,
+            timeout=HISTORY_SECONDS, check=True).stdout
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return set()
+    proven: set[str] = set()
+    for content in _batch_contents(blobs):
+        for line in content.split(b"\n"):
+            if not line.startswith(b'{"guid":"') or line[9:line.find(b'"', 9)].decode("utf-8", "replace") not in left:
+                continue
+            try:
+                earlier = msgspec.json.decode(line, type=NoteRecord)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                continue
+            if _minted_before(record, namespace, earlier):
+                proven.add(earlier.guid)
+                left.discard(earlier.guid)
+        if not left:
+            break
+    return proven
+
+
+def _batch_contents(output: bytes):
+    """The contents `git cat-file --batch` gave, in order (an object it did not find gives none)."""
+    position = 0
+    while position < len(output):
+        end = output.find(b"\n", position)
+        header = output[position:end].split()
+        if len(header) != 3:  # "<name> missing"
+            position = end + 1
+            continue
+        size = int(header[2])
+        yield output[end + 1:end + 1 + size]
+        position = end + 1 + size + 1
 
 
 def _mints(namespace: str | None, minted: tuple[str, ...], guid: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from deckgen import build_decks
+from deckgen.errors import BuildError
 
 from conftest import answer_all_due, record_of, reviews_by_card
 
@@ -106,3 +107,66 @@ def test_a_damaged_identity_file_of_0_1_stops_the_build_naming_its_line(tmp_path
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{path}:3:1: error: damaged identity record: not a JSON record")
     assert not (tmp_path / "notes" / ".deckgen").exists() and len(list((tmp_path / "notes").glob("*.jsonl"))) == 2
+
+
+# deckgen 0.2 (tests/fixtures/release-0.2): its record read as it is, its delivery record converted once, and
+# the first build delivers again exactly the notes whose HTML held what the cleaning now removes.
+
+FIXTURE_0_2 = Path(__file__).with_name("fixtures") / "release-0.2"
+CLEANED = ["Which link did 0.2 let through?", "Which sound did 0.2 let through?", "Which box did 0.2 let through?"]
+
+
+@pytest.fixture
+def upgraded_0_2(tmp_path, anki):
+    """A collection that imported 0.2's packages in order and was studied; the notes and the output folder as that
+    release left them on this machine (its delivery record there names the notes folder it built)."""
+    from deckgen.places import library_tag
+
+    shutil.copytree(FIXTURE_0_2 / "notes", tmp_path / "notes")
+    shutil.copytree(FIXTURE_0_2 / "build", tmp_path / "build")
+    (old,) = (tmp_path / "build").glob(".deckgen-delivered-*.jsonl")
+    text = old.read_text(encoding="utf-8").replace('"library":"/tmp/fix02/notes"',
+                                                   json.dumps({"library": str((tmp_path / "notes").resolve())})[1:-1])
+    old.unlink()
+    (tmp_path / "build" / f".deckgen-delivered-{library_tag(tmp_path / 'notes')}.jsonl").write_text(text, "utf-8")
+    for name in ("notes-1.0.0.apkg", "notes-1.0.1.apkg"):
+        anki.import_package(FIXTURE_0_2 / "build" / name)
+    assert sum(answer_all_due(anki, deck) for deck in ("basics", "cloze", "os::memory")) > 0
+    return tmp_path / "notes", tmp_path / "build", anki
+
+
+@pytest.mark.parametrize("output", ["its output folder", "a fresh clone's"])
+def test_the_first_build_after_0_2_delivers_again_only_what_the_cleaning_changes(upgraded_0_2, tmp_path, output):
+    from conftest import record_path
+    from test_someone_elses_notes import dangers
+
+    notes, build, anki = upgraded_0_2
+    out = build if output == "its output folder" else tmp_path / "fresh-clone-build"
+    before = {note.guid: note for note in anki.notes()}
+    reviews, record = reviews_by_card(anki), record_path(notes).read_bytes()
+    decks = sorted(d.name for d in anki.col.decks.all_names_and_ids())
+    with pytest.raises(BuildError) as refused:  # a note reworded under 0.2, which nothing here shows to be its own
+        build_decks(notes, out, now=time.time())
+    assert [(d.line, d.code) for d in refused.value.diagnostics if d.severity == "error"] == [(17, "foreign-note")]
+    (package,) = build_decks(notes, out, now=time.time(), trust_record=True).packages  # the author says so, once
+    assert package.plan.version == "1.0.2" and package.plan.note_type_change is None
+    assert [(c.kind, c.question, c.cleaned) for c in package.plan.changes] == [
+        ("changed", question, True) for question in CLEANED]
+    assert "Updated: deckgen's cleaning now removes what Anki would run, load or act on in them (3):" in (
+        out / "notes.changelog.md").read_text(encoding="utf-8")
+    log = anki.import_package(package.path)
+    assert sorted(n.fields[0] for n in log.updated) == sorted(CLEANED)
+    assert (len(log.new), len(log.conflicting)) == (0, 0)
+    after = {note.guid: note for note in anki.notes()}
+    assert after.keys() == before.keys() and all(after[g].id == before[g].id for g in before)  # no GUID changed
+    assert [g for g in before if after[g].fields != before[g].fields] == [
+        g for g in before if before[g].fields[0] in CLEANED]
+    assert all(dangers(field) == [] for note in after.values() for field in note.fields)
+    assert sorted(d.name for d in anki.col.decks.all_names_and_ids()) == decks  # no deck renamed, none added
+    assert reviews_by_card(anki) == reviews and anki.check_database()[1]
+    # The record is read as it was (format 2): its lines stay, but for the notes delivered again.
+    kept = set(record.splitlines()[1:]) & set(record_path(notes).read_bytes().splitlines())
+    assert len(kept) == len(record.splitlines()) - 1 - len(CLEANED) - 1  # and the package's line
+    assert not list(build.glob(".deckgen-delivered-*.jsonl")) or output != "its output folder"  # converted once
+    again = build_decks(notes, out, now=time.time() + 5).packages[0]
+    assert (again.plan.version, again.plan.changes) == ("1.0.2", ())

@@ -137,3 +137,51 @@ def test_a_record_time_to_come_is_refused_naming_its_line_and_nothing_is_written
     lines[-1] = json.dumps({**json.loads(lines[-1]), "mtime": int(time.time()) + 600}, separators=(",", ":"))
     record.write_text("\n".join(lines) + "\n", encoding="utf-8")  # a clock a little ahead is no damage
     assert run("build", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
+
+
+def test_a_reworded_note_of_the_previous_release_is_shown_to_be_its_folders_own_by_the_records_history(
+        tmp_path, monkeypatch):
+    """In a git repository, an earlier commit of the record says what the note was first: the namespace mints its
+    GUID from that, which no one else's history can make it do."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    mine = library(tmp_path / "mine")
+    build_decks(mine, tmp_path / "build")
+    record = record_path(mine)
+    record.write_text("\n".join(  # as the previous release wrote it: no `minted`
+        json.dumps({k: v for k, v in json.loads(line).items() if k != "minted"}, separators=(",", ":"))
+        if line.startswith('{"guid":') else line for line in record.read_text(encoding="utf-8").splitlines()) + "\n")
+    git("init", "-q")
+    git("add", "mine")
+    git("commit", "-q", "-m", "first")
+    (mine / "deck.md").write_text(QUESTIONS.replace("What is LoRA?", "What does LoRA train?"), encoding="utf-8")
+    build_decks(mine, tmp_path / "build")
+    git("commit", "-q", "-am", "reworded")
+    another_machine(monkeypatch, tmp_path / "elsewhere")  # a fresh clone there, history and all
+    result = run("build", str(mine), "-o", str(tmp_path / "elsewhere-build"))
+    assert result.exit_code == 0 and "[foreign-note]" not in result.output, result.output
+
+
+def test_no_history_a_repository_holds_makes_another_decks_notes_its_own(tmp_path, monkeypatch):
+    """Whoever wrote a repository's history, the namespace mints from it only the GUIDs it mints: commits whose
+    record held another deck's notes as they were prove nothing."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    victim, attacker = library(tmp_path / "victim"), library(tmp_path / "attacker")
+    build_decks(victim, tmp_path / "victim-build")
+    build_decks(attacker, tmp_path / "attacker-build")
+    git("init", "-q")
+    claim(victim, attacker, keep_minted=False)
+    git("add", "attacker")
+    git("commit", "-q", "-m", "the victim's notes, as they were")
+    another_machine(monkeypatch, tmp_path / "elsewhere")
+    result = run("build", str(attacker), "-o", str(tmp_path / "elsewhere-build"))
+    assert result.exit_code == 1 and result.output.count("[foreign-note]") == 2, result.output
