@@ -25,7 +25,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from run import PY, run  # noqa: E402
+from run import PY, forget_machine, run  # noqa: E402
 
 CASES = {
     "deckgen as installed": [PY, "-m", "deckgen"],
@@ -65,6 +65,7 @@ def main() -> None:
             out = work / "out"
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(src / ".deckgen", ignore_errors=True)
+            forget_machine(work)
             (src / "deckgen.toml").unlink(missing_ok=True)
             taken, peak, _, _ = run([*program, "build", "-q", str(src), "-o", str(out)], work)
             seconds[name].append(taken)

@@ -23,7 +23,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from make_corpus import Writer  # noqa: E402
-from run import PY, run  # noqa: E402
+from run import PY, forget_machine, run  # noqa: E402
 
 
 def repeat(unit: str, chars: int) -> str:
@@ -88,6 +88,7 @@ def main() -> None:
             src, out = work / name, work / f"{name}-build"
             for stale in (out, src / ".deckgen", src / "deck.identity.jsonl", src / "deckgen.toml"):
                 shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+            forget_machine(work)
             seconds = run([PY, "-m", "deckgen", "build", "-q", str(src), "-o", str(out)], work)[0]
             times[name].append(seconds)
     base = statistics.median(times["ordinary"])

@@ -5,8 +5,8 @@
 
 Each round runs every case once, in order; the table gives per-case medians over
 the rounds, and each child's peak RSS (from os.wait4). "cold" builds a fresh copy
-of the deck folder (no identity record) into an empty output folder (deckgen's
-caches live in it); "no change" builds that folder again; "one edit" builds it
+of the deck folder (no identity record) into an empty output folder, on a machine
+that never built it (empty state and cache folders, kept in the scratch folder); "no change" builds that folder again; "one edit" builds it
 after changing one answer (make_corpus.edit_one); on the synthetic deck,
 "reword 1000" after rewording 1,000 questions, their answers as they were;
 "edit 1000" after changing a word of each of their answers; "reword+edit
@@ -37,17 +37,29 @@ PY = sys.executable
 MAKE_CORPUS = str(BENCH / "make_corpus.py")
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, float, str, str]:
-    """(seconds, peak RSS in MiB, stderr, stdout) of one child; stops the benchmark if it fails."""
+def machine(cwd: Path) -> Path:
+    """Where builds run from `cwd` keep what a machine keeps (its state and cache folders, see deckgen.places):
+    inside the scratch folder, never the user's; `forget_machine` empties it for a cold build."""
+    return cwd / ".deckgen-machine"
+
+
+def forget_machine(cwd: Path) -> None:
+    shutil.rmtree(machine(cwd), ignore_errors=True)
+
+
+def run(cmd: list[str], cwd: Path, may_fail: bool = False) -> tuple[float, float, str, str]:
+    """(seconds, peak RSS in MiB, stderr, stdout) of one child; stops the benchmark if it fails (unless it
+    `may_fail`)."""
+    env = dict(os.environ, DECKGEN_STATE_DIR=str(machine(cwd) / "state"), DECKGEN_CACHE_DIR=str(machine(cwd) / "cache"))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if proc.returncode != 0:
+    if proc.returncode != 0 and not may_fail:
         sys.exit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{stdout}{stderr}")
     return seconds, usage.ru_maxrss / 1024, stderr, stdout
 
@@ -78,6 +90,7 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str], rewordings: bool
     def cold():
         for folder in (src, out):
             shutil.rmtree(folder, ignore_errors=True)
+        forget_machine(work)
         shutil.copytree(pristine, src)
         out.mkdir()
         result = run(build, work)

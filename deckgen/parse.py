@@ -183,4 +183,9 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
     if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
         return []  # the common case, found fast: no delimiter at all
     text = blank_fenced(text)
-    return [(text.count("\n", 0, m.start()), m.group(0)) for m in lone_math_delimiters(text)]
+    found, line, counted = {}, 0, 0  # lines counted as the delimiters come, left to right: linear in the text
+    for match in lone_math_delimiters(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        found.setdefault((line, match.group(0)), None)  # each delimiter once a line
+    return list(found)

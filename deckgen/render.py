@@ -24,7 +24,7 @@ from .identity_file import NoteRecord
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
-from .sanitize import clean_html, written_as
+from .sanitize import SYNTAX, UNKNOWN, UNSAFE, clean_html, kind_of, written_as
 from .tags import PatternClock, note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, time_limit
 
@@ -330,9 +330,9 @@ def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text
         found.append(Diagnostic(path, first_line, (
             "too complex to render in time, so the card shows it as plain text: is it really Markdown?"),
             code="render-timeout"))
-    if rendered.removed:
-        found.append(Diagnostic(path, message=_removed_message(rendered.removed), code="unsafe-html", **at(
-            [written_as(what) for what in rendered.removed])))
+    for what in rendered.removed:  # each where it is written
+        kind = kind_of(what)
+        found.append(Diagnostic(path, message=REMOVED_MESSAGES[kind].format(what), code=kind, **at([written_as(what)])))
     return found
 
 
@@ -345,8 +345,11 @@ def _place_of_first(text: str, patterns: list[str]) -> tuple[int, int]:
     return text.count("\n", 0, match.start()), match.start() - text.rfind("\n", 0, match.start())
 
 
-def _removed_message(removed: tuple[str, ...]) -> str:
-    return f"changed for safety, since Anki would run, load or act on it: {', '.join(removed)}"
+REMOVED_MESSAGES = {
+    UNSAFE: "removed from the card: {}, which Anki would run, load, or let take over the page",
+    SYNTAX: "{}, since Anki would act on it (deckgen bundles no sound and writes none of Anki's own syntax)",
+    UNKNOWN: "not on the card: {} (HTML that cards do not show; to show a < as text, write &lt;)",
+}
 
 
 # Rendering many texts: through the cache, in this process or in several.

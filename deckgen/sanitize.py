@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from .media import not_included_html
+from .media import URL_SCHEME_RE, not_included_html
 
 ALLOWED_TAGS = frozenset("""
     a abbr b bdi bdo blockquote br caption center cite code col colgroup dd del details dfn div dl dt em
@@ -42,11 +42,13 @@ ALLOWED_TAGS = frozenset("""
 """.split())
 """Not `wbr`: MathJax reads the text on both sides of it as one, so `\\hr<wbr>ef` would be `\\href` to it."""
 CLEANED_WITH_CONTENT = frozenset("""
-    script style iframe frame frameset object embed applet noscript noembed noframes template svg math form
-    input button textarea select option base link meta title head audio video source track canvas portal xmp
+    script style iframe frame frameset object embed applet noscript noembed noframes template svg math
+    base link meta title head audio video source track canvas portal xmp
 """.split())
+"""Elements that run, embed or load something, removed with all they hold. Any other element outside
+ALLOWED_TAGS (a form, a button, `<cliente>` in a sentence) goes, keeping its text."""
 ATTRIBUTES = {
-    "*": {"class", "title", "lang", "dir", "style", "id"},
+    "*": {"class", "title", "lang", "dir", "style", "id", "align"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan", "align", "valign"},
@@ -99,7 +101,7 @@ _ATTRIBUTE_RE = re.compile(r'([^\s=>/]++)(?:="([^"]*+)")?+')
 _ROUGH_TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
 _ROUGH_ATTRIBUTE_RE = re.compile(r"""[\s"'/]([A-Za-z_:][-A-Za-z0-9_:.]*+)\s*+=""")
 _ANY_TAG_RE = re.compile(r"""<([A-Za-z][^\s/<>]*+)((?:[^<>"']++|"[^"]*+"|'[^']*+')*+)>""")
-_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]++)(?:\s*+=\s*+("[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+""")
+_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]++)(?:\s*+=\s*+("[^"]*+"|'[^']*+'|[^\s"'<>`]++))?+""")
 NOT_INCLUDED = "dg-not-included-"
 
 LocalImage = Callable[[str], "str | None"]
@@ -143,8 +145,10 @@ class _Cleaning:
     def link(self, url: str) -> str | None:
         if url.startswith("#"):  # a footnote, or another place on the card: its id is prefixed (ID_PREFIX)
             return "#" + ID_PREFIX + url[1:]
-        if url.lower().startswith(self.schemes):  # nh3 has read the scheme as a browser does
+        if url.lower().startswith(self.schemes) or url.startswith("//"):  # nh3 has read the scheme as browsers do
             return url
+        if not URL_SCHEME_RE.match(url):
+            return None  # another note or file (`other.md`): no card can open it, the link's text stays
         self.removed.add(f"link to {_shown(url)}")
         return None
 
@@ -194,14 +198,13 @@ def clean_style(style: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _declaration_problem(declaration) -> str | None:
-    if declaration.lower_name not in STYLE_PROPERTIES:
-        return f"{declaration.lower_name} in a style"
-    for token in _flat(declaration.value):
+    for token in _flat(declaration.value):  # what loads, first: it is said as such, whatever the property
         if token.type == "url" or (token.type == "function" and token.lower_name not in STYLE_FUNCTIONS):
             name = "url" if token.type == "url" else token.lower_name
             return f"{name}() in a style"
-        if token.type not in STYLE_TOKENS and token.type != "function":
-            return f"{declaration.lower_name} in a style"
+    if declaration.lower_name not in STYLE_PROPERTIES or any(
+            token.type not in STYLE_TOKENS and token.type != "function" for token in _flat(declaration.value)):
+        return f"{declaration.lower_name} in a style"
     return None
 
 
@@ -263,30 +266,52 @@ def _cleaner(schemes: tuple[str, ...]) -> _Cleaner:
     return _Cleaner(schemes)
 
 
+UNSAFE, SYNTAX, UNKNOWN = "unsafe-html", "anki-syntax", "unknown-html"
+
+
+def kind_of(removed: str) -> str:
+    """What one thing `clean_html` says it removed is, by diagnostic code: UNSAFE (it would run, load, or take
+    over the page), SYNTAX (Anki's own syntax, shown as text) or UNKNOWN (HTML no card shows, harmless)."""
+    if removed.endswith(" shown as text"):
+        return SYNTAX
+    tag = re.fullmatch(r"<(\w+)>", removed)
+    if tag:
+        return UNSAFE if tag.group(1) in CLEANED_WITH_CONTENT else UNKNOWN
+    if removed.endswith("= attribute"):
+        return UNSAFE if removed.startswith(("name=", "form", "srcdoc=")) else UNKNOWN
+    style = re.fullmatch(r"([\w-]+) in a style", removed)
+    if style:
+        return UNSAFE if style.group(1) in ("position", "z-index", "inset", "top", "left", "right", "bottom",
+                                            "behavior", "-moz-binding", "content") else UNKNOWN
+    return UNSAFE
+
+
 def written_as(removed: str) -> str:
     """A pattern for where the Markdown holds one thing `clean_html` says it removed: where a warning points. A
-    scheme or a TeX command may be written with code-span backticks, entities, comments or breaks inside it."""
-    for pattern, group in _WRITTEN_AS:
+    scheme, a style's function or a TeX command may be written with code-span backticks, entities, CSS escapes,
+    comments or breaks inside it."""
+    for pattern, group, spread in _WRITTEN_AS:
         match = pattern.match(removed)
         if match:
             found = match.group(group)
-            if pattern.pattern.startswith(("^link", "^(\\\\")) and found[-1:] == ":" or found.startswith("\\"):
-                return _SPLIT.join(f"(?:{re.escape(character)}|&#x?+[0-9a-fA-F]++;)" for character in found)
+            if spread:
+                return _SPLIT.join(f"(?:{re.escape(c)}|&#x?+[0-9a-fA-F]++;|\\\\[0-9a-fA-F]{{1,6}}+\\s?)" for c in found)
             return re.escape(found)
     return re.escape(removed)
 
 
-_SPLIT = r"(?:[\s`\\]|&[A-Za-z]++;|<wbr>|<!--(?:[^-]|-(?!->)){0,200}+-->)*+"
-_WRITTEN_AS = [(re.compile(pattern), group) for pattern, group in (
-    (r"^(<\w+)>$", 1),                           # <script>: "<script"
-    (r"^([\w:.-]+)= (?:handler|attribute)$", 1),  # onerror= handler: "onerror"
-    (r"^link to (.+?)$", 1),                     # link to javascript:, link to other.md
-    (r"^(url|[\w-]+)\(\) in a style$", 1),       # url() in a style
-    (r"^([\w-]+) in a style$", 1),               # position in a style
-    (r"^class (.+)$", 1),
-    (r"^(\\\w+) in math$", 1),                   # \href in math
-    (r"^(\[\[?\$*\w*:?)", 1),                     # [sound:…] shown as text: "[sound:"
-    (r"^(data:)", 1),
+_SPLIT = r"(?:[\s`]|&[A-Za-z]++;|<wbr>|<!--(?:[^-]|-(?!->)){0,200}+-->)*+"
+_WRITTEN_AS = [(re.compile(pattern), group, spread) for pattern, group, spread in (
+    (r"^(<\w+)>$", 1, False),                           # <script>: "<script"
+    (r"^([\w:.-]+)= (?:handler|attribute)$", 1, False),  # onerror= handler: "onerror"
+    (r"^link to ([\w.+-]+:)$", 1, True),                # link to javascript:
+    (r"^link to (.+?)$", 1, False),
+    (r"^(url|[\w-]+)\(\) in a style$", 1, True),        # url() in a style, written u\72l( maybe
+    (r"^([\w-]+) in a style$", 1, False),               # position in a style
+    (r"^class (.+)$", 1, False),
+    (r"^(\\\w+) in math$", 1, True),                    # \href in math, written \h<!-- -->ref maybe
+    (r"^(\[\[?\$*\w*:?)", 1, False),                    # [sound:…] shown as text: "[sound:"
+    (r"^(data:)", 1, False),
 )]
 
 

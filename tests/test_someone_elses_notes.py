@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from deckgen.cli import main
 from deckgen.media import MediaResolver
 from deckgen.render import MarkdownRenderer
-from deckgen.sanitize import UNSAFE_TEX
+from deckgen.sanitize import UNSAFE_TEX, kind_of
 
 from conftest import AnkiProfile
 
@@ -24,7 +24,7 @@ SAFE_SCHEMES = ("http:", "https:", "mailto:", "#")
 UNSAFE_TEX_LEFT = re.compile(r"\\(" + "|".join(UNSAFE_TEX) + r")(?![A-Za-z])")
 LOADING_CSS = re.compile(r"url\s*\(|image-set|image\(|@import|expression|position|\\", re.IGNORECASE)
 
-VECTORS = {  # name: (Markdown in an answer, the warning it gets: a piece of the "changed for safety" list)
+VECTORS = {  # name: (Markdown in an answer, the warning it gets: what it names as removed, or shown as text)
     # Script from Markdown alone: a code span inside a link's destination hid the word from the old check.
     "a code span in a javascript: link": ("[see](java`script`:alert(1))", "link to "),
     "a file: link": ("[passwd](file:///etc/passwd)", "link to file:"),
@@ -55,9 +55,9 @@ VECTORS = {  # name: (Markdown in an answer, the warning it gets: a piece of the
                                   "class mathjax_process"),
     # CSS that loads, or places an element over the card.
     "a style's url() spelt with an escape": ('<span style="background:u\\72l(https://evil.example/e)">x</span>',
-                                             "background in a style"),
+                                             "url() in a style"),
     "a style's image-set()": ("<span style=\"color: red; background-image: image-set('https://evil.example/i' 1x)\">x"
-                              "</span>", "background-image in a style"),
+                              "</span>", "image-set() in a style"),
     "a style placing a box over the card": ('<div style="position:fixed;inset:0;z-index:9">x</div>',
                                             "position in a style"),
     # Attributes that clobber the reviewer's page (document.getElementById), or name things.
@@ -140,8 +140,9 @@ def test_no_note_scripts_loads_or_makes_anki_act_in_a_real_collection(tmp_path, 
     assert [(page, dangers(page)) for page in shown if dangers(page)] == []
     assert any("Before." in page and "After." in page for page in shown)  # the rest of the answer is there
     if warning is not None:
-        (line,) = [line for line in result.stderr.splitlines() if "[unsafe-html]" in line]
-        assert line.startswith(f"{tmp_path / 'notes' / 'deck.md'}:5:") and warning in line, result.stderr
+        (line,) = [line for line in result.stderr.splitlines() if warning in line]
+        assert line.startswith(f"{tmp_path / 'notes' / 'deck.md'}:5:"), result.stderr
+        assert line.endswith(f"[{kind_of(warning)}]"), line
 
 
 def test_anki_syntax_shows_as_the_author_wrote_it(tmp_path, anki):
@@ -227,3 +228,40 @@ def test_what_the_cleaning_looks_for_is_found_in_linear_time(name, tmp_path):
               "t = sys.stdin.read(); [r.render(t, inline=i) for i in (False, True)]")
     subprocess.run([sys.executable, "-c", script], input=CLEANING_STALLS[name], text=True, check=True, timeout=30,
                    cwd=tmp_path)
+
+
+def test_ordinary_notes_are_not_taken_for_attacks(tmp_path):
+    """Seen on public notes repositories: links to other notes, centred paragraphs, unquoted addresses holding
+    "=", a word in angle brackets, a form control in prose. None is unsafe; what a card cannot show is said so."""
+    answer = ('See [the other note](other.md) and <a href="notes/x.ipynb">the notebook</a>.\n\n'
+              '<p align="center"><img src="https://example.org/logo.png" width="100"></p>\n\n'
+              '<div><a href=https://www.youtube.com/watch?v=KKjm4ehYiMs>a talk</a></div>\n\n'
+              'Ask the <cliente> first.\n\n'
+              'Pick one: <select><option>a</option></select> then go on.\n\n- and this item stays\n')
+    result, apkg = build(tmp_path, answer)
+    lines = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert all(line.endswith("[unknown-html]") for line in lines), result.stderr
+    assert sorted(line.split("not on the card: ")[1].split(" ")[0] for line in lines) == [
+        "<cliente>", "<option>", "<select>"]
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(apkg) as archive:
+        (tmp_path / "c.anki2").write_bytes(archive.read("collection.anki2"))
+    (answer_html,) = [flds.split("\x1f")[1] for (flds,) in sqlite3.connect(tmp_path / "c.anki2").execute(
+        "select flds from notes")]
+    for kept in ("the other note", "the notebook", 'align="center"', 'href="https://www.youtube.com/watch?v=KKjm4ehYiMs"',
+                 "then go on", "and this item stays"):
+        assert kept in answer_html, kept
+
+
+def test_lone_math_delimiters_are_found_in_linear_time():
+    """Each lone \\( counted the lines before it anew: 1 MiB of them took 79 s (bench/one_note.py)."""
+    import time
+
+    from deckgen.parse import unbalanced_math
+
+    text = "\n".join(["\\(" * 9_000] * 58)
+    start = time.perf_counter()
+    found = unbalanced_math(text)
+    assert time.perf_counter() - start < 10 and len(found) == 58  # each delimiter once a line

@@ -296,8 +296,8 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
     (notes / "deck.md").write_text(f"### Slow?\n{long}\nsecond line\n### Quick?\n*short*\n", encoding="utf-8")
     result = run("build", str(notes), "-o", str(tmp_path / "build"))
     assert result.exit_code == 0
-    assert result.stderr == (f"{notes / 'deck.md'}:2:21: warning: changed for safety, since Anki would run, load or "
-                             "act on it: [sound:…] shown as text [unsafe-html]\n"
+    assert result.stderr == (f"{notes / 'deck.md'}:2:21: warning: [sound:…] shown as text, since Anki would act on "
+                             "it (deckgen bundles no sound and writes none of Anki's own syntax) [anki-syntax]\n"
                              f"{notes / 'deck.md'}:2:1: warning: too complex to render in time, so the card shows "
                              "it as plain text: is it really Markdown? [render-timeout]\n")
     (apkg,) = (tmp_path / "build").glob("*.apkg")
