@@ -48,3 +48,10 @@ def test_memory_measures_each_collector_setting():
     output = bench("memory.py", "--questions", "5", "--rounds", "1")
     for case in ("deckgen as installed", "collector as Python sets it", "collector off"):
         assert row(output, case)[1] > 10  # a peak RSS in MiB, not a placeholder
+
+
+def test_one_note_says_for_each_shape_whether_it_rendered_or_timed_out():
+    output = bench("one_note.py", "--chars", "3000", "--only", "a long table", "unclosed math", "one line of 1 MiB")
+    assert "a long table" in output and "rendered (ordinary)" in output
+    assert "one line of 1 MiB" in output and "refused (line too long)" not in output  # 3,000 characters: one line
+    assert output.rstrip().endswith("shapes that still time out: none")
