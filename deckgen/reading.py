@@ -21,7 +21,7 @@ from pathlib import Path
 KIB, MIB = 1024, 1024 * 1024
 # The most read of each kind of file; a larger one is refused, naming it.
 SETTINGS_LIMIT = MIB  # deckgen.toml, *.deck.toml
-MARKDOWN_LIMIT = 16 * MIB  # a notes file (each answer has its time limit too: see `render`)
+MARKDOWN_LIMIT = 128 * MIB  # a notes file (100,000 questions in one file make 79 MiB; each answer has its time limit)
 RECORD_LIMIT = 1024 * MIB  # the identity record (100,000 notes make about 60 MiB), what a machine delivered
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
@@ -44,9 +44,10 @@ def open_regular(path: Path):
 
 def read_regular(path: Path, limit: int) -> bytes:
     """The bytes of the regular file `path`, if it is one and holds at most `limit` bytes (see the module)."""
-    with open_regular(path) as file:
-        data = file.read(limit + 1)
-    if len(data) > limit:
+    with open_regular(path) as file:  # its size first (a regular file's is known), then what it holds (it may grow)
+        too_large = os.fstat(file.fileno()).st_size > limit
+        data = b"" if too_large else file.read(limit + 1)
+    if too_large or len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {_size(limit)}, the most deckgen reads of such a file", str(path))
     return data
 

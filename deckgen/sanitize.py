@@ -96,6 +96,7 @@ _BRACKET_RE = re.compile(r"(?<!\\)\[|\[(?=(?:sound|anki|latex|\$\$?|\[type)[:\]]
 # Cleaned HTML, as nh3 writes it: every attribute value in double quotes, with `"` and `&` as entities.
 _TAG_RE = re.compile(r'<([a-z][a-z0-9]*+)((?:\s++[^\s=>/]++(?:="[^"]*+")?+)*+)\s*+/?>')
 _ATTRIBUTE_RE = re.compile(r'([^\s=>/]++)(?:="([^"]*+)")?+')
+_LINK_RE = re.compile(r'<a((?:\s++[^\s=>/]++(?:="[^"]*+")?+)*+)\s*+>|</a>')
 # Any HTML, as written: only for saying what was removed (the cleaning itself is nh3's). Every pattern here runs
 # in C, where the time limit cannot reach: each is linear (possessive, no "<" inside a tag), whatever the text.
 _ROUGH_TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
@@ -228,6 +229,8 @@ def clean_html(html_text: str, local_image: LocalImage | None = None, schemes: t
     removed = cleaning.removed | _gone(html_text, cleaned, cleaning.rejected)
     if cleaning.not_included:
         cleaned = _TAG_RE.sub(_not_included, cleaned)
+    if "<a" in cleaned:
+        cleaned = _links_without_address(cleaned)
     cleaned, broken = break_unsafe_tex(_angles_escaped(cleaned))
     cleaned, syntax = anki_syntax_as_text(cleaned)
     return cleaned, tuple(sorted(removed | set(broken) | set(syntax)))
@@ -321,6 +324,21 @@ def inert(text_html: str) -> tuple[str, tuple[str, ...]]:
     made, broken = break_unsafe_tex(text_html)
     made, syntax = anki_syntax_as_text(made)
     return made, tuple(sorted({*broken, *syntax}))
+
+
+def _links_without_address(html_text: str) -> str:
+    """Cleaned HTML with each link left without an address (removed, or to another note) made plain text, as
+    a `<span>`: a card would show it as a link that goes nowhere."""
+    def replace(match: re.Match) -> str:
+        nonlocal inside
+        if match.group(1) is None:  # </a>: links do not nest in cleaned HTML
+            closing, inside = ("</span>" if inside else "</a>"), False
+            return closing
+        inside = ' href="' not in match.group(1)
+        return f"<span{match.group(1)}>" if inside else match.group()
+
+    inside = False
+    return _LINK_RE.sub(replace, html_text)
 
 
 def _not_included(tag: re.Match) -> str:

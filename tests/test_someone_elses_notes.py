@@ -253,6 +253,7 @@ def test_ordinary_notes_are_not_taken_for_attacks(tmp_path):
     for kept in ("the other note", "the notebook", 'align="center"', 'href="https://www.youtube.com/watch?v=KKjm4ehYiMs"',
                  "then go on", "and this item stays"):
         assert kept in answer_html, kept
+    assert "<span>the other note</span>" in answer_html  # plain text: a link that went nowhere looked like one
 
 
 def test_lone_math_delimiters_are_found_in_linear_time():

@@ -45,8 +45,7 @@ FILES = {
     "the identity record as a pipe": ("fifo", ".deckgen/identity.jsonl", 1, "not a regular file"),
     "settings nested 100,000 deep": ("text:x = " + "[" * 100_000, "deckgen.toml", 1, "nested too deeply"),
     "settings with a 5,000-digit number": ("text:x = " + "9" * 5_000, "sub/deckgen.toml", 1, "digits"),
-    "a notes file larger than 16 MiB": ("text:### Q?\n" + ("word " * 12 + "\n") * 300_000, "big.md", 1,
-                                        "larger than 16 MiB"),
+    "a notes file larger than 128 MiB": ("sparse:129", "big.md", 1, "larger than 128 MiB"),
 }
 
 
@@ -55,6 +54,9 @@ def make(folder: Path, what: str, where: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if what == "fifo":
         os.mkfifo(path)
+    elif what.startswith("sparse:"):  # that many MiB, of which the disk holds nothing
+        with open(path, "wb") as file:
+            file.truncate(int(what[7:]) * 1024 * 1024)
     elif what.startswith("link:"):
         path.symlink_to(what[5:])
     else:
