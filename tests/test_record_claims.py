@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,6 +17,11 @@ from deckgen.cli import main
 from conftest import another_machine, answer_all_due, record_of, record_path, reviews_by_card
 
 QUESTIONS = "### What is LoRA?\nLow-rank adapters trained beside frozen weights.\n\n### What is a KV cache?\nKeys and values kept between steps.\n"
+
+
+def git_in(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=folder, check=True,
+                   capture_output=True)
 
 
 def run(*args: str):
@@ -143,12 +150,7 @@ def test_a_reworded_note_of_the_previous_release_is_shown_to_be_its_folders_own_
         tmp_path, monkeypatch):
     """In a git repository, an earlier commit of the record says what the note was first: the namespace mints its
     GUID from that, which no one else's history can make it do."""
-    import subprocess
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
-
+    git = partial(git_in, tmp_path)
     mine = library(tmp_path / "mine")
     build_decks(mine, tmp_path / "build")
     record = record_path(mine)
@@ -169,12 +171,7 @@ def test_a_reworded_note_of_the_previous_release_is_shown_to_be_its_folders_own_
 def test_no_history_a_repository_holds_makes_another_decks_notes_its_own(tmp_path, monkeypatch):
     """Whoever wrote a repository's history, the namespace mints from it only the GUIDs it mints: commits whose
     record held another deck's notes as they were prove nothing."""
-    import subprocess
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
-
+    git = partial(git_in, tmp_path)
     victim, attacker = library(tmp_path / "victim"), library(tmp_path / "attacker")
     build_decks(victim, tmp_path / "victim-build")
     build_decks(attacker, tmp_path / "attacker-build")
