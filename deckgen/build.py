@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from . import render_cache
 from .errors import BuildError, DeckgenError, Diagnostic, SourceError
 from .library import Library, find_library
+from .places import output_folder
 from .staging import project_lock, remove_stale_temporaries
 from .stamp import sources_fingerprint, up_to_date, write_stamp
 
@@ -119,7 +121,8 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     settings_failed = any(d.path == library.settings_path and d.severity == "error" for d in diagnostics)
     try:
         committed = record_bytes(library.record_path) if not outside else None  # read once: for the record and
-        record = EMPTY if committed is None else parse_record(library.record_path, committed, now)  # `delivered`
+        record = EMPTY if committed is None else parse_record(  # and for `delivered`
+            library.record_path, committed, None if trust_record else now)
         record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
@@ -161,7 +164,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             f"belongs to one library, or each would overwrite the other's. Build this one into another folder "
             f"(-o), or give its package another name (slug = \"…\" in {library.settings_path})"), "error",
             "package-taken"))
-    vouched = delivered is not None and delivered.vouches
+    vouched, proven = delivered is not None and delivered.vouches, {}
     if not trust_record and not (vouched and delivered.matches_record):
         foreign = foreign_notes(record, namespace, delivered.notes if vouched else ())
         if foreign:  # minted before deckgen recorded what from, reworded since: the record's history may show it
@@ -183,7 +186,8 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
         rendered = render_decks(identified, library.root, resolver, cache, progress)
     except SourceError as err:  # a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
-    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, packages, rerender, delivered, settings)
+    plan = plan_build(rendered, record, now, render_cache.RENDER_VERSION, packages, rerender, delivered, settings,
+                      namespace or created, proven)
     for deck in identified:
         diagnostics.extend(deck.diagnostics)
     for deck in rendered:
@@ -201,8 +205,8 @@ def _foreign(path: Path, committed: bytes, notes: list) -> list[Diagnostic]:
     `ownership`)."""
     found = []
     for note in notes[:FOREIGN_SHOWN]:
-        at = committed.find(b'"guid":"%s"' % note.guid.encode("utf-8"))
-        found.append(Diagnostic(path, committed.count(b"\n", 0, at) + 1 if at >= 0 else 0, (
+        at = re.search(rb'"guid"\s*:\s*"%s"' % re.escape(note.guid.encode("utf-8")), committed)
+        found.append(Diagnostic(path, committed.count(b"\n", 0, at.start()) + 1 if at else 0, (
             f"the note {note.guid} ({note.question[:60]!r}) is not this notes folder's: its GUID is none its "
             "namespace makes. A record from someone else could otherwise take over notes another deck has in your "
             "collection, with the next import. If this folder is yours, built elsewhere by a deckgen before 0.3 "
@@ -259,28 +263,29 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
     """
     now = time.time() if now is None else now
     library = find_library(source, out_dir)
-    if out_dir.is_symlink():
-        raise DeckgenError(f"{out_dir} is a symbolic link: deckgen writes packages only into a real folder (a cloned "
-                           "repository could make build/ lead anywhere); name the folder it leads to with -o")
+    output_folder(out_dir)
     with project_lock(library.root):
         if skip_unchanged and not allow_new_note_type and not rerender:
             last = up_to_date(library, out_dir)
             if last is not None:
                 return BuildReport(packages=(), diagnostics=(), unchanged=last)
-        for folder in (library.root, out_dir):
-            if folder.is_dir():
-                remove_stale_temporaries(folder)
-        from .delivered import delivered_path
-
-        remove_stale_temporaries(delivered_path(library.root).parent, delivered_path(library.root).name)
         sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
         check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress,
                                                 trust_record))
         plan = check.plan
         from .changelog import changelog_path, updated_changelog
         from .delivered import delivered_path, write_delivered_to
+        from .ids import package_file_name
+        from .places import OUTPUT_MARKER, OUTPUT_MARKER_TEXT, same_path
+
+        # What a killed build of this library left behind: its own files' temporary names only (another
+        # library's build may be writing into a shared output folder right now).
+        for folder, name in ((library.root, library.settings_path.name), (library.record_path.parent, "*"),
+                             (delivered_path(library.root).parent, delivered_path(library.root).name),
+                             (out_dir, OUTPUT_MARKER), *((out_dir, name) for package in plan.packages for name in (
+                                 package_file_name(package.key, "*"), changelog_path(out_dir, package.key).name))):
+            remove_stale_temporaries(folder, name)
         from .package import write_package_to  # only a build that writes loads genanki
-        from .places import OUTPUT_MARKER, OUTPUT_MARKER_TEXT
         from .reading import regular_digest
         from .staging import StagedFiles
 
@@ -305,10 +310,15 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                     files.stage(log, changelog.encode("utf-8"), order=2)
                 if package.is_new_version or check.delivered is None or not check.delivered.built(path):
                     files.stage(path, partial(write_package_to, package.package), order=2)
-                    packages[str(path.absolute())] = (package.key, regular_digest(files.staged(path) or path))
+                    packages[same_path(path)] = (package.key, regular_digest(files.staged(path) or path))
                 built.append(PackageBuild(plan=package, path=path))
             if not (out_dir / OUTPUT_MARKER).is_file():
                 files.stage(out_dir / OUTPUT_MARKER, OUTPUT_MARKER_TEXT, order=2)
+            try:
+                delivered_path(library.root).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise DeckgenError(f"cannot write deckgen's state folder {delivered_path(library.root).parent}: "
+                                   f"{err.strerror} (DECKGEN_STATE_DIR names another)") from None
             files.stage(delivered_path(library.root), partial(
                 write_delivered_to, previous=check.delivered, root=library.root,
                 record=files.staged(library.record_path) or library.record_path,

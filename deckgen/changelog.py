@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import time
 from pathlib import Path
@@ -47,7 +48,9 @@ def updated_changelog(path: Path, plan: VersionPlan, now: float) -> str | None:
     title = f"# Changelog: {plan.name}\n\n"
     try:  # never through a link, nor from anything but a regular file: a cloned output folder may hold either
         old = read_regular(path, CHANGELOG_LIMIT).decode("utf-8", "replace")
-    except OSError:
+    except OSError as err:
+        if err.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EINVAL):  # none, a link, no file:
+            raise  # (a new one is written in its place)
         old = title
     body = old[len(title):] if old.startswith(title) else old
     # A build killed after writing this entry but before its identity record writes it again: replace it.

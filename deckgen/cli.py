@@ -179,9 +179,11 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
     import webbrowser
 
     from .build import plan_library
+    from .places import output_folder
     from .preview import preview_page, preview_path
     from .staging import atomic_write
 
+    _run(lambda: output_folder(output), quiet=False)
     check = _run(lambda: plan_library(source, output=output), quiet=False)
     _echo_diagnostics(check.diagnostics, quiet=False)
     for plan in check.plan.packages:

@@ -33,6 +33,7 @@ removes it.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +43,12 @@ import msgspec
 
 from .errors import SourceError
 from .identity_file import NoteRecord, parse_record
-from .places import LEGACY_DELIVERED_PREFIX, library_tag, state_folder
+from .places import LEGACY_DELIVERED_PREFIX, library_tag, same_path, state_folder
 from .reading import RECORD_LIMIT, open_regular, regular_digest
 
-FORMAT = 2  # 2: in the state folder, with the packages written (1: deckgen 0.2, in the output folder)
-READABLE = (1, 2)
+FORMAT = 2  # 2: in the state folder, with the packages written
+LEGACY_FORMAT = 1  # deckgen 0.2's, in the output folder
+READABLE = (LEGACY_FORMAT, FORMAT)
 
 
 class _Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -82,7 +84,7 @@ class Delivered:
 
     def built(self, path: Path) -> bool:
         """Whether `path` holds, as a regular file, the very bytes this machine wrote there."""
-        recorded = self.packages.get(str(path.absolute()))
+        recorded = self.packages.get(same_path(path))
         try:
             return recorded is not None and regular_digest(path) == recorded[1]
         except OSError:
@@ -118,13 +120,13 @@ def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
 def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[str, str]:
     """The package keys other libraries have built into `output`, each with that library's folder (a library
     of the same namespace is this one, moved or copied: not another)."""
-    found, library, folder = {}, str(root.resolve()), str(output.absolute())
+    found, library, folder = {}, str(root.resolve()), same_path(output)
     own = delivered_path(root)
     for path in sorted(_folder().glob("*.jsonl")) if _folder().is_dir() else []:
         read = _header(path, whole=False) if path != own else None
         if read is not None and _other(read[0], library, namespace):
             found.update({key: read[0].library for file, (key, _) in read[0].packages.items()
-                          if str(Path(file).parent) == folder})
+                          if os.path.dirname(file) == folder})
     for path in sorted(output.glob(f"{LEGACY_DELIVERED_PREFIX}*.jsonl")):  # libraries deckgen 0.2 built there
         read = _header(path, whole=False)
         if read is not None and _other(read[0], library, namespace):
@@ -142,13 +144,14 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None) -> 
     never the only copy of anything that matters). With no file in the state folder, deckgen 0.2's in `output`."""
     library = str(root.resolve())
     legacy = [(path, read) for path in (_legacy_paths(output, root) if output is not None else [])
-              if (read := _header(path)) is not None and read[0].library == library]
+              if (read := _header(path)) is not None and read[0].library == library
+              and read[0].deckgen_delivered == LEGACY_FORMAT]  # what a repository can put there: 0.2's alone
     own = _header(delivered_path(root))
     candidates = ([(delivered_path(root), own, True)] if own is not None and own[0].library == library else []) + [
         (path, read, False) for path, read in legacy]
     for path, (header, built), vouches in candidates:
-        found = Delivered(versions=header.versions, packages=dict(header.packages), vouches=vouches,
-                          legacy=tuple(path for path, _ in legacy))
+        found = Delivered(versions=header.versions, packages=dict(header.packages) if vouches else {},
+                          vouches=vouches, legacy=tuple(path for path, _ in legacy))
         if built == committed:  # as after every build here: what was delivered is what the record says
             return _replace(found, matches_record=True)
         try:

@@ -77,7 +77,8 @@ class Identified(msgspec.Struct, frozen=True):
     reworded: bool = False
     """Recognised by its answer or a close wording rather than by its text, or by `{was=…}`."""
     minted: tuple[str, ...] = ()
-    """For a new note, what its GUID is minted from (see `ownership`)."""
+    """For a new note that is not the first of identical questions, what its GUID is minted from (see
+    `ownership`)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,9 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
                     if guid not in taken:
                         break
                 taken.add(guid)
-                notes.append(Identified(question, guid, None, minted=minted))
+                # What it is minted from is recorded where the record will not show it: the second of identical
+                # questions (see `ownership`); for the others, once reworded or moved (see `plan`).
+                notes.append(Identified(question, guid, None, minted=minted if occurrences[text] > 1 else ()))
             index += 1
         identified.append(notes)
     for diagnostic in matcher.diagnostics + _ids_used_twice(decks, identified):

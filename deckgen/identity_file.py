@@ -222,9 +222,11 @@ def parse_record(path: Path, data: bytes, now: float | None = None) -> IdentityR
             latest_time = max(item.times())
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(latest_time)) if latest_time < 253402300800 \
                 else "after the year 9999"
-            raise damaged(path, number, f"a time later than now ({when}), which no build writes: a record from a "
-                                        "machine whose clock is wrong, or from someone who wants Anki to take their "
-                                        "package for the latest and skip yours as older")
+            raise SourceError(path, number, code="future-time", message=(
+                f"identity record: a time later than now ({when}), which no build writes: a record from someone "
+                "who wants Anki to take their package for the latest and skip yours as older, or from a machine "
+                "whose clock was ahead. If it is your own, build with --trust-record (the times stay as they are, "
+                "as Anki has them)"))
         table, table_lines = found[kind], read_lines[kind]
         if key in table:  # two branches changed it: the newer record wins
             tidy = False

@@ -3,33 +3,37 @@
 The record is committed with the notes, so a cloned repository decides what
 it holds; the GUIDs of another deck's notes are public (in that deck's own
 record), and a package updates any note whose GUID it carries. So a note of
-the record is taken as this folder's only when its GUID shows it, surest
-first:
+the record is taken as this folder's only when something shows it (`proof`):
 
-1. the record says what the GUID was minted from (`NoteRecord.minted`, written
-   for every note minted since deckgen 0.3), and this folder's namespace mints
-   that very GUID from it;
-2. this machine built the note before (what it delivered is kept outside the
-   library, see `delivered`): it is trusted as it is;
-3. notes minted before `minted` was recorded: the namespace mints the GUID from
-   what the record says now (the note was never reworded), or deckgen 0.1's
-   rule does (from a package's slug and the question, as 0.1 kept them); or,
-   where the notes folder is in a git repository, from what an earlier commit
-   of the record said of it (`minted_in_history`: no history, whoever wrote
-   it, can make a namespace mint a GUID it does not).
+1. this folder's namespace mints its GUID (see `ids.note_guid`) from what the
+   record says of it now (its deck, note type and question or explicit id),
+   as for every note never reworded or moved since it was minted;
+2. or from what the record says it was minted from (`NoteRecord.minted`,
+   written when a note is first reworded or moved, since what it was minted
+   from is then no longer in the record, and for a note minted as the second
+   of identical questions);
+3. or from what an earlier git commit of the record said of it, where the
+   notes folder is in a git repository (`minted_in_history`, for notes
+   reworded before deckgen 0.3 recorded `minted`): no history, whoever wrote
+   it, makes a namespace mint a GUID it does not;
+4. or this machine built the note before (what it delivered is kept outside the
+   library, see `delivered`): it is trusted as it is.
 
-What stays possible by design: a copy of the folder with its `deckgen.toml`
-(a fork) shares its namespace, and so its notes; and any package at all can
-update a note whose GUID it knows. A note none of this vouches for is refused
-(`foreign_notes`); `deckgen build --trust-record` accepts them, once, on a
-machine that has never built the folder (the author's own folder, first built
-elsewhere by an older deckgen, its notes reworded since).
+Notes first built by deckgen 0.1, before namespaces, have GUIDs minted from
+their deck's slug and question alone (0.1's rule, checked as 1 and 2 are):
+anyone can mint those, so a record may claim them as 0.2 let it. What stays
+possible by design: a copy of the folder with its `deckgen.toml` (a fork)
+shares its namespace, and so its notes; and any package at all can update a
+note whose GUID it knows. A note nothing vouches for is refused
+(`foreign_notes`); `deckgen build --trust-record` accepts them (the author's
+own folder, first built elsewhere by an older deckgen, with no git history).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -39,113 +43,56 @@ from .ids import note_guid, stable_hash
 from .syntax import question_key
 
 OCCURRENCES = 8  # identical questions of one deck minted before `minted` was recorded: the 1st to 8th are found
-
-
-def minted_from(kind: str, deck: str, note_type: int, text: str, occurrence: int) -> tuple[str, ...]:
-    """What a new note's GUID is minted from (see `ids.note_guid`), as the record keeps it."""
-    return kind, deck, str(note_type), text, str(occurrence)
-
-
-def foreign_notes(record: IdentityRecord, namespace: str | None, delivered: Iterable[str] = ()) -> list[NoteRecord]:
-    """The notes of `record` that nothing shows to be this folder's (see the module), by GUID; `delivered`: the
-    GUIDs this machine built before."""
-    delivered = set(delivered)
-    foreign = []
-    for guid, note in record.notes.items():
-        if guid in delivered:
-            continue
-        if note.minted:
-            if not _mints(namespace, note.minted, guid):
-                foreign.append(note)
-        elif not _minted_before(record, namespace, note):
-            foreign.append(note)
-    return sorted(foreign, key=lambda note: note.guid)
-
-
+RULE_0_1 = "0.1"  # what `minted` starts with for a GUID of deckgen 0.1's rule
 HISTORY_COMMITS = 2000  # the most commits of the record looked at
 HISTORY_SECONDS = 60
 
-
-def minted_in_history(root: Path, record_path: Path, record: IdentityRecord, namespace: str | None,
-                      notes: list[NoteRecord]) -> set[str]:
-    """The GUIDs of `notes` that the namespace mints from what an earlier commit of the record (in the git
-    repository `root` is in) said of them, newest first; empty without git or a repository.
-
-    Only git's plumbing is run, with hooks and the file-system monitor off, so that a repository from
-    anywhere runs nothing of its own; a repository git refuses (another user's) proves nothing.
-    """
-    import shutil
-    import subprocess
-
-    left = {note.guid for note in notes if not note.minted}
-    git = shutil.which("git")
-    if not left or git is None or namespace is None:
-        return set()
-    command = [git, "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--no-pager", "-C", str(root)]
-    try:
-        prefix = subprocess.run([*command, "rev-parse", "--show-prefix"], capture_output=True, text=True,
-                                timeout=HISTORY_SECONDS, check=True).stdout.strip()
-        relative = record_path.relative_to(root).as_posix()
-        commits = subprocess.run([*command, "rev-list", f"--max-count={HISTORY_COMMITS}", "HEAD", "--", relative],
-                                 capture_output=True, text=True, timeout=HISTORY_SECONDS, check=True).stdout.split()
-        if not commits:
-            return set()
-        blobs = subprocess.run([*command, "cat-file", "--batch"], input="".join(
-            f"{commit}:{prefix}{relative}\n" for commit in commits).encode(), capture_output=True,
-            timeout=HISTORY_SECONDS, check=True).stdout
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return set()
-    proven: set[str] = set()
-    for content in _batch_contents(blobs):
-        for line in content.split(b"\n"):
-            if not line.startswith(b'{"guid":"') or line[9:line.find(b'"', 9)].decode("utf-8", "replace") not in left:
-                continue
-            try:
-                earlier = msgspec.json.decode(line, type=NoteRecord)
-            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-                continue
-            if _minted_before(record, namespace, earlier):
-                proven.add(earlier.guid)
-                left.discard(earlier.guid)
-        if not left:
-            break
-    return proven
+Minted = tuple[str, ...]
+"""What a GUID is minted from: (kind, deck, note type, text, occurrence) for a namespace's (see `ids.note_guid`),
+or ("0.1", slug, kind, text, occurrence) for deckgen 0.1's rule."""
 
 
-def _batch_contents(output: bytes):
-    """The contents `git cat-file --batch` gave, in order (an object it did not find gives none)."""
-    position = 0
-    while position < len(output):
-        end = output.find(b"\n", position)
-        header = output[position:end].split()
-        if len(header) != 3:  # "<name> missing"
-            position = end + 1
-            continue
-        size = int(header[2])
-        yield output[end + 1:end + 1 + size]
-        position = end + 1 + size + 1
+def minted_from(kind: str, deck: str, note_type: int, text: str, occurrence: int) -> Minted:
+    """What a new note's GUID is minted from, as the record keeps it."""
+    return kind, deck, str(note_type), text, str(occurrence)
 
 
-def _mints(namespace: str | None, minted: tuple[str, ...], guid: str) -> bool:
-    if namespace is None or len(minted) != 5 or not minted[2].isdigit() or not minted[4].isdigit():
-        return False
-    kind, deck, note_type, text, occurrence = minted
-    return note_guid(namespace, deck, int(note_type), kind, text, int(occurrence)) == guid
-
-
-def _minted_before(record: IdentityRecord, namespace: str | None, note: NoteRecord) -> bool:
-    """Whether the namespace (or deckgen 0.1's rule) mints the note's GUID from what the record says now."""
+def proof(record: IdentityRecord, namespace: str | None, note: NoteRecord) -> Minted | None:
+    """What shows the note's GUID to be this folder's (see the module, 1 and 2), or None; `record` gives the
+    decks, note types and packages it may have been minted under."""
+    if note.minted and _mints(namespace, note.minted, note.guid):
+        return note.minted
     kind, text = ("id", note.explicit_id) if note.explicit_id else ("question", question_key(note.question))
     models = {model for model in (note.model, record.decks[note.deck].model if note.deck in record.decks else None)
               if model is not None} or set(record.note_types)
+    slugs = _slugs_of_0_1(record, note, models)
     for occurrence in range(1, OCCURRENCES + 1):
-        if namespace is not None and any(note_guid(namespace, note.deck, model, kind, text, occurrence) == note.guid
-                                         for model in models):
-            return True
-        if any(_guid_of_0_1(slug, kind, text, occurrence) == note.guid
-               for slug in _slugs_of_0_1(record, note, models)):
-            return True
-    return False
+        if namespace is not None:
+            for model in sorted(models):
+                if note_guid(namespace, note.deck, model, kind, text, occurrence) == note.guid:
+                    return minted_from(kind, note.deck, model, text, occurrence)
+        for slug in slugs:
+            if _guid_of_0_1(slug, kind, text, occurrence) == note.guid:
+                return RULE_0_1, slug, kind, text, str(occurrence)
+    return None
+
+
+def foreign_notes(record: IdentityRecord, namespace: str | None, vouched: Iterable[str] = ()) -> list[NoteRecord]:
+    """The notes of `record` that nothing shows to be this folder's (see the module), by GUID; `vouched`: the
+    GUIDs this machine built before."""
+    vouched = set(vouched)
+    return sorted((note for guid, note in record.notes.items()
+                   if guid not in vouched and proof(record, namespace, note) is None), key=lambda note: note.guid)
+
+
+def _mints(namespace: str | None, minted: Minted, guid: str) -> bool:
+    if len(minted) != 5 or not minted[4].isdigit():
+        return False
+    if minted[0] == RULE_0_1:
+        return _guid_of_0_1(minted[1], minted[2], minted[3], int(minted[4])) == guid
+    kind, deck, note_type, text, occurrence = minted
+    return namespace is not None and note_type.isdigit() and \
+        note_guid(namespace, deck, int(note_type), kind, text, int(occurrence)) == guid
 
 
 def _slugs_of_0_1(record: IdentityRecord, note: NoteRecord, models: set[int]) -> list[str]:
@@ -162,3 +109,88 @@ def _slugs_of_0_1(record: IdentityRecord, note: NoteRecord, models: set[int]) ->
 def _guid_of_0_1(slug: str, kind: str, text: str, occurrence: int) -> str:
     """deckgen 0.1's GUID of a new note (its `identity.new_guid`)."""
     return base64.b32encode(stable_hash(kind, slug, text, str(occurrence))[:10]).decode("ascii").lower()
+
+
+def minted_in_history(root: Path, record_path: Path, record: IdentityRecord, namespace: str | None,
+                      notes: list[NoteRecord]) -> dict[str, Minted]:
+    """For the notes of `notes` that an earlier commit of the record (in the git repository `root` is in) shows
+    to be this folder's (see `proof`), what their GUIDs were minted from; newest commits first, each read in
+    turn, stopping once all are shown. Empty without git or a repository (a shallow clone shows what it has).
+
+    Only git's plumbing runs, found on PATH (never in the notes folder or the current one), with hooks and the
+    file-system monitor off, so that a repository from anywhere runs nothing of its own; a repository git
+    refuses (another user's) shows nothing.
+    """
+    import subprocess
+
+    left = {note.guid for note in notes}
+    git = _git()
+    if not left or git is None:
+        return {}
+    command = [git, "-c", "core.fsmonitor=false", "-c", "core.hooksPath=" + os.devnull, "--no-pager", "-C",
+               str(root)]
+    try:
+        prefix = subprocess.run([*command, "rev-parse", "--show-prefix"], capture_output=True, text=True,
+                                timeout=HISTORY_SECONDS, check=True).stdout.strip()
+        relative = record_path.relative_to(root).as_posix()
+        commits = subprocess.run([*command, "rev-list", f"--max-count={HISTORY_COMMITS}", "HEAD", "--", relative],
+                                 capture_output=True, text=True, timeout=HISTORY_SECONDS, check=True).stdout.split()
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return {}
+    proven: dict[str, Minted] = {}
+    for content in _contents(command, [f"{commit}:{prefix}{relative}" for commit in commits]):
+        for line in content.split(b"\n"):
+            if not line.startswith(b'{"guid":"') or line[9:line.find(b'"', 9)].decode("utf-8", "replace") not in left:
+                continue
+            try:
+                earlier = msgspec.json.decode(line, type=NoteRecord)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                continue
+            shown = proof(record, namespace, earlier)
+            if shown is not None:
+                proven[earlier.guid] = shown
+                left.discard(earlier.guid)
+        if not left:
+            break
+    return proven
+
+
+def _contents(command: list[str], objects: list[str]) -> Iterator[bytes]:
+    """The contents of git's `objects`, one at a time (`git cat-file --batch`: one is asked for once the one
+    before is read, so that no more than one is held at once); an object git does not have gives none."""
+    import subprocess
+
+    if not objects:
+        return
+    with subprocess.Popen([*command, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as batch:
+        try:
+            for name in objects:
+                batch.stdin.write(name.encode("utf-8") + b"\n")
+                batch.stdin.flush()
+                header = batch.stdout.readline().split()
+                if len(header) != 3 or not header[2].isdigit():  # "<name> missing"
+                    continue
+                content = batch.stdout.read(int(header[2]))
+                batch.stdout.read(1)  # the line end after it
+                yield content
+        except OSError:
+            return
+        finally:
+            batch.stdin.close()
+            batch.kill()
+
+
+def _git() -> str | None:
+    """git's path from PATH alone: never a `git` in the current folder, as Windows would take first (a cloned
+    repository could hold one)."""
+    names = ["git"] + [f"git{suffix}" for suffix in os.environ.get("PATHEXT", "").split(os.pathsep) if suffix] \
+        if os.name == "nt" else ["git"]
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if not folder or not os.path.isabs(folder) or os.path.abspath(folder) == os.path.abspath(os.curdir):
+            continue
+        for name in names:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+    return None

@@ -52,6 +52,22 @@ def library_tag(root: Path) -> str:
     return hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
+def output_folder(folder: Path) -> Path:
+    """`folder`, to write packages, changelogs or previews into: never a symbolic link (a cloned repository could
+    make `build/` lead anywhere); DeckgenError otherwise."""
+    from .errors import DeckgenError
+
+    if folder.is_symlink():
+        raise DeckgenError(f"{folder} is a symbolic link: deckgen writes only into a real folder (a cloned "
+                           "repository could make build/ lead anywhere); name the folder it leads to with -o")
+    return folder
+
+
+def same_path(path: Path) -> str:
+    """`path` as the state folder keys it: absolute, `..` resolved, in the case the system compares."""
+    return os.path.normcase(os.path.abspath(path))
+
+
 def is_output_folder(folder: Path, files: list[str], subfolders: list[str]) -> bool:
     """Whether deckgen built into `folder`, from the names a walk listed in it (its changelogs are Markdown, but no
     notes)."""

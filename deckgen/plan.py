@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,9 @@ from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_rec
 from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
-from .sanitize import clean_html, inert
-from .syntax import cloze_changes, cloze_matches, cloze_numbers, safe_tag
+from .ownership import Minted, proof
+from .sanitize import SYNTAX, UNSAFE, inert, kind_of
+from .syntax import cloze_changes, cloze_matches, cloze_numbers, question_key, safe_tag
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
@@ -49,8 +51,15 @@ DAY = 86400
 FINGERPRINT_FORMAT = 1
 CLEANING = 3
 """The render version from which every field is cleaned by one allowlist (deckgen 0.3): a note delivered by an
-earlier one whose HTML differs from today's, where the cleaning removes something, held that something, maybe
-script; it is delivered again by the next build, without --rerender (an upgrade's one re-stamp, on purpose)."""
+earlier one whose HTML differs from today's, and held what the cleaning now removes (`_held_before`: maybe
+script), is delivered again by the next build, without --rerender (an upgrade's one re-stamp, on purpose)."""
+# What deckgen 0.2 cleaned (its `sanitize`), to tell which of today's removals its packages held: it cleaned a
+# text's HTML only where its Markdown (tabs and line ends taken out) held one of these; it broke these MathJax
+# commands, as written; it removed a style holding these; it kept `id`, `name`, `class` and data: images.
+_CLEANED_BY_0_2 = re.compile(r"<[A-Za-z!/?]|&|script\s*:|data\s*:", re.IGNORECASE)
+_TEX_BROKEN_BY_0_2 = frozenset({"href", "url", "style", "class", "cssId", "data", "csname"})
+_STYLE_REMOVED_BY_0_2 = re.compile(r"expression\s*\(|url\s*\(|javascript:|@import|behavior\s*:", re.IGNORECASE)
+_ID_KEPT_BY_0_2 = re.compile(r' id="dg-(?!fn:|fnref:)')
 
 
 class NoteChange(msgspec.Struct, frozen=True):
@@ -220,17 +229,20 @@ def html_hash(fields: Sequence[str], tags: Sequence[str]) -> str:
 
 def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: float, render_version: int,
                packages: Mapping[str, str], rerender: bool = False, delivered: Delivered | None = None,
-               settings: LibrarySettings = LibrarySettings()) -> BuildPlan:
+               settings: LibrarySettings = LibrarySettings(), namespace: str | None = None,
+               proofs: Mapping[str, Minted] | None = None) -> BuildPlan:
     """Plan the next build of `decks` after the ones `previous` records, and the ones `delivered` says this
     machine built (see `delivered`). `packages` gives each deck's package (by deck key); `settings` bound how
-    long removed notes are carried, and may ask for a version."""
+    long removed notes are carried, and may ask for a version. `namespace` and `proofs` (what the record's
+    history shows notes to be minted from) let a note reworded or moved keep what its GUID was minted from
+    (see `ownership`)."""
     delivered = delivered or Delivered()
     stamp = max(int(now), previous.max_mtime() + 1, delivered.max_mtime() + 1)
     plans, diagnostics = [], []
     notes, package_records = dict(previous.notes), dict(previous.packages)
     deck_records, note_types = dict(previous.decks), dict(previous.note_types)
-    parts = [_plan_deck(deck, previous, delivered, stamp, render_version, rerender, settings.source_url)
-             for deck in decks]
+    parts = [_plan_deck(deck, previous, delivered, stamp, render_version, rerender, settings.source_url, namespace,
+                        proofs or {}) for deck in decks]
     for part in parts:
         diagnostics.extend(part.diagnostics)
         deck_records[part.deck_record.deck] = part.deck_record
@@ -287,7 +299,8 @@ class _DeckShare:
 
 
 def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, stamp: int, render_version: int,
-               rerender: bool, source_url: str | None = None) -> _DeckShare:
+               rerender: bool, source_url: str | None, namespace: str | None,
+               proofs: Mapping[str, Minted]) -> _DeckShare:
     source = deck.identified.parsed.source
     settings, key, display = source.settings, source.file.key, source.file.display
     choice = deck.identified.note_type
@@ -348,7 +361,8 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if kind is None and record.html != html_now:
             if rerender:
                 kind, rendering = "changed", True
-            elif old_render < CLEANING and (note.question.removed or note.answer.removed):
+            elif old_render < CLEANING and (_held_before(question.title, note.question)
+                                            or _held_before(question.answer, note.answer)):
                 kind, rendering, cleaned = "changed", True, True
             elif old_render < render_version:
                 pending += 1
@@ -369,7 +383,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
                                   sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
                                   mtime=mtime, source=source_line, explicit_id=question.explicit_id,
-                                  minted=identified.minted or (record.minted if record is not None else ())))
+                                  minted=_minted(identified, record, key, previous, namespace, proofs)))
         package_notes.append(PackageNote(identified.guid, (*fields[:2], _source(source_line, question.title, source_url),
                                                            fields[2]), note.tags, mtime, note_type.model_id, name))
         media.update((ref.name, ref) for ref in images)
@@ -396,8 +410,9 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if not record.removed or reverted:
             changes.append(NoteChange("replaced" if replacing else "removed", record.question, record.source,
                                       reverted=reverted))
-        cleaned = bool(record.removed) and not reverted and old_render < CLEANING and bool(
-            tombstone.question.removed or tombstone.answer.removed) and record.html != html_hash(fields, tags)
+        cleaned = bool(record.removed) and not reverted and old_render < CLEANING and (
+            _held_before(record.question, tombstone.question) or _held_before(record.answer, tombstone.answer)) \
+            and record.html != html_hash(fields, tags)
         if cleaned:
             changes.append(NoteChange("changed", record.question, record.source, rendering=True, cleaned=True))
         tombstones.append(_Tombstone(record, tags, fields, stamp if not record.removed or reverted or cleaned
@@ -526,6 +541,51 @@ def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str
     return ("renamed" if reworded else "changed"), False
 
 
+def _minted(identified, record: NoteRecord | None, key: str, previous: IdentityRecord, namespace: str | None,
+            proofs: Mapping[str, Minted]) -> Minted:
+    """What the record keeps of what a note's GUID was minted from: a new note's, when it says it; the record's
+    as it was; or, for a note reworded or moved now (or before, as `proofs` shows), what shows it was minted
+    from its text and deck as they were, which the record will no longer hold (see `ownership`)."""
+    if record is None:
+        return identified.minted
+    if record.minted:
+        return record.minted
+    question = identified.question
+    was = (record.deck, record.explicit_id or question_key(record.question))
+    if record.guid in proofs or was != (key, question.explicit_id or question.key):
+        return proofs.get(record.guid) or proof(previous, namespace, record) or ()
+    return ()
+
+
+def _held_before(markdown: str, rendered: RenderedText) -> bool:
+    """Whether deckgen 0.2's HTML of this Markdown held something today's cleaning removes (see CLEANING): what it
+    never cleaned (Anki's syntax, a style's position, `name`, an `id` now prefixed, MathJax's other commands, a
+    data: image, mathjax_process), or what it did not see as written (a scheme split by a code span, `\\href`
+    spelt with an entity, `u\\72l(`), or anything in a text whose Markdown it never cleaned at all."""
+    if _ID_KEPT_BY_0_2.search(rendered.html):
+        return True
+    if not rendered.removed:
+        return False
+    cleaned = _CLEANED_BY_0_2.search(markdown.translate(_TABS_AND_LINE_ENDS)) is not None
+    for reason in rendered.removed:
+        tex = re.fullmatch(r"\\(\w+) in math", reason)
+        style = re.fullmatch(r"([\w-]+)(\(\))? in a style", reason)
+        if kind_of(reason) == SYNTAX or (tex and (tex.group(1) not in _TEX_BROKEN_BY_0_2
+                                                  or f"\\{tex.group(1)}" not in markdown)):
+            return True
+        if tex:
+            continue
+        if not cleaned and kind_of(reason) == UNSAFE:
+            return True
+        if style and not (style.group(2) and _STYLE_REMOVED_BY_0_2.search(markdown)) or \
+                reason in ("class mathjax_process", "name= attribute") or reason.startswith("data:"):
+            return True
+    return False
+
+
+_TABS_AND_LINE_ENDS = dict.fromkeys(map(ord, "\t\n\r"))
+
+
 def _note_type_record(note_type: NoteType, mtime: int) -> NoteTypeRecord:
     return NoteTypeRecord(note_type=note_type.model_id, name=note_type.name, fields=note_type.fields,
                           templates=tuple(name for name, _, _ in note_type.templates), sort_field=note_type.sort_field,
@@ -600,14 +660,15 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
 
 
 def _source(source_line: str, heading: str, template: str | None) -> str:
-    """A card's Source field: `file:line`, a link when the library has a `source_url` template (`https:` or
-    `obsidian:`, see `settings`). Made as safe as every field: it may come from the record, anyone's to edit."""
-    if template is None:
-        return inert(html.escape(source_line, quote=False))[0]
-    path, _, line = source_line.rpartition(":")
-    url = template.format(path=quote(path, safe="/"), line=line, heading=quote(heading, safe=""))
-    link = f'<a class="dg-source-link" href="{html.escape(url)}">{html.escape(source_line, quote=False)}</a>'
-    return clean_html(link, schemes=(url[:url.index(":") + 1].lower(),))[0]
+    """A card's Source field: `file:line`, a link when the library has a `source_url` template (see `settings`:
+    it starts with `https:` or `obsidian:`, and takes each part URL-encoded). Made as safe as every field (see
+    `sanitize.inert`), since it may come from the record, anyone's to edit: it holds no element but deckgen's."""
+    text = html.escape(source_line, quote=False)
+    if template is not None:
+        path, _, line = source_line.rpartition(":")
+        url = template.format(path=quote(path, safe="/"), line=quote(line, safe=""), heading=quote(heading, safe=""))
+        text = f'<a class="dg-source-link" href="{html.escape(url)}">{text}</a>'
+    return inert(text)[0]
 
 
 def _moved_warnings(moved, name: str, note_type: NoteType) -> list[Diagnostic]:

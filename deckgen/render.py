@@ -24,7 +24,7 @@ from .identity_file import NoteRecord
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
-from .sanitize import SYNTAX, UNKNOWN, UNSAFE, clean_html, kind_of, written_as
+from .sanitize import SYNTAX, UNKNOWN, UNSAFE, clean_html, inert, kind_of, written_as
 from .tags import PatternClock, note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, time_limit
 
@@ -155,9 +155,7 @@ class MarkdownRenderer:
     def render(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
         if inline and PLAIN_TEXT_RE.fullmatch(text) and not MAY_LINK_RE.search(text):
-            # What Markdown makes of it, far faster; cleaned all the same, as every text is.
-            cleaned, removed = clean_html(html.escape(text, quote=False))
-            return RenderedText(cleaned, removed=removed)
+            return as_text(text, inline)  # what Markdown makes of it, far faster
         return self.convert(text, inline, folder)
 
     def convert(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
@@ -173,9 +171,7 @@ class MarkdownRenderer:
                 return self._convert(text, inline, folder)
         except TimeLimitExceeded:
             self._md.clear()  # an interrupted Markdown may hold half-made state: start afresh
-            escaped = html.escape(text, quote=False).replace("\n", "<br>\n")
-            cleaned, removed = clean_html(escaped if inline else f"<p>{escaped}</p>")
-            return RenderedText(cleaned, removed=removed, timed_out=True)
+            return msgspec.structs.replace(as_text(text, inline), timed_out=True)
 
     def _convert(self, text: str, inline: bool, folder: Path) -> RenderedText:
         if inline:
@@ -262,8 +258,8 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: 
         notes.append(RenderedNote(identified=identified, question=title, answer=answer,
                                   tags=tuple(sorted({*note_tags(question, settings.topics, clock), *extra})),
                                   syntax_tags=extra))
-    tombstones = tuple(RenderedTombstone(record, question or _escaped(record.question, True),
-                                         answer or _escaped(record.answer, False))
+    tombstones = tuple(RenderedTombstone(record, question or as_text(record.question, True),
+                                         answer or as_text(record.answer, False))
                        for record, (question, answer) in zip(deck.gone, gone))
     if description is None:
         description = RenderedText("")
@@ -276,10 +272,14 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: 
                         description_html=description_html, diagnostics=tuple(diagnostics))
 
 
-def _escaped(text: str, inline: bool) -> RenderedText:
-    """A removed note's text that can no longer be rendered, shown as it was written."""
-    escaped = html.escape(text, quote=False)
-    return RenderedText(escaped if inline else f"<p>{escaped}</p>")
+def as_text(text: str, inline: bool) -> RenderedText:
+    """A text shown as it was written, its Markdown not read (a plain line; a text past its time limit; a removed
+    note's that can no longer be rendered): escaped, each line its own, and made inert as every field is (see
+    `sanitize.inert`: escaped text holds no element of anyone's)."""
+    # In the form cleaning gives (see `clean_html`): a no-break space as an entity, no byte-order mark first.
+    escaped = html.escape(text, quote=False).replace("\n", "<br>\n").replace("\xa0", "&nbsp;")
+    made, removed = inert(escaped.removeprefix("\ufeff") if inline else f"<p>{escaped}</p>")
+    return RenderedText(made, removed=removed)
 
 
 def note_media(*texts: RenderedText) -> tuple[MediaRef, ...]:

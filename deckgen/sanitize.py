@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from .media import URL_SCHEME_RE, not_included_html
+from .media import DRIVE_PATH_RE, URL_SCHEME_RE, not_included_html
 
 ALLOWED_TAGS = frozenset("""
     a abbr b bdi bdo blockquote br caption center cite code col colgroup dd del details dfn div dl dt em
@@ -65,7 +65,12 @@ STYLE_PROPERTIES = frozenset("""
     text-align text-decoration text-decoration-line text-decoration-color text-decoration-style text-transform
     vertical-align white-space width height max-width max-height min-width min-height border-collapse
 """.split())
-STYLE_FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb"})
+STYLE_FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb", "calc", "min", "max", "clamp", "var"})
+# What in a style loads (functions) or places an element over others (properties): said as unsafe when removed.
+LOADING_FUNCTIONS = frozenset({"url", "image", "image-set", "-webkit-image-set", "cross-fade", "element", "expression",
+                               "paint", "src"})
+PLACING_PROPERTIES = frozenset({"position", "z-index", "inset", "top", "left", "right", "bottom", "transform",
+                                "behavior", "-moz-binding", "content", "cursor"})
 STYLE_TOKENS = frozenset({"whitespace", "ident", "number", "percentage", "dimension", "hash", "string", "literal",
                           "comment"})
 # MathJax reads TeX inside an element of this class even where it skips the rest (code, pre): see MATHJAX.
@@ -112,8 +117,8 @@ LocalImage = Callable[[str], "str | None"]
 class _Cleaning:
     """One text's cleaning: nh3's attribute filter, which also notes what it removes and which images stay out."""
 
-    def __init__(self, local_image: LocalImage | None, schemes: tuple[str, ...]):
-        self.local_image, self.schemes = local_image, schemes
+    def __init__(self, local_image: LocalImage | None):
+        self.local_image = local_image
         self.removed: set[str] = set()
         self.rejected: Counter = Counter()
         """The attributes the filter removed (by name), said in `removed` already."""
@@ -146,10 +151,10 @@ class _Cleaning:
     def link(self, url: str) -> str | None:
         if url.startswith("#"):  # a footnote, or another place on the card: its id is prefixed (ID_PREFIX)
             return "#" + ID_PREFIX + url[1:]
-        if url.lower().startswith(self.schemes) or url.startswith("//"):  # nh3 has read the scheme as browsers do
+        if url.lower().startswith(LINK_SCHEMES) or url.startswith("//"):  # nh3 has read the scheme as browsers do
             return url
-        if not URL_SCHEME_RE.match(url):
-            return None  # another note or file (`other.md`): no card can open it, the link's text stays
+        if not URL_SCHEME_RE.match(url) or DRIVE_PATH_RE.match(url):
+            return None  # another note or file (`other.md`, C:/…): no card can open it, the link's text stays
         self.removed.add(f"link to {_shown(url)}")
         return None
 
@@ -216,16 +221,15 @@ def _flat(tokens):
             yield from _flat(token.arguments)
 
 
-def clean_html(html_text: str, local_image: LocalImage | None = None, schemes: tuple[str, ...] = LINK_SCHEMES
-               ) -> tuple[str, tuple[str, ...]]:
+def clean_html(html_text: str, local_image: LocalImage | None = None) -> tuple[str, tuple[str, ...]]:
     """`html_text` cleaned (see the module), and a description of what went (sorted, unique).
 
     `local_image(src)`, if given, is asked about each image's `src` (see
     LocalImage): an image that is not bundled gives way to its alt text and a
-    mark. `schemes`: those a link may have.
+    mark.
     """
-    cleaning = _Cleaning(local_image, schemes)
-    cleaned = _cleaner(schemes).clean(html_text, cleaning)
+    cleaning = _Cleaning(local_image)
+    cleaned = _cleaner().clean(html_text, cleaning)
     removed = cleaning.removed | _gone(html_text, cleaned, cleaning.rejected)
     if cleaning.not_included:
         cleaned = _TAG_RE.sub(_not_included, cleaned)
@@ -240,7 +244,7 @@ class _Cleaner:
     """An nh3 cleaner, made once (making one costs more than cleaning a text), whose attribute filter is the
     cleaning of the text at hand."""
 
-    def __init__(self, schemes: tuple[str, ...]):
+    def __init__(self) -> None:
         import threading
 
         import nh3
@@ -248,8 +252,8 @@ class _Cleaner:
         self._current = threading.local()
         self._nh3 = nh3.Cleaner(
             tags=ALLOWED_TAGS, clean_content_tags=CLEANED_WITH_CONTENT, attributes=ATTRIBUTES,
-            attribute_filter=self._filter, url_schemes={"http", "https", "mailto", "data"} | {
-                scheme.rstrip(":") for scheme in schemes}, link_rel=None, strip_comments=True, id_prefix=ID_PREFIX)
+            attribute_filter=self._filter, url_schemes={scheme.rstrip(":") for scheme in LINK_SCHEMES} | {"data"},
+            link_rel=None, strip_comments=True, id_prefix=ID_PREFIX)
 
     def _filter(self, tag: str, attribute: str, value: str) -> str | None:
         if attribute == "class" and "_process" not in value.lower():
@@ -264,9 +268,9 @@ class _Cleaner:
             self._current.cleaning = None
 
 
-@functools.lru_cache(maxsize=4)
-def _cleaner(schemes: tuple[str, ...]) -> _Cleaner:
-    return _Cleaner(schemes)
+@functools.cache
+def _cleaner() -> _Cleaner:
+    return _Cleaner()
 
 
 UNSAFE, SYNTAX, UNKNOWN = "unsafe-html", "anki-syntax", "unknown-html"
@@ -282,10 +286,9 @@ def kind_of(removed: str) -> str:
         return UNSAFE if tag.group(1) in CLEANED_WITH_CONTENT else UNKNOWN
     if removed.endswith("= attribute"):
         return UNSAFE if removed.startswith(("name=", "form", "srcdoc=")) else UNKNOWN
-    style = re.fullmatch(r"([\w-]+) in a style", removed)
+    style = re.fullmatch(r"([\w-]+)(\(\))? in a style", removed)
     if style:
-        return UNSAFE if style.group(1) in ("position", "z-index", "inset", "top", "left", "right", "bottom",
-                                            "behavior", "-moz-binding", "content") else UNKNOWN
+        return UNSAFE if style.group(1) in (LOADING_FUNCTIONS if style.group(2) else PLACING_PROPERTIES) else UNKNOWN
     return UNSAFE
 
 
@@ -334,7 +337,7 @@ def _links_without_address(html_text: str) -> str:
         if match.group(1) is None:  # </a>: links do not nest in cleaned HTML
             closing, inside = ("</span>" if inside else "</a>"), False
             return closing
-        inside = ' href="' not in match.group(1)
+        inside = "href" not in (name for name, _ in _ATTRIBUTE_RE.findall(match.group(1)))
         return f"<span{match.group(1)}>" if inside else match.group()
 
     inside = False
@@ -390,7 +393,7 @@ def _schemes(written: list[str]) -> set[str]:
     found = set()
     for value in written:
         url = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(value.strip("\"'")))
-        if not url.lower().startswith(LINK_SCHEMES) and not url.startswith("#"):
+        if not url.lower().startswith(LINK_SCHEMES) and not url.startswith("#") and not DRIVE_PATH_RE.match(url):
             found.add(_shown(url))
     return found
 

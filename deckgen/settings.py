@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,7 @@ from .errors import SourceError
 from .reading import SETTINGS_LIMIT, read_target
 from .syntax import safe_tag
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+import tomllib
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 

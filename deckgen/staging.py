@@ -88,13 +88,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         files.commit()
 
 
-def remove_stale_temporaries(folder: Path, name: str | None = None) -> None:
-    """Delete temporary files a killed build left behind (only deckgen's own; with `name`, those of that file in
-    `folder` only)."""
-    if not folder.is_dir():
-        return
-    for path in folder.glob(f".{name}.*{TEMP_SUFFIX}") if name else folder.rglob(f".*{TEMP_SUFFIX}"):
-        path.unlink(missing_ok=True)
+def remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Delete the temporary files a killed build left behind in `folder` for the files named `name` (a pattern)."""
+    if folder.is_dir():
+        for path in folder.glob(f".{name}.*{TEMP_SUFFIX}"):
+            path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -86,13 +86,23 @@ def test_a_fork_shares_its_librarys_notes_by_design(tmp_path):
     assert {note.guid for note in package.plan.package.notes} == set(record_of(mine).notes)
 
 
-def test_new_notes_record_what_their_guid_was_minted_from(tmp_path):
-    mine = library(tmp_path / "mine")
+def test_a_note_records_what_its_guid_was_minted_from_where_the_record_would_not_show_it(tmp_path, monkeypatch):
+    """A note never reworded shows it by what the record says (nothing more is written); the second of identical
+    questions, and a note reworded or moved, keep what it was minted from, so that another machine, with no
+    history, can tell it is this folder's."""
+    mine = library(tmp_path / "mine", QUESTIONS + "\n### What is LoRA?\nThe same question, asked twice.\n")
     build_decks(mine, tmp_path / "build")
-    record = record_of(mine)
-    assert {note.question: note.minted[:3] for note in record.notes.values()} == {
-        "What is LoRA?": ("question", "deck", "1834113584"), "What is a KV cache?": ("question", "deck", "1834113584")}
+    minted = {(note.question, note.answer[:8]): note.minted for note in record_of(mine).notes.values()}
+    assert minted[("What is LoRA?", "Low-rank")] == minted[("What is a KV cache?", "Keys and")] == ()
+    assert minted[("What is LoRA?", "The same")][::2] == ("question", "1834113584", "2")  # the second of them
     assert record_path(mine).read_text(encoding="utf-8").startswith('{"deckgen_identity":3}\n')
+    (mine / "deck.md").write_text((mine / "deck.md").read_text().replace("What is a KV cache?", "What does a KV cache "
+                                                                          "hold?"), encoding="utf-8")
+    build_decks(mine, tmp_path / "build")
+    (reworded,) = [n for n in record_of(mine).notes.values() if n.question == "What does a KV cache hold?"]
+    assert reworded.minted == ("question", "deck", "1834113584", "what is a kv cache?", "1")
+    another_machine(monkeypatch, tmp_path / "elsewhere")  # a fresh clone, no history
+    assert run("build", str(mine), "-o", str(tmp_path / "elsewhere-build")).exit_code == 0
 
 
 def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(tmp_path, monkeypatch, machine):
@@ -113,6 +123,9 @@ def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(t
     (mine / "deck.md").write_text(QUESTIONS.replace("What is LoRA?", "What does LoRA train?"), encoding="utf-8")
     build_decks(mine, tmp_path / "build")  # reworded on the machine that built it: it vouches for the note
     assert not any(note.removed for note in record_of(mine).notes.values())  # the same note, reworded
+    record.write_text("\n".join(  # as the previous release wrote it, again: no `minted`
+        json.dumps({k: v for k, v in json.loads(line).items() if k != "minted"}, separators=(",", ":"))
+        if line.startswith('{"guid":') else line for line in record.read_text(encoding="utf-8").splitlines()) + "\n")
     lines = record.read_text(encoding="utf-8").splitlines()
     (number,) = [n for n, line in enumerate(lines, 1) if "What does LoRA train?" in line]
     assert run("check", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
@@ -138,9 +151,16 @@ def test_a_record_time_to_come_is_refused_naming_its_line_and_nothing_is_written
     before = sorted(p.name for p in (tmp_path / "build").iterdir())
     result = run("build", str(mine), "-o", str(tmp_path / "build"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{record}:{len(lines)}:1: error: damaged identity record: a time later than now "
+    assert result.stderr.startswith(f"{record}:{len(lines)}:1: error: identity record: a time later than now "
                                     f"({time.strftime('%Y-%m-%d', time.gmtime(ahead))}")
+    assert "[future-time]" in result.stderr and "--trust-record" in result.stderr
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == before
+    far = json.dumps({**json.loads(lines[-1]), "mtime": 10 ** 17}, separators=(",", ":"))
+    record.write_text("\n".join(lines[:-1] + [far]) + "\n", encoding="utf-8")
+    assert "a time later than now (after the year 9999)" in run("check", str(mine)).output
+    record.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run("build", "--trust-record", str(mine), "-o", str(tmp_path / "build")).exit_code == 0  # it is mine
+    (mine / "deck.md").write_text(QUESTIONS + "### New?\nYes.\n### Newer?\nYes.\n", encoding="utf-8")
     lines[-1] = json.dumps({**json.loads(lines[-1]), "mtime": int(time.time()) + 600}, separators=(",", ":"))
     record.write_text("\n".join(lines) + "\n", encoding="utf-8")  # a clock a little ahead is no damage
     assert run("build", str(mine), "-o", str(tmp_path / "build")).exit_code == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deckgen.places import library_tag
+from deckgen.places import library_tag, same_path
 
 from conftest import record_path
 
@@ -186,8 +186,9 @@ def test_an_output_folder_that_is_a_link_is_not_written_through(tmp_path):
     folder = notes(tmp_path)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "build").symlink_to(tmp_path / "elsewhere")
-    result = deckgen("build", "notes", cwd=tmp_path)
-    assert result.returncode == 1 and "build is a symbolic link" in result.stderr
+    for command in ("build", "preview"):
+        result = deckgen(command, "notes", cwd=tmp_path)
+        assert result.returncode == 1 and "build is a symbolic link" in result.stderr, (command, result.stderr)
     assert list((tmp_path / "elsewhere").iterdir()) == []
     assert deckgen("build", "notes", "-o", "elsewhere", cwd=tmp_path).returncode == 0  # named as it is: fine
 
@@ -207,3 +208,21 @@ def test_what_this_machine_delivered_outlives_its_output_folder(tmp_path):
     result = deckgen("build", "notes", cwd=tmp_path)
     assert result.returncode == 0 and "no record of building" not in result.stdout
     assert "notes-1.0.2.apkg" in result.stdout and zipfile.ZipFile(tmp_path / "build" / "notes-1.0.2.apkg").testzip() is None
+
+
+def test_a_delivery_record_planted_in_the_output_folder_cannot_vouch_for_a_package(tmp_path):
+    """Written as this release writes its own (format 2, with the SHA-256 of each package), it would have had a
+    forged package kept as built: from an output folder only deckgen 0.2's format is read, and none of its
+    packages."""
+    import hashlib
+
+    folder, build = cloned(tmp_path)
+    (package,) = build.glob("*.apkg")
+    forged = package.read_bytes() + b"FORGED"
+    package.write_bytes(forged)
+    header = {"deckgen_delivered": 2, "library": str(folder.resolve()), "versions": {},
+              "packages": {same_path(package): ["notes", hashlib.sha256(forged).hexdigest()]}}
+    (build / f".deckgen-delivered-{library_tag(folder)}.jsonl").write_text(
+        json.dumps(header) + "\n" + record_path(folder).read_text(encoding="utf-8"))
+    assert deckgen("build", "notes", cwd=folder.parent).returncode == 0
+    assert package.read_bytes() != forged
