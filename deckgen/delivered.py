@@ -32,6 +32,7 @@ removes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable
@@ -153,19 +154,13 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None) -> 
         found = Delivered(versions=header.versions, packages=dict(header.packages) if vouches else {},
                           vouches=vouches, legacy=tuple(path for path, _ in legacy))
         if built == committed:  # as after every build here: what was delivered is what the record says
-            return _replace(found, matches_record=True)
+            return dataclasses.replace(found, matches_record=True)
         try:
             notes = parse_record(path, built).notes if built else {}
         except SourceError:
             return None
-        return _replace(found, notes=notes)
+        return dataclasses.replace(found, notes=notes)
     return None
-
-
-def _replace(delivered: Delivered, **changes) -> Delivered:
-    import dataclasses
-
-    return dataclasses.replace(delivered, **changes)
 
 
 def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, record: Path,

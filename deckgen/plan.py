@@ -367,7 +367,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
             elif old_render < render_version:
                 pending += 1
         if kind is None and record.fingerprint and record.html and (record.deck, record.explicit_id) == (
-                key, question.explicit_id):
+                key, question.explicit_id) and (record.minted or record.guid not in proofs):
             records.append(record)  # the very record read: the file keeps its line as it is
             package_notes.append(PackageNote(identified.guid, (*fields[:2], _source(record.source, question.title,
                                                                                      source_url), fields[2]),

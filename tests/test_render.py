@@ -66,20 +66,33 @@ def test_text_without_links_or_fences_renders_the_same_without_magiclink_or_supe
 
 PIECES = ["word", " ", "\n", "\n\n", "*", "**", "_", "`", "``", "[a](https://x.org)", "[", "]", "(", ")", "<b>", "</b>",
           "<span\nclass=x>", "  \n", "- ", "1. ", "> ", "| a | b |\n|---|---|\n| c | d |\n", "    code\n", "```\n",
-          "\\", "![i](x.png)", "&amp;", "<!-- c\nd -->", "<div>\nblock\n</div>\n", "# h\n", "~~", "==", "$x$"]
+          "\\", "![i](x.png)", "&amp;", "<!-- c\nd -->", "<div>\nblock\n</div>\n", "# h\n", "~~", "==", "$x$",
+          "$x\ny$", "\\(a\nb\\)", "==m\nn==", "~~s\nt~~", "[[wiki\nlink]]", "> [!note]\n> a\n> b\n", "https://x.org/a\n",
+          "a@b.org\n", "```\nc\nd\n```\n", "- [ ] task\n"]
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=30))
 def test_line_ends_become_breaks_just_as_python_markdowns_nl2br_made_them(pieces):
     """The line breaks are made once the inline patterns are done (in linear time), where nl2br made them as an
-    inline pattern (in quadratic time): the very same HTML."""
+    inline pattern (in quadratic time): the very same HTML, with every extension deckgen uses but footnotes
+    (whose text Python-Markdown treats apart: one random text in thousands differs there, seen on both sides)."""
     import markdown
     from markdown.extensions.nl2br import Nl2BrExtension
     from markdown.extensions.tables import TableExtension
+    from pymdownx.magiclink import MagiclinkExtension
+    from pymdownx.mark import MarkExtension
+    from pymdownx.superfences import SuperFencesCodeExtension
+    from pymdownx.tilde import DeleteSubExtension
 
-    from deckgen.markdown_ext import LineBreakExtension
+    from deckgen import markdown_ext as ext
+
+    def made(line_breaks) -> str:
+        md = markdown.Markdown(extensions=[
+            TableExtension(), MagiclinkExtension(), SuperFencesCodeExtension(css_class="highlight"), line_breaks,
+            ext.MathExtension(), ext.BlockStartExtension(), ext.ListIndentExtension(), ext.MediaExtension(),
+            ext.LinearTimeExtension(), ext.ObsidianExtension(), MarkExtension(), DeleteSubExtension(subscript=False)])
+        return md.convert(text)
 
     text = "".join(pieces)
-    made_by_nl2br = markdown.Markdown(extensions=[TableExtension(), Nl2BrExtension()]).convert(text)
-    assert markdown.Markdown(extensions=[TableExtension(), LineBreakExtension()]).convert(text) == made_by_nl2br
+    assert made(ext.LineBreakExtension()) == made(Nl2BrExtension())
