@@ -186,6 +186,11 @@ def test_a_reworded_note_of_the_previous_release_is_shown_to_be_its_folders_own_
     another_machine(monkeypatch, tmp_path / "elsewhere")  # a fresh clone there, history and all
     result = run("build", str(mine), "-o", str(tmp_path / "elsewhere-build"))
     assert result.exit_code == 0 and "[foreign-note]" not in result.output, result.output
+    (reworded,) = [n for n in record_of(mine).notes.values() if n.question == "What does LoRA train?"]
+    assert reworded.minted[3] == "what is lora?"  # the proof, kept: no history is needed any more
+    shutil.rmtree(tmp_path / ".git")  # as a shallow clone of the commit that holds it
+    another_machine(monkeypatch, tmp_path / "third")
+    assert run("build", str(mine), "-o", str(tmp_path / "third-build")).exit_code == 0
 
 
 def test_no_history_a_repository_holds_makes_another_decks_notes_its_own(tmp_path, monkeypatch):
