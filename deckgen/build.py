@@ -123,7 +123,8 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
         committed = record_bytes(library.record_path) if not outside else None  # read once: for the record and
         record = EMPTY if committed is None else parse_record(  # and for `delivered`
             library.record_path, committed, None if trust_record else now)
-        record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records])
+        record = convert(record, [(path, legacy_deck_key(path, library.root)) for path in library.legacy_records],
+                         None if trust_record else now)
     except SourceError as err:
         return LibraryCheck(library, None, tuple(sorted(diagnostics + [err.diagnostic]))), cache
     namespace = settings.namespace
@@ -156,7 +157,7 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
         vanished = sorted(recorded - present - {file.key for file in library.decks})
     library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
     packages = package_keys(library_decks, vanished, settings, library.name)
-    delivered = read_delivered(library.root, committed or b"", output) if not outside else None
+    delivered = read_delivered(library.root, committed or b"", output, now) if not outside else None
     taken = packages_of_others(output, library.root, namespace or created) if output else {}
     for key in sorted(set(packages.values()) & set(taken)):
         diagnostics.append(Diagnostic(library.settings_path, 0, (

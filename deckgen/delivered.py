@@ -139,10 +139,12 @@ def _other(header: _Header, library: str, namespace: str | None) -> bool:
     return header.library != library and not (namespace and header.namespace == namespace)
 
 
-def read_delivered(root: Path, committed: bytes, output: Path | None = None) -> Delivered | None:
+def read_delivered(root: Path, committed: bytes, output: Path | None = None, now: float | None = None
+                   ) -> Delivered | None:
     """What was built here from `root`, against the committed record (`committed`: its file's bytes, b"" when
     there is none); None when there is no record of it (or it is unreadable, which a build then replaces: it is
-    never the only copy of anything that matters). With no file in the state folder, deckgen 0.2's in `output`."""
+    never the only copy of anything that matters). With no file in the state folder, deckgen 0.2's in `output`,
+    whose times may not be later than `now` (a repository may have put it there: see `identity_file`)."""
     library = str(root.resolve())
     legacy = [(path, read) for path in (_legacy_paths(output, root) if output is not None else [])
               if (read := _header(path)) is not None and read[0].library == library
@@ -156,7 +158,7 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None) -> 
         if built == committed:  # as after every build here: what was delivered is what the record says
             return dataclasses.replace(found, matches_record=True)
         try:
-            notes = parse_record(path, built).notes if built else {}
+            notes = parse_record(path, built, None if vouches else now).notes if built else {}
         except SourceError:
             return None
         return dataclasses.replace(found, notes=notes)

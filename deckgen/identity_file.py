@@ -213,20 +213,9 @@ def parse_record(path: Path, data: bytes, now: float | None = None) -> IdentityR
     found: dict[str, dict] = {"package": {}, "deck": {}, "note_type": {}, "guid": {}}
     read_lines: dict[str, dict] = {kind: {} for kind in found}
     tidy, last = True, (0, None)  # in order: kinds in _KIND_ORDER, and keys ascending within each
-    latest = None if now is None else int(now) + CLOCK_SKEW
     for number, line, item, kind in _items(path, lines):
         key = getattr(item, kind)
-        if latest is not None and max(item.times()) > latest:
-            import time
-
-            latest_time = max(item.times())
-            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(latest_time)) if latest_time < 253402300800 \
-                else "after the year 9999"
-            raise SourceError(path, number, code="future-time", message=(
-                f"identity record: a time later than now ({when}), which no build writes: a record from someone "
-                "who wants Anki to take their package for the latest and skip yours as older, or from a machine "
-                "whose clock was ahead. If it is your own, build with --trust-record (the times stay as they are, "
-                "as Anki has them)"))
+        check_times(path, number, item.times(), now)
         table, table_lines = found[kind], read_lines[kind]
         if key in table:  # two branches changed it: the newer record wins
             tidy = False
@@ -242,6 +231,22 @@ def parse_record(path: Path, data: bytes, now: float | None = None) -> IdentityR
     record = IdentityRecord(packages=found["package"], decks=found["deck"], note_types=found["note_type"],
                             notes=notes, lines=read_lines)
     return replace(record, tidy=False) if not tidy else record
+
+
+def check_times(path: Path, number: int, times: Iterable[int], now: float | None) -> None:
+    """SourceError when a recorded time (of line `number` of an identity file) is later than `now` give or take
+    CLOCK_SKEW: builds never write one, and Anki would skip the real author's later versions as older."""
+    latest = max(times, default=0)
+    if now is None or latest <= int(now) + CLOCK_SKEW:
+        return
+    import time
+
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(latest)) if latest < 253402300800 else \
+        "after the year 9999"
+    raise SourceError(path, number, code="future-time", message=(
+        f"identity record: a time later than now ({when}), which no build writes: a record from someone who wants "
+        "Anki to take their package for the latest and skip yours as older, or from a machine whose clock was "
+        "ahead. If it is your own, build with --trust-record (the times stay as they are, as Anki has them)"))
 
 
 def _items(path: Path, lines: list[bytes]) -> Iterator[tuple[int, bytes, object, str]]:

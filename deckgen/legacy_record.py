@@ -19,7 +19,7 @@ from typing import Annotated
 import msgspec
 
 from .identity_file import (DeckRecord, IdentityRecord, Name, NoteRecord, NoteTypeRecord, PackageRecord, Positive,
-                            Version, damaged, decode_line, identity_lines, newer)
+                            Version, check_times, damaged, decode_line, identity_lines, newer)
 from .note_types import NOTE_TYPES
 from .reading import RECORD_LIMIT, read_target
 
@@ -63,16 +63,17 @@ _NOTE = msgspec.json.Decoder(_Note)
 _CLOZE_IDS = frozenset(t.model_id for t in NOTE_TYPES.values() if t.cloze)
 
 
-def convert(record: IdentityRecord, files: Iterable[tuple[Path, str]]) -> IdentityRecord:
+def convert(record: IdentityRecord, files: Iterable[tuple[Path, str]], now: float | None = None) -> IdentityRecord:
     """`record` with the 0.1 identity files `(path, deck key)` folded in; a file's notes already in the record
-    (converted before, then brought back by git) are left to the newer of the two."""
+    (converted before, then brought back by git) are left to the newer of the two. With `now`, a time later than
+    it is an error naming its line (see `identity_file.check_times`)."""
     files = list(files)
     if not files:
         return record
     packages, decks = dict(record.packages), dict(record.decks)
     note_types, notes = dict(record.note_types), dict(record.notes)
     for path, deck_key in files:
-        header, old_notes = _read(path)
+        header, old_notes = _read(path, now)
         packages.setdefault(header.slug, PackageRecord(package=header.slug, version=header.version,
                                                        version_mtime=header.version_mtime, render=1))
         decks.setdefault(deck_key, DeckRecord(deck=deck_key, name=header.name, model=header.note_type.model_id,
@@ -92,14 +93,17 @@ def convert(record: IdentityRecord, files: Iterable[tuple[Path, str]]) -> Identi
                           lines=record.lines, tidy=False, legacy=record.legacy + tuple(p for p, _ in files))
 
 
-def _read(path: Path) -> tuple[_Header, list[_Note]]:
+def _read(path: Path, now: float | None) -> tuple[_Header, list[_Note]]:
     try:
         data = read_target(path, RECORD_LIMIT)
     except OSError as err:
         raise damaged(path, 0, err.strerror or str(err)) from None
     lines = identity_lines(path, data, (FORMAT,), "identity file")
     header = decode_line(path, 1, _HEADER, lines[0])
+    check_times(path, 1, (header.version_mtime, header.note_type.mtime), now)
     notes = [decode_line(path, number, _NOTE, line) for number, line in enumerate(lines[1:], start=2)]
+    for number, note in enumerate(notes, start=2):
+        check_times(path, number, (note.mtime,), now)
     seen: dict[str, int] = {}
     for number, note in enumerate(notes, start=2):
         if seen.setdefault(note.guid, number) != number:

@@ -14,7 +14,7 @@ import msgspec
 
 from .errors import Diagnostic
 from .library import DeckSource
-from .syntax import (FENCE_RE, HEADING_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences,
+from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences, heading,
                      heading_attributes, lone_math_delimiters, question_key)
 
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
@@ -80,11 +80,11 @@ def parse_source(source: DeckSource) -> ParsedDeck:
 
     # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
     for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
-        match = None if index in fenced else HEADING_RE.match(lines[index])
-        if match is None or len(match.group(1)) > level:
+        found = None if index in fenced else heading(lines[index])
+        if found is None or found[0] > level:
             continue
         close(index)
-        depth, title = len(match.group(1)), (match.group(2) or "").strip()
+        depth, title = found[0], (found[1] or "").strip()
         if depth < level:
             del sections[depth - 1:]
             sections.extend([""] * (depth - 1 - len(sections)))
@@ -126,7 +126,7 @@ def _unclosed_fence(path: Path, lines: list[str], opened: int, level: int) -> Di
     """A fence never closed runs to the end of the file, as CommonMark says: a warning, or an error where it
     swallows a heading that would otherwise be a question or a section."""
     swallowed = next((i for i in range(opened + 1, len(lines))
-                      if (m := HEADING_RE.match(lines[i])) and len(m.group(1)) <= level), None)
+                      if (h := heading(lines[i])) and h[0] <= level), None)
     if swallowed is None:
         return Diagnostic(path, opened + 1, (
             "this code fence is never closed, so it runs to the end of the file (as CommonMark says); close it "
@@ -139,7 +139,7 @@ def _unclosed_fence(path: Path, lines: list[str], opened: int, level: int) -> Di
 
 def _add_description(description: list[str], block: list[str]) -> None:
     """Keep a section's text (with its heading) when it has any text of its own."""
-    has_heading = bool(block) and HEADING_RE.match(block[0]) is not None
+    has_heading = bool(block) and heading(block[0]) is not None
     if any(text.strip() for text in block[1 if has_heading else 0:]):
         description.extend(block + [""])
 

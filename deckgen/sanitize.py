@@ -106,8 +106,8 @@ _LINK_RE = re.compile(r'<a((?:\s++[^\s=>/]++(?:="[^"]*+")?+)*+)\s*+>|</a>')
 # in C, where the time limit cannot reach: each is linear (possessive, no "<" inside a tag), whatever the text.
 _ROUGH_TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
 _ROUGH_ATTRIBUTE_RE = re.compile(r"""[\s"'/]([A-Za-z_:][-A-Za-z0-9_:.]*+)\s*+=""")
-_ANY_TAG_RE = re.compile(r"""<([A-Za-z][^\s/<>]*+)((?:[^<>"']++|"[^"]*+"|'[^']*+')*+)>""")
-_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]++)(?:\s*+=\s*+("[^"]*+"|'[^']*+'|[^\s"'<>`]++))?+""")
+_ANY_TAG_RE = re.compile(r"""<([A-Za-z][^\s/<>]*+)((?:[^<>"']++|"[^"<]*+"|'[^'<]*+')*+)>""")
+_ANY_ATTRIBUTE_RE = re.compile(r"""([^\s"'<>/=]++)(?:\s*+=\s*+("[^"<]*+"|'[^'<]*+'|[^\s"'<>`]++))?+""")
 NOT_INCLUDED = "dg-not-included-"
 
 LocalImage = Callable[[str], "str | None"]

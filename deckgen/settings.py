@@ -21,7 +21,7 @@ from .syntax import safe_tag
 
 import tomllib
 
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+VERSION_RE = re.compile(r"^[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}$")
 
 
 def version_key(version: str) -> tuple[int, int, int]:

@@ -14,11 +14,12 @@ from typing import NamedTuple
 
 TAG_SEPARATOR = "::"
 TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
-HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+HEADING_START_RE = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
 # A question heading may end in attributes: {#my-id}, {new}, {was="Old question text"} or {was=GUID}, in any
 # combination, as in {#my-id was="Old question text"}; they are not shown on the card.
-_ATTRIBUTE = r'#[A-Za-z0-9][A-Za-z0-9_.:-]*|new|was=(?:"(?:[^"\\\n]|\\.)*"|[A-Za-z0-9_.:-]+)'
-ATTRIBUTES_RE = re.compile(rf"\s*\{{\s*((?:(?:{_ATTRIBUTE})\s*)+)\}}\s*$")
+# Possessive throughout: `{#anew#anew…}` could otherwise be read as ids or as `new`s in exponentially many ways.
+_ATTRIBUTE = r'#[A-Za-z0-9][A-Za-z0-9_.:-]*+|new(?![A-Za-z0-9_.:-])|was=(?:"(?:[^"\\\n]|\\.)*+"|[A-Za-z0-9_.:-]++)'
+ATTRIBUTES_RE = re.compile(rf"\s*+\{{\s*+((?:(?:{_ATTRIBUTE})\s*+)++)\}}\s*+$")
 ATTRIBUTE_RE = re.compile(r'#(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)|(?P<new>new)|was=(?:"(?P<text>(?:[^"\\\n]|\\.)*)"'
                           r'|(?P<guid>[A-Za-z0-9_.:-]+))')
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
@@ -96,6 +97,25 @@ class HeadingAttributes(NamedTuple):
     """`{was=GUID}`: the GUID of the note this question continues."""
     new: bool = False
     """`{new}`: a new note, never taken for another one reworded or moved."""
+
+
+def heading(line: str) -> tuple[int, str | None] | None:
+    """(level, text) of an ATX heading line (text None for `###` alone), or None for another line.
+
+    The text runs from the first character after the marks' spaces to its end, less a closing run of `#`
+    after a space and the spaces around it; read without a pattern that could backtrack over a long line.
+    """
+    start = HEADING_START_RE.match(line)
+    if start is None:
+        return None
+    rest = line[start.end():]
+    if not rest.strip(" \t"):
+        return len(start.group(1)), "" if rest else None
+    text = rest.lstrip(" \t").rstrip(" \t")
+    closed = text.rstrip("#")
+    if closed != text and closed[-1:] in (" ", "\t"):
+        text = closed.rstrip(" \t")
+    return len(start.group(1)), text
 
 
 def heading_attributes(title: str) -> tuple[str, HeadingAttributes]:

@@ -48,7 +48,8 @@ def inline_tags(markdown_text: str) -> set[str]:
         pieces += [text[start:span.start], " "]
         start = span.end
     text = "".join(pieces) + text[start:]
-    text = re.sub(r"\]\([^)]*\)|<[^>]*>|\b[a-z][a-z0-9+.-]*://\S+", " ", text)  # link targets, tags, URLs
+    # Link targets, tags, URLs; each piece scanned once (a `<` no `>` follows is not read on to the end again).
+    text = re.sub(r"\]\([^()\[\]]*+\)|<[^<>]*+>|\b[a-z][a-z0-9+.-]{0,31}+://\S++", " ", text)
     found = set()
     for match in INLINE_TAG_RE.finditer(text):
         name = match.group(1).strip("/")

@@ -1,4 +1,7 @@
+import re
 from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
 
 from deckgen.library import deck_file, read_deck
 from deckgen.parse import parse_source
@@ -120,3 +123,29 @@ def test_a_file_without_questions_is_a_note(tmp_path):
     deck = parse(tmp_path, "Just some notes.\n## Not a question\n")
     assert [(d.line, d.severity, d.message) for d in deck.diagnostics] == [
         (0, "note", "no questions: no heading of level 3 (###) in this file")]
+
+
+OLD_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=" \t#ab{}\\", max_size=20))
+def test_headings_are_read_as_the_pattern_read_them_without_its_backtracking(line):
+    """The pattern took time in the square of a line's length on long runs of spaces (6 min for 1 MiB of such
+    lines): `heading` reads the same level and text in one pass."""
+    from deckgen.syntax import heading
+
+    old = OLD_HEADING_RE.match(line)
+    assert heading(line) == (None if old is None else (len(old.group(1)), old.group(2)))
+
+
+def test_a_long_heading_line_of_spaces_is_read_in_linear_time():
+    import time
+
+    from deckgen.syntax import heading, heading_attributes
+
+    start = time.perf_counter()
+    for _ in range(50):
+        heading("# x" + " " * 19_990 + "y")
+    heading_attributes("What is it? {" + "#anew" * 40 + " x}")  # 40 of them: days, before
+    assert time.perf_counter() - start < 5

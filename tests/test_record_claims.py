@@ -207,3 +207,35 @@ def test_no_history_a_repository_holds_makes_another_decks_notes_its_own(tmp_pat
     another_machine(monkeypatch, tmp_path / "elsewhere")
     result = run("build", str(attacker), "-o", str(tmp_path / "elsewhere-build"))
     assert result.exit_code == 1 and result.output.count("[foreign-note]") == 2, result.output
+
+
+def test_no_file_a_repository_holds_brings_times_to_come_into_a_package(tmp_path, anki, monkeypatch):
+    """deckgen 0.1's identity file beside a deck, and 0.2's delivery record in build/, were read without the
+    check the record has: their times (year 2100) went into the package."""
+    from deckgen.places import library_tag
+
+    year_2100 = 4_102_444_800
+    mine = library(tmp_path / "mine")
+    legacy = mine / "old.identity.jsonl"  # deckgen 0.1's, beside a deck old.md
+    (mine / "old.md").write_text("### Old?\nFrom 0.1, long ago.\n", encoding="utf-8")
+    legacy.write_text(json.dumps({
+        "deckgen_identity": 1, "slug": "old", "name": "old", "version": "1.0.0", "version_mtime": year_2100,
+        "description": "", "note_type": {"model_id": 1834113584, "name": "deckgen Basic", "fields": [
+            "Question", "Answer", "Source", "Status"], "templates": ["Recall"], "fingerprint": "x", "mtime": 1}}) + "\n")
+    result = run("build", str(mine), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 1 and f"{legacy}:1:1: error: identity record: a time later than now" in result.stderr
+    legacy.unlink()
+    (mine / "old.md").unlink()
+
+    assert run("build", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
+    another_machine(monkeypatch, tmp_path / "elsewhere")  # a fresh clone, its build/ and all
+    lines = record_path(mine).read_text(encoding="utf-8").splitlines()
+    planted = [json.dumps({**json.loads(line), "mtime": year_2100}, separators=(",", ":"))
+               if line.startswith('{"guid":') else line for line in lines]
+    header = {"deckgen_delivered": 1, "library": str(mine.resolve()), "versions": {}}
+    (tmp_path / "build" / f".deckgen-delivered-{library_tag(mine)}.jsonl").write_text(
+        json.dumps(header) + "\n" + "\n".join(planted) + "\n")
+    (mine / "deck.md").write_text(QUESTIONS + "### New?\nYes.\n", encoding="utf-8")
+    assert run("build", str(mine), "-o", str(tmp_path / "build")).exit_code == 0
+    anki.import_package(max((tmp_path / "build").glob("*.apkg")))
+    assert max(note.mod for note in anki.notes()) < year_2100
