@@ -303,7 +303,7 @@ def _run(action, quiet: bool, after_errors: str = ""):
     except DeckgenError as err:
         raise click.ClickException(str(err)) from None
     except OSError as err:  # an output folder that cannot be written, a full disk
-        raise click.ClickException(f"{err.filename or ''}: {err.strerror}".lstrip(": ")) from None
+        raise click.ClickException(f"{err.filename or ''}: {err.strerror or err}".lstrip(": ")) from None
     except KeyboardInterrupt:  # Ctrl-C: files are written aside and renamed into place at the end (`staging`)
         click.echo("interrupted: what earlier builds wrote is intact; run the command again to finish", err=True)
         sys.exit(130)  # 128 + SIGINT, as shells report it: not 1, which says the sources have problems

@@ -10,9 +10,9 @@ import html
 import re
 from pathlib import Path
 
+from .anki_cloze import ClozeField, filled
 from .media import data_uri
 from .plan import VersionPlan
-from .syntax import cloze_matches, cloze_numbers, cloze_sub
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
 FIELD_RE = re.compile(r"\{\{(cloze:)?(\w+)\}\}")
@@ -141,18 +141,12 @@ def fill(template: str, fields: dict[str, str], tags: tuple[str, ...], ordinal: 
 
 
 def _cloze(text: str, ordinal: int | None, reveal: bool) -> str:
-    def one(match: re.Match) -> str:
-        if ordinal not in cloze_numbers(match):
-            return match.group(2)
-        if reveal:
-            return f'<span class="cloze">{match.group(2)}</span>'
-        return f'<span class="cloze">[{match.group(3) or "…"}]</span>'
-    return cloze_sub(one, text)
+    return filled(text, ordinal, question=not reveal) if ordinal is not None else text
 
 
 def _cloze_ordinals(text: str) -> list[int]:
     """The cards Anki makes of a cloze field: one per deletion number."""
-    return sorted({n for match in cloze_matches(text) for n in cloze_numbers(match)}) or [1]
+    return ClozeField(text).numbers or [1]
 
 
 def _side(label: str, body: str, images: dict[str, str]) -> str:

@@ -27,12 +27,14 @@ thing, which the renderer turns into a warning at its line.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import re
 from collections import Counter
 from collections.abc import Callable
 
+from . import anki_cloze
 from .media import DRIVE_PATH_RE, URL_SCHEME_RE, not_included_html
 
 ALLOWED_TAGS = frozenset("""
@@ -89,7 +91,7 @@ MATHJAX_PROCESS_CLASS_RE = re.compile(r"^(?:mathjax|tex2jax)_process$", re.IGNOR
 UNSAFE_TEX = ("href", "url", "style", "class", "cssId", "mmlToken", "bbox", "unicode", "fcolorbox", "definecolor",
               "enclose", "label", "ref", "eqref", "require", "data", "U", "char", "setOptions", "Require", "csname")
 UNSAFE_TEX_RE = re.compile(r"\\(" + "|".join(UNSAFE_TEX) + r")(?![A-Za-z])")
-_CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1>", re.DOTALL)
+_CODE_TAG_RE = re.compile(r"<(/?)(pre|code)\b[^>]*+>")
 # Anki's own syntax in a field's HTML, which it acts on wherever it stands (text, attributes, code): a sound to
 # play from the media folder, text to speak, TeX for desktop to run through LaTeX, a box to type an answer in.
 # deckgen bundles no sound and writes none of these: every "[" is written as an entity, which no pattern of
@@ -235,9 +237,8 @@ def clean_html(html_text: str, local_image: LocalImage | None = None) -> tuple[s
         cleaned = _TAG_RE.sub(_not_included, cleaned)
     if "<a" in cleaned:
         cleaned = _links_without_address(cleaned)
-    cleaned, broken = break_unsafe_tex(_angles_escaped(cleaned))
-    cleaned, syntax = anki_syntax_as_text(cleaned)
-    return cleaned, tuple(sorted(removed | set(broken) | set(syntax)))
+    cleaned, made_inert = inert(_angles_escaped(cleaned))
+    return cleaned, tuple(sorted(removed | set(made_inert)))
 
 
 class _Cleaner:
@@ -295,18 +296,20 @@ def kind_of(removed: str) -> str:
 def written_as(removed: str) -> str:
     """A pattern for where the Markdown holds one thing `clean_html` says it removed: where a warning points. A
     scheme, a style's function or a TeX command may be written with code-span backticks, entities, CSS escapes,
-    comments or breaks inside it."""
+    comments, breaks, tags or cloze deletions inside it; Anki's syntax, as a cloze hint, which Anki writes inside `[…]`."""
     for pattern, group, spread in _WRITTEN_AS:
         match = pattern.match(removed)
         if match:
             found = match.group(group)
             if spread:
                 return _SPLIT.join(f"(?:{re.escape(c)}|&#x?+[0-9a-fA-F]++;|\\\\[0-9a-fA-F]{{1,6}}+\\s?)" for c in found)
+            if found.startswith("[") and kind_of(removed) == SYNTAX:  # or as a cloze hint: {{c1::a::sound:…}}
+                return f"{re.escape(found)}|::{re.escape(found.lstrip('['))}"
             return re.escape(found)
     return re.escape(removed)
 
 
-_SPLIT = r"(?:[\s`]|&[A-Za-z]++;|<wbr>|<!--(?:[^-]|-(?!->)){0,200}+-->)*+"
+_SPLIT = r"(?:[\s`]|&[A-Za-z]++;|<wbr>|<!--(?:[^-]|-(?!->)){0,200}+-->|\{\{c[0-9,]{1,20}+::|\}\}|<[^<>]{0,200}+>)*+"
 _WRITTEN_AS = [(re.compile(pattern), group, spread) for pattern, group, spread in (
     (r"^(<\w+)>$", 1, False),                           # <script>: "<script"
     (r"^([\w:.-]+)= (?:handler|attribute)$", 1, False),  # onerror= handler: "onerror"
@@ -318,15 +321,19 @@ _WRITTEN_AS = [(re.compile(pattern), group, spread) for pattern, group, spread i
     (r"^(\\\w+) in math$", 1, True),                    # \href in math, written \h<!-- -->ref maybe
     (r"^(\[\[?\$*\w*:?)", 1, False),                    # [sound:…] shown as text: "[sound:"
     (r"^(data:)", 1, False),
+    (r"^(image-occlusion:)", 1, False),
+    (r"^(\{\{c)", 1, False),                            # {{c…}} in a text too long to check
 )]
 
 
 def inert(text_html: str) -> tuple[str, tuple[str, ...]]:
-    """HTML deckgen made from text alone (escaped: no element of anyone's), with what `clean_html` makes inert
-    in text made inert too: MathJax's commands (a file may be named `\\(\\href{…}\\).md`) and Anki's syntax."""
+    """Cleaned HTML, or HTML deckgen made from text alone (escaped: no element of anyone's), with what Anki or
+    MathJax would act on in its text made inert: MathJax's commands (a file may be named `\\(\\href{…}\\).md`),
+    Anki's syntax, and what Anki's cloze filter would make of either (`cloze_safe`)."""
     made, broken = break_unsafe_tex(text_html)
     made, syntax = anki_syntax_as_text(made)
-    return made, tuple(sorted({*broken, *syntax}))
+    made, cloze = cloze_safe(made)
+    return made, tuple(sorted({*broken, *syntax, *cloze}))
 
 
 def _links_without_address(html_text: str) -> str:
@@ -389,11 +396,12 @@ def _rough_names(text: str) -> tuple[Counter, Counter]:
 
 
 def _schemes(written: list[str]) -> set[str]:
-    """The schemes of URLs as written in HTML (quoted or not), as a browser reads them."""
+    """The schemes of URLs as written in HTML (quoted or not), as a browser reads them; none for an address
+    without one (another note, a footnote: quietly not a link, see `_Cleaning.link`)."""
     found = set()
     for value in written:
         url = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(value.strip("\"'")))
-        if not url.lower().startswith(LINK_SCHEMES) and not url.startswith("#") and not DRIVE_PATH_RE.match(url):
+        if URL_SCHEME_RE.match(url) and not url.lower().startswith(LINK_SCHEMES) and not DRIVE_PATH_RE.match(url):
             found.add(_shown(url))
     return found
 
@@ -410,11 +418,33 @@ def break_unsafe_tex(html_text: str) -> tuple[str, tuple[str, ...]]:
         return "\\\u200b" + match.group(1)
 
     out, last = [], 0
-    for code in _CODE_RE.finditer(html_text):
-        out += [UNSAFE_TEX_RE.sub(broken, html_text[last:code.start()]), code.group()]
-        last = code.end()
+    for start, end in code_spans(html_text):
+        out += [UNSAFE_TEX_RE.sub(broken, html_text[last:start]), html_text[start:end]]
+        last = end
     out.append(UNSAFE_TEX_RE.sub(broken, html_text[last:]))
     return "".join(out), tuple(sorted(found))
+
+
+def code_spans(html_text: str) -> list[tuple[int, int]]:
+    """Where MathJax reads no TeX: each `<pre>` or `<code>` to the first end tag of its kind after it (as the
+    pattern `<(pre|code)\\b[^>]*>.*?</\\1>` finds them, but linear: HTML a cloze filter made may leave a tag
+    unclosed)."""
+    if "<pre" not in html_text and "<code" not in html_text:
+        return []
+    opening, closing = [], {"pre": [], "code": []}
+    for tag in _CODE_TAG_RE.finditer(html_text):
+        if tag.group(1):
+            closing[tag.group(2)].append((tag.start(), tag.end()))
+        else:
+            opening.append((tag.start(), tag.group(2)))
+    spans, end = [], 0
+    for start, name in opening:
+        ends = closing[name]
+        index = bisect.bisect_left(ends, (start, 0))
+        if start >= end and index < len(ends):
+            end = ends[index][1]
+            spans.append((start, end))
+    return spans
 
 
 def anki_syntax_as_text(html_text: str) -> tuple[str, tuple[str, ...]]:
@@ -423,10 +453,15 @@ def anki_syntax_as_text(html_text: str) -> tuple[str, tuple[str, ...]]:
     stored, attributes and code included, and do not decode entities; the browser shows `[` all the same."""
     if "[" not in html_text:
         return html_text, ()
-    found = {f"[{kind}:…] shown as text" if kind in ("sound", "anki") else "[[type:…]] shown as text"
-             if kind == "[type" else f"[{kind}] shown as text"
-             for kind in (match.group(1).lower() for match in ANKI_SYNTAX_RE.finditer(html_text))}
+    found = {_syntax_shown(match) for match in ANKI_SYNTAX_RE.finditer(html_text)}
     return _BRACKET_RE.sub("&#91;", html_text), tuple(sorted(found))
+
+
+def _syntax_shown(match: re.Match) -> str:
+    """What one match of ANKI_SYNTAX_RE is said as, made text."""
+    kind = match.group(1).lower()
+    return f"[{kind}:…] shown as text" if kind in ("sound", "anki") else "[[type:…]] shown as text" \
+        if kind == "[type" else f"[{kind}] shown as text"
 
 
 def _angles_escaped(html_text: str) -> str:
@@ -437,3 +472,73 @@ def _angles_escaped(html_text: str) -> str:
     return _TAG_RE.sub(lambda tag: f"<{tag.group(1)}" + _ATTRIBUTE_RE.sub(
         lambda a: a.group() if a.group(2) is None else
         f'{a.group(1)}="{a.group(2).replace("<", "&lt;").replace(">", "&gt;")}"', tag.group(2)) + ">", html_text)
+
+
+# How much of Anki's cloze filter is run to check a text: characters times card sides (two a deletion number), at
+# most. Ample for any note a person writes (5 000 characters with 200 numbers, 100 000 with 10; about a second);
+# beyond it, a text whose deletions the filter could join anything in has them made text.
+CLOZE_CHECK_LIMIT = 4_000_000
+CLOZE_ROUNDS = 4
+TOO_LONG_TO_CHECK = "{{c…}} in a text too long to check shown as text"
+
+
+def cloze_safe(html_text: str) -> tuple[str, tuple[str, ...]]:
+    """Inert HTML as Anki's cloze filter leaves it inert (see `anki_cloze`), and what had to change.
+
+    Any field may be read by `{{cloze:…}}`. The filter writes each card's
+    side from the field: text on both sides of a deletion, or of a tag, made
+    one between MathJax's delimiters (`\\h{{c2::re}}f` is `\\href` on card
+    1), a hint between brackets of Anki's own (`{{c1::a::sound:x.mp3}}` is
+    `[sound:x.mp3]`), a deletion starting `image-occlusion:` into a
+    `<div>`'s attributes, unescaped. Every side is written as Anki writes
+    it, and whatever would not have been left in the field (a MathJax
+    command of UNSAFE_TEX outside code, ANKI_SYNTAX_RE, an occlusion) is
+    broken in the field by a zero-width space, where the filter joined it.
+    """
+    if "{{c" not in html_text:
+        return html_text, ()
+    found: set[str] = set()
+    if "\\(" in html_text or "\\[" in html_text or html_text.count("::") > 1:
+        for _ in range(CLOZE_ROUNDS if len(html_text) * 2 <= CLOZE_CHECK_LIMIT else 0):
+            field = anki_cloze.ClozeField(html_text)
+            if not field.occlusions and not field.hints and "\\(" not in html_text and "\\[" not in html_text:
+                return html_text, tuple(sorted(found))  # nothing the filter writes can join anything
+            if len(html_text) * 2 * len(field.numbers) > CLOZE_CHECK_LIMIT:
+                break
+            fixes = set(field.occlusions)
+            if fixes:
+                found.add("image-occlusion: shown as text")
+            for number in field.numbers:
+                for question in (True, False):
+                    fixes.update(_cloze_side_fixes(field.side(number, question), found))
+            if not fixes:
+                return html_text, tuple(sorted(found))
+            if -1 in fixes:
+                break
+            places = [0, *sorted(fixes), len(html_text)]
+            html_text = "\u200b".join(html_text[start:end] for start, end in zip(places, places[1:]))
+        found.add(TOO_LONG_TO_CHECK)
+        return html_text.replace("{{c", "{&#123;c"), tuple(sorted(found))
+    return html_text, ()
+
+
+def _cloze_side_fixes(pieces: list[anki_cloze.Piece], found: set[str]) -> set[int]:
+    """Where, in the field, a zero-width space breaks what this card side holds that its field does not: before
+    the letters of a MathJax command; in Anki's syntax, before the first character the filter joined on (-1:
+    none to break)."""
+    side = "".join(piece.text for piece in pieces)
+    if "\\" not in side and "[" not in side:
+        return set()
+    at = anki_cloze.source_index(pieces)
+    code, fixes = code_spans(side), set()
+    for match in UNSAFE_TEX_RE.finditer(side):
+        index = bisect.bisect_right(code, (match.start(), len(side))) - 1
+        if index < 0 or code[index][1] <= match.start():
+            found.add(f"\\{match.group(1)} in math")
+            fixes.add(at(match.start() + 1))
+    for match in ANKI_SYNTAX_RE.finditer(side):
+        found.add(_syntax_shown(match))
+        places = [at(i) for i in range(match.start(), match.end())]
+        joined = [place for before, place in zip(places, places[1:]) if place >= 0 and place != before + 1]
+        fixes.add(joined[0] if joined else next((place for place in places[1:] if place >= 0), -1))
+    return fixes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -105,13 +106,17 @@ def project_lock(folder: Path):
         return
     folder.mkdir(parents=True, exist_ok=True)
     lock_path = folder / LOCK_NAME
-    try:  # never through a symbolic link: it would make or lock a file anywhere
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    except OSError as err:
+    try:  # never through a symbolic link (it would make or lock a file anywhere), never waiting on a pipe
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError:
         if lock_path.is_symlink():
             raise DeckgenError(f"{lock_path} is a symbolic link: deckgen makes that file itself; delete the "
                                "link and build again") from None
         raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise DeckgenError(f"{lock_path} is not a file: deckgen makes that file itself; delete it and build again")
     with os.fdopen(descriptor, "r+b") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -50,14 +50,6 @@ def cloze_matches(text: str) -> Iterator[re.Match]:
             pos = start + 1
 
 
-def cloze_sub(replace, text: str) -> str:
-    """`CLOZE_RE.sub(replace, text)`, through `cloze_matches`."""
-    out, last = [], 0
-    for match in cloze_matches(text):
-        out += [text[last:match.start()], replace(match)]
-        last = match.end()
-    return "".join(out) + text[last:]
-
 # A single $ opens before a non-space and closes after one, not before a digit: "$5 and $10" is text.
 SINGLE_DOLLAR_RE = re.compile(r"(?<![\\$])\$([^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)")
 _CANDIDATE_RE = re.compile(r"`+|\$|\\[\[(]")

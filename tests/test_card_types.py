@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from click.testing import CliRunner
+
 from deckgen import build_decks
 from deckgen.build import check_library
+from deckgen.cli import main
 from deckgen.errors import BuildError
 from deckgen.note_types import CLOZE, REVERSED
 
@@ -35,6 +40,24 @@ def test_cloze_notes_make_one_card_per_deletion(tmp_path, anki):
     card = anki.col.get_card(anki.col.find_cards("LoRA")[0])
     assert "two low-rank matrices" not in card.question() and "two low-rank matrices" in card.answer()
     assert anki.check_database()[1]
+
+
+def test_the_preview_shows_each_cloze_card_as_anki_does(tmp_path, anki):
+    write_deck(tmp_path / "src", "deck", (
+        "### Attention\nsoftmax of {{c1::QK^T / sqrt(d)}} times {{c2::V::values}}, {{c1,2::both}}\n"), 'cards = "cloze"\n')
+    report = build_decks(tmp_path / "src", tmp_path / "out")
+    anki.import_package(report.packages[0].path)
+    result = CliRunner().invoke(main, ["preview", str(tmp_path / "src"), "-o", str(tmp_path / "preview")])
+    assert result.exit_code == 0, result.output
+    page = next((tmp_path / "preview").glob("*-preview.html")).read_text(encoding="utf-8")
+    shown = 0
+    for card_id in anki.col.find_cards(""):
+        output = anki.col.get_card(card_id).render_output(reload=True)
+        for side in (output.question_text, output.answer_text):
+            for deletion in re.findall(r'<span class="cloze[^>]*>[^<]*</span>', side):
+                assert deletion in page
+                shown += 1
+    assert shown == 2 * 3 * 2  # two cards, three deletions, front and back
 
 
 def test_a_cloze_note_without_a_deletion_is_an_error(tmp_path):

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "deckgen"
 
 # The stages in order: a module may import the ones before it, never one after it.
 STAGES = [
-    "version", "errors", "reading", "places", "syntax", "ids", "time_limit", "note_types", "media", "sanitize", "settings", "front_matter", "library",
+    "version", "errors", "reading", "places", "syntax", "ids", "time_limit", "note_types", "anki_cloze", "media", "sanitize", "settings", "front_matter", "library",
     "parse", "identity_file", "delivered", "legacy_record", "ownership", "grouping", "note_type_guard", "identify", "tags",
     "markdown_ext.math", "markdown_ext.block_start", "markdown_ext.list_indent", "markdown_ext.images",
     "markdown_ext.linear_time", "markdown_ext.line_breaks", "markdown_ext.obsidian", "markdown_ext",

@@ -287,3 +287,80 @@ def test_lone_math_delimiters_are_found_in_linear_time():
     start = time.perf_counter()
     found = unbalanced_math(text)
     assert time.perf_counter() - start < 10 and len(found) == 58  # each delimiter once a line
+
+
+# Cloze decks (`cards: cloze` is a deck setting a cloned repository chooses): Anki's cloze filter writes each card
+# from the field, joining text across deletions and tags between MathJax's delimiters and putting its own brackets
+# around a hint, so what the field holds inert a card held live (found by an attacker's review).
+CLOZE_VECTORS = {  # name: (an answer, what its warning names)
+    "\\href split by a deletion inside math": (
+        "{{c1::Paris}} $\\h{{c2::re}}f{javascript:alert(document.cookie)}{click}$", "\\href in math"),
+    "\\cssId split by a deletion": ("{{c1::Paris}} $\\css{{c2::Id}}{typeans}{x}$", "\\cssId in math"),
+    "\\mmlToken loading an image, split": (
+        "{{c1::Paris}} $\\mmlTo{{c2::ken}}{mglyph}[src='https://evil.example/px.png',width=1px,height=1px]{}$",
+        "\\mmlToken in math"),
+    "\\href joined across a tag inside math": (
+        "<div>\\(\\h<b></b>ref{javascript:alert(1)}{x}\\) {{c1::Paris}}</div>", "\\href in math"),
+    "a hint that is a sound": ("{{c1::a::sound:https://evil.example/b.mp3}}", "[sound:…] shown as text"),
+    "hints that are LaTeX for desktop to run": (
+        "{{c1::b::latex}}\\input{/etc/passwd}{{c1::c::/latex}}", "[latex] shown as text"),
+    "a hint after MathJax's \\[ making a type-in box": ("$\\[{{c1::d::type:Title]}}$", "[[type:…]] shown as text"),
+    "a sound joined across a tag inside math": ("<div>\\( \\[<b></b>sound:x.mp3] \\) {{c1::Paris}}</div>",
+                                                "[sound:…] shown as text"),
+    "an image occlusion writing a handler": (
+        '{{c1::image-occlusion:rect:left=.1" onmouseover="alert(1)" x=":top=.2:width=.3:height=.4}} {{c2::Paris}}',
+        "image-occlusion: shown as text"),
+}
+
+
+def what_anki_cards_show(profile: AnkiProfile) -> list[str]:
+    """Every side of every card as Anki renders it for the reviewer (a sound it would play, as [anki:play…]),
+    less the one id the card template gives (`<hr id=answer>`, where Anki scrolls to)."""
+    sides = []
+    for card_id in profile.col.find_cards(""):
+        output = profile.col.get_card(card_id).render_output(reload=True)
+        sides += [side.replace('<hr id="answer">', "<hr>") for side in (output.question_text, output.answer_text)]
+    return sides
+
+
+@pytest.mark.parametrize("name", CLOZE_VECTORS)
+def test_no_cloze_card_scripts_loads_or_makes_anki_act_in_a_real_collection(tmp_path, name, anki):
+    answer, warning = CLOZE_VECTORS[name]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "deck.md").write_text(f"---\ndeckgen:\n  cards: cloze\n---\n### Q?\nBefore.\n\n{answer}\n\nAfter.\n",
+                                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "build")])
+    assert result.exit_code == 0, result.output
+    anki.import_package(next((tmp_path / "build").glob("*.apkg")))
+    sides = what_anki_cards_show(anki)
+    assert len(sides) >= 2 and all("Before." in side and "After." in side for side in sides)
+    assert [(side, dangers(side)) for side in sides if dangers(side)] == []
+    (line,) = [line for line in result.stderr.splitlines() if warning in line]
+    assert line.startswith(f"{notes / 'deck.md'}:") and line.endswith(f"[{kind_of(warning)}]"), line
+
+
+def test_a_cloze_card_still_shows_what_its_author_wrote(tmp_path, anki):
+    """What is broken is broken by an invisible space: the deletions, their hints and the math read as before."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "deck.md").write_text(
+        "---\ndeckgen:\n  cards: cloze\n---\n### Q?\n{{c1::Paris::sound:city}} is in $\\frac{ {{c2::a}} }{b}$ "
+        "and {{c3::France::country}}.\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "build")]).exit_code == 0
+    anki.import_package(next((tmp_path / "build").glob("*.apkg")))
+    fronts = {}
+    for card_id in anki.col.find_cards(""):
+        card = anki.col.get_card(card_id)
+        text = BeautifulSoup(card.render_output(reload=True).question_text, "html.parser").get_text()
+        fronts[card.ord + 1] = text.replace("\u200b", "")
+    assert "[sound:city] is in" in fronts[1] and "[country]" in fronts[3]  # the hint as written, not played
+    assert "\\frac{ [...] }{b}" in fronts[2] and "\\frac{ a }{b}" in fronts[1]
+
+
+def test_a_script_link_beside_ordinary_links_is_the_only_one_said():
+    """Links to other notes and scheme-relative links were said as removed with it, as if unsafe."""
+    from deckgen.sanitize import clean_html
+
+    html_text, said = clean_html('<a href="other.md">a</a> <a href="javascript:x">b</a> <a href="//example.org/x">c</a>')
+    assert said == ("link to javascript:",) and '<a href="//example.org/x">c</a>' in html_text

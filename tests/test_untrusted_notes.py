@@ -481,6 +481,15 @@ def test_a_lock_file_linked_elsewhere_is_not_followed(tmp_path):
     assert not (outside / "made-by-deckgen").exists()
 
 
+def test_a_lock_file_that_is_a_pipe_is_refused_by_name(tmp_path):
+    notes, _ = library(tmp_path)
+    (notes / "sub" / "deck.md").write_text("### Q?\nA.\n", encoding="utf-8")
+    os.mkfifo(notes / ".deckgen.lock")
+    result = run("build", str(notes), "-o", str(tmp_path / "build"))
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {notes / '.deckgen.lock'} is not a file: deckgen makes that file itself; delete it and build again\n")
+
+
 def test_a_source_url_may_not_pad_its_fields(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "deck.md").write_text("### Q?\nA.\n", encoding="utf-8")

@@ -1,0 +1,92 @@
+"""deckgen's copy of Anki's cloze filter writes each card side as Anki does, so that what the filter would make of
+someone's notes is known before they reach a collection; and what it would make live is broken in the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from deckgen.anki_cloze import ClozeField, LAST_CARD, filled
+from deckgen.sanitize import TOO_LONG_TO_CHECK, clean_html, cloze_safe
+
+# What cloze fields are made of, and what the filter treats specially: openings (several numbers, 0, past the
+# last card, none), ends, hint separators, MathJax's delimiters, tags, entities, quotes, braces, a backslash.
+PIECES = st.sampled_from([
+    "{{c1::", "{{c2::", "{{c1,2::", "{{c0::", "{{c501::", "{{c,::", "{{c99999::", "}}", "::", ":", "{", "}",
+    "\\(", "\\)", "\\[", "\\]", "\\", "<b>", "</b>", "<code>", "</code>", "&amp;", '"', "'", "é", "a", "h", "ref",
+    " ", "\n",
+])
+
+
+@pytest.fixture(scope="module")
+def cloze_type(tmp_path_factory):
+    """A real collection with a cloze note type whose cards show the field through the filter, and nothing else."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path_factory.mktemp("anki") / "collection.anki2"))
+    models = col.models
+    model = models.new("Filter only")
+    model["type"] = 1  # cloze
+    models.add_field(model, models.new_field("Text"))
+    template = models.new_template("Cloze")
+    template["qfmt"] = template["afmt"] = "{{cloze:Text}}"
+    models.add_template(model, template)
+    models.add(model)
+    yield col, models.by_name("Filter only")
+    col.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(PIECES, min_size=1, max_size=30))
+def test_each_card_side_is_what_anki_writes(cloze_type, pieces):
+    col, model = cloze_type
+    text = "".join(pieces)
+    note = col.new_note(model)
+    note["Text"] = text
+    field = ClozeField(text)
+    if not field.numbers:
+        return  # Anki would make no card of it
+    col.add_note(note, 1)
+    cards = {card.ord + 1: card for card in note.cards()}
+    assert sorted(cards) == field.numbers
+    for number, card in cards.items():
+        if number == LAST_CARD:
+            continue  # shown only for a deletion numbered past it: Anki's message that the card has none
+        output = card.render_output(reload=True)
+        assert (filled(text, number, True), filled(text, number, False)) == (output.question_text,
+                                                                              output.answer_text)
+
+
+def test_ordinary_cloze_notes_are_left_as_they_are():
+    """Hints, math with deletions inside, code: as written in real cloze decks, nothing joins into anything."""
+    for text in ("{{c1::Paris::city}} is the capital of {{c2::France::country}}.",
+                 "\\(E = {{c1::mc^2}}\\) and \\[\\frac{ {{c2::a}} }{b}\\]",
+                 "<code>\\href{x}</code> is how {{c1::LaTeX::a language}} links",
+                 "{{c1::a}}{{c2::b::\\(x\\)}} \\(\\frac{1}{2}\\) {{c3::{{c4::nested}}::both}}"):
+        html, _ = clean_html(text)
+        assert cloze_safe(html) == (html, ()), text
+
+
+def test_a_text_too_long_to_check_has_its_deletions_shown_as_text():
+    text = "\\(x\\) {{c1::a::b}} " * 200_000
+    made, said = cloze_safe(text)
+    assert said == (TOO_LONG_TO_CHECK,) and ClozeField(made).numbers == [] and "{&#123;c1::a::b}}" in made
+
+
+STALLS = {  # each must be checked in time linear in its length
+    "many hints to break": "{{c1::a::sound:x}} " * 50_000,
+    "many unclosed MathJax openings": "\\(" * 300_000 + "{{c1::a::b}}",
+    "many unclosed code spans in math": "\\(<code>\\)</code>" * 60_000 + "{{c1::a::b}}",
+    "many image occlusions": "{{c1::image-occlusion:x}}" * 40_000,
+    "deletions nested past the limit": "{{c1::" * 100_000 + "a::b" + "}}" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", STALLS)
+def test_checking_takes_time_linear_in_the_text(name, tmp_path):
+    script = "import sys; from deckgen.sanitize import cloze_safe; cloze_safe(sys.stdin.read())"
+    subprocess.run([sys.executable, "-c", script], input=STALLS[name], text=True, check=True, timeout=30,
+                   cwd=tmp_path)
