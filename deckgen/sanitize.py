@@ -282,7 +282,7 @@ def kind_of(removed: str) -> str:
     over the page), SYNTAX (Anki's own syntax, shown as text) or UNKNOWN (HTML no card shows, harmless)."""
     if removed.endswith(" shown as text"):
         return SYNTAX
-    tag = re.fullmatch(r"<(\w+)>", removed)
+    tag = re.fullmatch(r"<([^\s<>]+)>", removed)
     if tag:
         return UNSAFE if tag.group(1) in CLEANED_WITH_CONTENT else UNKNOWN
     if removed.endswith("= attribute"):

@@ -253,17 +253,17 @@ def test_what_the_cleaning_looks_for_is_found_in_linear_time(name, tmp_path):
 
 def test_ordinary_notes_are_not_taken_for_attacks(tmp_path):
     """Seen on public notes repositories: links to other notes, centred paragraphs, unquoted addresses holding
-    "=", a word in angle brackets, a form control in prose. None is unsafe; what a card cannot show is said so."""
+    "=", a word or a tuple (said as unsafe before) in angle brackets, a form control in prose. None is unsafe; what a card cannot show is said so."""
     answer = ('See [the other note](other.md) and <a href="notes/x.ipynb">the notebook</a>.\n\n'
               '<p align="center"><img src="https://example.org/logo.png" width="100"></p>\n\n'
               '<div><a href=https://www.youtube.com/watch?v=KKjm4ehYiMs>a talk</a></div>\n\n'
-              'Ask the <cliente> first.\n\n'
+              'Ask the <cliente> first, with the pair <s_1,g_1>.\n\n'
               'Pick one: <select><option>a</option></select> then go on.\n\n- and this item stays\n')
     result, apkg = build(tmp_path, answer)
     lines = [line for line in result.stderr.splitlines() if "warning" in line]
     assert all(line.endswith("[unknown-html]") for line in lines), result.stderr
     assert sorted(line.split("not on the card: ")[1].split(" ")[0] for line in lines) == [
-        "<cliente>", "<option>", "<select>"]
+        "<cliente>", "<option>", "<s_1,g_1>", "<select>"]
     import sqlite3
     import zipfile
 
