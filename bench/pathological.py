@@ -50,6 +50,9 @@ KINDS = {
     "unclosed HTML": lambda n: repeat("<a ", n),
     "unclosed math": lambda n: repeat("\\(", n),
     "a block of rules": lambda n: repeat("\n***", n),
+    # What Anki's cloze filter would make of a field is checked card side by card side (sanitize.cloze_safe).
+    "cloze deletions in math, with hints": lambda n: repeat("$x = {{c1::a}} + {{c2::b}}$ {{c3::c::hint}} ", n),
+    "cloze hints Anki would act on": lambda n: repeat("{{c1::a::sound:x.mp3}} ", n),
 }
 
 

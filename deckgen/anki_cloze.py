@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .syntax import deletion_numbers
+
 MAX_OPEN = 10
 """Deletions open at once, as Anki reads them; an eleventh `{{c1::` is dropped."""
 LAST_CARD = 500
@@ -58,7 +60,7 @@ def _tokens(text: str) -> Iterator[tuple[str, object, int]]:
     last = 0
     for match in _TOKEN_RE.finditer(text):
         if match.group(1) is not None:
-            numbers = _numbers(match.group(1))
+            numbers = deletion_numbers(match.group(1))
             if not numbers:
                 continue  # not an opening: text (no token starts inside it)
         if match.start() > last:
@@ -67,16 +69,6 @@ def _tokens(text: str) -> Iterator[tuple[str, object, int]]:
         last = match.end()
     if last < len(text):
         yield "text", text[last:], last
-
-
-def _numbers(written: str) -> tuple[int, ...]:
-    """The numbers of `{{c1,2::`, as Anki parses them (each a u16; those that are not, left out)."""
-    numbers = set()
-    for part in written.split(","):
-        digits = part.lstrip("0")
-        if part and len(digits) <= 5 and int(digits or "0") <= 65535:
-            numbers.add(int(digits or "0"))
-    return tuple(sorted(numbers))
 
 
 def _parse(text: str) -> list:
@@ -128,25 +120,33 @@ class ClozeField:
         self.numbers = sorted(numbers)
         self.occlusions.sort()
 
-    def side(self, number: int, question: bool) -> list[Piece]:
+    def side(self, number: int, question: bool, exact: bool = False) -> list[Piece]:
         """Card `number`'s front (`question`) or back, in pieces; none when the card has no deletion of its own
-        (Anki then shows nothing of the field)."""
+        (Anki then shows nothing of the field).
+
+        Unless `exact`, an asked deletion's `data-cloze` attribute is left
+        empty: Anki writes into it the deletion's content as the front shows
+        it, encoded again at every level of nesting (ten levels make it
+        thousands of times the field), and it holds no `<`, `>`, `\\` or `[`
+        that anything on the card reads.
+        """
         out: list[Piece] = []
         found = [False]
         for node in self.nodes:
             if isinstance(node, Piece):
                 out.append(node)
             else:
-                _reveal(node, number, question, out, found)
+                _reveal(node, number, question, out, found, exact)
         return _strip_html_inside_mathjax(out) if found[0] else []
 
 
 def filled(text: str, number: int, question: bool) -> str:
     """The HTML Anki writes for `{{cloze:…}}` of `text` on card `number`'s front (`question`) or back."""
-    return "".join(piece.text for piece in ClozeField(text).side(number, question))
+    return "".join(piece.text for piece in ClozeField(text).side(number, question, exact=True))
 
 
-def _reveal(deletion: _Deletion, number: int, question: bool, out: list[Piece], found: list[bool]) -> None:
+def _reveal(deletion: _Deletion, number: int, question: bool, out: list[Piece], found: list[bool],
+            exact: bool) -> None:
     active = number in deletion.numbers
     found[0] |= active
     numbers = ",".join(map(str, deletion.numbers))
@@ -159,11 +159,11 @@ def _reveal(deletion: _Deletion, number: int, question: bool, out: list[Piece], 
         return
     if question and active:
         content: list[Piece] = []
-        for node in deletion.nodes:
+        for node in deletion.nodes if exact else ():
             if isinstance(node, Piece):
                 content.append(node)
             else:
-                _reveal(node, number, question, content, found)
+                _reveal(node, number, question, content, found, exact)
         encoded = _encode_attribute("".join(piece.text for piece in content))
         out.append(Piece(f'<span class="cloze" data-cloze="{encoded}" data-ordinal="{numbers}">[', -1))
         out.append(deletion.hint if deletion.hint is not None else Piece("...", -1))
@@ -174,7 +174,7 @@ def _reveal(deletion: _Deletion, number: int, question: bool, out: list[Piece], 
         if isinstance(node, Piece):
             out.append(node)
         else:
-            _reveal(node, number, question, out, found)
+            _reveal(node, number, question, out, found, exact)
     out.append(Piece("</span>", -1))
 
 

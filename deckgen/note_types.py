@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,6 +202,13 @@ class NoteType:
     cloze: bool = False
     sort_field: int = 0
     """The field Anki sorts the browser by; changing it forces a full sync on every device."""
+
+    @property
+    def cloze_fields(self) -> tuple[int, ...]:
+        """The fields its cards make deletions of, by index: those its first card's front reads with
+        `{{cloze:…}}`, as Anki makes a cloze note's cards (none for a standard note type)."""
+        named = re.findall(r"\{\{cloze:([^{}]+?)\}\}", self.templates[0][1]) if self.cloze else []
+        return tuple(index for index, field in enumerate(self.fields) if field in named)
 
     @property
     def fingerprint(self) -> str:

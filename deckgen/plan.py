@@ -34,8 +34,9 @@ from .note_types import NoteType
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
 from .ownership import Minted, proof
+from .anki_cloze import ClozeField
 from .sanitize import SYNTAX, UNSAFE, inert, kind_of
-from .syntax import cloze_changes, cloze_matches, cloze_numbers, question_key, safe_tag
+from .syntax import cloze_changes, question_key, safe_tag
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
@@ -146,8 +147,7 @@ class DeckPart:
     def card_count(self) -> int:
         """The cards its notes make: one a template, or for cloze one a deletion number."""
         if self.note_type.cloze:
-            return sum(len({number for match in cloze_matches(note.answer.html) for number in cloze_numbers(match)})
-                       for note in self.deck.notes)
+            return sum(len(ClozeField(note.answer.html).numbers) for note in self.deck.notes)
         return len(self.deck.notes) * len(self.note_type.templates)
 
 
@@ -321,7 +321,7 @@ def _plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivere
         if record is not None and record.deck != key and record.deck in previous.decks \
                 and previous.decks[record.deck].name != name:
             moved.append((question, previous.decks[record.deck].name, note.question.html))
-        if note_type.cloze and not next(cloze_matches(note.answer.html), None):
+        if note_type.cloze and not ClozeField(note.answer.html).numbers:
             diagnostics.append(Diagnostic(question.path, question.answer_line, (
                 "no cloze deletion such as {{c1::…}} in this answer: Anki would make no card for it"),
                 "error", "no-cloze"))

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from . import anki_cloze
+from .anki_cloze import IMAGE_OCCLUSION
 from .media import DRIVE_PATH_RE, URL_SCHEME_RE, not_included_html
 
 ALLOWED_TAGS = frozenset("""
@@ -498,7 +499,7 @@ def cloze_safe(html_text: str) -> tuple[str, tuple[str, ...]]:
     if "{{c" not in html_text:
         return html_text, ()
     found: set[str] = set()
-    if "\\(" in html_text or "\\[" in html_text or html_text.count("::") > 1:
+    if "\\(" in html_text or "\\[" in html_text or html_text.count("::") > 1 or IMAGE_OCCLUSION in html_text:
         for _ in range(CLOZE_ROUNDS if len(html_text) * 2 <= CLOZE_CHECK_LIMIT else 0):
             field = anki_cloze.ClozeField(html_text)
             if not field.occlusions and not field.hints and "\\(" not in html_text and "\\[" not in html_text:
@@ -530,15 +531,37 @@ def _cloze_side_fixes(pieces: list[anki_cloze.Piece], found: set[str]) -> set[in
     if "\\" not in side and "[" not in side:
         return set()
     at = anki_cloze.source_index(pieces)
-    code, fixes = code_spans(side), set()
-    for match in UNSAFE_TEX_RE.finditer(side):
-        index = bisect.bisect_right(code, (match.start(), len(side))) - 1
-        if index < 0 or code[index][1] <= match.start():
-            found.add(f"\\{match.group(1)} in math")
-            fixes.add(at(match.start() + 1))
+    fixes = set()
+    for match in _read_by_mathjax(side, list(UNSAFE_TEX_RE.finditer(side))):
+        found.add(f"\\{match.group(1)} in math")
+        fixes.add(at(match.start() + 1))
     for match in ANKI_SYNTAX_RE.finditer(side):
         found.add(_syntax_shown(match))
         places = [at(i) for i in range(match.start(), match.end())]
         joined = [place for before, place in zip(places, places[1:]) if place >= 0 and place != before + 1]
         fixes.add(joined[0] if joined else next((place for place in places[1:] if place >= 0), -1))
     return fixes
+
+
+def _read_by_mathjax(html_text: str, matches: list[re.Match]) -> list[re.Match]:
+    """Those of `matches` (in `html_text`) that are in text MathJax reads: not in an attribute, not in `<pre>` or
+    `<code>` as a browser builds the page. A card side's HTML is not cleaned HTML: Anki's filter may have taken
+    out a `</code>`, and its `<span>`s may close one, so only an HTML parser's reading tells (html5ever, nh3's)."""
+    if not matches:
+        return []
+    marked, last = [], 0
+    for index, match in enumerate(matches):
+        marked += [html_text[last:match.start()], f"\ue000{index}\ue001"]
+        last = match.end()
+    marked.append(html_text[last:])
+    read = {int(index) for index in re.findall("\ue000([0-9]+)\ue001", _text_outside_code().clean("".join(marked)))}
+    return [match for index, match in enumerate(matches) if index in read]
+
+
+@functools.cache
+def _text_outside_code():
+    """An nh3 cleaner that keeps the text a page shows outside code, and no attribute."""
+    import nh3
+
+    return nh3.Cleaner(tags=ALLOWED_TAGS - {"pre", "code"}, clean_content_tags=CLEANED_WITH_CONTENT | {"pre", "code"},
+                       attributes={}, link_rel=None, strip_comments=True)

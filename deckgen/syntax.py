@@ -25,8 +25,9 @@ ATTRIBUTE_RE = re.compile(r'#(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)|(?P<new>new)|wa
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 # {{c1::text}}, {{c2::text::hint}}, and since Anki 26.05 {{c1,2::text}}: one deletion on cards 1 and 2.
-CLOZE_RE = re.compile(r"\{\{c(\d+(?:,\d+)*)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
-"""A cloze deletion; find them with `cloze_matches`, which is linear where this pattern alone is not."""
+CLOZE_RE = re.compile(r"\{\{c([0-9,]++)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+"""A cloze deletion (when `cloze_numbers` finds a number in it); find them with `cloze_matches`, which is linear
+where this pattern alone is not. See `anki_cloze` for how Anki itself reads them (nested, dropped when open)."""
 
 
 def cloze_matches(text: str) -> Iterator[re.Match]:
@@ -43,7 +44,7 @@ def cloze_matches(text: str) -> Iterator[re.Match]:
             if close < 0:
                 return  # no deletion ends after this point
         match = CLOZE_RE.match(text, start, close + 2)
-        if match:
+        if match and cloze_numbers(match):
             yield match
             pos = match.end()
         else:
@@ -133,9 +134,21 @@ def question_key(title: str) -> str:
     return " ".join(title.casefold().split())
 
 
-def cloze_numbers(match: re.Match) -> list[int]:
+def cloze_numbers(match: re.Match) -> tuple[int, ...]:
     """The card numbers of one cloze deletion (`{{c1,2::…}}` is on cards 1 and 2)."""
-    return [int(number) for number in match.group(1).split(",")]
+    return deletion_numbers(match.group(1))
+
+
+def deletion_numbers(written: str) -> tuple[int, ...]:
+    """The numbers of `{{c1,2::`, as Anki parses them: each an unsigned 16-bit number (any other, left out), in
+    order, once each; none, and Anki reads no deletion there. (Not `int()` alone: Python refuses a number of
+    more than 4,300 digits, and reads other scripts' digits.)"""
+    numbers = set()
+    for part in written.split(","):
+        digits = part.lstrip("0")
+        if part and part.isascii() and part.isdigit() and len(digits) <= 5 and int(digits or "0") <= 65535:
+            numbers.add(int(digits or "0"))
+    return tuple(sorted(numbers))
 
 
 class ClozeMove(NamedTuple):

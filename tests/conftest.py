@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import textwrap
 import time
@@ -10,14 +11,18 @@ from pathlib import Path
 
 import pytest
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(autouse=True)
 def machine(tmp_path_factory, monkeypatch):
     """Each test runs on a machine of its own: a state folder (what it delivered) and a cache folder of its own,
-    never the user's (see deckgen.places)."""
+    never the user's (see deckgen.places). The Python programs it starts import this checkout's deckgen, as it
+    does, whichever one is installed."""
     home = tmp_path_factory.mktemp("machine")
     monkeypatch.setenv("DECKGEN_STATE_DIR", str(home / "state"))
     monkeypatch.setenv("DECKGEN_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])))
     return home
 
 

@@ -310,6 +310,12 @@ CLOZE_VECTORS = {  # name: (an answer, what its warning names)
     "an image occlusion writing a handler": (
         '{{c1::image-occlusion:rect:left=.1" onmouseover="alert(1)" x=":top=.2:width=.3:height=.4}} {{c2::Paris}}',
         "image-occlusion: shown as text"),
+    # Found by a second review, of the cloze check itself:
+    "an image occlusion, the only deletion, focusing itself": (
+        '{{c1::image-occlusion:rect:left=1" tabindex="0" autofocus onfocus="document.title=1" id="x:top=2}}',
+        "image-occlusion: shown as text"),
+    "\\href after a </code> the filter took out, in a table": (
+        "| a | b |\n|---|---|\n| `\\(`\\\\) | \\(\\hr{{c1::ef}}{javascript:alert(1)}{x}\\) `z` |", "\\href in math"),
 }
 
 
