@@ -178,3 +178,39 @@ def test_the_first_build_after_0_2_delivers_again_only_what_the_cleaning_changes
         assert delivered.vouches and sorted(delivered.versions["notes"]) == ["1.0.0", "1.0.1", "1.0.2"]
     again = build_decks(notes, out, now=time.time() + 5).packages[0]
     assert (again.plan.version, again.plan.changes) == ("1.0.2", ())
+
+
+# deckgen 0.2's cloze deck (tests/fixtures/release-0.2-cloze): what Anki's cloze filter made of its fields on
+# cards (a hint played as a sound, a \href joined across a deletion) is cleaned, and only those notes change.
+
+FIXTURE_0_2_CLOZE = Path(__file__).with_name("fixtures") / "release-0.2-cloze"
+
+
+def test_the_first_build_after_0_2_delivers_again_the_cloze_notes_whose_cards_anki_made_live(tmp_path, anki):
+    from deckgen.places import library_tag
+    from test_someone_elses_notes import dangers, what_anki_cards_show
+
+    notes, build = tmp_path / "notes", tmp_path / "build"
+    shutil.copytree(FIXTURE_0_2_CLOZE / "notes", notes)
+    shutil.copytree(FIXTURE_0_2_CLOZE / "build", build)
+    (old,) = build.glob(".deckgen-delivered-*.jsonl")
+    text = old.read_text(encoding="utf-8").replace('"library":"/tmp/fix02c/notes"',
+                                                   json.dumps({"library": str(notes.resolve())})[1:-1])
+    old.unlink()
+    (build / f".deckgen-delivered-{library_tag(notes)}.jsonl").write_text(text, "utf-8")
+    anki.import_package(build / "deck-1.0.0.apkg")
+    assert answer_all_due(anki, "deck") == 6
+    live = [side for side in what_anki_cards_show(anki) if dangers(side)]
+    assert any("[anki:play" in side for side in live) and any("\\href{javascript" in side for side in live)
+    before, reviews = {note.guid: note for note in anki.notes()}, reviews_by_card(anki)
+
+    (package,) = build_decks(notes, build, now=time.time()).packages
+    assert [(c.kind, c.question, c.cleaned) for c in package.plan.changes] == [
+        ("changed", "Sound hint?", True), ("changed", "Split href?", True)]
+    log = anki.import_package(package.path)
+    assert sorted(n.fields[0] for n in log.updated) == ["Sound hint?", "Split href?"] and not log.new
+    after = {note.guid: note for note in anki.notes()}
+    assert after.keys() == before.keys()  # no GUID changed
+    assert [after[g].fields[0] for g in before if after[g].fields != before[g].fields] == ["Sound hint?", "Split href?"]
+    assert [side for side in what_anki_cards_show(anki) if dangers(side)] == []
+    assert reviews_by_card(anki) == reviews and anki.check_database()[1]
