@@ -101,24 +101,23 @@ class ClozeField:
 
     def __init__(self, text: str):
         self.nodes = _parse(text)
-        self.numbers: list[int] = []
-        """The cards Anki makes of it, by number (the card's ordinal + 1)."""
-        self.occlusions: list[int] = []
-        """Where text starts that Anki reads as an image occlusion's shape."""
+        numbers: set[int] = set()
+        occlusions: list[int] = []
         self.hints = False
         """Whether a deletion has a hint."""
-        numbers: set[int] = set()
         stack = [self.nodes]
         while stack:
             for node in stack.pop():
                 if isinstance(node, _Deletion):
                     numbers.update(min(n, LAST_CARD) for n in node.numbers if n)
                     if node.image_occlusion():
-                        self.occlusions.append(node.nodes[0].at)
+                        occlusions.append(node.nodes[0].at)
                     self.hints |= node.hint is not None
                     stack.append(node.nodes)
         self.numbers = sorted(numbers)
-        self.occlusions.sort()
+        """The cards Anki makes of it, by number (the card's ordinal + 1)."""
+        self.occlusions = sorted(occlusions)
+        """Where text starts that Anki reads as an image occlusion's shape."""
 
     def side(self, number: int, question: bool, exact: bool = False) -> list[Piece]:
         """Card `number`'s front (`question`) or back, in pieces; none when the card has no deletion of its own
@@ -188,7 +187,7 @@ def _encode_attribute(text: str) -> str:
 _NAMED = {'"': "&quot;", "&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-def math_spans(html: str) -> Iterator[tuple[int, int]]:
+def _math_spans(html: str) -> Iterator[tuple[int, int]]:
     """Where Anki's MATHJAX pattern matches: from a `\\(` or `\\[` to the first `\\)` or `\\]` after it (either
     kind), then on from there. Linear: a lazy pattern would read on to the end from every unclosed opening."""
     openings, closings = [], []
@@ -209,23 +208,20 @@ def _strip_html_inside_mathjax(pieces: list[Piece]) -> list[Piece]:
     html = "".join(piece.text for piece in pieces)
     if "\\" not in html:
         return pieces
-    cuts = [tag.span() for start, end in math_spans(html) for tag in _TAG_RE.finditer(html, start + 2, end - 2)]
+    cuts = [tag.span() for start, end in _math_spans(html) for tag in _TAG_RE.finditer(html, start + 2, end - 2)]
     if not cuts:
         return pieces
-    out, cut, position = [], 0, 0
-    for piece in pieces:
-        start, end = position, position + len(piece.text)
-        position = end
+    out, cut, piece_start = [], 0, 0
+    for piece in pieces:  # each piece less the cuts inside it, by position in the joined HTML
+        start, end = piece_start, piece_start + len(piece.text)
         while start < end:
             while cut < len(cuts) and cuts[cut][1] <= start:
                 cut += 1
-            if cut == len(cuts) or cuts[cut][0] >= end:
-                out.append(_part(piece, start - (end - len(piece.text)), end - start))
-                break
-            cut_start, cut_end = cuts[cut]
-            if cut_start > start:
-                out.append(_part(piece, start - (end - len(piece.text)), cut_start - start))
-            start = min(cut_end, end)
+            kept_end = min(end, cuts[cut][0]) if cut < len(cuts) else end
+            if kept_end > start:
+                out.append(_part(piece, start - piece_start, kept_end - start))
+            start = max(kept_end, min(cuts[cut][1], end)) if cut < len(cuts) else end
+        piece_start = end
     return out
 
 
@@ -241,7 +237,6 @@ def source_index(pieces: list[Piece]):
         position += len(piece.text)
 
     def at(index: int) -> int:
-        piece = pieces[bisect.bisect_right(starts, index) - 1]
-        start = starts[bisect.bisect_right(starts, index) - 1]
-        return piece.at + index - start if piece.at >= 0 else -1
+        which = bisect.bisect_right(starts, index) - 1
+        return pieces[which].at + index - starts[which] if pieces[which].at >= 0 else -1
     return at

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,10 +99,10 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     from .identity_file import EMPTY, parse_record, record_bytes
     from .ids import new_namespace
     from .legacy_record import convert
-    from .ownership import foreign_notes, minted_in_history
     from .library import folder_deck, legacy_deck_key, link_outside, read_deck
     from .media import MediaResolver
     from .note_type_guard import choose_note_types
+    from .ownership import foreign_notes, minted_in_history
     from .parse import parse_source
     from .plan import plan_build
     from .render import render_decks
@@ -173,11 +173,9 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             foreign = [note for note in foreign if note.guid not in proven]
         diagnostics.extend(_foreign(library.record_path, committed or b"", foreign))
     if delivered is not None and not delivered.vouches and delivered.notes:  # deckgen 0.2's, in the output folder
-        import dataclasses
-
-        refused = {note.guid for note in foreign_notes(dataclasses.replace(record, notes=delivered.notes), namespace)}
-        delivered = dataclasses.replace(delivered, notes={guid: note for guid, note in delivered.notes.items()
-                                                          if guid not in refused})
+        refused = {note.guid for note in foreign_notes(replace(record, notes=delivered.notes), namespace)}
+        delivered = replace(delivered, notes={guid: note for guid, note in delivered.notes.items()
+                                              if guid not in refused})
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
@@ -221,12 +219,10 @@ def _foreign(path: Path, committed: bytes, notes: list) -> list[Diagnostic]:
 def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: set[str]) -> IdentityRecord:
     """The record, with the notes of `decks` this machine delivered that it no longer knows (after a revert
     or a branch switch): their questions are matched, or they are marked removed, like any recorded note."""
-    import dataclasses
-
     if delivered is None:
         return record
     unknown = {guid: note for guid, note in delivered.notes.items() if guid not in record.notes and note.deck in decks}
-    return dataclasses.replace(record, notes={**record.notes, **unknown}) if unknown else record
+    return replace(record, notes={**record.notes, **unknown}) if unknown else record
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -281,8 +277,9 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
 
         # What a killed build of this library left behind: its own files' temporary names only (another
         # library's build may be writing into a shared output folder right now).
+        state = delivered_path(library.root)
         for folder, name in ((library.root, library.settings_path.name), (library.record_path.parent, "*"),
-                             (delivered_path(library.root).parent, delivered_path(library.root).name),
+                             (state.parent, state.name),
                              (out_dir, OUTPUT_MARKER), *((out_dir, name) for package in plan.packages for name in (
                                  package_file_name(package.key, "*"), changelog_path(out_dir, package.key).name))):
             remove_stale_temporaries(folder, name)
@@ -316,11 +313,11 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
             if not (out_dir / OUTPUT_MARKER).is_file():
                 files.stage(out_dir / OUTPUT_MARKER, OUTPUT_MARKER_TEXT, order=2)
             try:
-                delivered_path(library.root).parent.mkdir(parents=True, exist_ok=True)
+                state.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
-                raise DeckgenError(f"cannot write deckgen's state folder {delivered_path(library.root).parent}: "
-                                   f"{err.strerror} (DECKGEN_STATE_DIR names another)") from None
-            files.stage(delivered_path(library.root), partial(
+                raise DeckgenError(f"cannot write deckgen's state folder {state.parent}: {err.strerror} "
+                                   "(DECKGEN_STATE_DIR names another)") from None
+            files.stage(state, partial(
                 write_delivered_to, previous=check.delivered, root=library.root,
                 record=files.staged(library.record_path) or library.record_path,
                 written=[(package.key, package.version, package.digest) for package in plan.packages],

@@ -115,7 +115,7 @@ def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
             built = file.read(RECORD_LIMIT) if whole else b""
     except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    return (header, built if whole else b"") if header.deckgen_delivered in READABLE else None
+    return (header, built) if header.deckgen_delivered in READABLE else None
 
 
 def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[str, str]:
@@ -149,20 +149,23 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None, now
     legacy = [(path, read) for path in (_legacy_paths(output, root) if output is not None else [])
               if (read := _header(path)) is not None and read[0].library == library
               and read[0].deckgen_delivered == LEGACY_FORMAT]  # what a repository can put there: 0.2's alone
-    own = _header(delivered_path(root))
-    candidates = ([(delivered_path(root), own, True)] if own is not None and own[0].library == library else []) + [
-        (path, read, False) for path, read in legacy]
-    for path, (header, built), vouches in candidates:
-        found = Delivered(versions=header.versions, packages=dict(header.packages) if vouches else {},
-                          vouches=vouches, legacy=tuple(path for path, _ in legacy))
-        if built == committed:  # as after every build here: what was delivered is what the record says
-            return dataclasses.replace(found, matches_record=True)
-        try:
-            notes = parse_record(path, built, None if vouches else now).notes if built else {}
-        except SourceError:
-            return None
-        return dataclasses.replace(found, notes=notes)
-    return None
+    path = delivered_path(root)
+    own = _header(path)
+    if own is not None and own[0].library == library:
+        (header, built), vouches = own, True
+    elif legacy:
+        (path, (header, built)), vouches = legacy[0], False
+    else:
+        return None
+    found = Delivered(versions=header.versions, packages=dict(header.packages) if vouches else {},
+                      vouches=vouches, legacy=tuple(file for file, _ in legacy))
+    if built == committed:  # as after every build here: what was delivered is what the record says
+        return dataclasses.replace(found, matches_record=True)
+    try:
+        notes = parse_record(path, built, None if vouches else now).notes if built else {}
+    except SourceError:
+        return None
+    return dataclasses.replace(found, notes=notes)
 
 
 def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, record: Path,

@@ -102,10 +102,9 @@ def _read(path: Path, now: float | None) -> tuple[_Header, list[_Note]]:
     header = decode_line(path, 1, _HEADER, lines[0])
     check_times(path, 1, (header.version_mtime, header.note_type.mtime), now)
     notes = [decode_line(path, number, _NOTE, line) for number, line in enumerate(lines[1:], start=2)]
-    for number, note in enumerate(notes, start=2):
-        check_times(path, number, (note.mtime,), now)
     seen: dict[str, int] = {}
     for number, note in enumerate(notes, start=2):
+        check_times(path, number, (note.mtime,), now)
         if seen.setdefault(note.guid, number) != number:
             raise damaged(path, number, f"GUID {note.guid} is also on line {seen[note.guid]}")
     return header, notes

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from .anki_cloze import ClozeField
 from .delivered import Delivered, content_digest
 from .errors import Diagnostic
 from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord
@@ -31,10 +32,9 @@ from .ids import package_file_name
 from .media import MediaRef
 from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
 from .note_types import NoteType
+from .ownership import Minted, proof
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
-from .ownership import Minted, proof
-from .anki_cloze import ClozeField
 from .sanitize import SYNTAX, UNSAFE, inert, kind_of
 from .syntax import cloze_changes, question_key, safe_tag
 

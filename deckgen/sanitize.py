@@ -27,7 +27,6 @@ thing, which the renderer turns into a warning at its line.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import html
 import re
@@ -92,7 +91,7 @@ MATHJAX_PROCESS_CLASS_RE = re.compile(r"^(?:mathjax|tex2jax)_process$", re.IGNOR
 UNSAFE_TEX = ("href", "url", "style", "class", "cssId", "mmlToken", "bbox", "unicode", "fcolorbox", "definecolor",
               "enclose", "label", "ref", "eqref", "require", "data", "U", "char", "setOptions", "Require", "csname")
 UNSAFE_TEX_RE = re.compile(r"\\(" + "|".join(UNSAFE_TEX) + r")(?![A-Za-z])")
-_CODE_TAG_RE = re.compile(r"<(/?)(pre|code)\b[^>]*+>")
+_CODE_RE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1>", re.DOTALL)
 # Anki's own syntax in a field's HTML, which it acts on wherever it stands (text, attributes, code): a sound to
 # play from the media folder, text to speak, TeX for desktop to run through LaTeX, a box to type an answer in.
 # deckgen bundles no sound and writes none of these: every "[" is written as an entity, which no pattern of
@@ -427,25 +426,9 @@ def break_unsafe_tex(html_text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def code_spans(html_text: str) -> list[tuple[int, int]]:
-    """Where MathJax reads no TeX: each `<pre>` or `<code>` to the first end tag of its kind after it (as the
-    pattern `<(pre|code)\\b[^>]*>.*?</\\1>` finds them, but linear: HTML a cloze filter made may leave a tag
-    unclosed)."""
-    if "<pre" not in html_text and "<code" not in html_text:
-        return []
-    opening, closing = [], {"pre": [], "code": []}
-    for tag in _CODE_TAG_RE.finditer(html_text):
-        if tag.group(1):
-            closing[tag.group(2)].append((tag.start(), tag.end()))
-        else:
-            opening.append((tag.start(), tag.group(2)))
-    spans, end = [], 0
-    for start, name in opening:
-        ends = closing[name]
-        index = bisect.bisect_left(ends, (start, 0))
-        if start >= end and index < len(ends):
-            end = ends[index][1]
-            spans.append((start, end))
-    return spans
+    """Where MathJax reads no TeX in cleaned HTML (whose every element is closed): each `<pre>` or `<code>`."""
+    return [code.span() for code in _CODE_RE.finditer(html_text)] if "<pre" in html_text or "<code" in html_text \
+        else []
 
 
 def anki_syntax_as_text(html_text: str) -> tuple[str, tuple[str, ...]]:
@@ -496,31 +479,32 @@ def cloze_safe(html_text: str) -> tuple[str, tuple[str, ...]]:
     command of UNSAFE_TEX outside code, ANKI_SYNTAX_RE, an occlusion) is
     broken in the field by a zero-width space, where the filter joined it.
     """
-    if "{{c" not in html_text:
-        return html_text, ()
+    math = "\\(" in html_text or "\\[" in html_text
+    if "{{c" not in html_text or not (math or html_text.count("::") > 1 or IMAGE_OCCLUSION in html_text):
+        return html_text, ()  # no hint, no occlusion, no math: nothing the filter writes can join anything
     found: set[str] = set()
-    if "\\(" in html_text or "\\[" in html_text or html_text.count("::") > 1 or IMAGE_OCCLUSION in html_text:
-        for _ in range(CLOZE_ROUNDS if len(html_text) * 2 <= CLOZE_CHECK_LIMIT else 0):
-            field = anki_cloze.ClozeField(html_text)
-            if not field.occlusions and not field.hints and "\\(" not in html_text and "\\[" not in html_text:
-                return html_text, tuple(sorted(found))  # nothing the filter writes can join anything
-            if len(html_text) * 2 * len(field.numbers) > CLOZE_CHECK_LIMIT:
-                break
-            fixes = set(field.occlusions)
-            if fixes:
-                found.add("image-occlusion: shown as text")
-            for number in field.numbers:
-                for question in (True, False):
-                    fixes.update(_cloze_side_fixes(field.side(number, question), found))
-            if not fixes:
-                return html_text, tuple(sorted(found))
-            if -1 in fixes:
-                break
-            places = [0, *sorted(fixes), len(html_text)]
-            html_text = "\u200b".join(html_text[start:end] for start, end in zip(places, places[1:]))
-        found.add(TOO_LONG_TO_CHECK)
-        return html_text.replace("{{c", "{&#123;c"), tuple(sorted(found))
-    return html_text, ()
+    # A round's spaces make nothing new to break: the next round finds none. A text too long for even one card
+    # is not parsed at all.
+    for _ in range(CLOZE_ROUNDS if len(html_text) * 2 <= CLOZE_CHECK_LIMIT else 0):
+        field = anki_cloze.ClozeField(html_text)
+        if not (math or field.hints or field.occlusions):
+            return html_text, tuple(sorted(found))
+        if len(html_text) * 2 * len(field.numbers) > CLOZE_CHECK_LIMIT:
+            break
+        fixes = set(field.occlusions)
+        if fixes:
+            found.add("image-occlusion: shown as text")
+        for number in field.numbers:
+            for question in (True, False):
+                fixes.update(_cloze_side_fixes(field.side(number, question), found))
+        if not fixes:
+            return html_text, tuple(sorted(found))
+        if -1 in fixes:
+            break
+        places = [0, *sorted(fixes), len(html_text)]
+        html_text = "\u200b".join(html_text[start:end] for start, end in zip(places, places[1:]))
+    found.add(TOO_LONG_TO_CHECK)
+    return html_text.replace("{{c", "{&#123;c"), tuple(sorted(found))
 
 
 def _cloze_side_fixes(pieces: list[anki_cloze.Piece], found: set[str]) -> set[int]:

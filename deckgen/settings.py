@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,6 @@ from pathlib import Path
 from .errors import SourceError
 from .reading import SETTINGS_LIMIT, read_target
 from .syntax import safe_tag
-
-import tomllib
 
 VERSION_RE = re.compile(r"^[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}$")
 
