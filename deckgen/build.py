@@ -136,7 +136,21 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             "the folder had a deckgen.toml that was deleted or changed, restore it instead (git checkout -- "
             "deckgen.toml), so that the GUIDs of the notes added from now on derive from the same namespace as "
             "before"), code="namespace-new", once=True))
+    delivered = read_delivered(library.root, committed or b"", output, now) if not outside else None
+    vouched, proven = delivered is not None and delivered.vouches, {}
+    if not trust_record and not (vouched and delivered.matches_record):
+        foreign = foreign_notes(record, namespace, delivered.notes if vouched else ())
+        if foreign:  # minted before deckgen recorded what from, reworded since: the record's history may show it
+            proven = minted_in_history(library.root, library.record_path, record, namespace, foreign)
+            foreign = [note for note in foreign if note.guid not in proven]
+        diagnostics.extend(_foreign(library.record_path, committed or b"", foreign))
+    if delivered is not None and not delivered.vouches and delivered.notes:  # deckgen 0.2's, in the output folder
+        refused = {note.guid for note in foreign_notes(replace(record, notes=delivered.notes), namespace)}
+        delivered = replace(delivered, notes={guid: note for guid, note in delivered.notes.items()
+                                              if guid not in refused})
     decks, recorded = [], {note.deck for note in record.notes.values()}
+    if delivered is not None and not library.single_file:  # after a set-back, decks the record no longer knows
+        recorded |= {note.deck for note in delivered.notes.values()}
     for file in library.decks:
         try:
             source_file = read_deck(file, library.root)
@@ -157,7 +171,6 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
         vanished = sorted(recorded - present - {file.key for file in library.decks})
     library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
     packages = package_keys(library_decks, vanished, settings, library.name)
-    delivered = read_delivered(library.root, committed or b"", output, now) if not outside else None
     taken = packages_of_others(output, library.root, namespace or created) if output else {}
     for key in sorted(set(packages.values()) & set(taken)):
         diagnostics.append(Diagnostic(library.settings_path, 0, (
@@ -165,17 +178,6 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
             f"belongs to one library, or each would overwrite the other's. Build this one into another folder "
             f"(-o), or give its package another name (slug = \"…\" in {library.settings_path})"), "error",
             "package-taken"))
-    vouched, proven = delivered is not None and delivered.vouches, {}
-    if not trust_record and not (vouched and delivered.matches_record):
-        foreign = foreign_notes(record, namespace, delivered.notes if vouched else ())
-        if foreign:  # minted before deckgen recorded what from, reworded since: the record's history may show it
-            proven = minted_in_history(library.root, library.record_path, record, namespace, foreign)
-            foreign = [note for note in foreign if note.guid not in proven]
-        diagnostics.extend(_foreign(library.record_path, committed or b"", foreign))
-    if delivered is not None and not delivered.vouches and delivered.notes:  # deckgen 0.2's, in the output folder
-        refused = {note.guid for note in foreign_notes(replace(record, notes=delivered.notes), namespace)}
-        delivered = replace(delivered, notes={guid: note for guid, note in delivered.notes.items()
-                                              if guid not in refused})
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
@@ -217,12 +219,33 @@ def _foreign(path: Path, committed: bytes, notes: list) -> list[Diagnostic]:
 
 
 def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: set[str]) -> IdentityRecord:
-    """The record, with the notes of `decks` this machine delivered that it no longer knows (after a revert
-    or a branch switch): their questions are matched, or they are marked removed, like any recorded note."""
-    if delivered is None:
+    """The record, with what this machine delivered since it was written (after a set-back: a revert, a branch
+    switch, a checkout of an older commit):
+
+    - the notes of `decks` it delivered that the record no longer knows: their questions are matched, or they
+      are marked removed, like any recorded note;
+    - for a note it delivered with the very content the record holds, but later, that later time: Anki holds
+      the note with it, and would skip as older the next change stamped from the record's time.
+    """
+    import msgspec
+
+    if delivered is None or not delivered.notes:
         return record
-    unknown = {guid: note for guid, note in delivered.notes.items() if guid not in record.notes and note.deck in decks}
-    return replace(record, notes={**record.notes, **unknown}) if unknown else record
+    notes, changed = dict(record.notes), set()
+    for guid, last in delivered.notes.items():
+        note = notes.get(guid)
+        if note is None and last.deck in decks:
+            notes[guid] = last
+        elif note is not None and last.mtime > note.mtime and last.html and last.html == note.html:
+            notes[guid] = msgspec.structs.replace(note, mtime=last.mtime)
+        else:
+            continue
+        changed.add(guid)
+    if not changed:
+        return record
+    lines = dict(record.lines)  # the file's lines of those notes no longer say what the record does
+    lines["guid"] = {guid: line for guid, line in lines.get("guid", {}).items() if guid not in changed}
+    return replace(record, notes=notes, lines=lines, tidy=False)
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,

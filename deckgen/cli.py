@@ -345,8 +345,10 @@ def _summarised(diagnostics, verbose: bool) -> list[str]:
 
 def _echo_delivered_unknown() -> None:
     click.echo("note: this machine has no record of building this notes folder before (a fresh clone?), so this "
-               "build goes by the identity record alone and cannot undo, in Anki, a build made elsewhere from sources "
-               "since reverted (see README, Identities, \"Going back\")")
+               "build goes by the identity record alone. If the notes were set back (git revert, or a checkout of an "
+               "older commit or another branch) after a build made elsewhere, this build cannot see it: questions "
+               "that build added stay unmarked in Anki instead of marked removed, and notes it changed are not "
+               "changed back until they are next edited (see README, Identities, \"Going back\")")
 
 
 def _echo_changes(plan, kinds: tuple[str, ...] | None = None) -> None:

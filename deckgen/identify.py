@@ -4,13 +4,18 @@ Which note a question continues decides whose review history it carries, so
 a question takes a recorded note only on evidence, surest first, over every
 deck of the build at once (a question may move between decks):
 
-1. its explicit id (`{#my-id}`), or the note its heading names (`{was="…"}`,
-   `{was=GUID}`);
-2. the same text in the same deck and section (unless its answer is another
-   one, and another question has the note's old answer, barely edited if at
+1. its explicit id (`{#my-id}`), its heading as deckgen up to 0.3.0 read it
+   (which took off only the last of several attribute blocks), or the note
+   its heading names (`{was="…"}`, `{was=GUID}`);
+2. the same text and answer, in the same deck and section, then anywhere
+   else (a question moved continues its own note, never a namesake's);
+3. the same text with another answer: in the same deck and section (a live
+   note, unless another question has its old answer, barely edited if at
    all: that one is the note, reworded, and this a new question that took
-   over its text);
-3. the same text elsewhere, with the closest answer (still recognisably the same);
+   over its text; a removed one only with an answer still recognisably the
+   same), then elsewhere, with the closest answer still recognisably the
+   same; and last a removed note of its text in its place, whatever its
+   answer (the question is back, its answer rewritten);
 4. a unique identical answer (a reworded question);
 5. a close wording with an answer still recognisably the same, or an answer
    barely edited (see the thresholds below).
@@ -199,8 +204,9 @@ class _Matcher:
 
     def match(self) -> None:
         self._by_attributes()
-        self._by_text(same_place=True)
-        self._by_text(same_place=False)
+        for same_place, exact, returning in ((True, True, False), (False, True, False), (True, False, False),
+                                             (False, False, False), (True, False, True)):
+            self._by_text(same_place, exact, returning)
         self._by_identical_answer()
         self._by_similarity()
         self._hints()
@@ -236,6 +242,15 @@ class _Matcher:
                 candidates = [r for r in candidates if r.deck == deck]
             if len(candidates) == 1:
                 self._take(index, candidates[0])
+        by_key = defaultdict(list)  # a heading of several blocks, recorded as deckgen up to 0.3.0 read it
+        for record in self.free.values():
+            by_key[self._record_keys[record.guid]].append(record)
+        for index in self._open():
+            earlier = self.questions[index].attributes.earlier_title
+            candidates = [r for r in by_key.get(question_key(earlier), ()) if r.guid in self.free
+                          and self._same_place(index, r)] if earlier is not None else []
+            if len(candidates) == 1:
+                self._take(index, candidates[0], reworded=True)
         for index in self._open():
             self._by_was(index)
 
@@ -289,12 +304,15 @@ class _Matcher:
         # Recorded by deckgen 0.1, which kept no sections: its tags hold the section's tag.
         return not question.sections or anki_tag(question.sections) in record.tags
 
-    def _by_text(self, same_place: bool) -> None:
-        """Steps 2 and 3: the same text, in the same deck and section or anywhere else."""
+    def _by_text(self, same_place: bool, exact: bool, returning: bool = False) -> None:
+        """Steps 2 and 3: the same text, in the same deck and section or anywhere else; first with the answer as
+        recorded (`exact`), here and then elsewhere, so that a question moved with its answer continues its own
+        note before a namesake's; then with the closest answer, here and then elsewhere; and last (`returning`) a
+        question back in the place of a removed note of its text, its answer rewritten."""
         by_key = defaultdict(list)
         for record in self.free.values():
             by_key[self._record_keys[record.guid]].append(record)
-        if same_place:  # most questions of a rebuild: one note of that text, there, its answer as it was
+        if same_place and exact:  # most questions of a rebuild: one note of that text, there, its answer as it was
             for index in self._open():
                 question, records = self.questions[index], by_key.get(self.questions[index].key)
                 if records and len(records) == 1 and records[0].answer == question.answer \
@@ -309,31 +327,36 @@ class _Matcher:
             if same_place:
                 for place in {self._place(i) for i in indices}:
                     here = [i for i in indices if self._place(i) == place]
-                    self._pair_same_text(here, [r for r in records if self._same_place(here[0], r)])
+                    self._pair_same_text(here, [r for r in records if self._same_place(here[0], r)], False, exact,
+                                         returning)
             else:
-                self._pair_same_text(indices, records, elsewhere=True)
+                self._pair_same_text(indices, records, True, exact)
 
     def _place(self, index: int) -> tuple:
         return self.decks[index], self.questions[index].sections
 
-    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], elsewhere: bool = False) -> None:
+    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], elsewhere: bool, exact: bool,
+                        returning: bool = False) -> None:
         """Questions of one text with the notes recorded for that text: identical answers pair up in order
-        (the only place where order decides); then each question takes its unique closest answer."""
+        (the only place where order decides); or (not `exact`) each question takes its unique closest answer,
+        a recognisable one unless the note was in its place (and live, or `returning`)."""
         if not indices or not records:
             return
-        by_answer = defaultdict(list)
-        for record in records:
-            by_answer[self._record_answers[record.guid]].append(record)
-        for index in sorted(indices, key=lambda i: self.questions[i].line):
-            same = [r for r in by_answer.get(self._answers[index], ()) if r.guid in self.free]
-            if same:
-                same.sort(key=lambda r: (bool(r.removed), r.deck != self.decks[index], _source_line(r.source)))
-                self._take(index, same[0])
-        left = [i for i in indices if i not in self.matched]
+        if exact:
+            by_answer = defaultdict(list)
+            for record in records:
+                by_answer[self._record_answers[record.guid]].append(record)
+            for index in sorted(indices, key=lambda i: self.questions[i].line):
+                same = [r for r in by_answer.get(self._answers[index], ()) if r.guid in self.free]
+                if same:
+                    same.sort(key=lambda r: (bool(r.removed), r.deck != self.decks[index], _source_line(r.source)))
+                    self._take(index, same[0])
+            return
         candidates = {i: [((score, not r.removed or elsewhere), r) for r in records if r.guid in self.free
                           for score in [self._answer_similarity(i, r)]
-                          if score >= ANSWER_RECOGNISABLE or not (elsewhere or self._answer_moved(r))]
-                      for i in left}
+                          if score >= ANSWER_RECOGNISABLE or not elsewhere and (returning or not r.removed)
+                          and not self._answer_moved(r)]
+                      for i in indices if i not in self.matched}
         self._take_unique_best(candidates)
 
     def _answer_moved(self, record: NoteRecord) -> bool:

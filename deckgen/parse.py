@@ -96,6 +96,8 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         if not title:
             diagnostics.append(Diagnostic(source.path, index + 1, "question heading has no text", "error",
                                           "empty-heading"))
+        diagnostics.extend(Diagnostic(source.path, index + 1, problem, code="unknown-attribute")
+                           for problem in attributes.problems)
         if attributes.new and (attributes.was_text is not None or attributes.was_guid):
             diagnostics.append(Diagnostic(source.path, index + 1, (
                 "{new} and {was=…} contradict each other: a question is a new note or continues one"), "error",

@@ -31,7 +31,7 @@ from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecor
 from .ids import package_file_name
 from .media import MediaRef
 from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
-from .note_types import NoteType
+from .note_types import NOTE_TYPES, NoteType
 from .ownership import Minted, proof
 from .render import RenderedDeck, RenderedText, RenderedTombstone, note_media
 from .settings import LibrarySettings, version_key
@@ -461,6 +461,11 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
     serial = (old_package.serial + is_new) if old_package else 0
 
     records = [record for share in shares for record in share.records]
+    note_types = {s.note_type_record.note_type: (s.deck.identified.note_type.note_type, s.note_type_record.mtime)
+                  for s in shares}
+    for share in shares:
+        for model, note_type in share.other_note_types.items():
+            note_types.setdefault(model, note_type)
     carried, dropped, media = 0, 0, {}
     for share in shares:
         media.update(share.media)
@@ -480,17 +485,13 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
             dropped += 1  # past the bound: no longer carried, its GUID still reserved by the record
             continue
         carried += 1
-        package_notes.append(PackageNote(record.guid, (*fields[:2], _source(record.source, record.question, None),
-                                                   fields[2]), tags, tombstone.mtime,
-                                         tombstone.note_type, tombstone.deck, removed=True))
+        values = (*fields[:2], _source(record.source, record.question, None), fields[2])
+        package_notes.append(PackageNote(record.guid, _fitted(values, note_types[tombstone.note_type][0]), tags,
+                                         tombstone.mtime, tombstone.note_type, tombstone.deck, removed=True))
         media.update((ref.name, ref) for ref in note_media(tombstone.rendered.question, tombstone.rendered.answer))
-    used_types = {note.note_type for note in package_notes}
-    note_types = {s.note_type_record.note_type: (s.deck.identified.note_type.note_type, s.note_type_record.mtime)
-                  for s in shares}
-    for share in shares:  # and those of the left-behind notes it carries
-        for model, note_type in share.other_note_types.items():
-            if model in used_types:
-                note_types.setdefault(model, note_type)
+    used_types = {note.note_type for note in package_notes}  # and those of the left-behind notes it carries
+    note_types = {model: note_type for model, note_type in note_types.items() if model in used_types or model in {
+        s.note_type_record.note_type for s in shares}}
     descriptions: dict[str, str] = {}  # several files may feed one deck: the first that describes it does
     for share in shares:
         if not descriptions.get(share.name, "").strip():
@@ -514,6 +515,17 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
                                    render=render_version if old_package is None or rerender or not plan.rerender_pending
                                    else old_render)
     return plan, package_record, records
+
+
+def _fitted(values: tuple[str, ...], note_type: NoteType) -> tuple[str, ...]:
+    """A removed or replaced note's fields (`values`, in the order of deckgen's note types today: question,
+    answer, source, status) as its own note type has them, which may be an older one with other fields: each
+    by its name, the first two by their place, and a field deckgen no longer knows empty."""
+    today = NOTE_TYPES["cloze" if note_type.cloze else "basic"].fields
+    if note_type.fields == today:
+        return values
+    by_name = dict(zip(today, values))
+    return tuple(by_name.get(name, values[index] if index < 2 else "") for index, name in enumerate(note_type.fields))
 
 
 def _continued_from(key: str, shares: list[_DeckShare], previous: IdentityRecord) -> str | None:

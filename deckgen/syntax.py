@@ -20,6 +20,8 @@ HEADING_START_RE = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
 # Possessive throughout: `{#anew#anew…}` could otherwise be read as ids or as `new`s in exponentially many ways.
 _ATTRIBUTE = r'#[A-Za-z0-9][A-Za-z0-9_.:-]*+|new(?![A-Za-z0-9_.:-])|was=(?:"(?:[^"\\\n]|\\.)*+"|[A-Za-z0-9_.:-]++)'
 ATTRIBUTES_RE = re.compile(rf"\s*+\{{\s*+((?:(?:{_ATTRIBUTE})\s*+)++)\}}\s*+$")
+# A trailing block that reads like attributes, yet is none: said, and kept off the card.
+_ATTRIBUTES_LIKE_RE = re.compile(r"\s*+\{\s*+(?:#|was\s*=|new\s*\})[^{}\n]*+\}\s*+$")
 ATTRIBUTE_RE = re.compile(r'#(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)|(?P<new>new)|was=(?:"(?P<text>(?:[^"\\\n]|\\.)*)"'
                           r'|(?P<guid>[A-Za-z0-9_.:-]+))')
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
@@ -90,6 +92,11 @@ class HeadingAttributes(NamedTuple):
     """`{was=GUID}`: the GUID of the note this question continues."""
     new: bool = False
     """`{new}`: a new note, never taken for another one reworded or moved."""
+    earlier_title: str | None = None
+    """With more than one block, the question's text as deckgen up to 0.3.0 read it (only the last block taken
+    off), which the record may hold it under."""
+    problems: tuple[str, ...] = ()
+    """What in the blocks deckgen could not read (see `heading_attributes`)."""
 
 
 def heading(line: str) -> tuple[int, str | None] | None:
@@ -112,21 +119,46 @@ def heading(line: str) -> tuple[int, str | None] | None:
 
 
 def heading_attributes(title: str) -> tuple[str, HeadingAttributes]:
-    """The heading's text without its attributes, and the attributes (all None when there are none)."""
-    match = ATTRIBUTES_RE.search(title) if "{" in title else None
-    if match is None:
+    """The heading's text without its attribute blocks, and what they say (all None when there are none).
+
+    Every block at the end is read, in any order (`{#id} {was="…"}`, or one block with both). A block that
+    reads like attributes but is not deckgen's syntax (`{#two words}`, `{was=}`) is taken off the text too, and
+    said in `problems`, as is an attribute given twice with two values (the last written wins); braces of any
+    other kind (`What does {} make?`) are question text.
+    """
+    if "{" not in title:
         return title, HeadingAttributes()
     found: dict[str, object] = {}
-    for item in ATTRIBUTE_RE.finditer(match.group(1)):
-        if item.group("id"):
-            found["explicit_id"] = item.group("id")
-        elif item.group("new"):
-            found["new"] = True
-        elif item.group("text") is not None:
-            found["was_text"] = re.sub(r"\\(.)", r"\1", item.group("text"))
+    problems: list[str] = []
+    blocks: list[str] = []
+    rest = title
+    while True:
+        match = ATTRIBUTES_RE.search(rest) or _ATTRIBUTES_LIKE_RE.search(rest)
+        if match is None:
+            break
+        if match.re is _ATTRIBUTES_LIKE_RE:
+            problems.append(f"{match.group(0).strip()} is not an attribute block deckgen reads ({{#id}}, "
+                            "{was=\"question\"}, {was=GUID} or {new}): taken off the question, and ignored")
         else:
-            found["was_guid"] = item.group("guid")
-    return title[:match.start()].strip(), HeadingAttributes(**found)
+            blocks.insert(0, match.group(1))
+        rest = rest[:match.start()]
+    for item in ATTRIBUTE_RE.finditer(" ".join(blocks)):
+        if item.group("id"):
+            name, value = "explicit_id", item.group("id")
+        elif item.group("new"):
+            name, value = "new", True
+        elif item.group("text") is not None:
+            name, value = "was_text", re.sub(r"\\(.)", r"\1", item.group("text"))
+        else:
+            name, value = "was_guid", item.group("guid")
+        if name in found and found[name] != value:
+            problems.append(f"{item.group(0)}: the heading already says otherwise; the last one written counts")
+        found[name] = value
+    last = ATTRIBUTES_RE.search(title)  # deckgen up to 0.3.0 took off the last block alone
+    earlier = title[:last.start()].strip() if last else title
+    if earlier != rest.strip():
+        found["earlier_title"] = earlier
+    return rest.strip(), HeadingAttributes(**found, problems=tuple(problems))
 
 
 def question_key(title: str) -> str:

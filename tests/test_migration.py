@@ -214,3 +214,43 @@ def test_the_first_build_after_0_2_delivers_again_the_cloze_notes_whose_cards_an
     assert [after[g].fields[0] for g in before if after[g].fields != before[g].fields] == ["Sound hint?", "Split href?"]
     assert [side for side in what_anki_cards_show(anki) if dangers(side)] == []
     assert reviews_by_card(anki) == reviews and anki.check_database()[1]
+
+
+# deckgen 0.3.0 (tests/fixtures/release-0.3): read as it is; the first build after the upgrade delivers again
+# only the note whose heading held two attribute blocks, which that release showed one of on the card.
+
+FIXTURE_0_3 = Path(__file__).with_name("fixtures") / "release-0.3"
+
+
+def test_the_first_build_after_0_3_changes_only_the_heading_whose_id_the_card_showed(tmp_path, anki):
+    notes, build = tmp_path / "notes", tmp_path / "build"
+    shutil.copytree(FIXTURE_0_3 / "notes", notes)
+    shutil.copytree(FIXTURE_0_3 / "build", build)
+    for version in ("1.0.0", "1.0.1"):
+        anki.import_package(build / f"notes-{version}.apkg")
+    answer_all_due(anki, "ml::basics")
+    answer_all_due(anki, "os::memory")
+    before, reviews = {note.guid: note for note in anki.notes()}, reviews_by_card(anki)
+    decks = sorted(anki.col.decks.all_names_and_ids(), key=lambda d: d.name)
+    shown = [n["Question"] for n in before.values() if "{" in n["Question"]]
+    assert shown == ["What was QUIC called at first? {#quic-name}"]
+    record = (notes / ".deckgen" / "identity.jsonl").read_bytes()
+
+    report = build_decks(notes, build, now=time.time())
+    (package,) = report.packages
+    assert [(c.kind, c.question) for c in package.plan.changes] == [("renamed", "What was QUIC called at first?")]
+    assert not [d for d in report.diagnostics if d.code in ("unknown-was", "unknown-attribute", "restored")]
+    log = anki.import_package(package.path)
+    assert [n.fields[0] for n in log.updated] == ["What was QUIC called at first?"] and not log.new
+    after = {note.guid: note for note in anki.notes()}
+    assert after.keys() == before.keys()  # no GUID changed
+    changed = [g for g in before if after[g].fields != before[g].fields or after[g].tags != before[g].tags]
+    assert [after[g]["Question"] for g in changed] == ["What was QUIC called at first?"]
+    recorded = {note.question: note for note in record_of(notes).notes.values()}
+    assert recorded["What was QUIC called at first?"].explicit_id == "quic-name"
+    assert sorted(anki.col.decks.all_names_and_ids(), key=lambda d: d.name) == decks  # no deck renamed or added
+    assert reviews_by_card(anki) == reviews and anki.check_database()[1]
+    old_lines = set(record.splitlines())
+    new_lines = [line for line in (notes / ".deckgen" / "identity.jsonl").read_bytes().splitlines()
+                 if line not in old_lines]
+    assert len(new_lines) == 2 and b"quic-name" in new_lines[1]  # the package's line and that note's alone

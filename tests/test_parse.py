@@ -97,6 +97,30 @@ def test_explicit_id_is_taken_off_the_title(tmp_path):
     assert (deck.questions[0].title, deck.questions[0].explicit_id) == ("What is LoRA?", "lora")
 
 
+def test_every_attribute_block_is_read_and_one_deckgen_cannot_read_is_said_at_its_line(tmp_path):
+    deck = parse(tmp_path, """\
+        ### First? {#one} {was="Old first?"}
+        A.
+
+        ### Second? {was=GUID1} {new} {#two}
+        B.
+
+        ### Third? {#two words}
+        C.
+
+        ### Fourth? {#a} {#b}
+        D.
+        """)
+    first, second, third, fourth = deck.questions
+    assert (first.title, first.explicit_id, first.attributes.was_text) == ("First?", "one", "Old first?")
+    assert (second.title, second.explicit_id, second.attributes.was_guid, second.attributes.new) == (
+        "Second?", "two", "GUID1", True)
+    assert (third.title, third.explicit_id, fourth.title, fourth.explicit_id) == ("Third?", None, "Fourth?", "b")
+    said = {(d.line, d.code) for d in deck.diagnostics}
+    assert {(7, "unknown-attribute"), (10, "unknown-attribute"), (4, "new-and-was")} <= said
+    assert not any(d.line == 1 for d in deck.diagnostics)
+
+
 def test_question_level_is_configurable(tmp_path):
     deck = parse(tmp_path, "# Topic\n## Q?\nA.\n### Detail\nD.\n", 'question_level = 2\n')
     assert [(q.title, q.sections, q.answer) for q in deck.questions] == [("Q?", ("Topic",), "A.\n### Detail\nD.")]
