@@ -229,6 +229,8 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
     """
     import msgspec
 
+    from .plan import same_delivery
+
     if delivered is None or not delivered.notes:
         return record
     notes, changed = dict(record.notes), set()
@@ -236,7 +238,7 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
         note = notes.get(guid)
         if note is None and last.deck in decks:
             notes[guid] = last
-        elif note is not None and last.mtime > note.mtime and last.html and last.html == note.html:
+        elif note is not None and last.mtime > note.mtime and last.html and note.html and same_delivery(last, note):
             notes[guid] = msgspec.structs.replace(note, mtime=last.mtime)
         else:
             continue

@@ -667,8 +667,15 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
     if record is None:
         return False
     last = delivered.notes.get(record.guid)
-    return last is not None and last is not record and last.mtime >= record.mtime and bool(last.html) \
-        and bool(record.html) and last.html != record.html
+    return last is not None and last is not record and last.mtime >= record.mtime and not same_delivery(last, record)
+
+
+def same_delivery(a: NoteRecord, b: NoteRecord) -> bool:
+    """Whether two records of a note delivered the same note: the same HTML and tags, and the same author's
+    inputs (the file, which the card's source names, is one of them); where a record does not say, as good as
+    the same."""
+    return (not (a.html and b.html) or a.html == b.html) and \
+        (not (a.fingerprint and b.fingerprint) or a.fingerprint == b.fingerprint)
 
 
 def _source(source_line: str, heading: str, template: str | None) -> str:

@@ -528,3 +528,29 @@ def test_braces_that_are_no_attributes_stay_question_text(tmp_path, anki, headin
     assert note["Question"] == title
     (recorded,) = record_of(notes.src).notes.values()
     assert (recorded.question, recorded.explicit_id) == (title, explicit_id)
+
+
+def test_a_set_back_over_a_moved_file_brings_the_cards_source_back_to_where_the_question_is(tmp_path, anki):
+    """The file is part of what the author wrote (the card's source names it): a set-back to the tree before a
+    move delivers the notes again, as their content changed back (seen on a real notes history)."""
+    memory = """
+        ### What is a page?
+        A fixed-size block of virtual memory, mapped to a frame by the page table.
+
+        ### What is a TLB?
+        A small cache of page-table entries that spares most walks of the page table.
+        """
+    notes = Notes(tmp_path, {"os/memory.md": memory})
+    _, first = notes.build()
+    anki.import_package(first.path)
+    before = notes.snapshot()
+    _, moved = notes.build({"systems/memory.md": memory})
+    anki.import_package(moved.path)
+    assert {note["Source"] for note in anki.notes()} == {"systems/memory.md:1", "systems/memory.md:4"}
+
+    notes.checkout(before)
+    _, back = notes.build()
+    assert back.plan.is_new_version and [c.reverted for c in back.plan.changes] == [True, True]
+    log = anki.import_package(back.path)
+    assert len(log.updated) == 2 and not log.new
+    assert {note["Source"] for note in anki.notes()} == {"os/memory.md:1", "os/memory.md:4"}
