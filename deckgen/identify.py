@@ -201,6 +201,7 @@ class _Matcher:
         self._record_keys = {r.guid: question_key(r.question) for r in records}
         self._open_answers: dict[int, set[str]] | None = None
         self._open_index: _Index | None = None
+        self._sharing_answer: dict[str, list[str]] = {}
 
     def match(self) -> None:
         self._by_attributes()
@@ -361,12 +362,16 @@ class _Matcher:
 
     def _answer_moved(self, record: NoteRecord) -> bool:
         """Whether another question without a note has this note's answer, barely edited if at all: that one
-        is the note, reworded, rather than a question that only took over its old text with another answer."""
+        is the note, reworded, rather than a question that only took over its old text with another answer.
+        Not when another note still to be continued has that answer too: it does not tell which note moved."""
         if self._open_answers is None:  # made the first time it is needed, which is seldom
             self._open_answers = {i: _grams(self._answers[i], 3) for i in self._open()}
             self._open_index = _Index(self._open_answers)
+            self._sharing_answer = defaultdict(list)
+            for guid in self.free:
+                self._sharing_answer[self._record_answers[guid]].append(guid)
         answer = self._record_answers[record.guid]
-        if len(answer) < SUBSTANTIAL_ANSWER:
+        if len(answer) < SUBSTANTIAL_ANSWER or sum(guid in self.free for guid in self._sharing_answer[answer]) > 1:
             return False
         grams = _grams(answer, 3)
         return any(_similarity(grams, self._open_answers[i]) >= ANSWER_SAME for i in self._open_index.sharing(grams)

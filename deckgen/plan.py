@@ -638,8 +638,9 @@ def _next_version(wanted: str | None, previous: PackageRecord | None, content_ch
     """The author's version on a first build or when it is higher; else a patch bump when anything changed.
 
     The settings' version is a floor: once builds have gone past it, it has no say (and no complaint).
-    A version this machine wrote (`written`: version to content digest) is never given to other content:
-    the bump then goes past every version written.
+    A version this machine wrote (`written`: version to content digest) is never given to other content,
+    and the version never goes back below the highest one written (after a set-back, Anki has had that
+    one): the same content as that one keeps its number, other content bumps past it.
     """
     if previous is None and continued is not None:
         version = wanted if wanted and version_key(wanted) > version_key(continued) else _bump(continued)
@@ -651,8 +652,11 @@ def _next_version(wanted: str | None, previous: PackageRecord | None, content_ch
         version = previous.version
     else:
         version = _bump(max([previous.version, *written], key=version_key))
-    if written.get(version, digest) != digest:
-        version = _bump(max([version, *written], key=version_key))
+    highest = max(written, key=version_key, default=version)
+    if version_key(version) < version_key(highest):
+        version = highest if written[highest] == digest else _bump(highest)
+    elif written.get(version, digest) != digest:
+        version = _bump(version)
     return version
 
 

@@ -554,3 +554,50 @@ def test_a_set_back_over_a_moved_file_brings_the_cards_source_back_to_where_the_
     log = anki.import_package(back.path)
     assert len(log.updated) == 2 and not log.new
     assert {note["Source"] for note in anki.notes()} == {"os/memory.md:1", "os/memory.md:4"}
+
+
+def test_set_backs_to_trees_built_before_never_take_the_version_back(tmp_path, anki):
+    """After a set-back Anki has had the latest version: the same content keeps that number, whichever
+    tree's record the checkout brought back (the record of the first tree says 1.0.0)."""
+    notes = Notes(tmp_path, {"sets.md": SETS_WITH_Q})
+    _, first = notes.build()
+    anki.import_package(first.path)
+    original = notes.snapshot()
+    _, edited = notes.build({"sets.md": SETS_WITH_Q.replace("some non-members", "a few non-members")})
+    anki.import_package(edited.path)
+    notes.checkout(original)
+    _, reverted = notes.build()
+    anki.import_package(reverted.path)
+    after_revert = notes.snapshot()
+    notes.checkout(original)  # the first commit once more: its record says 1.0.0
+    _, again = notes.build()
+    notes.checkout(after_revert)
+    _, last = notes.build()
+    assert [p.plan.version for p in (first, edited, reverted, again, last)] == [
+        "1.0.0", "1.0.1", "1.0.2", "1.0.2", "1.0.2"]
+    assert not again.plan.changes and not last.plan.changes
+    (note,) = notes_asking(anki, Q)
+    assert "some non-members" in note["Answer"]
+
+
+def test_of_two_questions_sharing_an_answer_one_reworded_and_one_rewritten_both_keep_their_notes(tmp_path, anki):
+    """The rewritten one's old answer is still in the library, under the reworded question: that does not make
+    the reworded question its note, since the reworded one's own note had that answer too (found by the long
+    histories of tests/test_long_history.py)."""
+    notes = Notes(tmp_path, {"proc.md": PROC_MD})
+    _, first = notes.build()
+    anki.import_package(first.path)
+    answer_all_due(anki, "proc")
+    ids = {note["Question"]: note.id for note in anki.notes()}
+    reviews = {question: reviews_of(anki, anki.col.get_note(i)) for question, i in ids.items()}
+    reworded = "How do we call a process that has exited but was not reaped?"
+    report, second = notes.build({"proc.md": PROC_MD.replace(f"### {ZOMBIE}", f"### {reworded}").replace(
+        f"### {WHICH}\n    {SHARED}", f"### {WHICH}\n    {NEW_ANSWER}")})
+    assert not {"ambiguous-rename", "unmatched-rewording"} & set(codes(report))
+    assert kinds(second) == [("changed", WHICH), ("renamed", reworded)]
+    log = anki.import_package(second.path)
+    assert not log.new and len(log.updated) == 2
+    assert anki.col.get_note(ids[ZOMBIE])["Question"] == reworded
+    assert "state Z" in anki.col.get_note(ids[WHICH])["Answer"]
+    assert {q: reviews_of(anki, anki.col.get_note(i)) for q, i in ids.items()} == reviews
+    assert not any(REMOVED in note.tags for note in anki.notes())
