@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import socket
 import struct
+import subprocess
+import sys
 import textwrap
 import time
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[1]
+USER, PASSWORD = "student", "secret"
+"""The one account of the sync servers tests start."""
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +138,34 @@ def answer_all_due(profile: AnkiProfile, deck_name: str) -> int:
 def reviews_by_card(profile: AnkiProfile) -> dict[int, int]:
     """Review-history entries per card id."""
     return dict(profile.col.db.all("select cid, count() from revlog group by cid"))
+
+
+@contextmanager
+def sync_server(folder: Path):
+    """Anki's own sync server (`python -m anki.syncserver`) on a free port of 127.0.0.1, stopped on exit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, SYNC_USER1=f"{USER}:{PASSWORD}", SYNC_BASE=str(folder), SYNC_HOST="127.0.0.1",
+               SYNC_PORT=str(port))
+    server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the sync server did not start: {server.stderr.read().decode()}")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stderr.close()

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
 from deckgen import build_decks, note_types
-from conftest import AnkiProfile, answer_all_due, write_deck
+from conftest import PASSWORD, USER, AnkiProfile, answer_all_due, write_deck
+from conftest import sync_server as anki_sync_server
 
 DECK = "Sync test"
-USER, PASSWORD = "student", "secret"
 QUESTIONS = {
     "What does LoRA train?": "Two low-rank matrices beside each frozen weight.",
     "What is RAG?": "Retrieval-augmented generation: look documents up, then answer.",
@@ -46,33 +42,9 @@ def markdown(questions: dict[str, str]) -> str:
 
 @pytest.fixture
 def sync_server(tmp_path):
-    """Anki's sync server on a free port of 127.0.0.1; yields its endpoint and stops it after the test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = dict(os.environ, SYNC_USER1=f"{USER}:{PASSWORD}", SYNC_BASE=str(tmp_path / "server"),
-               SYNC_HOST="127.0.0.1", SYNC_PORT=str(port))
-    server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sync server did not start: {server.stderr.read().decode()}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stderr.close()
+    """Anki's sync server, for the test alone; yields its endpoint."""
+    with anki_sync_server(tmp_path / "server") as endpoint:
+        yield endpoint
 
 
 class Device:
