@@ -56,6 +56,13 @@ KINDS = {
 }
 
 
+# ... and in the question's heading, after its text (an ordinary answer below it).
+HEADING_KINDS = {
+    "a heading of attribute blocks": lambda n: repeat("{was=GUID1}", n),
+    "a heading of blocks deckgen cannot read": lambda n: repeat("{#a b}", n),
+}
+
+
 def ordinary(chars: int, writer: Writer) -> str:
     text = ""
     while len(text) < chars:
@@ -72,7 +79,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--chars", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", nargs="*", choices=list(KINDS), help="time only these kinds")
+    parser.add_argument("--only", nargs="*", choices=[*KINDS, *HEADING_KINDS], help="time only these kinds")
     args = parser.parse_args()
     print("rerun:", shlex.join([PY, *sys.argv]))
     work = Path(tempfile.mkdtemp(prefix="deckgen-pathological-"))
@@ -80,8 +87,12 @@ def main() -> None:
     cases = {"ordinary": deck(ordinary(args.chars, writer) for _ in range(args.questions))}
     for kind in DENSE:
         cases[kind] = deck(DENSE[kind](args.chars) for _ in range(args.questions))
-    for kind in args.only or KINDS:
-        cases[kind] = deck(KINDS[kind](args.chars) for _ in range(args.questions))
+    for kind in args.only or [*KINDS, *HEADING_KINDS]:
+        if kind in KINDS:
+            cases[kind] = deck(KINDS[kind](args.chars) for _ in range(args.questions))
+        else:
+            cases[kind] = "".join(f"### Question {i}? {HEADING_KINDS[kind](args.chars)}\n{answer}\n\n" for i, answer
+                                  in enumerate(ordinary(args.chars, writer) for _ in range(args.questions)))
     times: dict[str, list[float]] = {name: [] for name in cases}
     for name, markdown in cases.items():
         (work / name).mkdir()

@@ -181,8 +181,11 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
-    identified = identify_decks(decks, record, note_types, namespace or created,
-                                homes(sorted(present), vanished, packages))
+    found_homes = homes(sorted(present), vanished, packages)
+    # A vanished deck's notes go with its home's package (which is another one when no deck of its own is left).
+    packages = {key: packages[found_homes[key]] if key in found_homes else package
+                for key, package in packages.items() if key in present or key in found_homes}
+    identified = identify_decks(decks, record, note_types, namespace or created, found_homes)
     try:
         rendered = render_decks(identified, library.root, resolver, cache, progress)
     except SourceError as err:  # a topic pattern that runs too long
@@ -222,14 +225,15 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
     """The record, with what this machine delivered since it was written (after a set-back: a revert, a branch
     switch, a checkout of an older commit):
 
-    - the notes of `decks` it delivered that the record no longer knows: their questions are matched, or they
-      are marked removed, like any recorded note;
+    - the notes of `decks` it delivered that the record no longer knows, with their decks and note types
+      where the record lacks them: their questions are matched, or they are marked removed, like any
+      recorded note;
     - for a note it delivered with the very content the record holds, but later, that later time: Anki holds
       the note with it, and would skip as older the next change stamped from the record's time.
     """
     import msgspec
 
-    from .plan import same_delivery
+    from .identity_file import same_delivery
 
     if delivered is None or not delivered.notes:
         return record
@@ -238,16 +242,22 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
         note = notes.get(guid)
         if note is None and last.deck in decks:
             notes[guid] = last
-        elif note is not None and last.mtime > note.mtime and last.html and note.html and same_delivery(last, note):
+        elif note is not None and last.mtime > note.mtime and same_delivery(last, note):
             notes[guid] = msgspec.structs.replace(note, mtime=last.mtime)
         else:
             continue
         changed.add(guid)
     if not changed:
         return record
+    merged = {notes[guid].deck for guid in changed} - set(record.decks)
+    deck_records = {**record.decks, **{key: delivered.decks[key] for key in merged if key in delivered.decks}}
+    models = {notes[guid].model for guid in changed} | {deck_records[key].model for key in merged
+                                                        if key in deck_records}
+    note_types = {**record.note_types, **{model: delivered.note_types[model] for model in models
+                                          if model not in record.note_types and model in delivered.note_types}}
     lines = dict(record.lines)  # the file's lines of those notes no longer say what the record does
     lines["guid"] = {guid: line for guid, line in lines.get("guid", {}).items() if guid not in changed}
-    return replace(record, notes=notes, lines=lines, tidy=False)
+    return replace(record, notes=notes, decks=deck_records, note_types=note_types, lines=lines, tidy=False)
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,

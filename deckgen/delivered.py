@@ -43,7 +43,7 @@ from typing import BinaryIO
 import msgspec
 
 from .errors import SourceError
-from .identity_file import NoteRecord, parse_record
+from .identity_file import DeckRecord, NoteRecord, NoteTypeRecord, parse_record
 from .places import LEGACY_DELIVERED_PREFIX, library_tag, same_path, state_folder
 from .reading import RECORD_LIMIT, open_regular, regular_digest
 
@@ -71,6 +71,9 @@ class Delivered:
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, NoteRecord] = field(default_factory=dict)
     """By GUID, as the last build here left them; empty when the committed record is just that."""
+    decks: dict[str, DeckRecord] = field(default_factory=dict)
+    note_types: dict[int, NoteTypeRecord] = field(default_factory=dict)
+    """The decks and note types of that record (with `notes`): those of notes the committed record lacks."""
     matches_record: bool = False
     """The committed record is the very one the last build here wrote (every note of it built here)."""
     packages: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -162,10 +165,12 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None, now
     if built == committed:  # as after every build here: what was delivered is what the record says
         return dataclasses.replace(found, matches_record=True)
     try:
-        notes = parse_record(path, built, None if vouches else now).notes if built else {}
+        record = parse_record(path, built, None if vouches else now) if built else None
     except SourceError:
         return None
-    return dataclasses.replace(found, notes=notes)
+    if record is None:
+        return found
+    return dataclasses.replace(found, notes=record.notes, decks=record.decks, note_types=record.note_types)
 
 
 def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, record: Path,

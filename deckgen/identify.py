@@ -202,12 +202,22 @@ class _Matcher:
         self._open_answers: dict[int, set[str]] | None = None
         self._open_index: _Index | None = None
         self._sharing_answer: dict[str, list[str]] = {}
+        self._by_key: dict[str, list[NoteRecord]] = defaultdict(list)  # every record, by its question's key ...
+        self._by_place: dict[tuple, list[NoteRecord]] = defaultdict(list)  # ... and by key, deck and sections
+        for record in records:
+            key = self._record_keys[record.guid]
+            self._by_key[key].append(record)
+            # deckgen 0.1 kept no sections: its records are found by key and deck, then checked (`_same_place`)
+            place = record.sections if record.sections or record.fingerprint else None
+            self._by_place[key, record.deck, place].append(record)
 
     def match(self) -> None:
         self._by_attributes()
-        for same_place, exact, returning in ((True, True, False), (False, True, False), (True, False, False),
-                                             (False, False, False), (True, False, True)):
-            self._by_text(same_place, exact, returning)
+        self._by_text(here=True, exact=True)
+        self._by_text(here=False, exact=True)
+        self._by_text(here=True, exact=False)
+        self._by_text(here=False, exact=False)
+        self._by_text(here=True, exact=False, returning=True)
         self._by_identical_answer()
         self._by_similarity()
         self._hints()
@@ -243,13 +253,12 @@ class _Matcher:
                 candidates = [r for r in candidates if r.deck == deck]
             if len(candidates) == 1:
                 self._take(index, candidates[0])
-        by_key = defaultdict(list)  # a heading of several blocks, recorded as deckgen up to 0.3.0 read it
-        for record in self.free.values():
-            by_key[self._record_keys[record.guid]].append(record)
-        for index in self._open():
+        for index in self._open():  # a heading of several blocks, recorded as deckgen up to 0.3.0 read it
             earlier = self.questions[index].attributes.earlier_title
-            candidates = [r for r in by_key.get(question_key(earlier), ()) if r.guid in self.free
-                          and self._same_place(index, r)] if earlier is not None else []
+            if earlier is None:
+                continue
+            candidates = [r for r in self._by_key.get(question_key(earlier), ()) if r.guid in self.free
+                          and self._same_place(index, r)]
             if len(candidates) == 1:
                 self._take(index, candidates[0], reworded=True)
         for index in self._open():
@@ -305,60 +314,72 @@ class _Matcher:
         # Recorded by deckgen 0.1, which kept no sections: its tags hold the section's tag.
         return not question.sections or anki_tag(question.sections) in record.tags
 
-    def _by_text(self, same_place: bool, exact: bool, returning: bool = False) -> None:
-        """Steps 2 and 3: the same text, in the same deck and section or anywhere else; first with the answer as
-        recorded (`exact`), here and then elsewhere, so that a question moved with its answer continues its own
-        note before a namesake's; then with the closest answer, here and then elsewhere; and last (`returning`) a
-        question back in the place of a removed note of its text, its answer rewritten."""
-        by_key = defaultdict(list)
-        for record in self.free.values():
-            by_key[self._record_keys[record.guid]].append(record)
-        if same_place and exact:  # most questions of a rebuild: one note of that text, there, its answer as it was
-            for index in self._open():
-                question, records = self.questions[index], by_key.get(self.questions[index].key)
-                if records and len(records) == 1 and records[0].answer == question.answer \
-                        and records[0].guid in self.free and self._same_place(index, records[0]):
-                    self._take(index, records[0])
-        groups: dict[str, list[int]] = defaultdict(list)
-        for index in self._open(inferred=not same_place):
-            if by_key.get(self.questions[index].key):
-                groups[self.questions[index].key].append(index)
-        for key, indices in groups.items():
-            records = [r for r in by_key[key] if r.guid in self.free]
-            if same_place:
-                for place in {self._place(i) for i in indices}:
-                    here = [i for i in indices if self._place(i) == place]
-                    self._pair_same_text(here, [r for r in records if self._same_place(here[0], r)], False, exact,
-                                         returning)
+    def _by_text(self, here: bool, exact: bool, returning: bool = False) -> None:
+        """Steps 2 and 3: the same text, in the question's deck and section (`here`) or anywhere else. First
+        with the answer as recorded (`exact`), here and then elsewhere, so that a question moved with its
+        answer continues its own note before a namesake's; then with the closest answer, here and then
+        elsewhere; and last (`returning`) a removed note of its text in its place, its answer rewritten."""
+        groups: dict[tuple, list[int]] = defaultdict(list)  # questions of one text (and place, `here`)
+        for index in self._open(inferred=not here):
+            key = self.questions[index].key
+            if key in self._by_key:
+                groups[(key, *self._place(index)) if here else (key,)].append(index)
+        for group, indices in groups.items():
+            key = group[0]
+            if here:
+                records = [r for r in self._here(indices[0]) if r.guid in self.free]
             else:
-                self._pair_same_text(indices, records, True, exact)
+                records = [r for r in self._by_key[key] if r.guid in self.free]
+            if records:
+                self._pair_same_text(indices, records, here=here, exact=exact, returning=returning)
 
     def _place(self, index: int) -> tuple:
         return self.decks[index], self.questions[index].sections
 
-    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], elsewhere: bool, exact: bool,
-                        returning: bool = False) -> None:
+    def _here(self, index: int) -> list[NoteRecord]:
+        """The records of the question's text in its deck and section."""
+        key, (deck, sections) = self.questions[index].key, self._place(index)
+        legacy = [r for r in self._by_place.get((key, deck, None), ()) if self._same_place(index, r)]
+        return self._by_place.get((key, deck, sections), []) + legacy
+
+    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], here: bool, exact: bool,
+                        returning: bool) -> None:
         """Questions of one text with the notes recorded for that text: identical answers pair up in order
         (the only place where order decides); or (not `exact`) each question takes its unique closest answer,
-        a recognisable one unless the note was in its place (and live, or `returning`)."""
-        if not indices or not records:
-            return
+        a recognisable one unless the note was `here` (and live, or `returning`), and no other note of its
+        text, elsewhere, has its answer barely edited (that one moved here). A `{new}` question takes no
+        removed note."""
+        def allowed(index: int, record: NoteRecord) -> bool:
+            return not (record.removed and self.questions[index].attributes.new)
+
         if exact:
             by_answer = defaultdict(list)
             for record in records:
                 by_answer[self._record_answers[record.guid]].append(record)
             for index in sorted(indices, key=lambda i: self.questions[i].line):
-                same = [r for r in by_answer.get(self._answers[index], ()) if r.guid in self.free]
+                same = [r for r in by_answer.get(self._answers[index], ()) if r.guid in self.free
+                        and allowed(index, r)]
                 if same:
                     same.sort(key=lambda r: (bool(r.removed), r.deck != self.decks[index], _source_line(r.source)))
                     self._take(index, same[0])
             return
-        candidates = {i: [((score, not r.removed or elsewhere), r) for r in records if r.guid in self.free
-                          for score in [self._answer_similarity(i, r)]
-                          if score >= ANSWER_RECOGNISABLE or not elsewhere and (returning or not r.removed)
-                          and not self._answer_moved(r)]
-                      for i in indices if i not in self.matched}
+        candidates = {}
+        for index in indices:
+            if index in self.matched:
+                continue
+            scored = [(self._answer_similarity(index, r), r) for r in records if allowed(index, r)]
+            if here and any(score < ANSWER_RECOGNISABLE for score, _ in scored) and self._moved_here(index):
+                scored = [(score, r) for score, r in scored if score >= ANSWER_RECOGNISABLE]
+            candidates[index] = [((score, not r.removed or not here), r) for score, r in scored
+                                 if score >= ANSWER_RECOGNISABLE or here and (returning or not r.removed)
+                                 and not self._answer_moved(r)]
         self._take_unique_best(candidates)
+
+    def _moved_here(self, index: int) -> bool:
+        """Whether a note of the question's text elsewhere has its answer, barely edited if at all."""
+        here = {r.guid for r in self._here(index)}
+        return any(self._answer_similarity(index, r) >= ANSWER_SAME for r in self._by_key[self.questions[index].key]
+                   if r.guid in self.free and r.guid not in here)
 
     def _answer_moved(self, record: NoteRecord) -> bool:
         """Whether another question without a note has this note's answer, barely edited if at all: that one
@@ -368,8 +389,9 @@ class _Matcher:
             self._open_answers = {i: _grams(self._answers[i], 3) for i in self._open()}
             self._open_index = _Index(self._open_answers)
             self._sharing_answer = defaultdict(list)
-            for guid in self.free:
-                self._sharing_answer[self._record_answers[guid]].append(guid)
+            for guid, free in self.free.items():
+                if not free.removed:  # as for step 4: a removed note's answer is not a vanished note's
+                    self._sharing_answer[self._record_answers[guid]].append(guid)
         answer = self._record_answers[record.guid]
         if len(answer) < SUBSTANTIAL_ANSWER or sum(guid in self.free for guid in self._sharing_answer[answer]) > 1:
             return False

@@ -82,6 +82,14 @@ class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
         return self.mtime, self.removed
 
 
+def same_delivery(a: NoteRecord, b: NoteRecord) -> bool:
+    """Whether two records of a note delivered the same note: the same HTML and tags, and the same author's
+    inputs (the file, which the card's source names, is one of them); where a record does not say (made by
+    deckgen 0.1), as good as the same."""
+    return (not (a.html and b.html) or a.html == b.html) and \
+        (not (a.fingerprint and b.fingerprint) or a.fingerprint == b.fingerprint)
+
+
 class PackageRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """One package (one .apkg of successive versions)."""
 

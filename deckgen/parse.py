@@ -17,6 +17,7 @@ from .library import DeckSource
 from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences, heading,
                      heading_attributes, lone_math_delimiters, question_key)
 
+PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
 
@@ -96,8 +97,10 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         if not title:
             diagnostics.append(Diagnostic(source.path, index + 1, "question heading has no text", "error",
                                           "empty-heading"))
-        diagnostics.extend(Diagnostic(source.path, index + 1, problem, code="unknown-attribute")
-                           for problem in attributes.problems)
+        problems = attributes.problems  # the first few: a heading may hold thousands
+        diagnostics.extend(Diagnostic(source.path, index + 1, problem, code="unknown-attribute") for problem in (
+            *problems[:PROBLEMS_SHOWN], *([f"and {len(problems) - PROBLEMS_SHOWN} more in this heading"]
+                                          if len(problems) > PROBLEMS_SHOWN else [])))
         if attributes.new and (attributes.was_text is not None or attributes.was_guid):
             diagnostics.append(Diagnostic(source.path, index + 1, (
                 "{new} and {was=…} contradict each other: a question is a new note or continues one"), "error",

@@ -27,7 +27,7 @@ import msgspec
 from .anki_cloze import ClozeField
 from .delivered import Delivered, content_digest
 from .errors import Diagnostic
-from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord
+from .identity_file import DeckRecord, IdentityRecord, NoteRecord, NoteTypeRecord, PackageRecord, same_delivery
 from .ids import package_file_name
 from .media import MediaRef
 from .note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
@@ -640,7 +640,8 @@ def _next_version(wanted: str | None, previous: PackageRecord | None, content_ch
     The settings' version is a floor: once builds have gone past it, it has no say (and no complaint).
     A version this machine wrote (`written`: version to content digest) is never given to other content,
     and the version never goes back below the highest one written (after a set-back, Anki has had that
-    one): the same content as that one keeps its number, other content bumps past it.
+    one): the bump then goes past it (a package, once written, is never written again under its name with
+    other bytes, nor its changelog entry rewritten).
     """
     if previous is None and continued is not None:
         version = wanted if wanted and version_key(wanted) > version_key(continued) else _bump(continued)
@@ -653,10 +654,8 @@ def _next_version(wanted: str | None, previous: PackageRecord | None, content_ch
     else:
         version = _bump(max([previous.version, *written], key=version_key))
     highest = max(written, key=version_key, default=version)
-    if version_key(version) < version_key(highest):
-        version = highest if written[highest] == digest else _bump(highest)
-    elif written.get(version, digest) != digest:
-        version = _bump(version)
+    if version_key(version) < version_key(highest) or written.get(version, digest) != digest:
+        version = _bump(max(version, highest, key=version_key))
     return version
 
 
@@ -672,14 +671,6 @@ def _behind(record: NoteRecord | None, delivered: Delivered) -> bool:
         return False
     last = delivered.notes.get(record.guid)
     return last is not None and last is not record and last.mtime >= record.mtime and not same_delivery(last, record)
-
-
-def same_delivery(a: NoteRecord, b: NoteRecord) -> bool:
-    """Whether two records of a note delivered the same note: the same HTML and tags, and the same author's
-    inputs (the file, which the card's source names, is one of them); where a record does not say, as good as
-    the same."""
-    return (not (a.html and b.html) or a.html == b.html) and \
-        (not (a.fingerprint and b.fingerprint) or a.fingerprint == b.fingerprint)
 
 
 def _source(source_line: str, heading: str, template: str | None) -> str:

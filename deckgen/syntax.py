@@ -19,9 +19,10 @@ HEADING_START_RE = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
 # combination, as in {#my-id was="Old question text"}; they are not shown on the card.
 # Possessive throughout: `{#anew#anew…}` could otherwise be read as ids or as `new`s in exponentially many ways.
 _ATTRIBUTE = r'#[A-Za-z0-9][A-Za-z0-9_.:-]*+|new(?![A-Za-z0-9_.:-])|was=(?:"(?:[^"\\\n]|\\.)*+"|[A-Za-z0-9_.:-]++)'
-ATTRIBUTES_RE = re.compile(rf"\s*+\{{\s*+((?:(?:{_ATTRIBUTE})\s*+)++)\}}\s*+$")
-# A trailing block that reads like attributes, yet is none: said, and kept off the card.
-_ATTRIBUTES_LIKE_RE = re.compile(r"\s*+\{\s*+(?:#|was\s*=|new\s*\})[^{}\n]*+\}\s*+$")
+_BLOCK_RE = re.compile(rf"\{{\s*+((?:(?:{_ATTRIBUTE})\s*+)++)\}}")  # one block of them
+# A block that reads like attributes, yet is none: said, and kept off the card.
+_BLOCK_LIKE_RE = re.compile(r"\{\s*+(?:#|was\s*+=)[^{}\n]*+\}")
+BRACES_TRIED = 8  # where a block's `{` may be, from the last one back (a was="…" may hold braces)
 ATTRIBUTE_RE = re.compile(r'#(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)|(?P<new>new)|was=(?:"(?P<text>(?:[^"\\\n]|\\.)*)"'
                           r'|(?P<guid>[A-Za-z0-9_.:-]+))')
 LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
@@ -121,28 +122,37 @@ def heading(line: str) -> tuple[int, str | None] | None:
 def heading_attributes(title: str) -> tuple[str, HeadingAttributes]:
     """The heading's text without its attribute blocks, and what they say (all None when there are none).
 
-    Every block at the end is read, in any order (`{#id} {was="…"}`, or one block with both). A block that
-    reads like attributes but is not deckgen's syntax (`{#two words}`, `{was=}`) is taken off the text too, and
-    said in `problems`, as is an attribute given twice with two values (the last written wins); braces of any
-    other kind (`What does {} make?`) are question text.
+    Every block at the end is read, in any order (`{#id} {was="…"}`, or one block with both), from the last
+    one back, each once (a heading of many blocks costs its length). A block that reads like attributes but
+    is not deckgen's syntax (`{#two words}`, `{was=}`) is taken off the text too, and said in `problems`, as
+    is an attribute given twice with two values (the last written wins); braces of any other kind
+    (`What does {} make?`) are question text.
     """
     if "{" not in title:
         return title, HeadingAttributes()
-    found: dict[str, object] = {}
-    problems: list[str] = []
-    blocks: list[str] = []
-    rest = title
-    while True:
-        match = ATTRIBUTES_RE.search(rest) or _ATTRIBUTES_LIKE_RE.search(rest)
-        if match is None:
+    rest, blocks, problems, earlier = title.rstrip(), [], [], None
+    while rest.endswith("}"):
+        start, kind = len(rest), None
+        for _ in range(BRACES_TRIED):  # the block's `{`: the last one, or one before where was="…" holds braces
+            start = rest.rfind("{", 0, start)
+            if start < 0:
+                break
+            match = _BLOCK_RE.fullmatch(rest, start) or _BLOCK_LIKE_RE.fullmatch(rest, start)
+            if match is not None:
+                kind = match.re
+                break
+        if kind is None:
             break
-        if match.re is _ATTRIBUTES_LIKE_RE:
-            problems.append(f"{match.group(0).strip()} is not an attribute block deckgen reads ({{#id}}, "
-                            "{was=\"question\"}, {was=GUID} or {new}): taken off the question, and ignored")
+        if kind is _BLOCK_RE:
+            blocks.append(match.group(1))
         else:
-            blocks.insert(0, match.group(1))
-        rest = rest[:match.start()]
-    for item in ATTRIBUTE_RE.finditer(" ".join(blocks)):
+            problems.append(f"{match.group(0)} is not an attribute block deckgen reads ({{#id}}, "
+                            "{was=\"question\"}, {was=GUID} or {new}): taken off the question, and ignored")
+        if earlier is None:  # deckgen up to 0.3.0 took off the last block alone, when it was attributes
+            earlier = rest[:start].strip() if kind is _BLOCK_RE else title
+        rest = rest[:start].rstrip()
+    found: dict[str, object] = {}
+    for item in ATTRIBUTE_RE.finditer(" ".join(reversed(blocks))):
         if item.group("id"):
             name, value = "explicit_id", item.group("id")
         elif item.group("new"):
@@ -154,11 +164,9 @@ def heading_attributes(title: str) -> tuple[str, HeadingAttributes]:
         if name in found and found[name] != value:
             problems.append(f"{item.group(0)}: the heading already says otherwise; the last one written counts")
         found[name] = value
-    last = ATTRIBUTES_RE.search(title)  # deckgen up to 0.3.0 took off the last block alone
-    earlier = title[:last.start()].strip() if last else title
-    if earlier != rest.strip():
+    if earlier is not None and earlier != rest:
         found["earlier_title"] = earlier
-    return rest.strip(), HeadingAttributes(**found, problems=tuple(problems))
+    return rest, HeadingAttributes(**found, problems=tuple(problems))
 
 
 def question_key(title: str) -> str:
