@@ -25,7 +25,9 @@ best candidate; questions identical in heading, section and answer are told
 apart by their order, and only they. Steps 1 to 4 look things up by key; the
 similarity of step 5 is computed only for what is left, and only between
 texts that share rare pieces (an index), so rewording many questions at once
-costs about as much as rewording one. A question `{new}` skips steps 3 to 5.
+costs about as much as rewording one. A question `{new}` takes no removed
+note, and none elsewhere: of steps 2 to 5 it takes part only in those in
+its place (where it finds its own note once built, its answer edited).
 A question that takes no note gets a new GUID from the notes folder's
 namespace, its deck, note type and text (see `ids`), never from its position,
 and never one the record holds. A deck that starts afresh with a new note
@@ -37,7 +39,7 @@ Markdown the author wrote.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -202,14 +204,14 @@ class _Matcher:
         self._open_answers: dict[int, set[str]] | None = None
         self._open_index: _Index | None = None
         self._sharing_answer: dict[str, list[str]] = {}
-        self._by_key: dict[str, list[NoteRecord]] = defaultdict(list)  # every record, by its question's key ...
-        self._by_place: dict[tuple, list[NoteRecord]] = defaultdict(list)  # ... and by key, deck and sections
-        for record in records:
-            key = self._record_keys[record.guid]
-            self._by_key[key].append(record)
+        self._by_place: dict[tuple, list[NoteRecord]] = defaultdict(list)  # every record by key, deck, sections
+        by_place = self._by_place
+        for record, key in zip(records, self._record_keys.values()):
             # deckgen 0.1 kept no sections: its records are found by key and deck, then checked (`_same_place`)
-            place = record.sections if record.sections or record.fingerprint else None
-            self._by_place[key, record.deck, place].append(record)
+            by_place[key, record.deck, record.sections if record.sections or record.fingerprint else None].append(
+                record)
+        self._left = list(range(len(questions)))  # the questions without a note, as of the last `_open`
+        self._new = {i for i, q in enumerate(questions) if q.attributes.new}
 
     def match(self) -> None:
         self._by_attributes()
@@ -222,16 +224,27 @@ class _Matcher:
         self._by_similarity()
         self._hints()
 
+    def _of_keys(self, keys: set[str]) -> dict[str, list[NoteRecord]]:
+        """The free records of these question keys, by key (a rebuild asks for few)."""
+        found = defaultdict(list)
+        if keys:
+            for guid, key in self._record_keys.items():
+                if key in keys and guid in self.free:
+                    found[key].append(self.free[guid])
+        return found
+
     def _open(self, inferred: bool = False) -> list[int]:
-        """The questions still without a note (for inferred evidence, those that allow it)."""
-        return [i for i, q in enumerate(self.questions)
-                if i not in self.matched and not (inferred and q.attributes.new)]
+        """The questions still without a note, in order (for inferred evidence, those that allow it)."""
+        matched = self.matched
+        self._left = [i for i in self._left if i not in matched]
+        return [i for i in self._left if i not in self._new] if inferred else list(self._left)
 
     def release(self, index: int) -> None:
         """Undo a match: the question becomes a new note, and the note is free again."""
         record = self.matched.pop(index)
         self.free[record.guid] = record
         self.reworded.discard(index)
+        insort(self._left, index)
 
     def _take(self, index: int, record: NoteRecord, reworded: bool = False) -> None:
         self.matched[index] = record
@@ -253,12 +266,11 @@ class _Matcher:
                 candidates = [r for r in candidates if r.deck == deck]
             if len(candidates) == 1:
                 self._take(index, candidates[0])
-        for index in self._open():  # a heading of several blocks, recorded as deckgen up to 0.3.0 read it
-            earlier = self.questions[index].attributes.earlier_title
-            if earlier is None:
-                continue
-            candidates = [r for r in self._by_key.get(question_key(earlier), ()) if r.guid in self.free
-                          and self._same_place(index, r)]
+        earlier = {index: question_key(title) for index in self._open()  # a heading of several blocks, recorded
+                   if (title := self.questions[index].attributes.earlier_title) is not None}  # as 0.3.0 read it
+        of_key = self._of_keys(set(earlier.values()))
+        for index, key in earlier.items():
+            candidates = [r for r in of_key.get(key, ()) if r.guid in self.free and self._same_place(index, r)]
             if len(candidates) == 1:
                 self._take(index, candidates[0], reworded=True)
         for index in self._open():
@@ -319,19 +331,25 @@ class _Matcher:
         with the answer as recorded (`exact`), here and then elsewhere, so that a question moved with its
         answer continues its own note before a namesake's; then with the closest answer, here and then
         elsewhere; and last (`returning`) a removed note of its text in its place, its answer rewritten."""
+        if here and exact:  # most questions of a rebuild: one note of that text, there, its answer as it was
+            for index in self._open():
+                question = self.questions[index]
+                records = self._by_place.get((question.key, self.decks[index], question.sections))
+                if records and len(records) == 1 and records[0].guid in self.free \
+                        and records[0].answer == question.answer and not records[0].removed:
+                    self._take(index, records[0])
+        open_questions = self._open(inferred=not here)
+        of_key = self._of_keys({self.questions[index].key for index in open_questions})
         groups: dict[tuple, list[int]] = defaultdict(list)  # questions of one text (and place, `here`)
-        for index in self._open(inferred=not here):
+        for index in open_questions:
             key = self.questions[index].key
-            if key in self._by_key:
+            if key in of_key:
                 groups[(key, *self._place(index)) if here else (key,)].append(index)
         for group, indices in groups.items():
-            key = group[0]
-            if here:
-                records = [r for r in self._here(indices[0]) if r.guid in self.free]
-            else:
-                records = [r for r in self._by_key[key] if r.guid in self.free]
+            of_text = of_key[group[0]]  # free when found, not all of them still
+            records = [r for r in (self._here(indices[0]) if here else of_text) if r.guid in self.free]
             if records:
-                self._pair_same_text(indices, records, here=here, exact=exact, returning=returning)
+                self._pair_same_text(indices, records, of_text, here=here, exact=exact, returning=returning)
 
     def _place(self, index: int) -> tuple:
         return self.decks[index], self.questions[index].sections
@@ -342,8 +360,8 @@ class _Matcher:
         legacy = [r for r in self._by_place.get((key, deck, None), ()) if self._same_place(index, r)]
         return self._by_place.get((key, deck, sections), []) + legacy
 
-    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], here: bool, exact: bool,
-                        returning: bool) -> None:
+    def _pair_same_text(self, indices: list[int], records: list[NoteRecord], of_text: list[NoteRecord], here: bool,
+                        exact: bool, returning: bool) -> None:
         """Questions of one text with the notes recorded for that text: identical answers pair up in order
         (the only place where order decides); or (not `exact`) each question takes its unique closest answer,
         a recognisable one unless the note was `here` (and live, or `returning`), and no other note of its
@@ -368,17 +386,17 @@ class _Matcher:
             if index in self.matched:
                 continue
             scored = [(self._answer_similarity(index, r), r) for r in records if allowed(index, r)]
-            if here and any(score < ANSWER_RECOGNISABLE for score, _ in scored) and self._moved_here(index):
+            if here and any(score < ANSWER_RECOGNISABLE for score, _ in scored) and self._moved_here(index, of_text):
                 scored = [(score, r) for score, r in scored if score >= ANSWER_RECOGNISABLE]
             candidates[index] = [((score, not r.removed or not here), r) for score, r in scored
                                  if score >= ANSWER_RECOGNISABLE or here and (returning or not r.removed)
                                  and not self._answer_moved(r)]
         self._take_unique_best(candidates)
 
-    def _moved_here(self, index: int) -> bool:
-        """Whether a note of the question's text elsewhere has its answer, barely edited if at all."""
+    def _moved_here(self, index: int, of_text: list[NoteRecord]) -> bool:
+        """Whether a note of the question's text (`of_text`) elsewhere has its answer, barely edited if at all."""
         here = {r.guid for r in self._here(index)}
-        return any(self._answer_similarity(index, r) >= ANSWER_SAME for r in self._by_key[self.questions[index].key]
+        return any(self._answer_similarity(index, r) >= ANSWER_SAME for r in of_text
                    if r.guid in self.free and r.guid not in here)
 
     def _answer_moved(self, record: NoteRecord) -> bool:
