@@ -228,8 +228,9 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
     - the notes of `decks` it delivered that the record no longer knows, with their decks and note types
       where the record lacks them: their questions are matched, or they are marked removed, like any
       recorded note;
-    - for a note it delivered with the very content the record holds, but later, that later time: Anki holds
-      the note with it, and would skip as older the next change stamped from the record's time.
+    - for a note it delivered with the very content the record holds, but later, that later time (and the
+      source line it gave the card): Anki holds the note so, and would skip as older the next change stamped
+      from the record's time.
     """
     import msgspec
 
@@ -243,7 +244,7 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
         if note is None and last.deck in decks:
             notes[guid] = last
         elif note is not None and last.mtime > note.mtime and same_delivery(last, note):
-            notes[guid] = msgspec.structs.replace(note, mtime=last.mtime)
+            notes[guid] = msgspec.structs.replace(note, mtime=last.mtime, source=last.source)
         else:
             continue
         changed.add(guid)

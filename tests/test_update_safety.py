@@ -738,3 +738,24 @@ def test_a_question_moved_with_a_light_edit_over_a_namesake_deleted_there_keeps_
     moved = anki.col.get_note(a.id)
     assert "can underfit" in moved["Answer"] and REMOVED not in moved.tags and reviews_of(anki, moved) == 1
     assert REMOVED in anki.col.get_note(b.id).tags
+
+
+def test_a_set_back_delivers_the_source_line_anki_holds(tmp_path, anki):
+    """A note delivered later with the content the set-back tree records: Anki keeps that delivery, source line
+    and all, and so does the package (a first import shows what an update would; seen on a real vault)."""
+    entropy = "### What is entropy?\n    The expected surprise of a distribution, measured in bits or in nats.\n"
+    notes = Notes(tmp_path, {"a.md": f"\n    {entropy}"})
+    _, first = notes.build()
+    anki.import_package(first.path)
+    start = notes.snapshot()
+    above = "### What is a prior?\n    What is believed before the data: a distribution over the parameters.\n\n    "
+    notes.build({"a.md": f"\n    {above}{entropy.replace('bits or in nats', 'shannons')}"})
+    _, third = notes.build({"a.md": f"\n    {above}{entropy}"})
+    anki.import_package(third.path)
+    (note,) = notes_asking(anki, "What is entropy?")
+    assert note["Source"] == "a.md:4"
+    notes.checkout(start)
+    _, back = notes.build()
+    anki.import_package(back.path)
+    (packaged,) = [n for n in back.plan.package.notes if n.guid == note.guid]
+    assert packaged.fields[2] == anki.col.get_note(note.id)["Source"] == "a.md:4"
