@@ -135,7 +135,9 @@ def processes_in_session(session: int) -> list[int]:
 def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
     src, out = tmp_path / "source", tmp_path / "build"
     src.mkdir()
-    (src / "deck.md").write_text(big_deck("An answer"), encoding="utf-8")  # renders in several processes
+    # Renders in several processes, long enough that the signal comes while it does, even on a busy machine
+    # (with 3,000 questions, a loaded machine once saw the workers only as the build was writing its files).
+    (src / "deck.md").write_text(big_deck("An answer", count=8000), encoding="utf-8")
     command = [sys.executable, "-m", "deckgen", "build", str(src), "-o", str(out)]
     with (tmp_path / "stderr").open("wb") as stderr:
         build = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
