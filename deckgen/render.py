@@ -26,7 +26,7 @@ from .parse import unbalanced_math
 from .render_cache import RenderCache, cache_key
 from .sanitize import SYNTAX, UNKNOWN, UNSAFE, clean_html, inert, kind_of, written_as
 from .tags import PatternClock, note_tags, syntax_tags
-from .time_limit import TimeLimitExceeded, time_limit
+from .time_limit import TimeLimitExceeded, stop_watching, time_limit
 
 PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
@@ -220,7 +220,10 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
         jobs.append((folder, deck.parsed.description, False))
     texts = iter(_render_all(jobs, root, resolver, cache, progress))
     clock = PatternClock()  # one for the build: topic patterns are timed over all its questions
-    return [_rendered_deck(deck, texts, resolver, clock) for deck in decks]
+    try:
+        return [_rendered_deck(deck, texts, resolver, clock) for deck in decks]
+    finally:
+        stop_watching()  # the time limits' thread goes with the rendering
 
 
 def _folder(deck: IdentifiedDeck, root: Path) -> str:

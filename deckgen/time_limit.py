@@ -6,7 +6,8 @@ watchdog thread a process raises `TimeLimitExceeded` in the working thread
 once the limit has passed (CPython's `PyThreadState_SetAsyncExc`), at the
 next bytecode it runs, and again every POLL seconds until the work stops, in
 case some library swallowed it. No signal handler is installed, so it works
-in any thread and leaves the caller's process as it was. Where the
+in any thread; `stop_watching` ends the watchdog when the work is done, so
+the caller's process is left as it was. Where the
 interpreter cannot do this (not CPython), work simply runs without a limit.
 """
 
@@ -41,6 +42,7 @@ class _Watchdog:
         self._fired: set[int] = set()
         self._thread: threading.Thread | None = None
         self._sleeping = False
+        self._stopping = False
 
     def arm(self, seconds: float) -> int:
         thread = threading.get_ident()
@@ -60,6 +62,16 @@ class _Watchdog:
             self._deadlines.pop(thread, None)
             return thread in self._fired
 
+    def stop(self) -> None:
+        """End the watchdog thread, once no work is under a limit (the next limit starts another)."""
+        with self._wake:
+            thread = self._thread
+            if thread is None:
+                return
+            self._stopping = True
+            self._wake.notify()
+        thread.join()
+
     def _watch(self) -> None:
         idle_since = time.monotonic()
         with self._wake:
@@ -67,6 +79,9 @@ class _Watchdog:
                 now = time.monotonic()
                 if self._deadlines:
                     idle_since = now
+                elif self._stopping:
+                    self._thread, self._stopping = None, False
+                    return
                 elif now - idle_since > IDLE:
                     self._sleeping = True
                     self._wake.wait()  # until the next `arm`
@@ -80,6 +95,12 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def stop_watching() -> None:
+    """End the thread `time_limit` started, once no work is under a limit: a build leaves none behind in its
+    caller's process."""
+    _WATCHDOG.stop()
 
 
 @contextlib.contextmanager

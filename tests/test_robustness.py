@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from deckgen import build_decks
 from deckgen.cli import main
 from deckgen.delivered import delivered_path
 
-from conftest import AnkiProfile, record_of, record_path
+from conftest import AnkiProfile, record_of, record_path, write_deck
 
 PIECES = ["### Q?", "### Q? {#q}", "###", "## Section", "# Part", "#### Detail", "- item", "* item", "1. one",
           "  - nested", "    - deeper", "```", "```python", "~~~", "$$", "$x_1 * y_2$", "\\(", "\\]", "$5 and $10",
@@ -156,3 +157,14 @@ def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
     assert not list(out.glob("*.apkg")) and not record_path(src).exists()
     if how == "Ctrl-C to its group":  # said, and told apart from problems in the sources (status 1)
         assert build.returncode == 130 and b"interrupted: what earlier builds wrote is intact" in (tmp_path / "stderr").read_bytes()
+
+
+def test_a_build_leaves_no_thread_of_its_own_in_the_callers_process(tmp_path):
+    """A library leaves its caller's process as it found it: the time-limit watchdog a long answer starts (see
+    `time_limit`) ends with the build."""
+    import threading
+
+    before = {thread.ident for thread in threading.enumerate()}
+    write_deck(tmp_path / "src", "deck", "### A long one?\n" + "Words and more words. " * 100 + "\n")
+    build_decks(tmp_path / "src", tmp_path / "out")
+    assert [t.name for t in threading.enumerate() if t.ident not in before] == []
