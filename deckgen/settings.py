@@ -222,13 +222,21 @@ def read_settings(deck_path: Path, path: Path | None, name: str | None = None,
     text = _read_toml_text(path) if path is not None else None
     front = front or {}
     if text is None and not front:
-        return DeckSettings(name=name, slug=slug, question_level=defaults.question_level, cards=defaults.cards,
-                            topics=defaults.topics, inline_tags=defaults.inline_tags, tags=tags)
-    reader = _SettingsReader(path if text is not None else deck_path, text or "")
-    data = reader.parse()
-    for key in sorted(set(front) & set(data)):
-        reader.fail(key, f"{key!r} is set here and in the front matter of {deck_path}: set it in one place")
-    return dataclasses.replace(reader.read({**front, **data}, name, slug, defaults), tags=tags)
+        settings = DeckSettings(name=name, slug=slug, question_level=defaults.question_level, cards=defaults.cards,
+                                topics=defaults.topics, inline_tags=defaults.inline_tags, tags=tags)
+    else:
+        reader = _SettingsReader(path if text is not None else deck_path, text or "")
+        data = reader.parse()
+        for key in sorted(set(front) & set(data)):
+            reader.fail(key, f"{key!r} is set here and in the front matter of {deck_path}: set it in one place")
+        settings = dataclasses.replace(reader.read({**front, **data}, name, slug, defaults), tags=tags)
+    if not settings.name_set and (problem := _deck_name_problem(settings.name)) is not None:
+        raise SourceError(deck_path, 0, (
+            f"this file's name makes the deck name {settings.name!r}, which "
+            + (problem.removeprefix(": it ") if problem else "has an empty '::' level")
+            + f': rename the file, or name the deck (name = "…" in {deck_path.with_suffix(".deck.toml")})'),
+            "invalid-deck-name")
+    return settings
 
 
 class _SettingsReader:
@@ -254,7 +262,7 @@ class _SettingsReader:
     def read(self, data: dict, default_name: str, default_slug: str, inherited: DeckDefaults) -> DeckSettings:
         self.known(data, self.KNOWN)
         name = self.typed(data, "name", str, default_name).strip()
-        if (problem := _deck_name_problem(name)) is not None:
+        if "name" in data and (problem := _deck_name_problem(name)) is not None:
             self.fail("name", f"invalid deck name {name!r}{problem}")
         defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),

@@ -59,6 +59,15 @@ ERRORS = {  # name: (file to write, its content, the expected error lines with {
                           "[duplicate-id]"),
     "heading without text": ("empty-heading.md", b"###\nA.\n",
                              "{src}/empty-heading.md:1:1: error: question heading has no text [empty-heading]"),
+    # The deck-name rule holds for names made from file names too, as for names from settings.
+    "empty deck level in a file name": ("x::::y.md", GOOD.encode(), "{src}/x::::y.md: error: this file's name "
+                                        "makes the deck name 'x::::y', which has an empty '::' level: rename the "
+                                        "file, or name the deck (name = \"…\" in {src}/x::::y.deck.toml) "
+                                        "[invalid-deck-name]"),
+    "control character in a file name": ("a\x1b[31mred.md", GOOD.encode(), "{src}/ared.md: error: this file's name "
+                                         "makes the deck name 'a\\x1b[31mred', which holds control characters (a "
+                                         "terminal would obey them): rename the file, or name the deck (name = "
+                                         "\"…\" in {src}/ared.deck.toml) [invalid-deck-name]"),  # shown inert
 }
 
 
