@@ -309,14 +309,14 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         from .changelog import changelog_path, updated_changelog
         from .delivered import delivered_path, write_delivered_to
         from .ids import package_file_name
-        from .places import OUTPUT_MARKER, OUTPUT_MARKER_TEXT, same_path
+        from .places import mark_output_folder, same_path
 
         # What a killed build of this library left behind: its own files' temporary names only (another
         # library's build may be writing into a shared output folder right now).
         state = delivered_path(library.root)
         for folder, name in ((library.root, library.settings_path.name), (library.record_path.parent, "*"),
                              (state.parent, state.name),
-                             (out_dir, OUTPUT_MARKER), *((out_dir, name) for package in plan.packages for name in (
+                             *((out_dir, name) for package in plan.packages for name in (
                                  package_file_name(package.key, "*"), changelog_path(out_dir, package.key).name))):
             remove_stale_temporaries(folder, name)
         from .package import write_package_to  # only a build that writes loads genanki
@@ -346,8 +346,6 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                     files.stage(path, partial(write_package_to, package.package), order=2)
                     packages[same_path(path)] = (package.key, regular_digest(files.staged(path) or path))
                 built.append(PackageBuild(plan=package, path=path))
-            if not (out_dir / OUTPUT_MARKER).is_file():
-                files.stage(out_dir / OUTPUT_MARKER, OUTPUT_MARKER_TEXT, order=2)
             try:
                 state.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
@@ -359,6 +357,7 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                 written=[(package.key, package.version, package.digest) for package in plan.packages],
                 packages=packages, namespace=library.settings.namespace or check.new_namespace or ""), order=1)
             files.commit()
+        mark_output_folder(out_dir)  # not staged: other libraries' builds may write it too
         for legacy in check.delivered.legacy if check.delivered is not None else ():  # now in the state folder
             legacy.unlink(missing_ok=True)
         cache.save()

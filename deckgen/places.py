@@ -63,6 +63,19 @@ def output_folder(folder: Path) -> Path:
     return folder
 
 
+def mark_output_folder(folder: Path) -> None:
+    """Put the marker into an output folder that lacks it, in place and exclusively (never through a link, never
+    over the one another build is writing): libraries building into one folder at once never touch each
+    other's files. Its presence is what counts, so a build killed while writing it leaves a marker still."""
+    try:
+        descriptor = os.open(folder / OUTPUT_MARKER,
+                             os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(OUTPUT_MARKER_TEXT)
+
+
 def same_path(path: Path) -> str:
     """`path` as the state folder keys it: absolute, `..` resolved, in the case the system compares."""
     return os.path.normcase(os.path.abspath(path))

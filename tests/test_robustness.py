@@ -168,3 +168,22 @@ def test_a_build_leaves_no_thread_of_its_own_in_the_callers_process(tmp_path):
     write_deck(tmp_path / "src", "deck", "### A long one?\n" + "Words and more words. " * 100 + "\n")
     build_decks(tmp_path / "src", tmp_path / "out")
     assert [t.name for t in threading.enumerate() if t.ident not in before] == []
+
+
+def test_a_build_leaves_alone_what_another_librarys_build_is_writing_into_a_shared_output_folder(tmp_path):
+    """Libraries may share an output folder (each with packages of its own names): a build's sweep of what
+    killed builds left behind touches only what its own lock covers, never a file another build is writing
+    there right now (here, that build's marker of the output folder, half-written)."""
+    from deckgen.places import OUTPUT_MARKER
+    from deckgen.staging import TEMP_SUFFIX
+
+    out = tmp_path / "build"
+    write_deck(tmp_path / "one", "first", "### Q one?\nA one.\n")
+    build_decks(tmp_path / "one", out)
+    (out / OUTPUT_MARKER).unlink()  # another library's build is about to write it
+    in_flight = out / f".{OUTPUT_MARKER}.x1y2z3{TEMP_SUFFIX}"
+    in_flight.write_bytes(b"deckgen builds")
+    write_deck(tmp_path / "two", "second", "### Q two?\nA two.\n")
+    build_decks(tmp_path / "two", out)
+    assert in_flight.exists() and (out / OUTPUT_MARKER).is_file()
+    assert sorted(p.name for p in out.glob("*.apkg")) == ["first-1.0.0.apkg", "second-1.0.0.apkg"]
