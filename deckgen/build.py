@@ -170,7 +170,8 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     else:  # a deck whose file is gone: its questions may be anywhere now, or its notes are removed
         vanished = sorted(recorded - present - {file.key for file in library.decks})
     library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
-    packages = package_keys(library_decks, vanished, settings, library.name)
+    found_homes, packages = homes(sorted(present), vanished,
+                                  package_keys(library_decks, vanished, settings, library.name))
     taken = packages_of_others(output, library.root, namespace or created) if output else {}
     for key in sorted(set(packages.values()) & set(taken)):
         diagnostics.append(Diagnostic(library.settings_path, 0, (
@@ -181,10 +182,6 @@ def _check(library: Library, output: Path | None, now: float | None, allow_new_n
     del committed
     record = _with_delivered(record, delivered, present | set(vanished))
     note_types = choose_note_types(decks, record, namespace or created, allow_new_note_type)
-    found_homes = homes(sorted(present), vanished, packages)
-    # A vanished deck's notes go with its home's package (which is another one when no deck of its own is left).
-    packages = {key: packages[found_homes[key]] if key in found_homes else package
-                for key, package in packages.items() if key in present or key in found_homes}
     identified = identify_decks(decks, record, note_types, namespace or created, found_homes)
     try:
         rendered = render_decks(identified, library.root, resolver, cache, progress)

@@ -41,11 +41,14 @@ def package_keys(decks: Sequence[tuple[str, str]], vanished: Sequence[str], sett
     return {deck: key_of(deck) for deck in [*(key for key, _ in decks), *vanished]}
 
 
-def homes(decks: Sequence[str], vanished: Sequence[str], packages: dict[str, str]) -> dict[str, str]:
-    """For each vanished deck, the deck built now whose package carries its notes: the first of its own
-    package, else the first of all."""
+def homes(decks: Sequence[str], vanished: Sequence[str], packages: dict[str, str]
+          ) -> tuple[dict[str, str], dict[str, str]]:
+    """For each vanished deck, the deck built now that carries its notes: the first of its own package, else
+    the first of all; and `packages` with each vanished deck in its home's (a package no deck is left in, as
+    after a top folder of `packages = "folder"` went, is not built)."""
     first: dict[str, str] = {}
     for deck in sorted(decks):
         first.setdefault(packages[deck], deck)
     fallback = min(decks) if decks else None
-    return {deck: first.get(packages[deck], fallback) for deck in vanished if fallback is not None}
+    found = {deck: first.get(packages[deck], fallback) for deck in vanished if fallback is not None}
+    return found, {deck: packages[found.get(deck, deck)] for deck in [*decks, *found]}

@@ -489,9 +489,9 @@ def _plan_package(key: str, shares: list[_DeckShare], previous: IdentityRecord, 
         package_notes.append(PackageNote(record.guid, _fitted(values, note_types[tombstone.note_type][0]), tags,
                                          tombstone.mtime, tombstone.note_type, tombstone.deck, removed=True))
         media.update((ref.name, ref) for ref in note_media(tombstone.rendered.question, tombstone.rendered.answer))
-    used_types = {note.note_type for note in package_notes}  # and those of the left-behind notes it carries
-    note_types = {model: note_type for model, note_type in note_types.items() if model in used_types or model in {
-        s.note_type_record.note_type for s in shares}}
+    used = {note.note_type for note in package_notes} | {s.note_type_record.note_type for s in shares}
+    note_types = {model: note_type for model, note_type in note_types.items() if model in used}  # the decks'
+    # own, and those of the left-behind notes it carries
     descriptions: dict[str, str] = {}  # several files may feed one deck: the first that describes it does
     for share in shares:
         if not descriptions.get(share.name, "").strip():

@@ -170,7 +170,7 @@ def read_library_settings(path: Path) -> LibrarySettings:
             reader.fail("source_url", "source_url must start with https:// or obsidian://")
     prefix = reader.typed(data, "prefix", str, None)
     if prefix is not None and (problem := _deck_name_problem(prefix)) is not None:
-        reader.fail("prefix", f"invalid deck name prefix {prefix!r}{problem}")
+        reader.fail("prefix", f"invalid deck name prefix {prefix!r}: it {problem}")
     return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
                            exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DeckDefaults()),
@@ -232,9 +232,8 @@ def read_settings(deck_path: Path, path: Path | None, name: str | None = None,
         settings = dataclasses.replace(reader.read({**front, **data}, name, slug, defaults), tags=tags)
     if not settings.name_set and (problem := _deck_name_problem(settings.name)) is not None:
         raise SourceError(deck_path, 0, (
-            f"this file's name makes the deck name {settings.name!r}, which "
-            + (problem.removeprefix(": it ") if problem else "has an empty '::' level")
-            + f': rename the file, or name the deck (name = "…" in {deck_path.with_suffix(".deck.toml")})'),
+            f"this file's name makes the deck name {settings.name!r}, which {problem}: rename the file, or name "
+            f'the deck (name = "…" in {deck_path.with_suffix(".deck.toml")})'),
             "invalid-deck-name")
     return settings
 
@@ -263,7 +262,7 @@ class _SettingsReader:
         self.known(data, self.KNOWN)
         name = self.typed(data, "name", str, default_name).strip()
         if "name" in data and (problem := _deck_name_problem(name)) is not None:
-            self.fail("name", f"invalid deck name {name!r}{problem}")
+            self.fail("name", f"invalid deck name {name!r}: it {problem}")
         defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
                             version=self.version(data), question_level=defaults.question_level,
@@ -380,11 +379,11 @@ def _toml_error_place(err: Exception) -> tuple[int, int]:
 
 
 def _deck_name_problem(name: str) -> str | None:
-    """None for a deck name (or prefix) Anki takes as it is; else what follows "invalid deck name …": an empty
-    `::` level, or control characters, which every build would print for a terminal to obey."""
+    """None for a deck name (or prefix) Anki takes as it is; else what is wrong with it, to follow "it": control
+    characters, which every build would print for a terminal to obey, or an empty `::` level."""
     if any(unicodedata.category(c) == "Cc" for c in name):
-        return ": it holds control characters (a terminal would obey them)"
-    return "" if any(not part.strip() for part in name.split("::")) else None
+        return "holds control characters (a terminal would obey them)"
+    return "has an empty '::' level" if any(not part.strip() for part in name.split("::")) else None
 
 
 def _article(word: str) -> str:

@@ -100,6 +100,35 @@ class AnkiProfile:
         self.col.close()
 
 
+class SyncedProfile(AnkiProfile):
+    """A collection that syncs with a sync server (see `sync_server`), as a device does; records each sync's
+    kind."""
+
+    def __init__(self, path: Path, endpoint: str):
+        super().__init__(path)
+        self.auth = self.col.sync_login(USER, PASSWORD, endpoint)
+        self.syncs: list[str] = []
+
+    def sync(self, upload: bool = False) -> str:
+        """Sync; where Anki asks for a full sync, upload (`upload`, or when it says so) or download."""
+        from anki.sync_pb2 import SyncCollectionResponse
+
+        required = SyncCollectionResponse.ChangesRequired
+        out = self.col.sync_collection(self.auth, False)
+        kind = required.Name(out.required)  # a normal sync is done by now, and answers NO_CHANGES
+        if out.required in (required.FULL_SYNC, required.FULL_DOWNLOAD, required.FULL_UPLOAD):
+            self.col.close_for_full_sync()
+            self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn,
+                                             upload=out.required == required.FULL_UPLOAD or (
+                                                 out.required == required.FULL_SYNC and upload))
+            self.col.reopen(after_full_sync=True)
+        self.syncs.append(kind)
+        return kind
+
+    def review_ids(self) -> set[int]:
+        return set(self.col.db.list("select id from revlog"))
+
+
 @pytest.fixture
 def anki(tmp_path):
     (tmp_path / "anki").mkdir()
@@ -130,9 +159,14 @@ def answer_all_due(profile: AnkiProfile, deck_name: str) -> int:
         card.start_timer()
         col.sched.answer_card(col.sched.build_answer(card=card, states=queued[0].states, rating=CardAnswer.GOOD))
         answered.add(card.id)
-        millisecond = time.time_ns() // 1_000_000
-        while time.time_ns() // 1_000_000 == millisecond:
-            pass
+        next_millisecond()
+
+
+def next_millisecond() -> None:
+    """Wait for the next millisecond: Anki keys its review log by the millisecond (see `answer_all_due`)."""
+    millisecond = time.time_ns() // 1_000_000
+    while time.time_ns() // 1_000_000 == millisecond:
+        pass
 
 
 def reviews_by_card(profile: AnkiProfile) -> dict[int, int]:

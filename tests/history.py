@@ -41,7 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import PASSWORD, USER, AnkiProfile, sync_server
+from conftest import SyncedProfile, next_millisecond, sync_server
+from deckgen.staging import LOCK_NAME
 
 REMOVED_TAG = "deckgen::removed"
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pe", "gu", "zo", "fa", "di", "bre", "qua", "xin"]
@@ -692,8 +693,8 @@ class Drawer:
                 break
             getattr(self, "draw_" + rng.choices(kinds, weights)[0])(d)
 
-    def try_op(self, d: Draft, op: Op | None) -> bool:
-        if op is not None and op.apply(d):
+    def try_op(self, d: Draft, op: Op) -> bool:
+        if op.apply(d):
             d.ops.append(op)
             return True
         return False
@@ -859,40 +860,17 @@ def shown_text(field_html: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", field_html)).split())
 
 
-def next_millisecond() -> None:
-    """Wait for the next millisecond: Anki keys its review log by the millisecond, and two entries within one
-    can make the card's last review time and the log disagree (see conftest.answer_all_due)."""
-    millisecond = time.time_ns() // 1_000_000
-    while time.time_ns() // 1_000_000 == millisecond:
-        pass
-
-
-class Device:
+class Device(SyncedProfile):
     """A collection ("desktop" or "phone") that syncs with the server and records each sync's kind."""
 
     def __init__(self, name: str, path: Path, endpoint: str):
         path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, endpoint)
         self.name = name
-        self.profile = AnkiProfile(path)
-        self.col = self.profile.col
-        self.auth = self.col.sync_login(USER, PASSWORD, endpoint)
-        self.syncs: list[str] = []
 
-    def sync(self) -> str:
-        from anki.sync_pb2 import SyncCollectionResponse
-
-        required = SyncCollectionResponse.ChangesRequired
-        out = self.col.sync_collection(self.auth, False)
-        kind = required.Name(out.required)
-        if out.required in (required.FULL_SYNC, required.FULL_DOWNLOAD, required.FULL_UPLOAD):
-            self.col.close_for_full_sync()
-            # The desktop (which syncs first) uploads; the phone, empty, downloads.
-            upload = out.required == required.FULL_UPLOAD or (out.required == required.FULL_SYNC
-                                                              and self.name == "desktop")
-            self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn, upload=upload)
-            self.col.reopen(after_full_sync=True)
-        self.syncs.append(kind)
-        return kind
+    def sync(self, upload: bool = False) -> str:
+        """The desktop (which syncs first) uploads where a full sync is asked for; the phone, empty, downloads."""
+        return super().sync(upload=self.name == "desktop")
 
     def view(self) -> list[NoteView]:
         reviewed = set(self.col.db.list("select distinct n.guid from revlog r join cards c on c.id = r.cid "
@@ -905,9 +883,6 @@ class Device:
                                   shown_text(note["Source"]).rsplit(":", 1)[0],
                                   frozenset(t for t in note.tags if not t.startswith("deckgen::"))))
         return sorted(views, key=lambda v: v.guid)
-
-    def review_ids(self) -> set[int]:
-        return set(self.col.db.list("select id from revlog"))
 
     def study(self, rng: random.Random, share: float, studied) -> int:
         """Study like a user, across every deck: answer about `share` of the cards the scheduler offers,
@@ -944,8 +919,6 @@ class Device:
             col.sched.unbury_deck(deck.id)
         return len(answered)
 
-    def close(self) -> None:
-        self.profile.close()
 
 
 # --------------------------------------------------------------------------------------------- the run
@@ -1072,13 +1045,13 @@ def write_tree(src: Path, tree: Tree) -> None:
 
 def take_snapshot(src: Path, into: Path) -> None:
     """Every file a commit would hold (the lock file stays out, as `.gitignore` keeps it)."""
-    shutil.copytree(src, into, ignore=shutil.ignore_patterns(".deckgen.lock"))
+    shutil.copytree(src, into, ignore=shutil.ignore_patterns(LOCK_NAME))
 
 
 def check_out(snapshot: Path, src: Path) -> None:
     """As `git checkout` of every tracked file: what the snapshot has, and nothing else."""
     for child in src.iterdir():
-        if child.name == ".deckgen.lock":
+        if child.name == LOCK_NAME:
             continue
         shutil.rmtree(child) if child.is_dir() else child.unlink()
     shutil.copytree(snapshot, src, dirs_exist_ok=True)
@@ -1304,7 +1277,7 @@ def run_seed(seed: int, versions: int, workdir: Path, script: list[Version] | No
                 syncs_before = {device.name: len(device.syncs) for device in (desktop, phone)}
                 if name not in imported:  # a version imported before is not imported again
                     imported.add(name)
-                    desktop.profile.import_package(package.path)
+                    desktop.import_package(package.path)
                 if after_import:
                     after_import(label, desktop, phone)
                 desktop.study(study, 0.6, judge.studied)
@@ -1320,7 +1293,7 @@ def run_seed(seed: int, versions: int, workdir: Path, script: list[Version] | No
                     these = device.syncs[max(1, syncs_before[device.name]):]  # its very first sync is a full one
                     if any(kind.startswith("FULL") for kind in these):
                         judge.violation(label, device.name, "full-sync", f"this version's syncs: {these}")
-                    problems, ok = device.profile.check_database()
+                    problems, ok = device.check_database()
                     if not ok:
                         judge.violation(label, device.name, "check-database", problems)
                 if views["desktop"] != views["phone"]:
@@ -1353,12 +1326,12 @@ def shrink(seed: int, run: SeedRun, kind: str, workroot: Path, progress=None) ->
     first = next(v.version for v in run.violations if v.kind == kind)
     attempts = 0
 
-    def replay(script: list[Version]) -> SeedRun | None:
+    def try_script(script: list[Version]) -> SeedRun | None:
         nonlocal attempts
         attempts += 1
         folder = Path(tempfile.mkdtemp(prefix=f"shrink-{seed}-{attempts}-", dir=workroot))
-        try:
-            tried = run_seed(seed, 0, folder, script=script, stop_on=kind)
+        try:  # at the original run's times: deckgen's output depends on the times it is given
+            tried = run_seed(seed, 0, folder, script=script, stop_on=kind, start=run.start)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return tried if reproduces(tried, kind) else None
@@ -1370,7 +1343,7 @@ def shrink(seed: int, run: SeedRun, kind: str, workroot: Path, progress=None) ->
         return [Version(v.label, [op for k, op in enumerate(v.ops) if (v.label, k) not in dropped])
                 for v in versions]
 
-    best = replay([Version(v.label, list(v.ops)) for v in run.versions if v.label <= first])
+    best = try_script([Version(v.label, list(v.ops)) for v in run.versions if v.label <= first])
     if best is None:
         return run
     chunk = max(1, len(edits(best.versions)) // 2)
@@ -1378,7 +1351,7 @@ def shrink(seed: int, run: SeedRun, kind: str, workroot: Path, progress=None) ->
         at, shrunk = 0, False
         while at < len(edits(best.versions)):
             items = edits(best.versions)
-            tried = replay(without(best.versions, set(items[at:at + chunk])))
+            tried = try_script(without(best.versions, set(items[at:at + chunk])))
             if tried is not None and len(edits(tried.versions)) < len(items):
                 best, shrunk = tried, True
             else:

@@ -12,7 +12,7 @@ import pytest
 from deckgen import build_decks
 from deckgen.errors import BuildError
 
-from conftest import answer_all_due, record_of, reviews_by_card
+from conftest import answer_all_due, record_of, record_path, reviews_by_card
 
 FIXTURE = Path(__file__).with_name("fixtures") / "release-0.1"
 DECKS = ("Fixture::Basics", "Fixture::Cloze")
@@ -117,19 +117,33 @@ CLEANED = ["Which link did 0.2 let through?", "Which sound did 0.2 let through?"
            "Which id did 0.2 let through?"]  # and not "Which script did 0.2 remove itself?": 0.2 removed it
 
 
+def copied_release(fixture: Path, into: Path, built_in: str | None = None) -> tuple[Path, Path]:
+    """The fixture's notes and output folder copied into `into`; with `built_in`, the folder the release built
+    from, the delivery record deckgen 0.2 kept in the output folder is made to name the copy, as if that release
+    had built it there."""
+    from deckgen.places import library_tag
+
+    notes, build = into / "notes", into / "build"
+    shutil.copytree(fixture / "notes", notes)
+    shutil.copytree(fixture / "build", build)
+    if built_in is not None:
+        (old,) = build.glob(".deckgen-delivered-*.jsonl")
+        def field(folder: str) -> str:
+            return json.dumps({"library": folder}, separators=(",", ":"))[1:-1]
+
+        text = old.read_text(encoding="utf-8")
+        assert field(built_in) in text, f"{old} names another folder than {built_in}"
+        old.unlink()
+        (build / f".deckgen-delivered-{library_tag(notes)}.jsonl").write_text(
+            text.replace(field(built_in), field(str(notes.resolve()))), "utf-8")
+    return notes, build
+
+
 @pytest.fixture
 def upgraded_0_2(tmp_path, anki):
     """A collection that imported 0.2's packages in order and was studied; the notes and the output folder as that
     release left them on this machine (its delivery record there names the notes folder it built)."""
-    from deckgen.places import library_tag
-
-    shutil.copytree(FIXTURE_0_2 / "notes", tmp_path / "notes")
-    shutil.copytree(FIXTURE_0_2 / "build", tmp_path / "build")
-    (old,) = (tmp_path / "build").glob(".deckgen-delivered-*.jsonl")
-    text = old.read_text(encoding="utf-8").replace('"library":"/tmp/fix02/notes"',
-                                                   json.dumps({"library": str((tmp_path / "notes").resolve())})[1:-1])
-    old.unlink()
-    (tmp_path / "build" / f".deckgen-delivered-{library_tag(tmp_path / 'notes')}.jsonl").write_text(text, "utf-8")
+    copied_release(FIXTURE_0_2, tmp_path, built_in="/tmp/fix02/notes")
     for name in ("notes-1.0.0.apkg", "notes-1.0.1.apkg"):
         anki.import_package(FIXTURE_0_2 / "build" / name)
     assert sum(answer_all_due(anki, deck) for deck in ("basics", "cloze", "os::memory")) > 0
@@ -187,17 +201,9 @@ FIXTURE_0_2_CLOZE = Path(__file__).with_name("fixtures") / "release-0.2-cloze"
 
 
 def test_the_first_build_after_0_2_delivers_again_the_cloze_notes_whose_cards_anki_made_live(tmp_path, anki):
-    from deckgen.places import library_tag
     from test_someone_elses_notes import dangers, what_anki_cards_show
 
-    notes, build = tmp_path / "notes", tmp_path / "build"
-    shutil.copytree(FIXTURE_0_2_CLOZE / "notes", notes)
-    shutil.copytree(FIXTURE_0_2_CLOZE / "build", build)
-    (old,) = build.glob(".deckgen-delivered-*.jsonl")
-    text = old.read_text(encoding="utf-8").replace('"library":"/tmp/fix02c/notes"',
-                                                   json.dumps({"library": str(notes.resolve())})[1:-1])
-    old.unlink()
-    (build / f".deckgen-delivered-{library_tag(notes)}.jsonl").write_text(text, "utf-8")
+    notes, build = copied_release(FIXTURE_0_2_CLOZE, tmp_path, built_in="/tmp/fix02c/notes")
     anki.import_package(build / "deck-1.0.0.apkg")
     assert answer_all_due(anki, "deck") == 6
     live = [side for side in what_anki_cards_show(anki) if dangers(side)]
@@ -223,9 +229,7 @@ FIXTURE_0_3 = Path(__file__).with_name("fixtures") / "release-0.3"
 
 
 def test_the_first_build_after_0_3_changes_only_the_heading_whose_id_the_card_showed(tmp_path, anki):
-    notes, build = tmp_path / "notes", tmp_path / "build"
-    shutil.copytree(FIXTURE_0_3 / "notes", notes)
-    shutil.copytree(FIXTURE_0_3 / "build", build)
+    notes, build = copied_release(FIXTURE_0_3, tmp_path)
     for version in ("1.0.0", "1.0.1"):
         anki.import_package(build / f"notes-{version}.apkg")
     answer_all_due(anki, "ml::basics")
@@ -234,7 +238,7 @@ def test_the_first_build_after_0_3_changes_only_the_heading_whose_id_the_card_sh
     decks = sorted(anki.col.decks.all_names_and_ids(), key=lambda d: d.name)
     shown = [n["Question"] for n in before.values() if "{" in n["Question"]]
     assert shown == ["What was QUIC called at first? {#quic-name}"]
-    record = (notes / ".deckgen" / "identity.jsonl").read_bytes()
+    record = record_path(notes).read_bytes()
 
     report = build_decks(notes, build, now=time.time())
     (package,) = report.packages
@@ -251,6 +255,6 @@ def test_the_first_build_after_0_3_changes_only_the_heading_whose_id_the_card_sh
     assert sorted(anki.col.decks.all_names_and_ids(), key=lambda d: d.name) == decks  # no deck renamed or added
     assert reviews_by_card(anki) == reviews and anki.check_database()[1]
     old_lines = set(record.splitlines())
-    new_lines = [line for line in (notes / ".deckgen" / "identity.jsonl").read_bytes().splitlines()
+    new_lines = [line for line in record_path(notes).read_bytes().splitlines()
                  if line not in old_lines]
     assert len(new_lines) == 2 and b"quic-name" in new_lines[1]  # the package's line and that note's alone

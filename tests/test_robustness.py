@@ -159,15 +159,25 @@ def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
         assert build.returncode == 130 and b"interrupted: what earlier builds wrote is intact" in (tmp_path / "stderr").read_bytes()
 
 
-def test_a_build_leaves_no_thread_of_its_own_in_the_callers_process(tmp_path):
+def test_a_build_leaves_no_thread_of_its_own_in_the_callers_process(tmp_path, monkeypatch):
     """A library leaves its caller's process as it found it: the time-limit watchdog a long answer starts (see
-    `time_limit`) ends with the build."""
+    `time_limit`) ends with the build, and the next limit starts another."""
     import threading
 
+    from deckgen import time_limit
+    from deckgen.render import TIME_LIMIT_FROM
+
+    armed = []
+    arm = time_limit._WATCHDOG.arm
+    monkeypatch.setattr(time_limit._WATCHDOG, "arm", lambda seconds: armed.append(seconds) or arm(seconds))
     before = {thread.ident for thread in threading.enumerate()}
-    write_deck(tmp_path / "src", "deck", "### A long one?\n" + "Words and more words. " * 100 + "\n")
+    answer = "Words and more words. " * (TIME_LIMIT_FROM // 20 + 1)  # long enough to render under a limit
+    write_deck(tmp_path / "src", "deck", f"### A long one?\n{answer}\n")
     build_decks(tmp_path / "src", tmp_path / "out")
-    assert [t.name for t in threading.enumerate() if t.ident not in before] == []
+    assert armed and [t.name for t in threading.enumerate() if t.ident not in before] == []
+    with time_limit.time_limit(10):
+        assert [t.name for t in threading.enumerate() if t.ident not in before] == ["deckgen-time-limit"]
+    time_limit.stop_watching()
 
 
 def test_a_build_leaves_alone_what_another_librarys_build_is_writing_into_a_shared_output_folder(tmp_path):

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from deckgen import build_decks, note_types
-from conftest import PASSWORD, USER, AnkiProfile, answer_all_due, write_deck
+from conftest import SyncedProfile, answer_all_due, write_deck
 from conftest import sync_server as anki_sync_server
 
 DECK = "Sync test"
@@ -47,40 +47,16 @@ def sync_server(tmp_path):
         yield endpoint
 
 
-class Device:
-    """A collection that syncs with the server; records what each sync had to do."""
-
-    def __init__(self, path, endpoint: str):
-        self.profile = AnkiProfile(path)
-        self.col = self.profile.col
-        self.auth = self.col.sync_login(USER, PASSWORD, endpoint)
-        self.syncs: list[str] = []
-
-    def sync(self, upload: bool = False) -> str:
-        from anki.sync_pb2 import SyncCollectionResponse
-
-        required = SyncCollectionResponse.ChangesRequired
-        out = self.col.sync_collection(self.auth, False)
-        kind = required.Name(out.required)  # a normal sync is done by now, and answers NO_CHANGES
-        if out.required in (required.FULL_SYNC, required.FULL_DOWNLOAD, required.FULL_UPLOAD):
-            self.col.close_for_full_sync()
-            self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn,
-                                             upload=out.required == required.FULL_UPLOAD or (
-                                                 out.required == required.FULL_SYNC and upload))
-            self.col.reopen(after_full_sync=True)
-        self.syncs.append(kind)
-        return kind
+class Device(SyncedProfile):
+    """A device of the test: its deck studied, its live notes and its note type's CSS read."""
 
     def review(self) -> int:
-        return answer_all_due(self.profile, DECK)
+        return answer_all_due(self, DECK)
 
-    def reviews(self) -> set[int]:
-        return set(self.col.db.list("select id from revlog"))
-
-    def notes(self) -> dict[str, tuple[int, str]]:
+    def live_notes(self) -> dict[str, tuple[int, str]]:
         """Question -> (note id, answer) of the live notes; a duplicate fails."""
         found = {}
-        for note in self.profile.notes():
+        for note in self.notes():
             if "deckgen::removed" in note.tags:
                 continue
             assert note["Question"] not in found, f"duplicate note: {note['Question']}"
@@ -91,8 +67,6 @@ class Device:
         mid = self.col.models.id_for_name("deckgen Basic")
         return json.loads(self.col._backend.get_notetype_legacy(mid))["css"]
 
-    def close(self) -> None:
-        self.profile.close()
 
 
 def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(tmp_path, sync_server,
@@ -106,15 +80,15 @@ def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(t
     desktop = Device(tmp_path / "desktop" / "collection.anki2", sync_server)
     phone = Device(tmp_path / "phone" / "collection.anki2", sync_server)
     try:
-        desktop.profile.import_package(v1.path)
+        desktop.import_package(v1.path)
         assert desktop.sync() == "FULL_UPLOAD"  # its first sync: the server is empty
         assert phone.sync() == "FULL_DOWNLOAD"  # its first sync: the phone is empty
-        assert phone.notes() == desktop.notes()
-        ids = {q: nid for q, (nid, _) in desktop.notes().items()}
+        assert phone.live_notes() == desktop.live_notes()
+        ids = {q: nid for q, (nid, _) in desktop.live_notes().items()}
         assert phone.review() == len(QUESTIONS)
         phone.sync()
         desktop.sync()
-        assert desktop.reviews() == phone.reviews() and len(desktop.reviews()) == len(QUESTIONS)
+        assert desktop.review_ids() == phone.review_ids() and len(desktop.review_ids()) == len(QUESTIONS)
 
         deck.write_text(markdown(EDITED), encoding="utf-8")
         (v2,) = build_decks(src, out, now=now + 10).packages
@@ -125,12 +99,12 @@ def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(t
         assert (v2.plan.version, v3.plan.version, v3.plan.note_type_change) == ("1.0.1", "1.0.2", "styling updated")
 
         assert phone.review() == len(QUESTIONS)  # offline (learning steps), while the desktop imports the new versions
-        phone_offline = phone.reviews()
+        phone_offline = phone.review_ids()
         for version in (v2, v3):
-            log = desktop.profile.import_package(version.path)
+            log = desktop.import_package(version.path)
             assert not log.conflicting
         assert desktop.review() >= 1  # the new card, and learning steps, on the desktop
-        desktop_reviews = desktop.reviews()
+        desktop_reviews = desktop.review_ids()
         desktop.sync()
         phone.sync()
         desktop.sync()
@@ -139,16 +113,16 @@ def test_desktop_and_phone_stay_on_normal_syncs_through_edits_and_a_css_change(t
         assert desktop.syncs[:1] == ["FULL_UPLOAD"] and phone.syncs[:1] == ["FULL_DOWNLOAD"]
         later = desktop.syncs[1:] + phone.syncs[1:]
         assert set(later) <= {"NORMAL_SYNC", "NO_CHANGES"}, (desktop.syncs, phone.syncs)  # never a full sync
-        assert desktop.reviews() == phone.reviews() == desktop_reviews | phone_offline  # no review lost
+        assert desktop.review_ids() == phone.review_ids() == desktop_reviews | phone_offline  # no review lost
         for device in (desktop, phone):
-            notes = device.notes()
+            notes = device.live_notes()
             assert {q: a for q, (_, a) in notes.items()} == {q: f"<p>{a}</p>" for q, a in EDITED.items()}
             assert notes["What is RAG?"][0] == ids["What is RAG?"]  # edited: the same note
             assert notes["Why scale attention scores by the square root of d?"][0] == ids[
                 "Why divide attention scores by sqrt(d)?"]  # reworded: the same note
             assert ".dg-sync-test" in device.css()
-            assert len(device.profile.notes()) == len(EDITED) + 1  # the removed note stays, marked
-            assert device.profile.check_database()[1]
+            assert len(device.notes()) == len(EDITED) + 1  # the removed note stays, marked
+            assert device.check_database()[1]
     finally:
         desktop.close()
         phone.close()

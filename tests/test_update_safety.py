@@ -21,13 +21,13 @@ from deckgen import note_types as note_types_module
 from deckgen import package as package_module
 from deckgen.errors import BuildError
 from deckgen.note_types import BASIC
+from deckgen.staging import LOCK_NAME as LOCK
 
 from conftest import answer_all_due, record_of, reviews_by_card
 
 T = 1_800_000_000
 REMOVED = "deckgen::removed"
 REPLACED = "deckgen::replaced"
-LOCK = ".deckgen.lock"
 
 
 class Notes:
@@ -710,13 +710,17 @@ def test_a_new_question_takes_no_removed_note_of_its_text_but_keeps_its_own(tmp_
     The number of microstates of a physical system, on a logarithmic scale.
     """})
     assert kinds(third) == [("new", "What is entropy?")]
+    anki.import_package(third.path)
+    assert REMOVED in anki.col.get_note(entropy.id).tags
+    (own,) = [n for n in notes_asking(anki, "What is entropy?") if n.id != entropy.id]
     _, fourth = notes.build({"a.md": without + """
     ### What is entropy? {new}
     The logarithm of the number of microstates of a system, times Boltzmann's constant.
     """})
     assert kinds(fourth) == [("changed", "What is entropy?")]
-    anki.import_package(third.path)
-    assert REMOVED in anki.col.get_note(entropy.id).tags
+    log = anki.import_package(fourth.path)
+    assert not log.new and [n.id for n in notes_asking(anki, "What is entropy?") if REMOVED not in n.tags] == [own.id]
+    assert "Boltzmann" in anki.col.get_note(own.id)["Answer"]
 
 
 def test_a_question_moved_with_a_light_edit_over_a_namesake_deleted_there_keeps_its_own_note(tmp_path, anki):
