@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import msgspec  # noqa: E402
 
-from deckgen.identify import _Matcher  # noqa: E402
-from deckgen.identity_file import NoteRecord  # noqa: E402
-from deckgen.parse import Question  # noqa: E402
-from deckgen.syntax import question_key  # noqa: E402
+from deckgen.identify.matcher import _Matcher
+from deckgen.identify.record import NoteRecord
+from deckgen.parse.questions import Question
+from deckgen.parse.syntax import question_key
 
 
 def library(n: int, same_title: bool = False):

@@ -17,18 +17,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import render_cache
+from .render import cache as render_cache
 from .errors import BuildError, DeckgenError, Diagnostic, SourceError
-from .library import Library, find_library
+from .sources.library import Library, find_library
 from .places import output_folder
-from .staging import project_lock, remove_stale_temporaries
-from .stamp import sources_fingerprint, up_to_date, write_stamp
+from .output.staging import project_lock, remove_stale_temporaries
+from .output.stamp import sources_fingerprint, up_to_date, write_stamp
 
 if TYPE_CHECKING:
-    from .delivered import Delivered
-    from .identity_file import IdentityRecord
-    from .plan import BuildPlan, VersionPlan
-    from .render_cache import RenderCache
+    from .identify.delivered import Delivered
+    from .identify.record import IdentityRecord
+    from .plan.plan import BuildPlan, VersionPlan
+    from .render.cache import RenderCache
 
 # The stages are imported where they are used: a build that finds nothing changed (see `stamp`) loads none.
 
@@ -94,20 +94,21 @@ def check_library(source: Path, output: Path | None = None, now: float | None = 
 
 def _check(library: Library, output: Path | None, now: float | None, allow_new_note_type: bool, rerender: bool,
            progress, trust_record: bool = False) -> tuple[LibraryCheck, RenderCache]:
-    from .delivered import packages_of_others, read_delivered
-    from .identify import identify_decks
-    from .identity_file import EMPTY, parse_record, record_bytes
-    from .ids import new_namespace
-    from .legacy_record import convert
-    from .library import folder_deck, legacy_deck_key, link_outside, read_deck
-    from .media import MediaResolver
-    from .note_type_guard import choose_note_types
-    from .ownership import foreign_notes, minted_in_history
-    from .parse import parse_source
-    from .plan import plan_build
-    from .render import render_decks
-    from .render_cache import RenderCache
-    from .grouping import homes, library_key, package_keys
+    from .identify.delivered import packages_of_others, read_delivered
+    from .identify.matcher import identify_decks
+    from .identify.record import EMPTY, parse_record, record_bytes
+    from .identify.ids import new_namespace
+    from .identify.legacy import convert
+    from .names import folder_deck
+    from .sources.library import legacy_deck_key, link_outside, read_deck
+    from .render.media import MediaResolver
+    from .identify.note_type_guard import choose_note_types
+    from .identify.ownership import foreign_notes, minted_in_history
+    from .parse.questions import parse_source
+    from .plan.plan import plan_build
+    from .render.decks import render_decks
+    from .render.cache import RenderCache
+    from .identify.grouping import homes, library_key, package_keys
 
     now = time.time() if now is None else now
     diagnostics = list(library.diagnostics)
@@ -231,7 +232,7 @@ def _with_delivered(record: IdentityRecord, delivered: Delivered | None, decks: 
     """
     import msgspec
 
-    from .identity_file import same_delivery
+    from .identify.record import same_delivery
 
     if delivered is None or not delivered.notes:
         return record
@@ -303,9 +304,9 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
         check, cache = _planned(source, *_check(library, out_dir, now, allow_new_note_type, rerender, progress,
                                                 trust_record))
         plan = check.plan
-        from .changelog import changelog_path, updated_changelog
-        from .delivered import delivered_path, write_delivered_to
-        from .ids import package_file_name
+        from .output.changelog import changelog_path, updated_changelog
+        from .identify.delivered import delivered_path, write_delivered_to
+        from .names import package_file_name
         from .places import mark_output_folder, same_path
 
         # What a killed build of this library left behind: its own files' temporary names only (another
@@ -316,14 +317,14 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
                              *((out_dir, name) for package in plan.packages for name in (
                                  package_file_name(package.key, "*"), changelog_path(out_dir, package.key).name))):
             remove_stale_temporaries(folder, name)
-        from .package import write_package_to  # only a build that writes loads genanki
+        from .output.package import write_package_to
         from .reading import regular_digest
-        from .staging import StagedFiles
+        from .output.staging import StagedFiles
 
         built = []
         with StagedFiles() as files:
             if check.new_namespace:  # first: the GUIDs the record will hold derive from it
-                from .settings import with_namespace
+                from .sources.settings import with_namespace
 
                 _ensure_inside(library.settings_path, library.root, "the notes folder's settings")
                 files.stage(library.settings_path, with_namespace(library.settings_path, check.new_namespace,
@@ -375,7 +376,7 @@ def summary_line(plan: VersionPlan) -> str:
 
 def _stage_record(files, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
     """The identity record, when it changed (or the file is not in order), and the files that go with it."""
-    from .identity_file import EMPTY, GITATTRIBUTES, write_record_to
+    from .identify.record import EMPTY, GITATTRIBUTES, write_record_to
 
     _ensure_inside(library.record_path, library.root, "the record")
     if record != previous or not previous.tidy or previous is EMPTY:
@@ -388,7 +389,7 @@ def _stage_record(files, library: Library, record: IdentityRecord, previous: Ide
 
 
 def _ensure_inside(path: Path, root: Path, what: str) -> None:
-    from .library import link_outside
+    from .sources.library import link_outside
 
     if link_outside(path, root):
         raise DeckgenError(f"{path}: a symbolic link leads it outside {root}, where deckgen writes nothing: remove "

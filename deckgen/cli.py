@@ -180,8 +180,8 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
 
     from .build import plan_library
     from .places import output_folder
-    from .preview import preview_page, preview_path
-    from .staging import atomic_write
+    from .output.preview import preview_page, preview_path
+    from .output.staging import atomic_write
 
     _run(lambda: output_folder(output), quiet=False)
     check = _run(lambda: plan_library(source, output=output), quiet=False)
@@ -377,7 +377,7 @@ def _echo_hints(plan, verbose: bool) -> None:
 
 
 def _summary(plan) -> str:
-    from .plan import CHANGE_KINDS
+    from .plan.plan import CHANGE_KINDS
 
     if plan.previous_version is None:
         return "first build"

@@ -50,7 +50,7 @@ def write_deck(folder: Path, name: str, markdown: str, settings: str | None = No
 
 def read_record(path: Path):
     """The identity record in the file `path`; an empty one when there is none (as a build reads it)."""
-    from deckgen.identity_file import EMPTY, parse_record, record_bytes
+    from deckgen.identify.record import EMPTY, parse_record, record_bytes
 
     data = record_bytes(path)
     return EMPTY if data is None else parse_record(path, data)

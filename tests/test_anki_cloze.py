@@ -9,8 +9,8 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from deckgen.anki_cloze import ClozeField, LAST_CARD, filled
-from deckgen.sanitize import TOO_LONG_TO_CHECK, clean_html, cloze_safe
+from deckgen.render.anki_cloze import ClozeField, LAST_CARD, filled
+from deckgen.render.sanitize import TOO_LONG_TO_CHECK, clean_html, cloze_safe
 
 # What cloze fields are made of, and what the filter treats specially: openings (several numbers, 0, past the
 # last card, none), ends, hint separators, MathJax's delimiters, tags, entities, quotes, braces, a backslash.
@@ -91,7 +91,7 @@ STALLS = {  # each must be checked in time linear in its length
 
 @pytest.mark.parametrize("name", STALLS)
 def test_checking_takes_time_linear_in_the_text(name, tmp_path):
-    script = "import sys; from deckgen.sanitize import cloze_safe; cloze_safe(sys.stdin.read())"
+    script = "import sys; from deckgen.render.sanitize import cloze_safe; cloze_safe(sys.stdin.read())"
     subprocess.run([sys.executable, "-c", script], input=STALLS[name], text=True, check=True, timeout=30,
                    cwd=tmp_path)
 

@@ -90,7 +90,7 @@ def test_bad_input_is_an_error_that_changes_nothing(project, name):
 def test_a_text_nested_too_deeply_to_render_is_an_error_that_changes_nothing(project, monkeypatch):
     """Python-Markdown before 3.11.4 ran out of stack on deep nesting (400 list levels); newer releases stop nesting
     by themselves. Where it still runs out, the build names the text and writes nothing."""
-    from deckgen import render
+    from deckgen.render import decks as render
 
     original = render.MarkdownRenderer.render
 
@@ -184,7 +184,7 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_a_second_build_at_the_same_time_stops_with_a_clear_message(project):
-    from deckgen.staging import project_lock
+    from deckgen.output.staging import project_lock
 
     src = project / "source"
     (src / "good.md").write_text(GOOD + "### Another?\nYes.\n", encoding="utf-8")  # so there is work to do

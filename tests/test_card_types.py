@@ -10,7 +10,7 @@ from deckgen import build_decks
 from deckgen.build import check_library
 from deckgen.cli import main
 from deckgen.errors import BuildError
-from deckgen.note_types import CLOZE, REVERSED
+from deckgen.identify.note_types import CLOZE, REVERSED
 
 from conftest import write_deck
 

@@ -7,18 +7,18 @@ import pytest
 from click.testing import CliRunner
 
 from deckgen import build_decks
-from deckgen import note_types as note_types_module
+from deckgen.identify import note_types as note_types_module
 from deckgen.build import check_library
 from deckgen.cli import main
 from deckgen.errors import BuildError
-from deckgen.identify import identify_decks
-from deckgen.identity_file import EMPTY
-from deckgen.ids import anki_takes_for_backup, package_file_name
-from deckgen.library import DeckFile, DeckSource
-from deckgen.note_type_guard import DeckNoteType
-from deckgen.note_types import BASIC, CLOZE
-from deckgen.parse import parse_source
-from deckgen.settings import DeckSettings
+from deckgen.identify.matcher import identify_decks
+from deckgen.identify.record import EMPTY
+from deckgen.names import anki_takes_for_backup, package_file_name
+from deckgen.sources.library import DeckFile, DeckSource
+from deckgen.identify.note_type_guard import DeckNoteType
+from deckgen.identify.note_types import BASIC, CLOZE
+from deckgen.parse.questions import parse_source
+from deckgen.sources.settings import DeckSettings
 
 from conftest import answer_all_due, record_of, record_path, reviews_by_card, write_deck
 
@@ -171,7 +171,7 @@ def test_a_fresh_start_after_changing_cards_tags_the_old_notes(tmp_path, anki):
     again = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
     assert "(nothing changed)" in again.stdout and "fresh start" not in again.stderr  # said once, when it happened
     assert len(anki.col.find_cards(f"mid:{CLOZE.model_id}")) == 2
-    from deckgen.preview import preview_page
+    from deckgen.output.preview import preview_page
     assert preview_page(second.plan).count("Replaced: this deck") == 4  # front and back of both, as Anki shows them
     changelog = (out / "deck.changelog.md").read_text(encoding="utf-8")
     assert "Left behind by the new note type (tagged deckgen::replaced) (2):" in changelog

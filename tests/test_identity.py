@@ -5,14 +5,14 @@ from pathlib import Path
 
 import msgspec
 
-from deckgen.identify import identify_decks
-from deckgen.identity_file import IdentityRecord, NoteRecord
-from deckgen.library import DeckFile, DeckSource
-from deckgen.note_type_guard import DeckNoteType
-from deckgen.note_types import BASIC
-from deckgen.parse import ParsedDeck, Question
-from deckgen.settings import DeckSettings
-from deckgen.syntax import heading_attributes, question_key
+from deckgen.identify.matcher import identify_decks
+from deckgen.identify.record import IdentityRecord, NoteRecord
+from deckgen.sources.library import DeckFile, DeckSource
+from deckgen.identify.note_type_guard import DeckNoteType
+from deckgen.identify.note_types import BASIC
+from deckgen.parse.questions import ParsedDeck, Question
+from deckgen.sources.settings import DeckSettings
+from deckgen.parse.syntax import heading_attributes, question_key
 
 PATH = Path("deck.md")
 
@@ -220,7 +220,7 @@ def test_removed_question_that_comes_back_gets_its_old_guid():
 def test_the_texts_worth_comparing_do_not_depend_on_the_order_a_set_iterates_in():
     """A set of pieces iterates in an order that changes with Python's hash seed; the candidates for a
     rewording must not, or the same build could give a note's history to another note on another run."""
-    from deckgen.identify import _Index
+    from deckgen.identify.matcher import _Index
 
     index = _Index({f"note{i:02}": {f"piece{i:02}", "shared"} for i in range(30)})
     pieces = [f"piece{i:02}" for i in range(30)] + ["shared"]  # as rare as each other, but for "shared"

@@ -185,7 +185,7 @@ def test_the_first_build_after_0_2_delivers_again_only_what_the_cleaning_changes
     kept = set(record.splitlines()[1:]) & set(record_path(notes).read_bytes().splitlines())
     assert len(kept) == len(record.splitlines()) - 1 - len(CLEANED) - 1  # and the package's line
     if output == "its output folder":  # converted once: what 0.2 delivered is this machine's from now on
-        from deckgen.delivered import read_delivered
+        from deckgen.identify.delivered import read_delivered
 
         assert not list(build.glob(".deckgen-delivered-*.jsonl"))
         delivered = read_delivered(notes, record_path(notes).read_bytes())

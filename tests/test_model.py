@@ -2,7 +2,7 @@
 
 import re
 
-from deckgen.note_types import BASIC, CLOZE, CODE_CSS, NOTE_TYPES, REVERSED, code_css
+from deckgen.identify.note_types import BASIC, CLOZE, CODE_CSS, NOTE_TYPES, REVERSED, code_css
 
 
 def test_names_and_ids_are_frozen():

@@ -139,12 +139,12 @@ def test_the_first_build_after_the_upgrade_restamps_no_note_and_rerender_brings_
     # As the previous release recorded it: no tags from the text, its answer's HTML as it rendered it.
     (note,) = record_of(vault).notes.values()
     old = note.__class__(**{**{f: getattr(note, f) for f in note.__struct_fields__}, "tags": ()})
-    from deckgen.plan import author_fingerprint
+    from deckgen.plan.plan import author_fingerprint
     old_fingerprint = author_fingerprint(old.question, old.answer, old.sections, (), "basic", "deck.md", ())
     text = record.read_text()
     text = text.replace(note.fingerprint, old_fingerprint).replace('"tags":["exam","topic"],', "")
     text = text.replace(note.html, "0123456789abcdef")  # the hash of the HTML it rendered then
-    from deckgen.render_cache import RENDER_VERSION
+    from deckgen.render.cache import RENDER_VERSION
     text = text.replace(f'"render":{RENDER_VERSION}', '"render":1')
     record.write_text(text)
     another_machine(monkeypatch, tmp_path / "upgraded")  # where this release has not built yet

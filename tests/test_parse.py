@@ -3,8 +3,8 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
-from deckgen.library import deck_file, read_deck
-from deckgen.parse import parse_source
+from deckgen.sources.library import deck_file, read_deck
+from deckgen.parse.questions import parse_source
 
 from conftest import write_deck
 
@@ -156,7 +156,7 @@ OLD_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*
 def test_headings_are_read_as_the_pattern_read_them_without_its_backtracking(line):
     """The pattern took time in the square of a line's length on long runs of spaces (6 min for 1 MiB of such
     lines): `heading` reads the same level and text in one pass."""
-    from deckgen.syntax import heading
+    from deckgen.parse.syntax import heading
 
     old = OLD_HEADING_RE.match(line)
     assert heading(line) == (None if old is None else (len(old.group(1)), old.group(2)))
@@ -165,7 +165,7 @@ def test_headings_are_read_as_the_pattern_read_them_without_its_backtracking(lin
 def test_a_long_heading_line_of_spaces_is_read_in_linear_time():
     import time
 
-    from deckgen.syntax import heading, heading_attributes
+    from deckgen.parse.syntax import heading, heading_attributes
 
     start = time.perf_counter()
     for _ in range(50):

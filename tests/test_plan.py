@@ -6,8 +6,8 @@ import dataclasses
 
 from deckgen.build import build_decks, check_library, plan_library
 from deckgen.errors import BuildError
-from deckgen.note_types import BASIC
-from deckgen import note_types as note_types_module
+from deckgen.identify.note_types import BASIC
+from deckgen.identify import note_types as note_types_module
 
 from conftest import another_machine, record_of, record_path, write_deck
 
@@ -95,7 +95,7 @@ def test_a_deck_keeps_the_note_type_id_its_notes_have(tmp_path, monkeypatch):
 def test_identity_record_round_trips_and_is_sorted(tmp_path):
     deck_with(tmp_path, "a", "b", "c")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    from deckgen.identity_file import record_lines
+    from deckgen.identify.record import record_lines
 
     from conftest import read_record
     path = record_path(tmp_path / "src")
@@ -110,7 +110,7 @@ def test_identity_record_round_trips_and_is_sorted(tmp_path):
 def test_a_rebuild_keeps_the_lines_of_unchanged_notes_as_they_are(tmp_path):
     deck = deck_with(tmp_path, "a", "b", "c")
     build_decks(tmp_path / "src", tmp_path / "out", now=T)
-    from deckgen.identity_file import record_lines
+    from deckgen.identify.record import record_lines
 
     from conftest import read_record
     path = record_path(tmp_path / "src")

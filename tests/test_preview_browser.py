@@ -106,7 +106,7 @@ def test_filters_by_text_and_tag(browser, page_url):
 
 def card_page(browser, body: str, html_class: str):
     """A card as Anki lays it out: the note type's CSS, `card` on <body>, the platform classes on <html>."""
-    from deckgen.note_types import BASIC
+    from deckgen.identify.note_types import BASIC
 
     page = browser.new_page(viewport={"width": 390, "height": 800})
     page.set_content(f'<!doctype html><html class="{html_class}"><head><style>{BASIC.css}</style></head>'

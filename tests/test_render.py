@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from deckgen.media import MediaResolver
-from deckgen.render import MAY_LINK_RE, MarkdownRenderer
+from deckgen.render.media import MediaResolver
+from deckgen.render.decks import MAY_LINK_RE, MarkdownRenderer
 
 def renderer_here() -> MarkdownRenderer:
     return MarkdownRenderer(MediaResolver(Path(".")))
@@ -85,7 +85,7 @@ def test_line_ends_become_breaks_just_as_python_markdowns_nl2br_made_them(pieces
     from pymdownx.superfences import SuperFencesCodeExtension
     from pymdownx.tilde import DeleteSubExtension
 
-    from deckgen import markdown_ext as ext
+    from deckgen.render import markdown_ext as ext
 
     def made(line_breaks) -> str:
         md = markdown.Markdown(extensions=[

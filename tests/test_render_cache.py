@@ -5,10 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import shutil
 
-from deckgen.render_cache import cache_path
+from deckgen.render.cache import cache_path
 from deckgen import build_decks
-from deckgen import render
-from deckgen.render import MarkdownRenderer
+from deckgen.render import decks as render
+from deckgen.render.decks import MarkdownRenderer
 
 from conftest import write_deck
 

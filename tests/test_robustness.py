@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen import build_decks
 from deckgen.cli import main
-from deckgen.delivered import delivered_path
+from deckgen.identify.delivered import delivered_path
 
 from conftest import AnkiProfile, record_of, record_path, write_deck
 
@@ -164,8 +164,8 @@ def test_a_build_leaves_no_thread_of_its_own_in_the_callers_process(tmp_path, mo
     `time_limit`) ends with the build, and the next limit starts another."""
     import threading
 
-    from deckgen import time_limit
-    from deckgen.render import TIME_LIMIT_FROM
+    from deckgen.render import time_limit
+    from deckgen.render.decks import TIME_LIMIT_FROM
 
     armed = []
     arm = time_limit._WATCHDOG.arm
@@ -185,7 +185,7 @@ def test_a_build_leaves_alone_what_another_librarys_build_is_writing_into_a_shar
     killed builds left behind touches only what its own lock covers, never a file another build is writing
     there right now (here, that build's marker of the output folder, half-written)."""
     from deckgen.places import OUTPUT_MARKER
-    from deckgen.staging import TEMP_SUFFIX
+    from deckgen.output.staging import TEMP_SUFFIX
 
     out = tmp_path / "build"
     write_deck(tmp_path / "one", "first", "### Q one?\nA one.\n")

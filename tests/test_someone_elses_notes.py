@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen.cli import main
-from deckgen.media import MediaResolver
-from deckgen.render import MarkdownRenderer
-from deckgen.sanitize import UNSAFE_TEX, kind_of
+from deckgen.render.media import MediaResolver
+from deckgen.render.decks import MarkdownRenderer
+from deckgen.render.sanitize import UNSAFE_TEX, kind_of
 
 from conftest import AnkiProfile
 
@@ -220,11 +220,11 @@ CLEANING_STALLS = {  # the cleaning's own patterns run in C, beyond the time lim
 
 # What the build reads in C besides the cleaning, found by an attacker's review: each took minutes before.
 SCANS = {
-    "inline tags of an answer of unclosed <": ("deckgen.tags", "inline_tags", "#tag " + "\n".join(["<" * 19_999] * 20)),
-    "inline tags of an answer of unclosed link targets": ("deckgen.tags", "inline_tags",
+    "inline tags of an answer of unclosed <": ("deckgen.render.tags", "inline_tags", "#tag " + "\n".join(["<" * 19_999] * 20)),
+    "inline tags of an answer of unclosed link targets": ("deckgen.render.tags", "inline_tags",
                                                         "#tag " + "\n".join(["](" * 9_999] * 20)),
-    "inline tags of an answer of dotted words": ("deckgen.tags", "inline_tags", "#tag " + "\n".join(["a." * 9_999] * 50)),
-    "cleaning a run of quoted <a": ("deckgen.sanitize", "clean_html",
+    "inline tags of an answer of dotted words": ("deckgen.render.tags", "inline_tags", "#tag " + "\n".join(["a." * 9_999] * 50)),
+    "cleaning a run of quoted <a": ("deckgen.render.sanitize", "clean_html",
                                     "<div><script>z</script><a" + ' "<a"' * 39_000 + "</div>"),
 }
 
@@ -244,8 +244,8 @@ def test_what_the_cleaning_looks_for_is_found_in_linear_time(name, tmp_path):
     import subprocess
     import sys
 
-    script = ("import sys; from pathlib import Path; from deckgen.render import MarkdownRenderer; "
-              "from deckgen.media import MediaResolver; r = MarkdownRenderer(MediaResolver(Path('.'))); "
+    script = ("import sys; from pathlib import Path; from deckgen.render.decks import MarkdownRenderer; "
+              "from deckgen.render.media import MediaResolver; r = MarkdownRenderer(MediaResolver(Path('.'))); "
               "t = sys.stdin.read(); [r.render(t, inline=i) for i in (False, True)]")
     subprocess.run([sys.executable, "-c", script], input=CLEANING_STALLS[name], text=True, check=True, timeout=30,
                    cwd=tmp_path)
@@ -281,7 +281,7 @@ def test_lone_math_delimiters_are_found_in_linear_time():
     """Each lone \\( counted the lines before it anew: 1 MiB of them took 79 s (bench/one_note.py)."""
     import time
 
-    from deckgen.parse import unbalanced_math
+    from deckgen.parse.questions import unbalanced_math
 
     text = "\n".join(["\\(" * 9_000] * 58)
     start = time.perf_counter()
@@ -366,7 +366,7 @@ def test_a_cloze_card_still_shows_what_its_author_wrote(tmp_path, anki):
 
 def test_a_script_link_beside_ordinary_links_is_the_only_one_said():
     """Links to other notes and scheme-relative links were said as removed with it, as if unsafe."""
-    from deckgen.sanitize import clean_html
+    from deckgen.render.sanitize import clean_html
 
     html_text, said = clean_html('<a href="other.md">a</a> <a href="javascript:x">b</a> <a href="//example.org/x">c</a>')
     assert said == ("link to javascript:",) and '<a href="//example.org/x">c</a>' in html_text

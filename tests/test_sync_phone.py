@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from deckgen import build_decks, note_types
+from deckgen import build_decks
+from deckgen.identify import note_types
 from conftest import SyncedProfile, answer_all_due, write_deck
 from conftest import sync_server as anki_sync_server
 

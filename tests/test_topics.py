@@ -1,9 +1,10 @@
 import regex
 
-from deckgen.parse import Question
-from deckgen.settings import TopicRule
-from deckgen.syntax import anki_tag, question_key
-from deckgen.tags import note_tags
+from deckgen.parse.questions import Question
+from deckgen.sources.settings import TopicRule
+from deckgen.names import anki_tag
+from deckgen.parse.syntax import question_key
+from deckgen.render.tags import note_tags
 
 
 def question(title: str, sections=("Part one", "Chapter")) -> Question:

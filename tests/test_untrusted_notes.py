@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen import build_decks
-from deckgen.media import MediaResolver, image_type
+from deckgen.render.media import MediaResolver, image_type
 
 from conftest import AnkiProfile, png
 
@@ -208,7 +208,7 @@ def test_a_file_that_is_too_large_is_not_included(tmp_path):
 
 def test_the_bytes_bundled_are_the_bytes_checked(tmp_path, monkeypatch):
     """An image swapped for another file between its check and the writing stops the build."""
-    from deckgen import package
+    from deckgen.output import package
 
     notes, outside = library(tmp_path)
     image = notes / "sub" / "inside.png"
@@ -260,7 +260,7 @@ def test_pathological_markdown_renders_about_as_fast_as_ordinary_markdown(tmp_pa
     A generous bound, not a benchmark (bench/pathological.py times them properly): it only
     has to tell linear from quadratic.
     """
-    from deckgen.render import MarkdownRenderer
+    from deckgen.render.decks import MarkdownRenderer
 
     renderer = MarkdownRenderer(MediaResolver(tmp_path))
     text = PATHOLOGICAL[name]
@@ -278,7 +278,7 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
         tmp_path, monkeypatch):
     import sqlite3
 
-    from deckgen import render
+    from deckgen.render import decks as render
 
     original = render.clean_html
 
@@ -307,7 +307,7 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
     assert "<p>**Bold** &lt;b&gt;and&lt;/b&gt; &#91;sound:x.mp3] ".encode() in fields
     assert b"<br>\nsecond line</p>" in fields
     assert b"<em>short</em>" in fields  # the renderer works on after an interrupted text
-    from deckgen.render_cache import cache_path
+    from deckgen.render.cache import cache_path
 
     with sqlite3.connect(cache_path(notes)) as cache:
         kept = [html for (html,) in cache.execute("select html from entries")]
@@ -317,7 +317,7 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
 def test_the_time_limit_stops_work_and_leaves_nothing_behind():
     import threading
 
-    from deckgen.time_limit import TimeLimitExceeded, time_limit
+    from deckgen.render.time_limit import TimeLimitExceeded, time_limit
 
     def spin():
         while True:
@@ -537,7 +537,7 @@ def test_many_topic_patterns_each_just_under_the_limit_do_not_stall_a_build(tmp_
 
 def test_code_that_shows_tex_keeps_its_commands(tmp_path):
     """MathJax skips <pre> and <code>: a LaTeX sample there keeps its \\href as written, and is no warning."""
-    from deckgen.render import MarkdownRenderer
+    from deckgen.render.decks import MarkdownRenderer
 
     renderer = MarkdownRenderer(MediaResolver(tmp_path))
     shown = renderer.render("Write `\\href{https://x.org}{x}`:\n\n```latex\n\\url{https://x.org}\n```\n",

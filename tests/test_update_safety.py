@@ -17,11 +17,11 @@ import msgspec
 import pytest
 
 from deckgen import build_decks
-from deckgen import note_types as note_types_module
-from deckgen import package as package_module
+from deckgen.identify import note_types as note_types_module
+from deckgen.output import package as package_module
 from deckgen.errors import BuildError
-from deckgen.note_types import BASIC
-from deckgen.staging import LOCK_NAME as LOCK
+from deckgen.identify.note_types import BASIC
+from deckgen.output.staging import LOCK_NAME as LOCK
 
 from conftest import answer_all_due, record_of, reviews_by_card
 

@@ -1,8 +1,8 @@
 import zipfile
 
-from deckgen.note_types import BASIC
-from deckgen.package import write_package_to
-from deckgen.plan import PackageContent, PackageDeck, PackageNote
+from deckgen.identify.note_types import BASIC
+from deckgen.output.package import write_package_to
+from deckgen.plan.plan import PackageContent, PackageDeck, PackageNote
 
 
 def write_package(plan, path):

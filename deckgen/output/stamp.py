@@ -1,0 +1,96 @@
+"""Knowing, without building, that a build would change nothing.
+
+After each build, a stamp in the cache folder (see `places`) records a fingerprint of
+everything the build read (deck files, settings, the identity record, the
+images it bundled, the code of deckgen and of its renderers and writer) and
+what it wrote. If all of that is the same next time, the outputs are up to
+date: `build_decks(..., skip_unchanged=True)` says so and writes nothing,
+without loading Markdown or genanki. Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..render import cache as render_cache
+from ..sources.library import Library, author_files
+from ..places import cache_folder, library_tag
+from ..reading import MARKDOWN_LIMIT, read_target
+
+WRITER = ("genanki", "genanki")
+
+
+def stamp_path(library: Library, out_dir: Path) -> Path:
+    """The stamp of the builds of `library` (of its one file, for a file's build) into `out_dir`."""
+    scope = library.decks[0].path if library.single_file and library.decks else library.root
+    return cache_folder() / "stamps" / f"{library_tag(scope)}-{library_tag(out_dir)}.json"
+
+
+def sources_fingerprint(library: Library) -> str:
+    """Hash of the files an author writes (decks, settings) and of the code that reads them.
+
+    A build takes it before reading anything, so a deck saved while the build
+    runs makes the next check see a change.
+    """
+    signature = render_cache.code_signature((*render_cache.RENDERERS.items(), WRITER))
+    code = f"{signature}|render {render_cache.RENDER_VERSION}"  # the render version decides what a build says
+    return _hash(code, author_files(library))
+
+
+def _written_fingerprint(library: Library, media: list[str]) -> str:
+    """Hash of the images the last build bundled, and the size and time of the identity record files and the
+    folder's settings, which builds write (and git, or their author, giving them a new time): reading a large
+    record would cost more than its check, and the settings may be made by the very build that is checked."""
+    records = [_signature(path) for path in (library.record_path, library.settings_path, *library.legacy_records)]
+    return _hash(json.dumps(records), [Path(m) for m in media])
+
+
+def _hash(start: str, files: list[Path]) -> str:
+    digest = hashlib.sha256(start.encode("utf-8"))
+    for path in files:
+        digest.update(str(path).encode("utf-8") + b"\0")
+        try:
+            digest.update(read_target(path, MARKDOWN_LIMIT))
+        except OSError:
+            digest.update(b"\0missing\0")
+    return digest.hexdigest()
+
+
+def write_stamp(library: Library, out_dir: Path, sources: str, media: list[str], outputs: list[Path],
+                lines: list[str], warnings: list[str]) -> None:
+    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote.
+
+    Best effort: without a stamp the next build is only slower.
+    """
+    from .staging import atomic_write
+
+    record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
+              "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
+    try:
+        atomic_write(stamp_path(library, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    except OSError:
+        pass
+
+
+def up_to_date(library: Library, out_dir: Path) -> dict | None:
+    """The last build's record if nothing it read or wrote has changed since; else None."""
+    try:
+        record = json.loads(stamp_path(library, out_dir).read_text(encoding="utf-8"))
+        if any(_signature(Path(p)) != signature for p, signature in record["outputs"].items()):
+            return None
+        if record["written"] != _written_fingerprint(library, record["media"]) \
+                or record["sources"] != sources_fingerprint(library):
+            return None
+        return record
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _signature(path: Path) -> list[int] | None:
+    try:
+        stat = path.stat()
+        return [stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        return None

@@ -1,0 +1,196 @@
+"""Split a deck's Markdown into questions, their answers and the deck description.
+
+A heading at the deck's question level is a question; its answer is everything
+up to the next heading of the same or a higher level. Higher headings are
+sections (the note's topic path). Text under no question describes the deck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from ..errors import Diagnostic
+from ..sources.library import DeckSource
+from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences, heading, heading_attributes,
+                     lone_math_delimiters, question_key)
+
+PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
+MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
+
+
+class Question(msgspec.Struct, frozen=True):
+    """One question heading and the Markdown of its answer."""
+
+    path: Path
+    line: int
+    """Line of the question heading (1-based)."""
+    title: str
+    """The heading's text, without `#` marks or an explicit id."""
+    explicit_id: str | None
+    """The author's `{#id}` after the heading text, if any."""
+    sections: tuple[str, ...]
+    """Texts of the enclosing higher headings, outermost first."""
+    answer: str
+    """The answer's Markdown, blank lines at both ends removed."""
+    answer_line: int
+    """Line where `answer` starts."""
+    key: str
+    """The title as two questions must share to be the same question (`syntax.question_key`)."""
+    attributes: HeadingAttributes = HeadingAttributes()
+    """All the heading's `{…}` says (`explicit_id` is also here), for identifying the note."""
+
+
+@dataclass(frozen=True)
+class ParsedDeck:
+    """A deck's questions in source order, its description and what the parser noticed."""
+
+    source: DeckSource
+    questions: tuple[Question, ...]
+    description: str
+    """Markdown of all text that belongs to no question."""
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_source(source: DeckSource) -> ParsedDeck:
+    """Split one deck's Markdown into question records and a description."""
+    level = source.settings.question_level
+    lines = source.text.split("\n")
+    fenced, open_fence = fences(lines)
+    diagnostics: list[Diagnostic] = []
+    questions: list[Question] = []
+    description: list[str] = []
+    sections: list[str] = []
+    section_path: tuple[str, ...] = ()  # the non-empty ones
+    current: tuple[int, str, str | None] | None = None  # heading line, title, explicit id
+    body_from = 0  # index of the first line of the current question's answer, or of the section
+
+    def close(end: int) -> None:
+        if current is None:
+            _add_description(description, lines[body_from:end])
+            return
+        line, title, attributes = current
+        first = body_from  # the answer starts at its first line with text, and ends with its last
+        while first < end and not lines[first].strip():
+            first += 1
+        questions.append(Question(path=source.path, line=line, title=title, explicit_id=attributes.explicit_id,
+                                  sections=section_path, answer="\n".join(lines[first:end]).rstrip(),
+                                  answer_line=first + 1, key=question_key(title), attributes=attributes))
+
+    # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
+    for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
+        found = None if index in fenced else heading(lines[index])
+        if found is None or found[0] > level:
+            continue
+        close(index)
+        depth, title = found[0], (found[1] or "").strip()
+        if depth < level:
+            del sections[depth - 1:]
+            sections.extend([""] * (depth - 1 - len(sections)))
+            sections.append(title)
+            section_path = tuple(section for section in sections if section)
+            current, body_from = None, index
+            continue
+        title, attributes = heading_attributes(title)
+        if not title:
+            diagnostics.append(Diagnostic(source.path, index + 1, "question heading has no text", "error",
+                                          "empty-heading"))
+        problems = attributes.problems  # the first few: a heading may hold thousands
+        diagnostics.extend(Diagnostic(source.path, index + 1, problem, code="unknown-attribute") for problem in (
+            *problems[:PROBLEMS_SHOWN], *([f"and {len(problems) - PROBLEMS_SHOWN} more in this heading"]
+                                          if len(problems) > PROBLEMS_SHOWN else [])))
+        if attributes.new and (attributes.was_text is not None or attributes.was_guid):
+            diagnostics.append(Diagnostic(source.path, index + 1, (
+                "{new} and {was=…} contradict each other: a question is a new note or continues one"), "error",
+                "new-and-was"))
+        current, body_from = (index + 1, title, attributes), index + 1
+    if open_fence is not None and current is not None and current[0] <= open_fence:
+        # CommonMark runs an unclosed fence to the end of the file: so does the card.
+        lines.append(FENCE_RE.match(lines[open_fence]).group(1))
+    close(len(lines))
+
+    diagnostics.extend(_question_warnings(questions))
+    if max(map(len, lines)) > MAX_LINE:
+        diagnostics.extend(
+            Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})",
+                       "error", "line-too-long")
+            for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
+    if open_fence is not None:
+        diagnostics.append(_unclosed_fence(source.path, lines, open_fence, level))
+    if not questions:
+        diagnostics.append(Diagnostic(source.path, 0, (
+            f"no questions: no heading of level {level} ({'#' * level}) in this file"), "note", "no-questions"))
+    return ParsedDeck(source=source, questions=tuple(questions),
+                      description="\n".join(description).strip("\n"),
+                      diagnostics=tuple(sorted(diagnostics)))
+
+
+def _unclosed_fence(path: Path, lines: list[str], opened: int, level: int) -> Diagnostic:
+    """A fence never closed runs to the end of the file, as CommonMark says: a warning, or an error where it
+    swallows a heading that would otherwise be a question or a section."""
+    swallowed = next((i for i in range(opened + 1, len(lines))
+                      if (h := heading(lines[i])) and h[0] <= level), None)
+    if swallowed is None:
+        return Diagnostic(path, opened + 1, (
+            "this code fence is never closed, so it runs to the end of the file (as CommonMark says); close it "
+            "with a matching fence line"), "warning", "unclosed-fence")
+    return Diagnostic(path, opened + 1, (
+        f"this code fence is never closed, so it runs to the end of the file and swallows the heading at line "
+        f"{swallowed + 1} ({lines[swallowed].strip()[:60]!r}) and everything after it; close it with a matching "
+        "fence line"), "error", "unclosed-fence")
+
+
+def _add_description(description: list[str], block: list[str]) -> None:
+    """Keep a section's text (with its heading) when it has any text of its own."""
+    has_heading = bool(block) and heading(block[0]) is not None
+    if any(text.strip() for text in block[1 if has_heading else 0:]):
+        description.extend(block + [""])
+
+
+def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    first_seen: dict[str, Question] = {}
+    first_with_id: dict[str, Question] = {}
+    first_answer: dict[str, Question] = {}
+    for question in questions:
+        # Answers compare as written, as a copy and paste leaves them: squashed, they cost a tenth of a parse.
+        if question.answer:
+            other = first_answer.setdefault(question.answer, question)
+            if other is not question:
+                found.append(Diagnostic(question.path, question.line, (
+                    f"same answer as the question at line {other.line} ({other.title}): "
+                    "is one of them a mistake?"), code="duplicate-answer"))
+        if question.explicit_id:
+            other = first_with_id.setdefault(question.explicit_id, question)
+            if other is not question:
+                found.append(Diagnostic(question.path, question.line, (
+                    f"explicit id {{#{question.explicit_id}}} is also used at line {other.line}: "
+                    "each note needs its own"), "error", "duplicate-id"))
+        if question.title and not question.answer:
+            found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}",
+                                    code="empty-answer"))
+        key = question.key
+        if not key:
+            continue
+        if key in first_seen:
+            found.append(Diagnostic(question.path, question.line,
+                                    f"duplicate question (also at line {first_seen[key].line}): {question.title}",
+                                    code="duplicate-question"))
+        else:
+            first_seen[key] = question
+    return found
+
+
+def unbalanced_math(text: str) -> list[tuple[int, str]]:
+    """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
+    if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
+        return []  # the common case, found fast: no delimiter at all
+    text = blank_fenced(text)
+    found, line, counted = {}, 0, 0  # lines counted as the delimiters come, left to right: linear in the text
+    for match in lone_math_delimiters(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        found.setdefault((line, match.group(0)), None)  # each delimiter once a line
+    return list(found)

@@ -1,0 +1,122 @@
+"""Obsidian's dialect: `![[embeds]]`, `[[wikilinks]]`, `> [!type] callouts` and `- [ ]` tasks, as cards can show them.
+
+- `![[image.png|500]]` becomes the Markdown image `![image.png|500](<image.png>)`: the image is then found
+  and checked like any other (see `media`: next to the file, then from the library's top, then by its name
+  alone, as Obsidian finds it), and `|500` (`|500x300`) is its width (as `![alt|500](x.png)` is).
+- `![[Note]]` and `![[Note#Heading]]` (another note, not an image) show as a link-styled title: a card
+  cannot hold another note's content.
+- `[[Note]]`, `[[Note#Heading]]` and `[[Note#Heading|alias]]` show as their text (the alias, or the name).
+- `> [!type] Title` blockquotes, foldable ones (`[!type]-`, `[!type]+`) too, become styled blocks
+  (`<details>` when foldable).
+- `- [ ]` and `- [x]` task items start with ☐ and ☑ (a card may hold no `<input>` checkbox).
+
+Code spans and math are left as they are (see `syntax.math_and_code_spans`); fenced code is stashed by then.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+
+from markdown import Extension, util
+from markdown.blockprocessors import BlockQuoteProcessor
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+
+from ..media import IMAGE_SUFFIXES
+from ...parse.syntax import math_and_code_spans
+
+IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
+
+WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n|#]*)(?:#([^\[\]\n|]*))?(?:\|([^\[\]\n]*))?\]\]")
+TASK_RE = re.compile(r"\[([ xX])\][ \t]+")
+CALLOUT_RE = re.compile(r"(?:^|\n) {0,3}> *\[!([\w-]+)\]([+-]?)[ \t]*([^\n]*)")
+
+
+class WikilinkPreprocessor(Preprocessor):
+    """Rewrite `[[…]]` and `![[…]]` outside code spans and math (see the module)."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if "[[" not in text:
+            return lines
+        out, start = [], 0
+        for span in math_and_code_spans(text):
+            out.append(self._rewrite(text[start:span.start]))
+            out.append(text[span.start:span.end])
+            start = span.end
+        out.append(self._rewrite(text[start:]))
+        return "".join(out).split("\n")
+
+    def _rewrite(self, text: str) -> str:
+        return WIKILINK_RE.sub(self._replace, text) if "[[" in text else text
+
+    def _replace(self, match: re.Match) -> str:
+        embed, target, heading, alias = match.group(1), match.group(2).strip(), match.group(3), match.group(4)
+        if embed and not heading and target.lower().endswith(IMAGE_ENDINGS):
+            label = target.rsplit("/", 1)[-1] + (f"|{alias.strip()}" if alias else "")
+            return f"![{_escape_brackets(label)}](<{target}>)"
+        name = " › ".join(part.strip() for part in (target, heading) if part and part.strip())
+        shown = alias.strip() if alias and alias.strip() and not embed else name
+        kind = "dg-embed" if embed else "dg-wikilink"
+        title = ' title="another note: its content is not on the card"' if embed else ""
+        return self.md.htmlStash.store(f'<span class="{kind}"{title}>{html.escape(shown)}</span>')
+
+
+def _escape_brackets(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+class CalloutProcessor(BlockQuoteProcessor):
+    """`> [!type] Title` blockquotes as `<div class="dg-callout dg-callout-type">` (or `<details>`, foldable)."""
+
+    def test(self, parent, block) -> bool:
+        return (CALLOUT_RE.search(block) is not None and not self.parser.state.isstate("blockquote")
+                and not util.nearing_recursion_limit())
+
+    def run(self, parent, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = CALLOUT_RE.search(block)
+        before, rest = block[:match.start()], block[match.end():]
+        if before.strip():
+            self.parser.parseBlocks(parent, [before])
+        kind, fold, title = match.group(1).lower(), match.group(2), match.group(3).strip()
+        body = "\n".join(self.clean(line) for line in rest.lstrip("\n").split("\n"))
+        if fold:
+            box = etree.SubElement(parent, "details", {"class": f"dg-callout dg-callout-{kind}"})
+            if fold == "+":
+                box.set("open", "open")
+            heading = etree.SubElement(box, "summary", {"class": "dg-callout-title"})
+        else:
+            box = etree.SubElement(parent, "div", {"class": f"dg-callout dg-callout-{kind}"})
+            heading = etree.SubElement(box, "p", {"class": "dg-callout-title"})
+        heading.text = title or kind.replace("-", " ").capitalize()
+        self.parser.state.set("blockquote")
+        self.parser.parseChunk(box, body)
+        self.parser.state.reset()
+
+
+class TaskBoxes(Treeprocessor):
+    """`- [ ] task` and `- [x] done` list items start with ☐ and ☑ (pymdownx's task lists draw `<input>`
+    checkboxes, which no card may hold)."""
+
+    def run(self, root) -> None:
+        for item in root.iter("li"):
+            holder = item[0] if len(item) and item[0].tag == "p" and not (item.text or "").strip() else item
+            match = TASK_RE.match(holder.text or "")
+            if match:
+                holder.text = ("☑ " if match.group(1) in "xX" else "☐ ") + holder.text[match.end():]
+                item.set("class", "dg-task")
+
+
+class ObsidianExtension(Extension):
+    """Obsidian's embeds, wikilinks, callouts and task boxes (see the module)."""
+
+    def extendMarkdown(self, md) -> None:
+        md.preprocessors.register(WikilinkPreprocessor(md), "deckgen_wikilinks", 16)  # before math (15)
+        md.parser.blockprocessors.register(CalloutProcessor(md.parser), "deckgen_callouts", 21.1)  # blockquote: 20
+        md.treeprocessors.register(TaskBoxes(md), "deckgen_task_boxes", 0.5)
+
+
+__all__ = ["ObsidianExtension"]

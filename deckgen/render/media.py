@@ -1,0 +1,229 @@
+"""The one way a file gets into a package: an image inside the notes, checked, named by its bytes.
+
+Every way of naming a file (a Markdown image, a raw HTML `<img>`, a deck
+description, a removed note shown again) asks `MediaResolver.resolve`. A
+reference is bundled only when, percent-decoded once and with symbolic links
+followed, it names a regular file inside the library's root whose bytes are
+an image Anki shows and not larger than the size limit. Anything else is
+never read into a package: the card shows the image's alt text with a mark,
+and the build warns. The package writer reads the file again and checks that
+its bytes are still the ones checked here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import os
+import re
+import stat
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import msgspec
+
+from ..errors import DeckgenError
+from ..reading import read_regular
+
+URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\x or C:/x: an absolute path on Windows
+DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
+NAME_PREFIX = "dg-"
+
+# Why a reference is not bundled, by diagnostic code. REMOTE: an http(s) image, left as it is.
+OUTSIDE, MISSING, NOT_IMAGE, TOO_LARGE = "media-outside", "missing-media", "media-not-image", "media-too-large"
+REMOTE = "remote-media"
+
+# File signatures of the image types Anki's reviewers (Chromium, WebKit) show, and their usual extension.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", 0, ".png"),
+    (b"\xff\xd8\xff", 0, ".jpg"),
+    (b"GIF87a", 0, ".gif"),
+    (b"GIF89a", 0, ".gif"),
+    (b"BM", 0, ".bmp"),
+    (b"\x00\x00\x01\x00", 0, ".ico"),
+)
+MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+              ".webp": "image/webp", ".svg": "image/svg+xml", ".avif": "image/avif", ".bmp": "image/bmp",
+              ".ico": "image/x-icon"}
+IMAGE_SUFFIXES = frozenset(MIME_TYPES)
+ELSEWHERE_SHOWN = 3  # files named like a missing image that its warning suggests
+_SVG_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:(?:<!--(?:[^-]|-(?!->))*-->|<!DOCTYPE[^>]*>)\s*)*<svg[\s>]",
+                     re.DOTALL | re.IGNORECASE)
+
+
+def image_type(data: bytes) -> str | None:
+    """The extension of the image type `data` holds, read from its signature; None when it is no such image."""
+    for signature, offset, suffix in _SIGNATURES:
+        if data.startswith(signature, offset):
+            return suffix
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return ".avif"
+    if _SVG_RE.match(data[:4096]):
+        return ".svg"
+    return None
+
+
+class MediaRef(msgspec.Struct, frozen=True):
+    """What became of one image a text names: bundled (`name` set) or not, and why."""
+
+    src: str
+    """The reference as written."""
+    path: str
+    """The file it names, symbolic links followed (for messages and for the writer)."""
+    name: str | None = None
+    """Its name in Anki's media folder (from a hash of its bytes) when it is bundled."""
+    digest: str | None = None
+    """SHA-256 of the bytes checked, which the writer checks again."""
+    problem: str | None = None
+    """None when bundled; else why not: OUTSIDE, MISSING, NOT_IMAGE, TOO_LARGE, or REMOTE (left as it is)."""
+    size: int = 0
+
+
+class MediaResolver:
+    """Resolves image references for one build; remembers each file's verdict (one memo for the build).
+
+    `root` is the folder being built: nothing outside it is ever bundled.
+    """
+
+    def __init__(self, root: Path, size_limit: int = DEFAULT_SIZE_LIMIT):
+        self.root = Path(os.path.realpath(root))
+        self.size_limit = size_limit
+        self._files: dict[tuple[str, tuple], MediaRef] = {}
+        self._names: dict[str, list[Path]] | None = None
+
+    def elsewhere(self, ref: MediaRef, folder: Path) -> list[str]:
+        """Files inside the root named like a missing image (ignoring case), as links from `folder` (its note's):
+        the first ELSEWHERE_SHOWN of them."""
+        found = sorted(self._named(Path(ref.path).name.casefold()))
+        return [Path(os.path.relpath(path, os.path.realpath(folder))).as_posix() for path in found[:ELSEWHERE_SHOWN]]
+
+    def _named(self, name: str) -> list[Path]:
+        """The files inside the root (outside hidden folders) of this name, ignoring case."""
+        if self._names is None:
+            self._names = {}
+            for folder, subfolders, files in os.walk(self.root):
+                subfolders[:] = [sub for sub in subfolders if not sub.startswith(".")]
+                for file in files:
+                    self._names.setdefault(file.casefold(), []).append(Path(folder) / file)
+        return self._names.get(name, [])
+
+    def _found_as_obsidian_does(self, relative: str) -> Path | None:
+        """Where Obsidian finds a link that is not next to its file: from the library's top, else, for a bare
+        file name, the one file of that name anywhere in it (none when several have it: the warning then names
+        them)."""
+        from_top = Path(os.path.realpath(self.root / relative))
+        if from_top.is_relative_to(self.root) and from_top.is_file():
+            return from_top
+        if "/" in relative.strip("/"):
+            return None  # a path with folders names its file: no other file of that name stands in for it
+        name = Path(relative).name
+        candidates = self._named(name.casefold())
+        named = candidates if len(candidates) == 1 else [path for path in candidates if path.name == name]
+        if len(named) == 1:
+            found = Path(os.path.realpath(named[0]))
+            return found if found.is_relative_to(self.root) else None
+        return None
+
+    def resolve(self, src: str, folder: Path) -> MediaRef | None:
+        """The verdict on `src`, written in a file in `folder`; None for a `data:` URL (the sanitizer's)."""
+        if DRIVE_PATH_RE.match(src):
+            return MediaRef(src, src, problem=OUTSIDE)  # C:\…: a Windows absolute path, no file here
+        scheme = URL_SCHEME_RE.match(src)
+        scheme = scheme.group().lower() if scheme else ""
+        if scheme in ("http:", "https:") or (not scheme and src.startswith("//")):
+            return MediaRef(src, src, problem=REMOTE)
+        if scheme == "data:":
+            return None
+        if scheme not in ("", "file:"):
+            return MediaRef(src, src, problem=OUTSIDE)
+        # A path as in a URL: no query or fragment, percent-decoded once; "\" as Windows editors write "/".
+        relative = unquote(urlsplit(src.replace("\\", "/")).path)
+        target = Path(os.path.realpath(Path(folder) / relative))
+        if not target.is_relative_to(self.root):
+            return MediaRef(src, str(target), problem=OUTSIDE)
+        if not os.path.exists(target) and not scheme and not relative.startswith("/"):
+            target = self._found_as_obsidian_does(relative) or target
+        try:
+            info = os.stat(target)
+        except OSError:
+            return MediaRef(src, str(target), problem=MISSING)
+        if not stat.S_ISREG(info.st_mode):
+            return MediaRef(src, str(target), problem=MISSING if stat.S_ISDIR(info.st_mode) else NOT_IMAGE)
+        key = (str(target), (info.st_size, info.st_mtime_ns, info.st_ino))
+        ref = self._files.get(key)
+        if ref is None:
+            ref = self._files[key] = self._check(target, info.st_size)
+        return msgspec.structs.replace(ref, src=src)
+
+    def _check(self, path: Path, size: int) -> MediaRef:
+        if size > self.size_limit:
+            return MediaRef("", str(path), problem=TOO_LARGE, size=size)
+        try:
+            data = read_regular(path, self.size_limit)
+        except OSError:  # gone, swapped for a pipe or a link since it was looked at, or grown past the limit
+            return MediaRef("", str(path), problem=MISSING)
+        kind = image_type(data)
+        if kind is None:
+            return MediaRef("", str(path), problem=NOT_IMAGE, size=len(data))
+        digest = hashlib.sha256(data).hexdigest()
+        suffix = path.suffix.lower() if path.suffix.lower() in IMAGE_SUFFIXES else kind
+        return MediaRef("", str(path), name=f"{NAME_PREFIX}{digest[:16]}{suffix}", digest=digest, size=len(data))
+
+    def still_valid(self, ref: MediaRef, folder: Path) -> bool:
+        """Whether `ref` (from an earlier build) is still the verdict on its reference."""
+        return self.resolve(ref.src, folder) == ref
+
+
+def read_checked(ref: MediaRef) -> bytes:
+    """The bytes of a bundled file, exactly as they were checked; MediaChanged if they changed since."""
+    try:
+        data = read_regular(Path(ref.path), ref.size)
+    except OSError:
+        raise MediaChanged(ref) from None
+    if hashlib.sha256(data).hexdigest() != ref.digest:
+        raise MediaChanged(ref)
+    return data
+
+
+def data_uri(ref: MediaRef) -> str:
+    """A bundled image as a `data:` URL, for a page that must hold its images itself."""
+    data = read_checked(ref)
+    return f"data:{MIME_TYPES[Path(ref.name).suffix]};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+class MediaChanged(DeckgenError):
+    """A bundled file changed between its check and the writing of the package."""
+
+    def __init__(self, ref: MediaRef):
+        self.ref = ref
+        super().__init__(f"{ref.path}: changed while the build ran; build again")
+
+
+def not_included_html(alt: str) -> str:
+    """What a card shows instead of an image that is not bundled: its alt text and a visible mark."""
+    text = f"{html.escape(alt, quote=False)} " if alt.strip() else ""
+    return f'<span class="dg-no-image">{text}<span class="dg-no-image-mark">(image not included)</span></span>'
+
+
+def problem_message(ref: MediaRef, size_limit: int = DEFAULT_SIZE_LIMIT, elsewhere: list[str] = ()) -> str:
+    """The diagnostic for an image that is not bundled, saying what to do (`elsewhere`: files of its name)."""
+    if ref.problem == REMOTE:
+        return f"remote image: the card loads {ref.src} from the network each time it is shown"
+    if ref.problem == MISSING:
+        hint = f"; did you mean {' or '.join(elsewhere)}?" if elsewhere else ""
+        return f"image not found, not included: {ref.src} (looked for {ref.path}){hint}"
+    if ref.problem == NOT_IMAGE:
+        return (f"not included: {ref.src} is not an image Anki shows (PNG, JPEG, GIF, WebP, SVG, AVIF, BMP or ICO) "
+                f"({ref.path})")
+    if ref.problem == TOO_LARGE:
+        return (f"not included: {ref.src} is {ref.size / 1048576:.1f} MiB, more than the "
+                f"{size_limit / 1048576:g} MiB a file may have ({ref.path})")
+    absolute = ref.src.startswith(("/", "\\", "file:")) or DRIVE_PATH_RE.match(ref.src) is not None
+    how = ("an absolute path works only on this computer: copy the image into the notes folder and link it "
+           "relative to this file" if absolute else
+           "only files inside the notes folder are put into a package: copy the image into it")
+    return f"image outside the notes folder, not included: {ref.src} points to {ref.path}; {how}"
