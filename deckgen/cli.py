@@ -2,6 +2,9 @@
 
 Exit status: 0 when all went well, 1 for problems in the sources (or a
 build that could not be written), 2 for a wrong command line.
+
+The pipeline (`build`, and `plan` for what it made) is imported by the commands that run it, once they do:
+`deckgen --help`, and a build that finds nothing changed (`output.stamp.last_build`), load none of it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from pathlib import Path
 
 import click
 
+from .errors import BuildError, DeckgenError, Diagnostic
+from .output.staging import atomic_write
+from .output.stamp import last_build
+from .places import output_folder
 from .version import __version__
 
 SOURCE = click.argument("source", type=click.Path(path_type=Path), default=Path("source"))
@@ -104,17 +111,19 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     holds the namespace new notes' GUIDs derive from: commit both with your
     notes.
     """
-    from .build import build_decks, summary_line
-
-    with _Progress(enabled=not quiet) as progress:
-        report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, rerender=rerender,
-                                          progress=progress, skip_unchanged=True, trust_record=trust_record),
-                      quiet, after_errors="; nothing was written")
-    if report.unchanged is not None:  # nothing read or written has changed: nothing to do, and nothing is written
-        last = report.unchanged
+    last = None if new_note_type or rerender else _run(lambda: last_build(source, output), quiet,
+                                                         after_errors="; nothing was written")
+    if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
         for line in ([] if quiet else last["warnings"] + [f"{line} (nothing changed)" for line in last["lines"]]):
             click.echo(line, err=line in last["warnings"])
         return
+    from .build import build_decks
+    from .plan.plan import summary_line
+
+    with _Progress(enabled=not quiet) as progress:
+        report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, rerender=rerender,
+                                          progress=progress, trust_record=trust_record),
+                      quiet, after_errors="; nothing was written")
     _echo_diagnostics(report.diagnostics, quiet, verbose)
     if quiet:
         return
@@ -179,9 +188,7 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
     import webbrowser
 
     from .build import plan_library
-    from .places import output_folder
     from .output.preview import preview_page, preview_path
-    from .output.staging import atomic_write
 
     _run(lambda: output_folder(output), quiet=False)
     check = _run(lambda: plan_library(source, output=output), quiet=False)
@@ -217,7 +224,6 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
     even when the source cannot be read at all.
     """
     from .build import check_library
-    from .errors import DeckgenError, Diagnostic
 
     def run_check():
         return check_library(source, output=output, allow_new_note_type=new_note_type, trust_record=trust_record)
@@ -290,8 +296,6 @@ _OUTLIVING: list | None = None  # in the deckgen program, what its commands comp
 
 
 def _run(action, quiet: bool, after_errors: str = ""):
-    from .errors import BuildError, DeckgenError
-
     try:
         result = action()
         if _OUTLIVING is not None:

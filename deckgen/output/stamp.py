@@ -14,10 +14,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..render import cache as render_cache
-from ..sources.library import Library, author_files
-from ..places import cache_folder, library_tag
+from ..places import cache_folder, library_tag, output_folder
 from ..reading import MARKDOWN_LIMIT, read_target
+from ..render import cache as render_cache
+from ..sources.library import Library, author_files, find_library
+from .staging import atomic_write, project_lock
 
 WRITER = ("genanki", "genanki")
 
@@ -64,14 +65,21 @@ def write_stamp(library: Library, out_dir: Path, sources: str, media: list[str],
 
     Best effort: without a stamp the next build is only slower.
     """
-    from .staging import atomic_write
-
     record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
     try:
         atomic_write(stamp_path(library, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
         pass
+
+
+def last_build(source: Path, out_dir: Path) -> dict | None:
+    """The last build's record (see `up_to_date`) when a build of `source` into `out_dir` would change nothing,
+    taken under the library's lock; else None. Asked before the pipeline is even loaded."""
+    library = find_library(source, out_dir)
+    output_folder(out_dir)
+    with project_lock(library.root):
+        return up_to_date(library, out_dir)
 
 
 def up_to_date(library: Library, out_dir: Path) -> dict | None:

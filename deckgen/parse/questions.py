@@ -7,12 +7,15 @@ sections (the note's topic path). Text under no question describes the deck.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
 from ..errors import Diagnostic
+from ..names import folder_deck
 from ..sources.library import DeckSource
 from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences, heading, heading_attributes,
                      lone_math_delimiters, question_key)
@@ -52,6 +55,32 @@ class ParsedDeck:
     description: str
     """Markdown of all text that belongs to no question."""
     diagnostics: tuple[Diagnostic, ...]
+    describes_folder: bool = False
+    """A folder's own deck (its README or index) with text to describe the folder's deck."""
+
+
+@dataclass(frozen=True)
+class ParsedLibrary:
+    """Every deck file of a library that could be read, parsed; and what reading and parsing noticed."""
+
+    decks: tuple[ParsedDeck, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_decks(sources: Iterable[DeckSource | Diagnostic], prefix: str | None) -> ParsedLibrary:
+    """Parse each deck `sources` reads (a Diagnostic for a file that could not be read); `prefix` is the
+    library's, under which a top README describes a deck of its own."""
+    decks, diagnostics = [], []
+    for source in sources:
+        if isinstance(source, Diagnostic):
+            diagnostics.append(source)
+            continue
+        parsed = parse_source(source)
+        describes = folder_deck(source.file.key, prefix) and bool(parsed.description.strip())
+        diagnostics.extend(source.diagnostics + tuple(
+            d for d in parsed.diagnostics if not (describes and d.code == "no-questions")))
+        decks.append(dataclasses.replace(parsed, describes_folder=describes) if describes else parsed)
+    return ParsedLibrary(tuple(decks), tuple(diagnostics))
 
 
 def parse_source(source: DeckSource) -> ParsedDeck:

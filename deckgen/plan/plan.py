@@ -33,7 +33,9 @@ from ..render.media import MediaRef
 from ..identify.note_type_guard import REPLACED_TAG, fresh_start_warning, note_type_of_record
 from ..identify.note_types import NOTE_TYPES, NoteType
 from ..identify.ownership import Minted, proof
-from ..render.decks import RenderedDeck, RenderedText, RenderedTombstone, note_media
+from ..identify.decks import IdentifiedLibrary
+from ..render import cache as render_cache
+from ..render.decks import RenderedDeck, RenderedLibrary, RenderedText, RenderedTombstone, note_media
 from ..sources.settings import LibrarySettings, version_key
 from ..render.sanitize import SYNTAX, UNSAFE, inert, kind_of
 from ..parse.syntax import cloze_changes, question_key
@@ -212,6 +214,12 @@ class BuildPlan:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def summary_line(plan: VersionPlan) -> str:
+    """How many notes a package holds, in how many decks."""
+    decks = f" in {len(plan.decks)} decks" if len(plan.decks) > 1 else ""
+    return f"{plan.note_count} notes{decks}"
+
+
 def author_fingerprint(question: str, answer: str, sections: Sequence[str], tags: Sequence[str], cards: str,
                        source_file: str, media: Sequence[MediaRef]) -> str:
     """Hash of what the author controls about a note: its Markdown, sections and tags (from the headings and
@@ -226,6 +234,13 @@ def html_hash(fields: Sequence[str], tags: Sequence[str]) -> str:
     """Hash of a note's fields and tags as a package delivers them, less its source line (deckgen 0.1's
     fingerprint, kept the same so that its records say what their packages delivered)."""
     return _hash("\x1f".join(fields) + "\x1e" + " ".join(tags))  # \x1f cannot occur in a field
+
+
+def plan_next_build(rendered: RenderedLibrary, identified: IdentifiedLibrary, settings: LibrarySettings, now: float,
+                    rerender: bool = False) -> BuildPlan:
+    """The plan stage of a library (see `plan_build`)."""
+    return plan_build(rendered.decks, identified.record, now, render_cache.RENDER_VERSION, identified.packages, rerender,
+                      identified.delivered, settings, identified.namespace, identified.proven)
 
 
 def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: float, render_version: int,

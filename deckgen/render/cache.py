@@ -19,6 +19,9 @@ import os
 import sys
 from pathlib import Path
 
+from ..places import cache_folder, library_tag
+from ..sources.library import Library
+
 RENDER_VERSION = 3  # 2: Obsidian syntax, front matter and #tags; 3: every field cleaned by one allowlist (0.3)
 """Raised on purpose when deckgen's HTML changes in a way that should reach existing cards: the next
 build then says how many notes would look different, and `deckgen build --rerender` updates them."""
@@ -102,10 +105,16 @@ class RenderCache:
                 db.execute("delete from entries where key not in (select key from used)")
 
 
+def library_cache(library: Library) -> RenderCache:
+    """The render cache of `library`: kept only for a build into an output folder (`check` with no output
+    folder keeps nothing); its entries good for this image size limit alone (it decides which images a card
+    holds)."""
+    return RenderCache(cache_path(library.root) if library.output else None,
+                       f"{library.root.resolve()}|{library.settings.max_image_bytes}")
+
+
 def cache_path(root: Path) -> Path:
     """The render cache of the library `root`, in the cache folder (see `places`)."""
-    from ..places import cache_folder, library_tag
-
     return cache_folder() / f"render-{library_tag(root)}.sqlite"
 
 

@@ -23,6 +23,7 @@ from ..identify.matcher import Identified, IdentifiedDeck
 from ..identify.record import NoteRecord
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from ..parse.questions import unbalanced_math
+from ..sources.library import Library
 from .cache import RenderCache, cache_key
 from .sanitize import SYNTAX, UNKNOWN, UNSAFE, clean_html, inert, kind_of, written_as
 from .tags import PatternClock, note_tags, syntax_tags
@@ -200,6 +201,21 @@ class MarkdownRenderer:
 
 Job = tuple[str, str, bool]
 """A text to render: (its deck's folder inside the root, the text, whether it is one line)."""
+
+
+@dataclass(frozen=True)
+class RenderedLibrary:
+    decks: tuple[RenderedDeck, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def render_library(decks: Sequence[IdentifiedDeck], library: Library, cache: RenderCache,
+                   progress: Callable[[int, int], None] | None = None) -> RenderedLibrary:
+    """Render every deck of `library` (see `render_decks`), its images read from inside its folder alone, as
+    large as its settings allow."""
+    resolver = MediaResolver(library.root, library.settings.max_image_bytes)
+    rendered = render_decks(decks, library.root, resolver, cache, progress)
+    return RenderedLibrary(tuple(rendered), tuple(d for deck in rendered for d in deck.diagnostics))
 
 
 def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaResolver, cache: RenderCache,

@@ -25,10 +25,11 @@ import msgspec
 
 from ..errors import DeckgenError
 from ..reading import read_regular
+from ..sources.settings import DEFAULTS
 
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\x or C:/x: an absolute path on Windows
-DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
+DEFAULT_SIZE_LIMIT = DEFAULTS.max_image_bytes  # the `max_image_mib` setting's default
 NAME_PREFIX = "dg-"
 
 # Why a reference is not bundled, by diagnostic code. REMOTE: an http(s) image, left as it is.

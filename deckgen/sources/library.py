@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -279,6 +280,15 @@ def link_outside(path: Path, root: Path) -> Diagnostic | None:
         return None
     return Diagnostic(path, 0, f"skipped: a symbolic link to {target}, outside the notes folder "
                                f"{root}; only files inside it are read", code="link-outside")
+
+
+def read_decks(library: Library) -> Iterator[DeckSource | Diagnostic]:
+    """Each deck of `library`, read in turn; for a file that is not text, the error that says so."""
+    for file in library.decks:
+        try:
+            yield read_deck(file, library.root)
+        except SourceError as err:
+            yield err.diagnostic
 
 
 def read_deck(file: DeckFile, root: Path) -> DeckSource:

@@ -64,14 +64,14 @@ class DeckSettings:
     """File-name-safe key of the deck: output names and new notes' GUIDs derive from it."""
     version: str | None = None
     """The version the author asks for; None when the settings name none."""
-    question_level: int = 3
+    question_level: int = DeckDefaults.question_level
     """Headings of this level are questions; higher ones (fewer `#`) are sections."""
-    topics: tuple[TopicRule, ...] = ()
-    cards: str = "basic"
+    topics: tuple[TopicRule, ...] = DeckDefaults.topics
+    cards: str = DeckDefaults.cards
     """Which note type: "basic", "basic-and-reversed" (a second card asks the other way) or "cloze"."""
     name_set: bool = False
     """The settings name the deck (else a recorded deck keeps the name it has in Anki)."""
-    inline_tags: bool = True
+    inline_tags: bool = DeckDefaults.inline_tags
     tags: tuple[str, ...] = ()
     """Tags every note of the deck gets: its front matter's `tags`."""
 
@@ -111,6 +111,14 @@ class LibrarySettings:
     source_url: str | None = None
     """A template (`https:` or `obsidian:`) that makes each card's source a link: {path}, {line}, {heading}."""
 
+    @property
+    def max_image_bytes(self) -> int:
+        return int(self.max_image_mib * 1024 * 1024)
+
+
+DEFAULTS = LibrarySettings()
+"""Every setting's default, declared once: in the classes above."""
+
 
 LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
                 "include", "max_image_mib", "source_url")
@@ -133,23 +141,23 @@ def read_library_settings(path: Path) -> LibrarySettings:
     reader = _SettingsReader(path, text)
     data = reader.parse()
     reader.known(data, LIBRARY_KEYS + FOLDER_KEYS)
-    namespace = reader.typed(data, "namespace", str, None)
+    namespace = reader.typed(data, "namespace", str, DEFAULTS.namespace)
     keep = {}
     for key in ("keep_removed_versions", "keep_removed_days"):
-        keep[key] = reader.typed(data, key, int, getattr(LibrarySettings, key))
+        keep[key] = reader.typed(data, key, int, getattr(DEFAULTS, key))
         if keep[key] < 0:
             reader.fail(key, f"{key} must be 0 or more, not {keep[key]}")
     if namespace is not None and not NAMESPACE_RE.match(namespace):
         reader.fail("namespace", f"invalid namespace {namespace!r}: use 1 to 64 letters, digits, '-', '_' and '.' "
                                  "(the one deckgen writes is 16 hex digits: if that one was changed by mistake, "
                                  "restore it from git)")
-    packages = reader.typed(data, "packages", str, "library")
+    packages = reader.typed(data, "packages", str, DEFAULTS.packages)
     if packages not in PACKAGES:
         reader.fail("packages", f"packages must be one of {', '.join(PACKAGES)}, not {packages!r}")
-    size = reader.typed(data, "max_image_mib", (int, float), 10)
+    size = reader.typed(data, "max_image_mib", (int, float), DEFAULTS.max_image_mib)
     if not 0 < size <= 100:
         reader.fail("max_image_mib", f"max_image_mib must be more than 0 and at most 100, not {size}")
-    source_url = reader.typed(data, "source_url", str, None)
+    source_url = reader.typed(data, "source_url", str, DEFAULTS.source_url)
     if source_url is not None:
         import string
 
@@ -166,12 +174,12 @@ def read_library_settings(path: Path) -> LibrarySettings:
                                       f"(not {wrong})")
         if not source_url.startswith(SOURCE_URL_SCHEMES):
             reader.fail("source_url", "source_url must start with https:// or obsidian://")
-    prefix = reader.typed(data, "prefix", str, None)
+    prefix = reader.typed(data, "prefix", str, DEFAULTS.prefix)
     if prefix is not None and (problem := deck_name_problem(prefix)) is not None:
         reader.fail("prefix", f"invalid deck name prefix {prefix!r}: it {problem}")
     return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
-                           exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DeckDefaults()),
+                           exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DEFAULTS.defaults),
                            max_image_mib=size, source_url=source_url, **keep)
 
 
