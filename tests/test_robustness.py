@@ -159,25 +159,52 @@ def test_no_process_of_a_build_outlives_it_by_more_than_a_second(tmp_path, how):
         assert build.returncode == 130 and b"interrupted: what earlier builds wrote is intact" in (tmp_path / "stderr").read_bytes()
 
 
-def test_a_build_leaves_no_thread_of_its_own_in_the_callers_process(tmp_path, monkeypatch):
+def _children() -> list[str]:
+    """The command lines of this process's child processes (Linux: from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except (OSError, IndexError, ValueError):
+            pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from /proc")
+@pytest.mark.parametrize("parallel", [False, True], ids=["in this process", "in worker processes"])
+def test_a_build_leaves_no_thread_process_or_signal_handler_in_the_callers_process(tmp_path, monkeypatch, parallel):
     """A library leaves its caller's process as it found it: the time-limit watchdog a long answer starts (see
-    `time_limit`) ends with the build, and the next limit starts another."""
+    `time_limit`) ends with the build, and the next limit starts another; the render workers, and the helper
+    process multiprocessing starts for their locks, end with the rendering; no signal handler is changed."""
+    import signal
     import threading
 
+    from deckgen.render import decks as render
     from deckgen.render import time_limit
-    from deckgen.render.decks import TIME_LIMIT_FROM
 
+    time_limit.stop_watching()  # another test's
     armed = []
     arm = time_limit._WATCHDOG.arm
     monkeypatch.setattr(time_limit._WATCHDOG, "arm", lambda seconds: armed.append(seconds) or arm(seconds))
-    before = {thread.ident for thread in threading.enumerate()}
-    answer = "Words and more words. " * (TIME_LIMIT_FROM // 20 + 1)  # long enough to render under a limit
-    write_deck(tmp_path / "src", "deck", f"### A long one?\n{answer}\n")
+    if parallel:
+        monkeypatch.setattr(render, "PARALLEL_MIN", 0)
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    before = set(threading.enumerate())
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    children = _children()
+    answer = "Words and more words. " * (render.TIME_LIMIT_FROM // 20 + 1)  # long enough to render under a limit
+    write_deck(tmp_path / "src", "deck", f"### A long one?\n{answer}\n" + "".join(
+        f"### Question {i}?\nAnswer {i}.\n" for i in range(300)))
     build_decks(tmp_path / "src", tmp_path / "out")
-    assert armed and [t.name for t in threading.enumerate() if t.ident not in before] == []
-    with time_limit.time_limit(10):
-        assert [t.name for t in threading.enumerate() if t.ident not in before] == ["deckgen-time-limit"]
-    time_limit.stop_watching()
+    assert [t.name for t in threading.enumerate() if t not in before] == []
+    assert _children() == children
+    assert {number: signal.getsignal(number) for number in handlers} == handlers
+    if not parallel:
+        assert armed
+        with time_limit.time_limit(10):
+            assert [t.name for t in threading.enumerate() if t not in before] == ["deckgen-time-limit"]
+        time_limit.stop_watching()
 
 
 def test_a_build_leaves_alone_what_another_librarys_build_is_writing_into_a_shared_output_folder(tmp_path):

@@ -481,6 +481,22 @@ def test_a_lock_file_linked_elsewhere_is_not_followed(tmp_path):
     assert not (outside / "made-by-deckgen").exists()
 
 
+def test_a_lock_file_linked_elsewhere_after_the_check_is_not_followed_either(tmp_path, monkeypatch):
+    """The lock (filelock, on every platform) opens its file without following a link: one put there between
+    deckgen's look and the lock's open still makes nothing elsewhere, and stops the build."""
+    from deckgen.errors import DeckgenError
+    from deckgen.output.staging import LOCK_NAME, project_lock
+
+    notes, outside = library(tmp_path)
+    (notes / LOCK_NAME).symlink_to(outside / "made-by-deckgen")
+    monkeypatch.setattr(Path, "is_symlink", lambda self: False)  # as if the link came just after the look
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    with pytest.raises(DeckgenError, match="cannot take deckgen's lock"):
+        with project_lock(notes):
+            pass
+    assert not os.path.lexists(outside / "made-by-deckgen")
+
+
 def test_a_lock_file_that_is_a_pipe_is_refused_by_name(tmp_path):
     notes, _ = library(tmp_path)
     (notes / "sub" / "deck.md").write_text("### Q?\nA.\n", encoding="utf-8")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+import filelock
 
 from ..errors import DeckgenError
 
@@ -98,32 +99,26 @@ def remove_stale_temporaries(folder: Path, name: str) -> None:
 
 @contextlib.contextmanager
 def project_lock(folder: Path):
-    """Hold the project's lock while building; a second build at the same time stops with a clear message."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
-        yield
-        return
+    """Hold the project's lock while building, on every platform (`filelock`: flock on POSIX, LockFileEx on
+    Windows); a second build at the same time stops with a clear message. The lock file is never opened through
+    a symbolic link (it would make or lock a file anywhere; filelock opens it with O_NOFOLLOW) nor waited on as a
+    pipe."""
     folder.mkdir(parents=True, exist_ok=True)
     lock_path = folder / LOCK_NAME
-    try:  # never through a symbolic link (it would make or lock a file anywhere), never waiting on a pipe
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-                             | getattr(os, "O_NONBLOCK", 0), 0o644)
-    except OSError:
-        if lock_path.is_symlink():
-            raise DeckgenError(f"{lock_path} is a symbolic link: deckgen makes that file itself; delete the "
-                               "link and build again") from None
-        raise
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
+    if lock_path.is_symlink():
+        raise DeckgenError(f"{lock_path} is a symbolic link: deckgen makes that file itself; delete the link and "
+                           "build again")
+    if lock_path.exists() and not lock_path.is_file():
         raise DeckgenError(f"{lock_path} is not a file: deckgen makes that file itself; delete it and build again")
-    with os.fdopen(descriptor, "r+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DeckgenError(f"another deckgen build is running on {folder} (it holds {lock_path}); "
-                               "run this one when it has finished") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    lock = filelock.FileLock(lock_path, is_singleton=False)
+    try:
+        lock.acquire(blocking=False)
+    except filelock.Timeout:
+        raise DeckgenError(f"another deckgen build is running on {folder} (it holds {lock_path}); run this one when "
+                           "it has finished") from None
+    except OSError as err:  # a link put there meanwhile: not followed
+        raise DeckgenError(f"{lock_path}: cannot take deckgen's lock: {err.strerror}") from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -391,8 +391,8 @@ def _render_all(jobs: list[Job], root: Path, resolver: MediaResolver, cache: Ren
     total = len(jobs)
     if progress:
         progress(total - len(missing), total)
-    for index, result in zip(missing, _render(resolver, [jobs[i] for i in missing], root, progress,
-                                              total - len(missing), total)):
+    for index, result in zip(missing, _render(resolver, [jobs[i] for i in missing], root, progress,  # to its
+                                              total - len(missing), total), strict=True):  # end: the pool shut down
         results[index] = result
         if result is None or result.timed_out:
             cache.forget(keys[index])
@@ -437,7 +437,10 @@ def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done
         return
     import multiprocessing  # only big renders pay for loading these
     from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import resource_tracker
 
+    tracker = resource_tracker._resource_tracker  # the pool's locks start it, if nothing in this process has
+    tracker_started_here = getattr(tracker, "_fd", 0) is None
     chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
     # killed, hold it on; a spawned one starts clean, and ends when the build does (see _worker_started).
@@ -458,6 +461,8 @@ def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done
             pass
         raise
     pool.shutdown()
+    if tracker_started_here and hasattr(tracker, "_stop"):  # the caller's process left as it was found
+        tracker._stop()
 
 
 def _worker_started(parent: int) -> None:
