@@ -21,12 +21,13 @@ from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
 from .identify.delivered import Delivered
 from .identify.history import read_history
-from .output.stamp import sources_fingerprint, up_to_date
 from .output.staging import project_lock
+from .output.stamp import sources_fingerprint, up_to_date
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
 from .places import output_folder
-from .plan.plan import BuildPlan, plan_next_build
+from .plan.model import BuildPlan
+from .plan.packages import plan_next_build
 from .render.cache import RenderCache, library_cache
 from .render.decks import render_library
 from .sources.library import Library, find_library, read_decks

@@ -118,7 +118,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
             click.echo(line, err=line in last["warnings"])
         return
     from .build import build_decks
-    from .plan.plan import summary_line
+    from .plan.model import summary_line
 
     with _Progress(enabled=not quiet) as progress:
         report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, rerender=rerender,
@@ -381,7 +381,7 @@ def _echo_hints(plan, verbose: bool) -> None:
 
 
 def _summary(plan) -> str:
-    from .plan.plan import CHANGE_KINDS
+    from .plan.model import CHANGE_KINDS
 
     if plan.previous_version is None:
         return "first build"

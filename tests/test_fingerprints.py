@@ -6,12 +6,11 @@ import time
 
 import pygments.formatters.html
 from click.testing import CliRunner
+from conftest import record_of, write_deck
 
 from deckgen import build_decks
-from deckgen.render import cache as render_cache
 from deckgen.cli import main
-
-from conftest import record_of, write_deck
+from deckgen.render import cache as render_cache
 
 T = int(time.time()) - 3600  # before the edits made in Anki below, as in real use
 DECK = "Fingerprints"
@@ -105,8 +104,8 @@ def test_the_fingerprint_follows_what_the_author_wrote(tmp_path):
 def test_the_fingerprints_are_defined_once_and_for_all():
     """Every identity record holds these hashes: a change to how they are made would re-stamp every note of
     every library at its next build. Should they ever have to change, the record must learn it first."""
+    from deckgen.plan.fingerprints import author_fingerprint, html_hash
     from deckgen.render.media import MediaRef
-    from deckgen.plan.plan import author_fingerprint, html_hash
 
     image = MediaRef("a.png", "/x/a.png", "dg-1.png", "ab" * 32)
     assert author_fingerprint("What is LoRA?", "Low-rank *adapters*.", ("Part", "Chapter"),

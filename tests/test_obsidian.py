@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import another_machine, png, record_of
 
 from deckgen import build_decks
 from deckgen.cli import main
-from conftest import another_machine, png, record_of
 
 FRONT = "---\ntags: [course/ml, exam]\naliases: [ML]\ncssclasses: wide\n---\n"
 VAULT = {
@@ -139,7 +139,7 @@ def test_the_first_build_after_the_upgrade_restamps_no_note_and_rerender_brings_
     # As the previous release recorded it: no tags from the text, its answer's HTML as it rendered it.
     (note,) = record_of(vault).notes.values()
     old = note.__class__(**{**{f: getattr(note, f) for f in note.__struct_fields__}, "tags": ()})
-    from deckgen.plan.plan import author_fingerprint
+    from deckgen.plan.fingerprints import author_fingerprint
     old_fingerprint = author_fingerprint(old.question, old.answer, old.sections, (), "basic", "deck.md", ())
     text = record.read_text()
     text = text.replace(note.fingerprint, old_fingerprint).replace('"tags":["exam","topic"],', "")

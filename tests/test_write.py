@@ -2,7 +2,7 @@ import zipfile
 
 from deckgen.identify.note_types import BASIC
 from deckgen.output.package import write_package_to
-from deckgen.plan.plan import PackageContent, PackageDeck, PackageNote
+from deckgen.plan.model import PackageContent, PackageDeck, PackageNote
 
 
 def write_package(plan, path):

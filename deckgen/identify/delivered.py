@@ -43,9 +43,9 @@ from typing import BinaryIO
 import msgspec
 
 from ..errors import SourceError
-from .record import DeckRecord, NoteRecord, NoteTypeRecord, parse_record
 from ..places import LEGACY_DELIVERED_PREFIX, library_tag, same_path, state_folder
 from ..reading import RECORD_LIMIT, open_regular, regular_digest
+from .record import DeckRecord, NoteRecord, NoteTypeRecord, parse_record
 
 FORMAT = 2  # 2: in the state folder, with the packages written
 LEGACY_FORMAT = 1  # deckgen 0.2's, in the output folder

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..sources.settings import LibrarySettings
 from ..names import default_slug
+from ..sources.settings import LibrarySettings
 
 
 def library_key(decks: Sequence[tuple[str, str]], settings: LibrarySettings, root_name: str) -> str:

@@ -48,13 +48,13 @@ from itertools import chain
 import msgspec
 
 from ..errors import Diagnostic
-from .record import IdentityRecord, NoteRecord
-from .ids import note_guid
-from .ownership import minted_from
-from .note_type_guard import DeckNoteType
-from ..parse.questions import ParsedDeck, Question
 from ..names import anki_tag
+from ..parse.questions import ParsedDeck, Question
 from ..parse.syntax import question_key
+from .ids import note_guid
+from .note_type_guard import DeckNoteType
+from .ownership import minted_from
+from .record import IdentityRecord, NoteRecord
 
 SUBSTANTIAL_ANSWER = 24  # characters; shorter answers ("Yes.") are shared by unrelated questions
 ANSWER_SAME = 0.8  # an answer this close to a vanished note's is that note's, its question reworded or not

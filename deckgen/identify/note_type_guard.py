@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import Diagnostic
-from .record import IdentityRecord, NoteTypeRecord
-from .ids import successor_note_type_id
-from ..sources.library import settings_path
-from .note_types import NOTE_TYPES, NoteType
 from ..parse.questions import ParsedDeck
+from ..sources.library import settings_path
+from .ids import successor_note_type_id
+from .note_types import NOTE_TYPES, NoteType
+from .record import IdentityRecord, NoteTypeRecord
 
 REPLACED_TAG = "deckgen::replaced"
 

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import msgspec
 
-from .record import IdentityRecord, NoteRecord
-from .ids import note_guid, stable_hash
 from ..parse.syntax import question_key
+from .ids import note_guid, stable_hash
+from .record import IdentityRecord, NoteRecord
 
 OCCURRENCES = 8  # identical questions of one deck minted before `minted` was recorded: the 1st to 8th are found
 RULE_0_1 = "0.1"  # what `minted` starts with for a GUID of deckgen 0.1's rule
@@ -99,8 +99,8 @@ def _slugs_of_0_1(record: IdentityRecord, note: NoteRecord, models: set[int]) ->
     """What deckgen 0.1 may have minted a note's GUID under: its deck's slug (0.1 made a package of each deck,
     under its slug: the record's package keys; or that of the deck's file name), followed by `@` and the note
     type's id for a note type other than Basic."""
-    from .note_types import BASIC_MODEL_ID
     from ..names import default_slug
+    from .note_types import BASIC_MODEL_ID
 
     slugs = {*record.packages, default_slug(note.deck.rsplit("/", 1)[-1])}
     return sorted(slugs | {f"{slug}@{model}" for slug in slugs for model in models if model != BASIC_MODEL_ID})

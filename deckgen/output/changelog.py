@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from ..plan.plan import CHANGE_KINDS, NoteChange, VersionPlan
+from ..plan.model import CHANGE_KINDS, NoteChange, VersionPlan
 from ..reading import MIB, read_regular
 
 CHANGELOG_LIMIT = 64 * MIB

@@ -13,11 +13,11 @@ from typing import BinaryIO
 
 import genanki
 
+from ..identify.ids import deck_id
+from ..identify.note_types import NoteType
+from ..plan.model import REMOVED_SUBDECK, PackageContent, PackageNote
 from ..render.anki_cloze import ClozeField
 from ..render.media import read_checked
-from ..identify.note_types import NoteType
-from ..identify.ids import deck_id
-from ..plan.plan import REMOVED_SUBDECK, PackageContent, PackageNote
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
 

@@ -10,9 +10,9 @@ import html
 import re
 from pathlib import Path
 
+from ..plan.model import VersionPlan
 from ..render.anki_cloze import ClozeField, filled
 from ..render.media import data_uri
-from ..plan.plan import VersionPlan
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
 FIELD_RE = re.compile(r"\{\{(cloze:)?(\w+)\}\}")

@@ -13,7 +13,7 @@ from ..identify.delivered import Delivered, delivered_path, write_delivered_to
 from ..identify.record import EMPTY, GITATTRIBUTES, IdentityRecord, write_record_to
 from ..names import package_file_name
 from ..places import mark_output_folder, same_path
-from ..plan.plan import BuildPlan, VersionPlan, summary_line
+from ..plan.model import BuildPlan, VersionPlan, summary_line
 from ..reading import regular_digest
 from ..sources.library import Library, link_outside
 from ..sources.settings import with_namespace
@@ -38,7 +38,7 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
     them all into place, in that order: a build killed in between leaves a record from which the next build
     remakes the very same packages. `sources` is the fingerprint of what the build read (see `stamp`),
     `warnings` what it said."""
-    from .package import write_package_to  # genanki: loaded by a build that writes, never by check or diff
+    from .package import write_package_to
 
     out_dir = library.output
     # What a killed build of this library left behind: its own files' temporary names only (another

@@ -17,8 +17,17 @@ import msgspec
 from ..errors import Diagnostic
 from ..names import folder_deck
 from ..sources.library import DeckSource
-from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, blank_fenced, fences, heading, heading_attributes,
-                     lone_math_delimiters, question_key)
+from .syntax import (
+    FENCE_RE,
+    LONE_DELIMITER_RE,
+    HeadingAttributes,
+    blank_fenced,
+    fences,
+    heading,
+    heading_attributes,
+    lone_math_delimiters,
+    question_key,
+)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth

@@ -21,10 +21,10 @@ import msgspec
 from ..errors import Diagnostic
 from ..identify.matcher import Identified, IdentifiedDeck
 from ..identify.record import NoteRecord
-from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from ..parse.questions import unbalanced_math
 from ..sources.library import Library
 from .cache import RenderCache, cache_key
+from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .sanitize import SYNTAX, UNKNOWN, UNSAFE, clean_html, inert, kind_of, written_as
 from .tags import PatternClock, note_tags, syntax_tags
 from .time_limit import TimeLimitExceeded, stop_watching, time_limit
@@ -122,8 +122,15 @@ class MarkdownRenderer:
             import markdown
             from markdown.extensions.tables import TableExtension
 
-            from .markdown_ext import (BlockStartExtension, LinearTimeExtension, LineBreakExtension,
-                                       ListIndentExtension, MathExtension, MediaExtension, ObsidianExtension)
+            from .markdown_ext import (
+                BlockStartExtension,
+                LinearTimeExtension,
+                LineBreakExtension,
+                ListIndentExtension,
+                MathExtension,
+                MediaExtension,
+                ObsidianExtension,
+            )
 
             extensions = [
                 TableExtension(),

@@ -9,10 +9,10 @@ import time
 from collections.abc import Iterable
 
 from ..errors import SourceError
-from ..parse.questions import Question
-from ..sources.settings import PATTERN_TIMEOUT, TopicRule
 from ..names import anki_tag, path_tag
+from ..parse.questions import Question
 from ..parse.syntax import blank_fenced, math_and_code_spans
+from ..sources.settings import PATTERN_TIMEOUT, TopicRule
 
 # A tag as Obsidian writes one: `#` after a space or the line's start (not C#, a URL's #part, {#id}, &#38;),
 # then letters, digits, `_`, `-` and `/`, at least one of them no digit.

@@ -24,8 +24,8 @@ from markdown.blockprocessors import BlockQuoteProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from ..media import IMAGE_SUFFIXES
 from ...parse.syntax import math_and_code_spans
+from ..media import IMAGE_SUFFIXES
 
 IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
 
