@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print("rerun:", shlex.join([PY, *sys.argv]))
-    from deckgen.render.decks import PARALLEL_MIN
+    from deckgen.render.pool import PARALLEL_MIN
 
     answers = [answer(i) for i in range(args.questions)]
     if sum(map(len, answers)) >= PARALLEL_MIN:

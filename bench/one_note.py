@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=list(SHAPES), help="time only these shapes")
     args = parser.parse_args()
     print("rerun:", shlex.join([PY, *sys.argv]))
-    from deckgen.render.decks import TIME_LIMIT
+    from deckgen.render.renderer import TIME_LIMIT
 
     work = Path(tempfile.mkdtemp(prefix="deckgen-one-note-"))
     shapes = args.only or list(SHAPES)

@@ -90,7 +90,7 @@ def test_bad_input_is_an_error_that_changes_nothing(project, name):
 def test_a_text_nested_too_deeply_to_render_is_an_error_that_changes_nothing(project, monkeypatch):
     """Python-Markdown before 3.11.4 ran out of stack on deep nesting (400 list levels); newer releases stop nesting
     by themselves. Where it still runs out, the build names the text and writes nothing."""
-    from deckgen.render import decks as render
+    from deckgen.render import renderer as render
 
     original = render.MarkdownRenderer.render
 

@@ -6,11 +6,12 @@ import time
 
 import pygments.formatters.html
 from click.testing import CliRunner
-from conftest import record_of, write_deck
 
 from deckgen import build_decks
 from deckgen.cli import main
 from deckgen.render import cache as render_cache
+
+from conftest import record_of, write_deck
 
 T = int(time.time()) - 3600  # before the edits made in Anki below, as in real use
 DECK = "Fingerprints"

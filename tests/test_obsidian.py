@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import another_machine, png, record_of
 
 from deckgen import build_decks
 from deckgen.cli import main
+
+from conftest import another_machine, png, record_of
 
 FRONT = "---\ntags: [course/ml, exam]\naliases: [ML]\ncssclasses: wide\n---\n"
 VAULT = {

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from deckgen.render.media import MediaResolver
-from deckgen.render.decks import MAY_LINK_RE, MarkdownRenderer
+from deckgen.render.renderer import MAY_LINK_RE, MarkdownRenderer
 
 def renderer_here() -> MarkdownRenderer:
     return MarkdownRenderer(MediaResolver(Path(".")))
@@ -96,3 +96,25 @@ def test_line_ends_become_breaks_just_as_python_markdowns_nl2br_made_them(pieces
 
     text = "".join(pieces)
     assert made(ext.LineBreakExtension()) == made(Nl2BrExtension())
+
+
+def test_the_linear_time_processors_take_python_markdowns_own_places():
+    """They replace Python-Markdown's link processors, table and heading tests at the priorities it gives its
+    own (written down in `linear_time.LINKS`): a Python-Markdown that moved them would fail here, not on cards."""
+    import markdown
+    from markdown.extensions.tables import TableExtension
+
+    from deckgen.render.markdown_ext import LinearTimeExtension
+    from deckgen.render.markdown_ext.linear_time import LINKS
+
+    def order(registry, names):
+        return sorted(names, key=registry.get_index_for_name)
+
+    plain = markdown.Markdown(extensions=[TableExtension()])
+    linear = markdown.Markdown(extensions=[TableExtension(), LinearTimeExtension()])
+    inline = [name for name in ("backtick", "escape", *LINKS, "autolink", "html", "em_strong")]
+    blocks = ["empty", "indent", "code", "table", "hashheader", "setextheader", "hr", "paragraph"]
+    assert order(linear.inlinePatterns, inline) == order(plain.inlinePatterns, inline)
+    assert order(linear.parser.blockprocessors, blocks) == order(plain.parser.blockprocessors, blocks)
+    assert all(type(linear.inlinePatterns[name]) is faster for name, (_, faster, _, _) in LINKS.items())
+    assert type(linear.parser.blockprocessors["table"]).__module__ == "deckgen.render.markdown_ext.linear_time"

@@ -7,8 +7,8 @@ import shutil
 
 from deckgen.render.cache import cache_path
 from deckgen import build_decks
-from deckgen.render import decks as render
-from deckgen.render.decks import MarkdownRenderer
+from deckgen.render import pool as render
+from deckgen.render.renderer import MarkdownRenderer
 
 from conftest import write_deck
 

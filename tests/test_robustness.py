@@ -180,20 +180,20 @@ def test_a_build_leaves_no_thread_process_or_signal_handler_in_the_callers_proce
     import signal
     import threading
 
-    from deckgen.render import decks as render
-    from deckgen.render import time_limit
+    from deckgen.render import pool, time_limit
+    from deckgen.render.renderer import TIME_LIMIT_FROM
 
     time_limit.stop_watching()  # another test's
     armed = []
     arm = time_limit._WATCHDOG.arm
     monkeypatch.setattr(time_limit._WATCHDOG, "arm", lambda seconds: armed.append(seconds) or arm(seconds))
     if parallel:
-        monkeypatch.setattr(render, "PARALLEL_MIN", 0)
+        monkeypatch.setattr(pool, "PARALLEL_MIN", 0)
         monkeypatch.setattr(os, "cpu_count", lambda: 2)
     before = set(threading.enumerate())
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     children = _children()
-    answer = "Words and more words. " * (render.TIME_LIMIT_FROM // 20 + 1)  # long enough to render under a limit
+    answer = "Words and more words. " * (TIME_LIMIT_FROM // 20 + 1)  # long enough to render under a limit
     write_deck(tmp_path / "src", "deck", f"### A long one?\n{answer}\n" + "".join(
         f"### Question {i}?\nAnswer {i}.\n" for i in range(300)))
     build_decks(tmp_path / "src", tmp_path / "out")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen.cli import main
 from deckgen.render.media import MediaResolver
-from deckgen.render.decks import MarkdownRenderer
+from deckgen.render.renderer import MarkdownRenderer
 from deckgen.render.sanitize import UNSAFE_TEX, kind_of
 
 from conftest import AnkiProfile
@@ -244,7 +244,7 @@ def test_what_the_cleaning_looks_for_is_found_in_linear_time(name, tmp_path):
     import subprocess
     import sys
 
-    script = ("import sys; from pathlib import Path; from deckgen.render.decks import MarkdownRenderer; "
+    script = ("import sys; from pathlib import Path; from deckgen.render.renderer import MarkdownRenderer; "
               "from deckgen.render.media import MediaResolver; r = MarkdownRenderer(MediaResolver(Path('.'))); "
               "t = sys.stdin.read(); [r.render(t, inline=i) for i in (False, True)]")
     subprocess.run([sys.executable, "-c", script], input=CLEANING_STALLS[name], text=True, check=True, timeout=30,

@@ -260,7 +260,7 @@ def test_pathological_markdown_renders_about_as_fast_as_ordinary_markdown(tmp_pa
     A generous bound, not a benchmark (bench/pathological.py times them properly): it only
     has to tell linear from quadratic.
     """
-    from deckgen.render.decks import MarkdownRenderer
+    from deckgen.render.renderer import MarkdownRenderer
 
     renderer = MarkdownRenderer(MediaResolver(tmp_path))
     text = PATHOLOGICAL[name]
@@ -278,7 +278,7 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
         tmp_path, monkeypatch):
     import sqlite3
 
-    from deckgen.render import decks as render
+    from deckgen.render import renderer as render
 
     original = render.clean_html
 
@@ -553,7 +553,7 @@ def test_many_topic_patterns_each_just_under_the_limit_do_not_stall_a_build(tmp_
 
 def test_code_that_shows_tex_keeps_its_commands(tmp_path):
     """MathJax skips <pre> and <code>: a LaTeX sample there keeps its \\href as written, and is no warning."""
-    from deckgen.render.decks import MarkdownRenderer
+    from deckgen.render.renderer import MarkdownRenderer
 
     renderer = MarkdownRenderer(MediaResolver(tmp_path))
     shown = renderer.render("Write `\\href{https://x.org}{x}`:\n\n```latex\n\\url{https://x.org}\n```\n",

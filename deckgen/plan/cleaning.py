@@ -6,27 +6,19 @@ from __future__ import annotations
 
 import re
 
-from ..render.decks import RenderedText
+from ..render.renderer import RenderedText
 from ..render.sanitize import SYNTAX, UNSAFE, kind_of
 
 CLEANING = 3
 """The render version from which every field is cleaned by one allowlist (deckgen 0.3): a note delivered by an
 earlier one whose HTML differs from today's, and held what the cleaning now removes (`held_before`: maybe
 script), is delivered again by the next build, without --rerender (an upgrade's one re-stamp, on purpose)."""
-
-
 # What deckgen 0.2 cleaned (its `sanitize`), to tell which of today's removals its packages held: it cleaned a
 # text's HTML only where its Markdown (tabs and line ends taken out) held one of these; it broke these MathJax
 # commands, as written; it removed a style holding these; it kept `id`, `name`, `class` and data: images.
 _CLEANED_BY_0_2 = re.compile(r"<[A-Za-z!/?]|&|script\s*:|data\s*:", re.IGNORECASE)
-
-
 _TEX_BROKEN_BY_0_2 = frozenset({"href", "url", "style", "class", "cssId", "data", "csname"})
-
-
 _STYLE_REMOVED_BY_0_2 = re.compile(r"expression\s*\(|url\s*\(|javascript:|@import|behavior\s*:", re.IGNORECASE)
-
-
 _ID_KEPT_BY_0_2 = re.compile(r' id="dg-(?!fn:|fnref:)')
 
 

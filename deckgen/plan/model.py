@@ -18,11 +18,7 @@ from ..render.decks import RenderedDeck
 from ..render.media import MediaRef
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
-
-
 REMOVED_TAG = "deckgen::removed"
-
-
 REMOVED_SUBDECK = "Removed"
 
 

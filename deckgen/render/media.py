@@ -228,3 +228,16 @@ def problem_message(ref: MediaRef, size_limit: int = DEFAULT_SIZE_LIMIT, elsewhe
            "relative to this file" if absolute else
            "only files inside the notes folder are put into a package: copy the image into it")
     return f"image outside the notes folder, not included: {ref.src} points to {ref.path}; {how}"
+
+
+class Images:
+    """Where the images of the text being rendered are looked up, and those met: given to
+    `markdown_ext.MediaExtension` when it is made; its renderer sets `folder` before each text and reads `found`
+    after it."""
+
+    def __init__(self, resolver: MediaResolver) -> None:
+        self.resolver = resolver
+        """Decides what may be bundled (see `media`)."""
+        self.folder = Path(".")
+        """Where the text's relative paths start."""
+        self.found: list[MediaRef] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 from markdown import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from ..media import REMOTE, MediaResolver, not_included_html
+from ..media import REMOTE, Images, MediaResolver, not_included_html
 
 WIDTH_RE = re.compile(r"^(.*?)\|\s*(\d{1,4})(?:\s*x\s*(\d{1,4}))?\s*$", re.DOTALL)
 
@@ -19,8 +19,12 @@ class MediaRewriter(Treeprocessor):
     Two `img.png` from different folders get different names, and a changed
     image gets a new name, so Anki picks it up. An image that is not bundled
     (outside the notes, not an image, missing: see `media`) becomes its alt
-    text with a mark. Each image met is recorded in `md.deckgen_media`.
+    text with a mark. Each image met is recorded in `images.found`.
     """
+
+    def __init__(self, md, images: Images) -> None:
+        super().__init__(md)
+        self.images = images
 
     def run(self, root) -> None:
         if next(root.iter("img"), None) is None:
@@ -37,10 +41,10 @@ class MediaRewriter(Treeprocessor):
             img.set("width", sized.group(2))
             if sized.group(3):
                 img.set("height", sized.group(3))
-        ref = self.md.deckgen_resolver.resolve(img.get("src", ""), self.md.deckgen_folder)
+        ref = self.images.resolver.resolve(img.get("src", ""), self.images.folder)
         if ref is None:
             return  # a data: URL, for the sanitizer to judge
-        self.md.deckgen_media.append(ref)
+        self.images.found.append(ref)
         if ref.name or ref.problem == REMOTE:
             img.set("src", ref.name or ref.src)  # its media name; an http(s) image stays where it is
             return
@@ -54,17 +58,16 @@ class MediaRewriter(Treeprocessor):
 
 
 class MediaExtension(Extension):
-    """Rewrite local images to media names (see `MediaRewriter`).
+    """Rewrite local images to media names (see `MediaRewriter`), as `images` (see `media.Images`) says: by
+    default none bundled, relative paths starting at the current folder."""
 
-    `md.deckgen_resolver` decides what may be bundled; `md.deckgen_folder` is where relative paths start.
-    """
+    def __init__(self, images: Images | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.images = images or Images(MediaResolver(Path(".")))
 
     def extendMarkdown(self, md) -> None:
         md.registerExtension(self)
-        self.md = md
-        md.deckgen_folder, md.deckgen_resolver = Path("."), MediaResolver(Path("."))
-        md.deckgen_media = []
-        md.treeprocessors.register(MediaRewriter(md), "deckgen_media", 1)
+        md.treeprocessors.register(MediaRewriter(md, self.images), "deckgen_media", 1)
 
     def reset(self) -> None:
-        self.md.deckgen_media = []
+        self.images.found = []

@@ -7,10 +7,14 @@ rest of a block at each line: notes from anywhere must not stall a build.
 
 from __future__ import annotations
 
-import functools
 import re
 
 from markdown import Extension
+from markdown.blockprocessors import HashHeaderProcessor
+from markdown.extensions.tables import TableProcessor
+from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, REFERENCE_RE, ImageInlineProcessor,
+                                     ImageReferenceInlineProcessor, LinkInlineProcessor, ReferenceInlineProcessor,
+                                     ShortImageReferenceInlineProcessor, ShortReferenceInlineProcessor)
 from markdown.preprocessors import Preprocessor
 
 BRACKET_RE = re.compile(r"[\[\]]")
@@ -50,13 +54,17 @@ class _LinearBrackets:
 
     SCAN = 512  # characters looked at first for a `]` with no `[` before it: most links close soon
 
+    def __init__(self, pattern: str, md, brackets: _BracketIndex) -> None:
+        super().__init__(pattern, md)
+        self.brackets = brackets
+
     def getText(self, data: str, index: int) -> tuple[str, int, bool]:
         end = data.find("]", index, index + self.SCAN)
         if end != -1 and "[" not in data[index:end]:
             return data[index:end], end + 1, True
         if data[index - 1:index] != "[":
             return super().getText(data, index)
-        end = self.md.deckgen_brackets.close(data, index - 1)
+        end = self.brackets.close(data, index - 1)
         if end is None:
             return "", len(data), False  # unclosed: every caller then declines the match
         return data[index:end - 1], end, True
@@ -65,6 +73,12 @@ class _LinearBrackets:
         if data.find(")", index) == -1 and data.find("'", index) == -1 and data.find('"', index) == -1:
             return "", None, index, False  # nothing could close it: no need to read to the end
         return super().getLink(data, index)
+
+
+class _Angles:
+    """Whether `_HideUnclosedAngles` hid any `<` in the text being rendered, for `_ShowUnclosedAngles`."""
+
+    hidden = False
 
 
 class _HideUnclosedAngles(Preprocessor):
@@ -76,28 +90,36 @@ class _HideUnclosedAngles(Preprocessor):
     it changes nothing but the time.
     """
 
+    def __init__(self, md, angles: _Angles) -> None:
+        super().__init__(md)
+        self.angles = angles
+
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
         tail = text.rfind(">") + 1
         if "<" not in text[tail:] or HIDDEN_ANGLE in text:
             return lines
-        self.md.deckgen_hidden_angles = True
+        self.angles.hidden = True
         return (text[:tail] + text[tail:].replace("<", HIDDEN_ANGLE)).split("\n")
 
 
 class _ShowUnclosedAngles(Preprocessor):
+    def __init__(self, md, angles: _Angles) -> None:
+        super().__init__(md)
+        self.angles = angles
+
     def run(self, lines: list[str]) -> list[str]:
-        if not self.md.deckgen_hidden_angles:
+        if not self.angles.hidden:
             return lines
-        self.md.deckgen_hidden_angles = False
+        self.angles.hidden = False
         stash = self.md.htmlStash.rawHtmlBlocks
         stash[:] = [block.replace(HIDDEN_ANGLE, "<") if isinstance(block, str) else block for block in stash]
         return [line.replace(HIDDEN_ANGLE, "<") for line in lines]
 
 
-class _QuickTableTest:
-    """The table processor's test, which splits the whole rest of a block into rows each time it is asked
-    (once a line, on a block of headings or rules): a first line without `|` starts no table."""
+class _QuickTable(TableProcessor):
+    """The table processor, whose test splits the whole rest of a block into rows each time it is asked (once
+    a line, on a block of headings or rules): a first line without `|` starts no table."""
 
     def test(self, parent, block: str) -> bool:
         if "|" not in block[:block.find("\n")] if "\n" in block else "|" not in block:
@@ -105,36 +127,63 @@ class _QuickTableTest:
         return super().test(parent, block)
 
 
-class _QuickHashHeaderTest:
-    """The heading processor's test, which searches the whole rest of a block with a regular expression
-    each time it is asked (once a line, on a block of rules): a block without `#` holds no heading."""
+class _QuickHashHeader(HashHeaderProcessor):
+    """The heading processor, whose test searches the whole rest of a block with a regular expression each
+    time it is asked (once a line, on a block of rules): a block without `#` holds no heading."""
 
     def test(self, parent, block: str) -> bool:
         return "#" in block and super().test(parent, block)
 
 
+class _Reference(_LinearBrackets, ReferenceInlineProcessor):
+    pass
+
+
+class _Link(_LinearBrackets, LinkInlineProcessor):
+    pass
+
+
+class _Image(_LinearBrackets, ImageInlineProcessor):
+    pass
+
+
+class _ImageReference(_LinearBrackets, ImageReferenceInlineProcessor):
+    pass
+
+
+class _ShortReference(_LinearBrackets, ShortReferenceInlineProcessor):
+    pass
+
+
+class _ShortImageReference(_LinearBrackets, ShortImageReferenceInlineProcessor):
+    pass
+
+
+# Python-Markdown's link processors, with their patterns and priorities (`markdown.inlinepatterns`'s
+# `build_inlinepatterns`), each with the one that finds the same in linear time.
+LINKS = {"reference": (ReferenceInlineProcessor, _Reference, REFERENCE_RE, 170),
+         "link": (LinkInlineProcessor, _Link, LINK_RE, 160),
+         "image_link": (ImageInlineProcessor, _Image, IMAGE_LINK_RE, 150),
+         "image_reference": (ImageReferenceInlineProcessor, _ImageReference, IMAGE_REFERENCE_RE, 140),
+         "short_reference": (ShortReferenceInlineProcessor, _ShortReference, REFERENCE_RE, 130),
+         "short_image_ref": (ShortImageReferenceInlineProcessor, _ShortImageReference, IMAGE_REFERENCE_RE, 125)}
+
+
 class LinearTimeExtension(Extension):
     """Links, images, references, raw HTML and tables found in time linear in the text, with the very
-    same results."""
-
-    PROCESSORS = ("reference", "link", "image_link", "image_reference", "short_reference", "short_image_ref")
+    same results: Python-Markdown's processors replaced by subclasses that find the same faster, at the
+    same places (an extension's own processor of that name is left as it is)."""
 
     def extendMarkdown(self, md) -> None:
-        md.deckgen_brackets, md.deckgen_hidden_angles = _BracketIndex(), False
-        for name in self.PROCESSORS:
-            if name in md.inlinePatterns:
-                processor = md.inlinePatterns[name]
-                processor.__class__ = _faster(_LinearBrackets, type(processor))
-        for name, mixin in (("table", _QuickTableTest), ("hashheader", _QuickHashHeaderTest)):
-            if name in md.parser.blockprocessors:
-                processor = md.parser.blockprocessors[name]
-                processor.__class__ = _faster(mixin, type(processor))
+        brackets, angles = _BracketIndex(), _Angles()
+        for name, (base, faster, pattern, priority) in LINKS.items():
+            if type(md.inlinePatterns[name]) is base if name in md.inlinePatterns else False:
+                md.inlinePatterns.register(faster(pattern, md, brackets), name, priority)
+        blocks = md.parser.blockprocessors
+        if "table" in blocks and type(blocks["table"]) is TableProcessor:  # the tables extension's, at its place
+            blocks.register(_QuickTable(md.parser, blocks["table"].config), "table", 75)
+        if "hashheader" in blocks and type(blocks["hashheader"]) is HashHeaderProcessor:
+            blocks.register(_QuickHashHeader(md.parser), "hashheader", 70)
         # Around Python-Markdown's raw HTML blocks (20), after fenced code is stashed (25).
-        md.preprocessors.register(_HideUnclosedAngles(md), "deckgen_hide_angles", 20.5)
-        md.preprocessors.register(_ShowUnclosedAngles(md), "deckgen_show_angles", 19.5)
-
-
-@functools.cache
-def _faster(mixin: type, cls: type) -> type:
-    """`cls` with some methods of `mixin` in front: the same results, found faster."""
-    return type(f"{mixin.__name__.strip('_')}{cls.__name__}", (mixin, cls), {})
+        md.preprocessors.register(_HideUnclosedAngles(md, angles), "deckgen_hide_angles", 20.5)
+        md.preprocessors.register(_ShowUnclosedAngles(md, angles), "deckgen_show_angles", 19.5)
