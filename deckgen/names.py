@@ -7,9 +7,10 @@ tags, from sections, settings, front matter or the record, made harmless.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
+
+from .hashing import digest
 
 TAG_SEPARATOR = "::"
 TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
@@ -47,7 +48,7 @@ def slugify(text: str) -> str:
 
 def default_slug(stem: str) -> str:
     """The slug of a deck file's name; a name with no ASCII letters or digits gets one from its hash."""
-    return slugify(stem) or "deck-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
+    return slugify(stem) or "deck-" + digest(stem, length=8)
 
 
 def package_file_name(key: str, version: str) -> str:

@@ -16,9 +16,10 @@ output folder too (`build/`): nothing deckgen trusts lives in either.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
+
+from .hashing import digest
 
 STATE_ENV, CACHE_ENV = "DECKGEN_STATE_DIR", "DECKGEN_CACHE_DIR"
 OUTPUT_MARKER = ".deckgen-output"
@@ -49,7 +50,7 @@ def _folder(variable: str, kind: str) -> Path:
 
 def library_tag(root: Path) -> str:
     """A short name for the library `root` (resolved): its files in the state and cache folders are named by it."""
-    return hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return digest(str(root.resolve()), length=12)
 
 
 def output_folder(folder: Path) -> Path:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import stat
 from pathlib import Path
+
+from .hashing import stream
 
 KIB, MIB = 1024, 1024 * 1024
 # The most read of each kind of file; a larger one is refused, naming it.
@@ -54,7 +55,7 @@ def read_regular(path: Path, limit: int) -> bytes:
 
 def regular_digest(path: Path) -> str:
     """The SHA-256 of the regular file `path` (see `open_regular`), read in pieces."""
-    digest = hashlib.sha256()
+    digest = stream()
     with open_regular(path) as file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)

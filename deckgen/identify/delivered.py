@@ -33,7 +33,6 @@ removes it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from typing import BinaryIO
 import msgspec
 
 from ..errors import SourceError
+from ..hashing import digest
 from ..places import LEGACY_DELIVERED_PREFIX, library_tag, same_path, state_folder
 from ..reading import RECORD_LIMIT, open_regular, regular_digest
 from .record import DeckRecord, NoteRecord, NoteTypeRecord, parse_record
@@ -182,8 +182,8 @@ def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, r
     import shutil
 
     versions = {key: dict(value) for key, value in (previous.versions if previous else {}).items()}
-    for package, version, digest in written:
-        versions.setdefault(package, {})[version] = digest
+    for package, version, content in written:
+        versions.setdefault(package, {})[version] = content
     files = {**(previous.packages if previous else {}), **packages}
     header = _Header(deckgen_delivered=FORMAT, library=str(root.resolve()), versions=versions, namespace=namespace,
                      packages=dict(sorted(files.items())))
@@ -194,7 +194,4 @@ def write_delivered_to(file: BinaryIO, previous: Delivered | None, root: Path, r
 
 def content_digest(parts: Iterable[str]) -> str:
     """A digest of a package's content, from the parts that make it (each free of newlines)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8") + b"\n")
-    return digest.hexdigest()[:16]
+    return digest("".join(part + "\n" for part in parts), length=16)

@@ -15,11 +15,12 @@ note whose question was removed from the source).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..hashing import digest
 
 # Derived once from "deckgen <kind> note type" and frozen: never recompute or change them.
 BASIC_MODEL_ID = 1834113584
@@ -215,7 +216,7 @@ class NoteType:
         """Hash of everything Anki stores for the note type."""
         payload = json.dumps([self.model_id, self.name, self.fields, self.templates, self.css, self.cloze],
                              sort_keys=True)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+        return digest(payload, length=16)
 
 
 BASIC = NoteType(

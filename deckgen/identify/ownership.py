@@ -38,8 +38,9 @@ from pathlib import Path
 
 import msgspec
 
+from ..hashing import raw_digest
 from ..parse.syntax import question_key
-from .ids import note_guid, stable_hash
+from .ids import note_guid
 from .record import IdentityRecord, NoteRecord
 
 OCCURRENCES = 8  # identical questions of one deck minted before `minted` was recorded: the 1st to 8th are found
@@ -108,7 +109,7 @@ def _slugs_of_0_1(record: IdentityRecord, note: NoteRecord, models: set[int]) ->
 
 def _guid_of_0_1(slug: str, kind: str, text: str, occurrence: int) -> str:
     """deckgen 0.1's GUID of a new note (its `identity.new_guid`)."""
-    return base64.b32encode(stable_hash(kind, slug, text, str(occurrence))[:10]).decode("ascii").lower()
+    return base64.b32encode(raw_digest(kind, slug, text, str(occurrence))[:10]).decode("ascii").lower()
 
 
 def minted_in_history(root: Path, record_path: Path, record: IdentityRecord, namespace: str | None,

@@ -10,10 +10,10 @@ without loading Markdown or genanki. Only the standard library is used here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from ..hashing import stream
 from ..places import cache_folder, library_tag, output_folder
 from ..reading import MARKDOWN_LIMIT, read_target
 from ..render import cache as render_cache
@@ -49,7 +49,8 @@ def _written_fingerprint(library: Library, media: list[str]) -> str:
 
 
 def _hash(start: str, files: list[Path]) -> str:
-    digest = hashlib.sha256(start.encode("utf-8"))
+    digest = stream()
+    digest.update(start.encode("utf-8"))
     for path in files:
         digest.update(str(path).encode("utf-8") + b"\0")
         try:

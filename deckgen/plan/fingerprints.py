@@ -4,9 +4,9 @@ hash of the HTML a package delivered, which tells what `--rerender` would change
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
+from ..hashing import digest
 from ..render.media import MediaRef
 
 FINGERPRINT_FORMAT = 1
@@ -19,14 +19,13 @@ def author_fingerprint(question: str, answer: str, sections: Sequence[str], tags
     # \x1e and \x1f cannot occur in any of the parts (sources with control characters are refused).
     parts = (str(FINGERPRINT_FORMAT), question, answer, "\x1f".join(sections), "\x1f".join(tags), cards,
              source_file, "\x1f".join(sorted(ref.digest for ref in media)))
-    return short_hash("\x1e".join(parts))
+    return digest("\x1e".join(parts), length=16)
 
 
 def html_hash(fields: Sequence[str], tags: Sequence[str]) -> str:
     """Hash of a note's fields and tags as a package delivers them, less its source line (deckgen 0.1's
     fingerprint, kept the same so that its records say what their packages delivered)."""
-    return short_hash("\x1f".join(fields) + "\x1e" + " ".join(tags))  # \x1f cannot occur in a field
+    return digest("\x1f".join(fields) + "\x1e" + " ".join(tags), length=16)  # \x1f cannot occur in a field
 
 
-def short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+

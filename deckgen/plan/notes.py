@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from ..errors import Diagnostic
+from ..hashing import digest
 from ..identify.delivered import Delivered
 from ..identify.note_type_guard import REPLACED_TAG, DeckNoteType, fresh_start_warning, note_type_of_record
 from ..identify.note_types import NoteType
@@ -22,7 +23,7 @@ from ..render.card_html import REMOVED_STATUS, REPLACED_STATUS, source_field
 from ..render.decks import RenderedDeck, RenderedNote, RenderedTombstone, note_media
 from ..render.media import MediaRef
 from .cleaning import CLEANING, held_before
-from .fingerprints import author_fingerprint, html_hash, short_hash
+from .fingerprints import author_fingerprint, html_hash
 from .lint import cloze_warnings, moved_warnings, restored_warning
 from .model import REMOVED_SUBDECK, REMOVED_TAG, NoteChange, PackageNote
 
@@ -126,7 +127,7 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
         _plan_note(note, context, planned)
     for tombstone in deck.tombstones:
         _plan_tombstone(tombstone, context, planned)
-    description = short_hash(deck.identified.parsed.description)
+    description = digest(deck.identified.parsed.description, length=16)
     if old_deck is not None and old_deck.name != name:
         planned.diagnostics.append(Diagnostic(source.path, 0, (
             f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
+from ..hashing import digest
 from ..places import cache_folder, library_tag
 from ..sources.library import Library
 
@@ -42,7 +42,7 @@ class RenderCache:
 
     def __init__(self, path: Path | None, salt: str):
         self.path = path
-        self.salt = hashlib.sha256(f"{salt}|{code_signature()}".encode()).hexdigest()
+        self.salt = digest(f"{salt}|{code_signature()}")
         self.new: dict[str, Entry] = {}
         self.used: set[str] = set()
         self._stored: dict[str, Entry] = {}
@@ -119,7 +119,7 @@ def cache_path(root: Path) -> Path:
 
 
 def cache_key(folder: str, text: str, inline: bool) -> str:
-    return hashlib.sha256(f"{folder}\x1f{'1' if inline else '0'}\x1f{text}".encode("utf-8")).hexdigest()
+    return digest(folder, "1" if inline else "0", text)
 
 
 @functools.cache

@@ -13,7 +13,6 @@ its bytes are still the ones checked here.
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import os
 import re
@@ -24,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from ..errors import DeckgenError
+from ..hashing import digest as content_hash
 from ..reading import read_regular
 from ..sources.settings import DEFAULTS
 
@@ -170,7 +170,7 @@ class MediaResolver:
         kind = image_type(data)
         if kind is None:
             return MediaRef("", str(path), problem=NOT_IMAGE, size=len(data))
-        digest = hashlib.sha256(data).hexdigest()
+        digest = content_hash(data)
         suffix = path.suffix.lower() if path.suffix.lower() in IMAGE_SUFFIXES else kind
         return MediaRef("", str(path), name=f"{NAME_PREFIX}{digest[:16]}{suffix}", digest=digest, size=len(data))
 
@@ -185,7 +185,7 @@ def read_checked(ref: MediaRef) -> bytes:
         data = read_regular(Path(ref.path), ref.size)
     except OSError:
         raise MediaChanged(ref) from None
-    if hashlib.sha256(data).hexdigest() != ref.digest:
+    if content_hash(data) != ref.digest:
         raise MediaChanged(ref)
     return data
 
