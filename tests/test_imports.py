@@ -117,3 +117,13 @@ def test_check_and_diff_never_load_genanki(tmp_path):
         out = subprocess.run([sys.executable, "-c", code, command, str(src), "-o", str(tmp_path / "out2")],
                              capture_output=True, text=True, check=True)
         assert out.stdout.splitlines()[-1] == "False True", (command, out.stdout, out.stderr)
+
+
+def test_the_library_is_walked_in_one_place():
+    """One walk (`sources.library.walk`) for the decks and for the images Obsidian finds by name: a second one
+    would have rules of its own (one left out hidden folders, another did not)."""
+    walkers = sorted(module_name(path) for path in PACKAGE.rglob("*.py")
+                     if any(isinstance(node, ast.Attribute) and node.attr in ("walk", "scandir", "listdir")
+                            and isinstance(node.value, ast.Name) and node.value.id == "os"
+                            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert walkers == ["sources.library"]

@@ -25,6 +25,7 @@ import msgspec
 from ..errors import DeckgenError
 from ..hashing import digest as content_hash
 from ..reading import read_regular
+from ..sources.library import walk
 from ..sources.settings import DEFAULTS
 
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -106,10 +107,9 @@ class MediaResolver:
         """The files inside the root (outside hidden folders) of this name, ignoring case."""
         if self._names is None:
             self._names = {}
-            for folder, subfolders, files in os.walk(self.root):
-                subfolders[:] = [sub for sub in subfolders if not sub.startswith(".")]
-                for file in files:
-                    self._names.setdefault(file.casefold(), []).append(Path(folder) / file)
+            for folder in walk(self.root):
+                for file in folder.files:
+                    self._names.setdefault(file.casefold(), []).append(folder.path / file)
         return self._names.get(name, [])
 
     def _found_as_obsidian_does(self, relative: str) -> Path | None:

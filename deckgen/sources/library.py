@@ -165,12 +165,12 @@ def library_root(start: Path) -> Path | None:
     return None
 
 
-def _skipped(folder: Path, files: list[str], subfolders: list[str]) -> Diagnostic | None:
+def _skipped(folder: Path, names: list[str]) -> Diagnostic | None:
     """Why the walk leaves out a sub-folder it has just listed (the names in it), if it does."""
-    if is_output_folder(folder, files, subfolders):
+    if is_output_folder(folder, names):
         return Diagnostic(folder, 0, "skipped: a folder deckgen has built into (its packages and changelogs are no "
                                      "notes)", "note", "output-folder")
-    if (RECORD_FOLDER in subfolders or LIBRARY_SETTINGS in files) and _is_library(folder):
+    if (RECORD_FOLDER in names or LIBRARY_SETTINGS in names) and _is_library(folder):
         return Diagnostic(folder, 0, "skipped: a library of its own (it has its own identity record or namespace), "
                                      "built by itself", "note", "sub-library")
     return None
@@ -202,6 +202,29 @@ def _legacy_record(deck: Path) -> Path:
     return deck.with_name(deck.stem + LEGACY_RECORD_SUFFIX)
 
 
+@dataclass
+class Folder:
+    """One folder as `walk` lists it."""
+
+    path: Path
+    subfolders: list[str]
+    """Its sub-folders to walk into, sorted, hidden ones (a name starting with `.`) left out: remove a name to
+    leave that one out too."""
+    files: list[str]
+    """Its files, sorted, hidden ones left out."""
+    names: list[str]
+    """Every name in it, hidden ones too (the output folder's marker, the record's folder)."""
+
+
+def walk(root: Path) -> Iterator[Folder]:
+    """The one walk of a library's folders, top down: the decks' (see `find_library`), and the images Obsidian
+    would find by their bare name (see `media`)."""
+    for folder, subfolders, files in os.walk(root):
+        names = subfolders + files
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        yield Folder(Path(folder), subfolders, sorted(name for name in files if not name.startswith(".")), names)
+
+
 def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostics: list[Diagnostic]
           ) -> tuple[list[tuple[Path, DeckDefaults]], list[Path], list[Path]]:
     """Deck files (each with the defaults the folders above it set), deckgen 0.1 identity files, and the
@@ -213,9 +236,9 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
     include = _spec(settings.include)
     rules = {root: (settings.defaults, [(root, _spec(settings.exclude))] if settings.exclude else [])}
     decks, legacy, settings_files = [], [], []
-    for folder, subfolders, files in os.walk(root):
-        here = Path(folder)
-        skipped = _skipped(here, files, subfolders) if here != root else None
+    for folder in walk(root):
+        here, subfolders = folder.path, folder.subfolders
+        skipped = _skipped(here, folder.names) if here != root else None
         if skipped is not None:
             diagnostics.append(skipped)
             subfolders[:] = []
@@ -235,18 +258,16 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
                 if folder_settings.exclude:
                     excludes = [*excludes, (here, _spec(folder_settings.exclude))]
         kept = []
-        for name in sorted(subfolders):
+        for name in subfolders:
             path = here / name
-            if name.startswith(".") or (excluded is not None and Path(os.path.realpath(path)) == excluded) \
+            if (excluded is not None and Path(os.path.realpath(path)) == excluded) \
                     or _excluded(path, excludes, folder=True):
                 continue
             kept.append(name)
             rules[path] = (defaults, excludes)
         subfolders[:] = kept
-        for name in sorted(files):
+        for name in folder.files:
             path = here / name
-            if name.startswith("."):
-                continue
             if name.endswith(LEGACY_RECORD_SUFFIX):
                 legacy.append(path)
             elif name.endswith(".md") and path.is_file() and not _excluded(path, excludes) and (
