@@ -20,7 +20,7 @@ import click
 from .errors import BuildError, DeckgenError, Diagnostic
 from .output.staging import atomic_write
 from .output.stamp import last_build
-from .places import output_folder
+from .places import output_folder, preview_path
 from .version import __version__
 
 SOURCE = click.argument("source", type=click.Path(path_type=Path), default=Path("source"))
@@ -188,7 +188,7 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
     import webbrowser
 
     from .build import plan_library
-    from .output.preview import preview_page, preview_path
+    from .output.preview import preview_page
 
     _run(lambda: output_folder(output), quiet=False)
     check = _run(lambda: plan_library(source, output=output), quiet=False)

@@ -3,15 +3,21 @@
 A cloned repository decides what its notes folder holds, and may commit its
 output folder too (`build/`): nothing deckgen trusts lives in either.
 
+Every path deckgen writes outside the notes folder is made here:
+
 - The **state folder** (per user: `~/.local/state/deckgen` on Linux, as
   platformdirs says for each platform; `DECKGEN_STATE_DIR` overrides it)
-  holds what this machine built and delivered, for each library (see
-  `delivered`): deleting an output folder loses none of it.
+  holds what this machine built and delivered, one file a library
+  (`delivered_path`, see `identify.delivered`): deleting an output folder
+  loses none of it.
 - The **cache folder** (`~/.cache/deckgen`; `DECKGEN_CACHE_DIR`) holds the
-  render cache and the build stamps (see `render_cache`, `stamp`): safe to
-  delete, only slower next time.
-- An **output folder** holds packages, changelogs and preview pages, and
-  `OUTPUT_MARKER`, so that a walk of the notes never reads it as notes.
+  render cache and the build stamps (`render_cache_path`, `stamp_path`; see
+  `render.cache`, `output.stamp`): safe to delete, only slower next time.
+- An **output folder** holds packages (`<key>-<version>.apkg`, see
+  `names.package_file_name`), changelogs (`changelog_path`), preview pages
+  (`preview_path`), and `OUTPUT_MARKER`, so that a walk of the notes never
+  reads it as notes; a library of deckgen 0.2 kept what it delivered there
+  too (`legacy_delivered_paths`).
 """
 
 from __future__ import annotations
@@ -89,3 +95,36 @@ def is_output_folder(folder: Path, names: list[str]) -> bool:
         name.startswith(LEGACY_DELIVERED_PREFIX) and name.endswith(".jsonl") for name in names) or (
         LEGACY_CACHE_FOLDER in names
         and any((folder / LEGACY_CACHE_FOLDER).glob(f"{LEGACY_STAMP_PREFIX}*.json")))
+
+
+def changelog_path(out_dir: Path, key: str) -> Path:
+    return out_dir / f"{key}.changelog.md"
+
+
+def preview_path(out_dir: Path, slug: str) -> Path:
+    return out_dir / f"{slug}-preview.html"
+
+
+def delivered_path(root: Path) -> Path:
+    """The file of what was built here from the library `root`."""
+    return delivered_folder() / f"{library_tag(root)}.jsonl"
+
+
+def delivered_folder() -> Path:
+    return state_folder() / "delivered"
+
+
+def legacy_delivered_paths(output: Path, root: Path) -> list[Path]:
+    """Where deckgen 0.2 kept this library's file in `output`, then before it, the one library's."""
+    return [output / f"{LEGACY_DELIVERED_PREFIX}-{library_tag(root)}.jsonl",
+            output / f"{LEGACY_DELIVERED_PREFIX}.jsonl"]
+
+
+def render_cache_path(root: Path) -> Path:
+    """The render cache of the library `root`, in the cache folder."""
+    return cache_folder() / f"render-{library_tag(root)}.sqlite"
+
+
+def stamp_path(scope: Path, out_dir: Path) -> Path:
+    """The stamp of the builds of a library's folder (or of one file, for a file's build) into `out_dir`."""
+    return cache_folder() / "stamps" / f"{library_tag(scope)}-{library_tag(out_dir)}.json"

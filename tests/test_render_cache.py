@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import shutil
 
-from deckgen.render.cache import cache_path
+from deckgen.places import render_cache_path as cache_path
 from deckgen import build_decks
 from deckgen.render import pool as render
 from deckgen.render.renderer import MarkdownRenderer

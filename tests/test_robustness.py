@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deckgen import build_decks
 from deckgen.cli import main
-from deckgen.identify.delivered import delivered_path
+from deckgen.places import delivered_path
 
 from conftest import AnkiProfile, record_of, record_path, write_deck
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deckgen.render.cache import cache_path
+from deckgen.places import render_cache_path as cache_path
 from deckgen import build_decks
 from deckgen.cli import main
 from conftest import AnkiProfile, another_machine, answer_all_due, png, record_of, record_path, reviews_by_card, write_deck
@@ -174,7 +174,7 @@ def test_the_record_of_deliveries_in_the_output_folder_is_read_once_and_moved_to
     """deckgen 0.2 kept it in the output folder (one file for each library; before that, one for one library)."""
     import json
 
-    from deckgen.identify.delivered import delivered_path
+    from deckgen.places import delivered_path
     from deckgen.places import library_tag
 
     library = Library(tmp_path, QUESTIONS)

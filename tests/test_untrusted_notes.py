@@ -307,7 +307,7 @@ def test_a_text_that_runs_past_its_time_limit_is_shown_as_plain_text_with_a_warn
     assert "<p>**Bold** &lt;b&gt;and&lt;/b&gt; &#91;sound:x.mp3] ".encode() in fields
     assert b"<br>\nsecond line</p>" in fields
     assert b"<em>short</em>" in fields  # the renderer works on after an interrupted text
-    from deckgen.render.cache import cache_path
+    from deckgen.places import render_cache_path as cache_path
 
     with sqlite3.connect(cache_path(notes)) as cache:
         kept = [html for (html,) in cache.execute("select html from entries")]

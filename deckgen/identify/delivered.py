@@ -43,7 +43,7 @@ import msgspec
 
 from ..errors import SourceError
 from ..hashing import digest
-from ..places import LEGACY_DELIVERED_PREFIX, library_tag, same_path, state_folder
+from ..places import LEGACY_DELIVERED_PREFIX, delivered_folder, delivered_path, legacy_delivered_paths, same_path
 from ..reading import RECORD_LIMIT, open_regular, regular_digest
 from .record import DeckRecord, NoteRecord, NoteTypeRecord, parse_record
 
@@ -95,20 +95,6 @@ class Delivered:
             return False
 
 
-def delivered_path(root: Path) -> Path:
-    """The file of what was built here from the library `root`."""
-    return _folder() / f"{library_tag(root)}.jsonl"
-
-
-def _folder() -> Path:
-    return state_folder() / "delivered"
-
-
-def _legacy_paths(output: Path, root: Path) -> list[Path]:
-    """Where deckgen 0.2 kept this library's file in `output`, then before it, the one library's."""
-    return [output / f"{LEGACY_DELIVERED_PREFIX}-{library_tag(root)}.jsonl", output / f"{LEGACY_DELIVERED_PREFIX}.jsonl"]
-
-
 def _header(path: Path, whole: bool = True) -> tuple[_Header, bytes] | None:
     """The file's header line, and (`whole`) the copy of the record after it; None for no readable file (never
     through a link, see `reading`)."""
@@ -126,7 +112,7 @@ def packages_of_others(output: Path, root: Path, namespace: str | None) -> dict[
     of the same namespace is this one, moved or copied: not another)."""
     found, library, folder = {}, str(root.resolve()), same_path(output)
     own = delivered_path(root)
-    for path in sorted(_folder().glob("*.jsonl")) if _folder().is_dir() else []:
+    for path in sorted(delivered_folder().glob("*.jsonl")) if delivered_folder().is_dir() else []:
         read = _header(path, whole=False) if path != own else None
         if read is not None and _other(read[0], library, namespace):
             found.update({key: read[0].library for file, (key, _) in read[0].packages.items()
@@ -149,7 +135,7 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None, now
     never the only copy of anything that matters). With no file in the state folder, deckgen 0.2's in `output`,
     whose times may not be later than `now` (a repository may have put it there: see `identity_file`)."""
     library = str(root.resolve())
-    legacy = [(path, read) for path in (_legacy_paths(output, root) if output is not None else [])
+    legacy = [(path, read) for path in (legacy_delivered_paths(output, root) if output is not None else [])
               if (read := _header(path)) is not None and read[0].library == library
               and read[0].deckgen_delivered == LEGACY_FORMAT]  # what a repository can put there: 0.2's alone
     path = delivered_path(root)

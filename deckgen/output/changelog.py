@@ -18,10 +18,6 @@ RENDERING_HEADING = "Updated for deckgen's new rendering"
 CLEANING_HEADING = "Updated: deckgen's cleaning now removes what Anki would run, load or act on in them"
 
 
-def changelog_path(out_dir: Path, key: str) -> Path:
-    return out_dir / f"{key}.changelog.md"
-
-
 def version_entry(plan: VersionPlan, now: float) -> str:
     """The changelog section of the plan's version."""
     lines = [f"## {plan.version} ({time.strftime('%Y-%m-%d', time.gmtime(now))})", ""]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 from ..plan.model import VersionPlan
 from ..render.anki_cloze import ClozeField, filled
@@ -159,7 +158,3 @@ def _tex(match: re.Match) -> str:
     if match.group(1) is not None:
         return f'<span class="dg-tex">{match.group(1)}</span>'
     return f'<div class="dg-tex">{match.group(2)}</div>'
-
-
-def preview_path(out_dir: Path, slug: str) -> Path:
-    return out_dir / f"{slug}-preview.html"

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from ..hashing import stream
-from ..places import cache_folder, library_tag, output_folder
+from ..places import output_folder, stamp_path
 from ..reading import MARKDOWN_LIMIT, read_target
 from ..render import cache as render_cache
 from ..sources.library import Library, author_files, find_library
@@ -23,10 +23,9 @@ from .staging import atomic_write, project_lock
 WRITER = ("genanki", "genanki")
 
 
-def stamp_path(library: Library, out_dir: Path) -> Path:
+def _stamp_path(library: Library, out_dir: Path) -> Path:
     """The stamp of the builds of `library` (of its one file, for a file's build) into `out_dir`."""
-    scope = library.decks[0].path if library.single_file and library.decks else library.root
-    return cache_folder() / "stamps" / f"{library_tag(scope)}-{library_tag(out_dir)}.json"
+    return stamp_path(library.decks[0].path if library.single_file and library.decks else library.root, out_dir)
 
 
 def sources_fingerprint(library: Library) -> str:
@@ -69,7 +68,7 @@ def write_stamp(library: Library, out_dir: Path, sources: str, media: list[str],
     record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
     try:
-        atomic_write(stamp_path(library, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        atomic_write(_stamp_path(library, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
         pass
 
@@ -86,7 +85,7 @@ def last_build(source: Path, out_dir: Path) -> dict | None:
 def up_to_date(library: Library, out_dir: Path) -> dict | None:
     """The last build's record if nothing it read or wrote has changed since; else None."""
     try:
-        record = json.loads(stamp_path(library, out_dir).read_text(encoding="utf-8"))
+        record = json.loads(_stamp_path(library, out_dir).read_text(encoding="utf-8"))
         if any(_signature(Path(p)) != signature for p, signature in record["outputs"].items()):
             return None
         if record["written"] != _written_fingerprint(library, record["media"]) \

@@ -9,15 +9,15 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import DeckgenError
-from ..identify.delivered import Delivered, delivered_path, write_delivered_to
+from ..identify.delivered import Delivered, write_delivered_to
 from ..identify.record import EMPTY, GITATTRIBUTES, IdentityRecord, write_record_to
 from ..names import package_file_name
-from ..places import mark_output_folder, same_path
+from ..places import changelog_path, delivered_path, mark_output_folder, same_path
 from ..plan.model import BuildPlan, VersionPlan, summary_line
 from ..reading import regular_digest
 from ..sources.library import Library, link_outside
 from ..sources.settings import with_namespace
-from .changelog import changelog_path, updated_changelog
+from .changelog import updated_changelog
 from .staging import StagedFiles, remove_stale_temporaries
 from .stamp import write_stamp
 

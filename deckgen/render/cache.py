@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..hashing import digest
-from ..places import cache_folder, library_tag
+from ..places import render_cache_path
 from ..sources.library import Library
 
 RENDER_VERSION = 3  # 2: Obsidian syntax, front matter and #tags; 3: every field cleaned by one allowlist (0.3)
@@ -109,13 +109,8 @@ def library_cache(library: Library) -> RenderCache:
     """The render cache of `library`: kept only for a build into an output folder (`check` with no output
     folder keeps nothing); its entries good for this image size limit alone (it decides which images a card
     holds)."""
-    return RenderCache(cache_path(library.root) if library.output else None,
+    return RenderCache(render_cache_path(library.root) if library.output else None,
                        f"{library.root.resolve()}|{library.settings.max_image_bytes}")
-
-
-def cache_path(root: Path) -> Path:
-    """The render cache of the library `root`, in the cache folder (see `places`)."""
-    return cache_folder() / f"render-{library_tag(root)}.sqlite"
 
 
 def cache_key(folder: str, text: str, inline: bool) -> str:
