@@ -172,3 +172,15 @@ def test_a_long_heading_line_of_spaces_is_read_in_linear_time():
         heading("# x" + " " * 19_990 + "y")
     heading_attributes("What is it? {" + "#anew" * 40 + " x}")  # 40 of them: days, before
     assert time.perf_counter() - start < 5
+
+
+def test_an_answer_is_scanned_for_code_and_math_once_for_every_step_after_parsing():
+    """Its `#tags` and its unbalanced math are read from one scan of its fenced code, code spans and math."""
+    from deckgen.parse import syntax
+    from deckgen.parse.questions import unbalanced_math
+    from deckgen.render.tags import inline_tags
+
+    answer = "A #tag, `#not` and $$x$$ then $$ alone.\n```\n#also-not $$\n```\n"
+    syntax.scan.cache_clear()
+    assert inline_tags(answer) == {"tag"} and unbalanced_math(answer) == [(0, "$$")]
+    assert (syntax.scan.cache_info().misses, syntax.scan.cache_info().hits) == (1, 1)

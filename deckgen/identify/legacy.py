@@ -20,21 +20,8 @@ import msgspec
 
 from ..reading import RECORD_LIMIT, read_target
 from .note_types import NOTE_TYPES
-from .record import (
-    DeckRecord,
-    IdentityRecord,
-    Name,
-    NoteRecord,
-    NoteTypeRecord,
-    PackageRecord,
-    Positive,
-    Version,
-    check_times,
-    damaged,
-    decode_line,
-    identity_lines,
-    newer,
-)
+from .record import (DeckRecord, IdentityRecord, Name, NoteRecord, NoteTypeRecord, PackageRecord, Positive, Version,
+                     check_times, damaged, decode_line, identity_lines, newer)
 
 FORMAT = 1
 

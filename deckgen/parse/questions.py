@@ -17,17 +17,8 @@ import msgspec
 from ..errors import Diagnostic
 from ..names import folder_deck
 from ..sources.library import DeckSource
-from .syntax import (
-    FENCE_RE,
-    LONE_DELIMITER_RE,
-    HeadingAttributes,
-    blank_fenced,
-    fences,
-    heading,
-    heading_attributes,
-    lone_math_delimiters,
-    question_key,
-)
+from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading, heading_attributes,
+                     lone_math_delimiters, question_key, scan)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
@@ -225,9 +216,9 @@ def unbalanced_math(text: str) -> list[tuple[int, str]]:
     """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math."""
     if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
         return []  # the common case, found fast: no delimiter at all
-    text = blank_fenced(text)
-    found, line, counted = {}, 0, 0  # lines counted as the delimiters come, left to right: linear in the text
-    for match in lone_math_delimiters(text):
+    scanned = scan(text)
+    text, found, line, counted = scanned.prose, {}, 0, 0  # lines counted as the delimiters come, left to right
+    for match in lone_math_delimiters(scanned):
         line += text.count("\n", counted, match.start())
         counted = match.start()
         found.setdefault((line, match.group(0)), None)  # each delimiter once a line

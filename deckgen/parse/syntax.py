@@ -8,6 +8,7 @@ anywhere must not be able to stall a build.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -319,10 +320,27 @@ def _tick_run(ticks: int) -> re.Pattern:
     return _TICK_RUNS[ticks]
 
 
-def lone_math_delimiters(text: str) -> list[re.Match]:
+class Scan(NamedTuple):
+    """A text's fenced code, code spans and math, found once for every step that needs them (see `scan`)."""
+
+    prose: str
+    """The text with the lines of fenced code blank, each line where it was."""
+    spans: tuple[Span, ...]
+    """The code spans and math of `prose`, left to right."""
+
+
+@functools.lru_cache(maxsize=4)
+def scan(text: str) -> Scan:
+    """`text` scanned for fenced code, code spans and math, once: the steps that read a note's answer after
+    parsing (its `#tags`, its unbalanced math) ask in turn, and get the same scan."""
+    prose = blank_fenced(text)
+    return Scan(prose, tuple(math_and_code_spans(prose)))
+
+
+def lone_math_delimiters(scanned: Scan) -> list[re.Match]:
     """Math delimiters with no partner, outside code spans and complete math; a lone `$` is money, not math."""
-    lone, start = [], 0
-    for span in math_and_code_spans(text):
+    text, lone, start = scanned.prose, [], 0
+    for span in scanned.spans:
         lone.extend(LONE_DELIMITER_RE.finditer(text, start, span.start))
         start = span.end
     lone.extend(LONE_DELIMITER_RE.finditer(text, start))

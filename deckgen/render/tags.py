@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from ..errors import SourceError
 from ..names import anki_tag, path_tag
 from ..parse.questions import Question
-from ..parse.syntax import blank_fenced, math_and_code_spans
+from ..parse.syntax import scan
 from ..sources.settings import PATTERN_TIMEOUT, TopicRule
 
 # A tag as Obsidian writes one: `#` after a space or the line's start (not C#, a URL's #part, {#id}, &#38;),
@@ -43,9 +43,9 @@ def inline_tags(markdown_text: str) -> set[str]:
     """`#tags` in Markdown, outside code, math and links' targets; `#a/b` is the tag `a::b`."""
     if INLINE_TAG_RE.search(markdown_text) is None:
         return set()  # most texts: no `#` that could start a tag (`# comment` in code starts none)
-    text = blank_fenced(markdown_text)
+    text, spans = scan(markdown_text)
     pieces, start = [], 0
-    for span in math_and_code_spans(text):  # code spans and math blanked out, in one pass
+    for span in spans:  # code spans and math blanked out
         pieces += [text[start:span.start], " "]
         start = span.end
     text = "".join(pieces) + text[start:]

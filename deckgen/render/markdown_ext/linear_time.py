@@ -12,18 +12,9 @@ import re
 from markdown import Extension
 from markdown.blockprocessors import HashHeaderProcessor
 from markdown.extensions.tables import TableProcessor
-from markdown.inlinepatterns import (
-    IMAGE_LINK_RE,
-    IMAGE_REFERENCE_RE,
-    LINK_RE,
-    REFERENCE_RE,
-    ImageInlineProcessor,
-    ImageReferenceInlineProcessor,
-    LinkInlineProcessor,
-    ReferenceInlineProcessor,
-    ShortImageReferenceInlineProcessor,
-    ShortReferenceInlineProcessor,
-)
+from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, REFERENCE_RE, ImageInlineProcessor,
+                                     ImageReferenceInlineProcessor, LinkInlineProcessor, ReferenceInlineProcessor,
+                                     ShortImageReferenceInlineProcessor, ShortReferenceInlineProcessor)
 from markdown.preprocessors import Preprocessor
 
 BRACKET_RE = re.compile(r"[\[\]]")
