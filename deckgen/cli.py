@@ -263,7 +263,7 @@ def _file_counts(check) -> list[tuple[Path, int, int]]:
     if check.plan is None:
         return []
     parts = [part for package in check.plan.packages for part in package.decks]
-    return sorted((part.deck.identified.parsed.source.path, len(part.deck.notes), part.card_count) for part in parts)
+    return sorted((part.deck.path, len(part.deck.notes), part.card_count) for part in parts)
 
 
 class _Progress:

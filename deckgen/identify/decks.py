@@ -43,15 +43,15 @@ def identify_library(parsed: tuple[ParsedDeck, ...], history: History, library: 
     recorded = {note.deck for note in record.notes.values()}
     if delivered is not None and not library.single_file:  # after a set-back, decks the record no longer knows
         recorded |= {note.deck for note in delivered.notes.values()}
-    decks = [deck for deck in parsed if deck.questions or deck.source.file.key in recorded or deck.describes_folder]
-    present = {deck.source.file.key for deck in decks}
+    decks = [deck for deck in parsed if deck.questions or deck.key in recorded or deck.describes_folder]
+    present = {deck.key for deck in decks}
     found = []
     if library.single_file:
         found.extend(_orphans(library, recorded))
         vanished = []
     else:
         vanished = sorted(recorded - present - {file.key for file in library.decks})
-    library_decks = [(deck.source.file.key, deck.source.settings.slug) for deck in decks]
+    library_decks = [(deck.key, deck.settings.slug) for deck in decks]
     found_homes, packages = homes(sorted(present), vanished,
                                   package_keys(library_decks, vanished, settings, library.name))
     record = with_delivered(record, delivered, present | set(vanished))

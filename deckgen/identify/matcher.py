@@ -44,6 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
 
 import msgspec
 
@@ -102,6 +103,14 @@ class IdentifiedDeck:
     every note it had."""
     diagnostics: tuple[Diagnostic, ...]
 
+    @property
+    def key(self) -> str:
+        return self.parsed.key
+
+    @property
+    def path(self) -> Path:
+        return self.parsed.path
+
 
 def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_types: dict[str, DeckNoteType],
                    namespace: str, homes: Mapping[str, str] | None = None) -> list[IdentifiedDeck]:
@@ -115,7 +124,7 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
     that deck's.
     """
     homes = homes or {}
-    keys = {deck.source.file.key for deck in decks}
+    keys = {deck.key for deck in decks}
     known, left_behind = [], []  # a fresh start leaves the notes it replaces behind, as they are
     for note in record.notes.values():
         if note.deck in keys:
@@ -123,7 +132,7 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
             (known if continuable else left_behind).append(note)
         elif note.deck in homes:
             (known if note.model is None else left_behind).append(note)
-    questions = [(deck.source.file.key, question) for deck in decks for question in deck.questions]
+    questions = [(deck.key, question) for deck in decks for question in deck.questions]
     matcher = _Matcher([q for _, q in questions], [key for key, _ in questions], known)
     matcher.match()
     for index, found in list(matcher.matched.items()):  # a note never changes its note type
@@ -133,7 +142,7 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
     taken = set(record.notes)
     identified, diagnostics, index = [], defaultdict(list), 0
     for deck in decks:
-        key, model = deck.source.file.key, note_types[deck.source.file.key].note_type.model_id
+        key, model = deck.key, note_types[deck.key].note_type.model_id
         occurrences: dict[str, int] = defaultdict(int)
         notes = []
         for question in deck.questions:
@@ -158,8 +167,8 @@ def identify_decks(decks: Sequence[ParsedDeck], record: IdentityRecord, note_typ
     gone = defaultdict(list)
     for note in sorted([*matcher.free.values(), *left_behind], key=lambda n: n.guid):
         gone[homes.get(note.deck, note.deck)].append(note)
-    return [IdentifiedDeck(parsed=deck, note_type=note_types[deck.source.file.key], notes=tuple(notes),
-                           gone=tuple(gone[deck.source.file.key]), diagnostics=tuple(diagnostics[deck.source.path]))
+    return [IdentifiedDeck(parsed=deck, note_type=note_types[deck.key], notes=tuple(notes),
+                           gone=tuple(gone[deck.key]), diagnostics=tuple(diagnostics[deck.path]))
             for deck, notes in zip(decks, identified)]
 
 
@@ -170,7 +179,7 @@ def _ids_used_twice(decks: Sequence[ParsedDeck], identified: list[list[Identifie
     for deck, notes in zip(decks, identified):
         for note in notes:
             if note.question.explicit_id:
-                uses[note.question.explicit_id].append((deck.source.file.key, note))
+                uses[note.question.explicit_id].append((deck.key, note))
     found = []
     for explicit_id, notes in uses.items():
         first_key, first = notes[0]

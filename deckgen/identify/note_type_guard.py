@@ -87,7 +87,7 @@ def choose_note_types(decks: Sequence[ParsedDeck], record: IdentityRecord, names
 
 
 def fresh_start_warning(deck: ParsedDeck, choice: DeckNoteType, notes: int) -> Diagnostic:
-    return Diagnostic(deck.source.path, 0, (
+    return Diagnostic(deck.path, 0, (
         f"a fresh start with the note type {choice.note_type.name}: every question is imported as a new note. "
         f"The {notes} notes of {choice.replaced.name} stay in Anki with their history, tagged {REPLACED_TAG} "
         f"(search tag:{REPLACED_TAG} to find them)"), code="note-type-fresh-start", once=True)

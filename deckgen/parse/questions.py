@@ -17,8 +17,18 @@ import msgspec
 from ..errors import Diagnostic
 from ..names import folder_deck
 from ..sources.library import DeckSource
-from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading, heading_attributes,
-                     lone_math_delimiters, question_key, scan)
+from ..sources.settings import DeckSettings
+from .syntax import (
+    FENCE_RE,
+    LONE_DELIMITER_RE,
+    HeadingAttributes,
+    fences,
+    heading,
+    heading_attributes,
+    lone_math_delimiters,
+    question_key,
+    scan,
+)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
@@ -51,12 +61,26 @@ class ParsedDeck:
     """A deck's questions in source order, its description and what the parser noticed."""
 
     source: DeckSource
+    """Its file, settings and text, as read."""
     questions: tuple[Question, ...]
     description: str
     """Markdown of all text that belongs to no question."""
     diagnostics: tuple[Diagnostic, ...]
     describes_folder: bool = False
     """A folder's own deck (its README or index) with text to describe the folder's deck."""
+
+    @property
+    def key(self) -> str:
+        """The deck's key: its file's path inside the library, without `.md` (see `sources.library.DeckFile`)."""
+        return self.source.file.key
+
+    @property
+    def path(self) -> Path:
+        return self.source.file.path
+
+    @property
+    def settings(self) -> DeckSettings:
+        return self.source.settings
 
 
 @dataclass(frozen=True)

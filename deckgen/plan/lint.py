@@ -93,9 +93,9 @@ def clashes(plans: list[VersionPlan]) -> list[Diagnostic]:
 
     for plan in plans:
         claim("package file", plan.file_name, plan.file_name, plan.key,
-              plan.decks[0].deck.identified.parsed.source.path, f"the package {plan.key!r}")
+              plan.decks[0].deck.path, f"the package {plan.key!r}")
         for part in plan.decks:
-            path = part.deck.identified.parsed.source.path
+            path = part.deck.path
             levels = part.name.split("::")
             for depth in range(1, len(levels) + 1):  # coding::Python and coding::python::x meet in Anki too
                 name = "::".join(levels[:depth])

@@ -96,7 +96,7 @@ class DeckPart:
 
     @property
     def key(self) -> str:
-        return self.deck.identified.parsed.source.file.key
+        return self.deck.key
 
     @property
     def note_type(self) -> NoteType:

@@ -65,7 +65,7 @@ def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: flo
         deck_records[part.deck_record.deck] = part.deck_record
         note_types[part.note_type_record.note_type] = part.note_type_record
     for key in sorted(set(packages.values())):
-        members = [part for part in parts if packages[part.deck.identified.parsed.source.file.key] == key]
+        members = [part for part in parts if packages[part.deck.key] == key]
         plan, package_record, records = _plan_package(key, members, previous, delivered, settings, stamp,
                                                       render_version, rerender)
         plans.append(plan)
@@ -93,7 +93,7 @@ def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, d
           for s in shares),
         *sorted(f"{n.guid} {n.mtime}" for n in package_notes),
         *sorted(f"{t.record.guid} {t.mtime} removed" for t in tombstones if t.tags is not None)])
-    wanted = max([v for v in [library.version, *(s.deck.identified.parsed.source.settings.version for s in shares)]
+    wanted = max([v for v in [library.version, *(s.deck.settings.version for s in shares)]
                   if v], key=version_key, default=None)
     continued = continued_from(key, shares, previous)
     version = next_version(wanted, old_package, content_changed, delivered.versions.get(key, {}), digest,

@@ -21,6 +21,7 @@ from ..identify.matcher import Identified, IdentifiedDeck
 from ..identify.record import NoteRecord
 from ..parse.questions import unbalanced_math
 from ..sources.library import Library
+from ..sources.settings import DeckSettings
 from .cache import RenderCache
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .pool import Job, render_texts
@@ -64,6 +65,18 @@ class RenderedDeck:
     """With its images inside it (see `_images_inline`)."""
     diagnostics: tuple[Diagnostic, ...]
 
+    @property
+    def key(self) -> str:
+        return self.identified.key
+
+    @property
+    def path(self) -> Path:
+        return self.identified.path
+
+    @property
+    def settings(self) -> DeckSettings:
+        return self.identified.parsed.settings
+
 
 @dataclass(frozen=True)
 class RenderedLibrary:
@@ -105,7 +118,7 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
 
 
 def _folder(deck: IdentifiedDeck, root: Path) -> str:
-    return deck.parsed.source.path.parent.relative_to(root).as_posix()
+    return deck.path.parent.relative_to(root).as_posix()
 
 
 def _record_folder(record) -> str:
