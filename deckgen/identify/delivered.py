@@ -133,7 +133,7 @@ def read_delivered(root: Path, committed: bytes, output: Path | None = None, now
     """What was built here from `root`, against the committed record (`committed`: its file's bytes, b"" when
     there is none); None when there is no record of it (or it is unreadable, which a build then replaces: it is
     never the only copy of anything that matters). With no file in the state folder, deckgen 0.2's in `output`,
-    whose times may not be later than `now` (a repository may have put it there: see `identity_file`)."""
+    whose times may not be later than `now` (a repository may have put it there: see `record`)."""
     library = str(root.resolve())
     legacy = [(path, read) for path in (legacy_delivered_paths(output, root) if output is not None else [])
               if (read := _header(path)) is not None and read[0].library == library

@@ -66,7 +66,7 @@ _CLOZE_IDS = frozenset(t.model_id for t in NOTE_TYPES.values() if t.cloze)
 def convert(record: IdentityRecord, files: Iterable[tuple[Path, str]], now: float | None = None) -> IdentityRecord:
     """`record` with the 0.1 identity files `(path, deck key)` folded in; a file's notes already in the record
     (converted before, then brought back by git) are left to the newer of the two. With `now`, a time later than
-    it is an error naming its line (see `identity_file.check_times`)."""
+    it is an error naming its line (see `record.check_times`)."""
     files = list(files)
     if not files:
         return record

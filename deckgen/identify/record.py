@@ -58,9 +58,9 @@ class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     """The headings above the question."""
     tags: tuple[str, ...] = ()
     fingerprint: str = ""
-    """Hash of what the author wrote for the note (see `plan.author_fingerprint`); "" until known."""
+    """Hash of what the author wrote for the note (see `plan.fingerprints.author_fingerprint`); "" until known."""
     html: str = ""
-    """Hash of the fields and tags the package delivered with `mtime` (see `plan.html_hash`)."""
+    """Hash of the fields and tags the package delivered with `mtime` (see `plan.fingerprints.html_hash`)."""
     mtime: Positive
     """When the delivered content last changed (seconds); Anki updates notes only when it grows."""
     source: str
@@ -101,7 +101,7 @@ class PackageRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     serial: int = 0
     """How many versions were built before this one, counted since deckgen started counting them."""
     render: int = 0
-    """The render version (`render_cache.RENDER_VERSION`) its notes' HTML hashes were last all made with."""
+    """The render version (`render.cache.RENDER_VERSION`) its notes' HTML hashes were last all made with."""
 
     def times(self) -> tuple[int, ...]:
         return (self.version_mtime,)

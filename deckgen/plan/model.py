@@ -156,7 +156,7 @@ class VersionPlan:
 
     @property
     def file_name(self) -> str:
-        """The name of this version's package (see `ids.package_file_name`)."""
+        """The name of this version's package (see `names.package_file_name`)."""
         return package_file_name(self.key, self.version)
 
 

@@ -5,7 +5,7 @@ keyed by the text, whether it is a question line, and the deck's folder; the
 whole cache by the library's root and by the code of deckgen and of every
 library that shapes the HTML (`code_signature`), so an upgrade, a reinstall
 or an edit of an installed file starts it afresh. Entries are opaque here:
-`render` decides what they hold and when one is still good.
+`render.pool` decides what they hold and when one is still good.
 """
 
 from __future__ import annotations
