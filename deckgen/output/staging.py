@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-import filelock
-
 from ..errors import DeckgenError
 
 LOCK_NAME = ".deckgen.lock"
@@ -110,6 +108,8 @@ def project_lock(folder: Path):
                            "build again")
     if lock_path.exists() and not lock_path.is_file():
         raise DeckgenError(f"{lock_path} is not a file: deckgen makes that file itself; delete it and build again")
+    import filelock  # a build that finds nothing changed takes no lock, and never loads it
+
     lock = filelock.FileLock(lock_path, is_singleton=False)
     try:
         lock.acquire(blocking=False)

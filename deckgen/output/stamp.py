@@ -18,7 +18,7 @@ from ..places import output_folder, stamp_path
 from ..reading import MARKDOWN_LIMIT, read_target
 from ..render import cache as render_cache
 from ..sources.library import Library, author_files, find_library
-from .staging import atomic_write, project_lock
+from .staging import atomic_write
 
 WRITER = ("genanki", "genanki")
 
@@ -74,12 +74,13 @@ def write_stamp(library: Library, out_dir: Path, sources: str, media: list[str],
 
 
 def last_build(source: Path, out_dir: Path) -> dict | None:
-    """The last build's record (see `up_to_date`) when a build of `source` into `out_dir` would change nothing,
-    taken under the library's lock; else None. Asked before the pipeline is even loaded."""
+    """The last build's record (see `up_to_date`) when a build of `source` into `out_dir` would change nothing;
+    else None. Asked before the pipeline is even loaded, and without the library's lock: it only reads, and
+    what it reads checks itself (a build under way has changed an output the stamp does not know yet, or has
+    not, and then the last build is still what the folder holds)."""
     library = find_library(source, out_dir)
     output_folder(out_dir)
-    with project_lock(library.root):
-        return up_to_date(library, out_dir)
+    return up_to_date(library, out_dir)
 
 
 def up_to_date(library: Library, out_dir: Path) -> dict | None:
