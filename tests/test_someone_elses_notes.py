@@ -207,6 +207,16 @@ def test_no_markdown_of_any_shape_yields_a_script_url_a_handler_or_a_loading_sty
     assert dangers(field) == [], field
 
 
+
+@pytest.mark.parametrize("markdown, href", [("[x](//x.org/a)", "https://x.org/a"),
+                                            ('[x](//"[x](', "https://&quot;&#91;x")])  # found by the test above
+def test_a_link_without_a_scheme_to_another_host_says_https(renderer, markdown, href):
+    """`//host` takes the card's own scheme, which is a file's or an app's in some Anki, not the web's: a link
+    keeps only http:, https: and mailto: (README, Safety), so it says https: itself."""
+    markdown_renderer, folder = renderer
+    field = markdown_renderer.render(markdown, folder=folder).html
+    assert f'href="{href}"' in field and dangers(field) == []
+
 CLEANING_STALLS = {  # the cleaning's own patterns run in C, beyond the time limit's reach: each took minutes or more
     "a handler then unclosed tags (found by the property test above)": (
         "<details open ontoggle=alert(1)>\\)script id=<details open ontoggle=alert(1)>java<\\[]]>&#x6A;"

@@ -153,8 +153,10 @@ class _Cleaning:
     def link(self, url: str) -> str | None:
         if url.startswith("#"):  # a footnote, or another place on the card: its id is prefixed (ID_PREFIX)
             return "#" + ID_PREFIX + url[1:]
-        if url.lower().startswith(LINK_SCHEMES) or url.startswith("//"):  # nh3 has read the scheme as browsers do
+        if url.lower().startswith(LINK_SCHEMES):  # nh3 has read the scheme as browsers do
             return url
+        if url.startswith("//"):  # a link to another host, with the card's own scheme, which is no web scheme in
+            return "https:" + url  # every Anki (a file, an app's own): the web's, said
         if not URL_SCHEME_RE.match(url) or DRIVE_PATH_RE.match(url):
             return None  # another note or file (`other.md`, C:/…): no card can open it, the link's text stays
         self.removed.add(f"link to {_shown(url)}")
