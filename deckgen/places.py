@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import DeckgenError
 from .hashing import digest
 
 STATE_ENV, CACHE_ENV = "DECKGEN_STATE_DIR", "DECKGEN_CACHE_DIR"
@@ -62,8 +63,6 @@ def library_tag(root: Path) -> str:
 def output_folder(folder: Path) -> Path:
     """`folder`, to write packages, changelogs or previews into: never a symbolic link (a cloned repository could
     make `build/` lead anywhere); DeckgenError otherwise."""
-    from .errors import DeckgenError
-
     if folder.is_symlink():
         raise DeckgenError(f"{folder} is a symbolic link: deckgen writes only into a real folder (a cloned "
                            "repository could make build/ lead anywhere); name the folder it leads to with -o")

@@ -39,8 +39,10 @@ from pathlib import Path
 import msgspec
 
 from ..hashing import raw_digest
+from ..names import default_slug
 from ..parse.syntax import question_key
 from .ids import note_guid
+from .note_types import BASIC_MODEL_ID
 from .record import IdentityRecord, NoteRecord
 
 OCCURRENCES = 8  # identical questions of one deck minted before `minted` was recorded: the 1st to 8th are found
@@ -100,9 +102,6 @@ def _slugs_of_0_1(record: IdentityRecord, note: NoteRecord, models: set[int]) ->
     """What deckgen 0.1 may have minted a note's GUID under: its deck's slug (0.1 made a package of each deck,
     under its slug: the record's package keys; or that of the deck's file name), followed by `@` and the note
     type's id for a note type other than Basic."""
-    from ..names import default_slug
-    from .note_types import BASIC_MODEL_ID
-
     slugs = {*record.packages, default_slug(note.deck.rsplit("/", 1)[-1])}
     return sorted(slugs | {f"{slug}@{model}" for slug in slugs for model in models if model != BASIC_MODEL_ID})
 

@@ -21,15 +21,20 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic, SourceError
 from ..names import tree_name
 from ..places import is_output_folder
 from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
-
-if TYPE_CHECKING:
-    from .settings import DeckDefaults, DeckSettings, LibrarySettings
+from .front_matter import front_matter
+from .settings import (
+    DeckDefaults,
+    DeckSettings,
+    LibrarySettings,
+    read_folder_settings,
+    read_library_settings,
+    read_settings,
+)
 
 RECORD_FOLDER = ".deckgen"
 DEFAULT_NAME = "notes"  # a library's name when its folder has none (the file system's root)
@@ -105,8 +110,6 @@ class Library:
 def find_library(source: Path, output: Path | None = None) -> Library:
     """The library `source` names: a folder of decks, or a deck file, with the library they are in (or, for a
     file in no library, a library of that one deck)."""
-    from .settings import LibrarySettings, read_library_settings
-
     if source.is_file():
         if source.suffix != ".md":
             raise SourceError(source, 0, "not a deck: deck files are Markdown files ending in .md", "not-a-deck")
@@ -230,8 +233,6 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
     """Deck files (each with the defaults the folders above it set), deckgen 0.1 identity files, and the
     sub-folders' `deckgen.toml` files below `root`: sorted; hidden folders, `output`, libraries of their own and
     excluded paths left out. Problems with a sub-folder's settings go to `diagnostics`."""
-    from .settings import read_folder_settings
-
     excluded = Path(os.path.realpath(output)) if output is not None else None
     include = _spec(settings.include)
     rules = {root: (settings.defaults, [(root, _spec(settings.exclude))] if settings.exclude else [])}
@@ -338,9 +339,6 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
         raise SourceError(path, text.count("\n", 0, control.start()) + 1,
                           f"control character U+{ord(control.group()):04X}: not text (Anki would also take U+001F "
                           "for a field separator)", "control-character", column=control.start() - line_start + 1)
-    from .front_matter import front_matter
-    from .settings import DeckDefaults, read_settings
-
     front = front_matter(path, text) if text.startswith("---") else None
     if front is not None:
         text = front.text
