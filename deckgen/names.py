@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 from .hashing import digest
 
 TAG_SEPARATOR = "::"
 TAG_UNSAFE_RE = re.compile(r"[^\w.+\-/]+")
 FOLDER_DECKS = ("readme", "index")  # a folder's README.md or index.md is the folder's own deck
+SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: the Markdown stays as written
 
 
 def tree_name(key: str, prefix: str | None, root_name: str) -> str:
@@ -31,6 +33,11 @@ def tree_name(key: str, prefix: str | None, root_name: str) -> str:
 def folder_deck(key: str, prefix: str | None) -> bool:
     """Whether the deck `key` is a folder's own (its README or index), under a deck the tree names."""
     return key.rsplit("/", 1)[-1].casefold() in FOLDER_DECKS and ("/" in key or bool(prefix))
+
+
+def deck_settings_path(deck_path: Path) -> Path:
+    """Where a deck's own settings file lives: beside it, `notes.deck.toml` for `notes.md`."""
+    return deck_path.with_name(deck_path.stem + SETTINGS_SUFFIX)
 
 
 def deck_name_problem(name: str) -> str | None:

@@ -87,12 +87,12 @@ def same_path(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def is_output_folder(folder: Path, names: list[str]) -> bool:
+def is_output_folder(folder: Path, files: list[str], subfolders: list[str]) -> bool:
     """Whether deckgen built into `folder`, from the names a walk listed in it (its changelogs are Markdown, but no
     notes)."""
-    return OUTPUT_MARKER in names or any(
-        name.startswith(LEGACY_DELIVERED_PREFIX) and name.endswith(".jsonl") for name in names) or (
-        LEGACY_CACHE_FOLDER in names
+    return OUTPUT_MARKER in files or any(
+        name.startswith(LEGACY_DELIVERED_PREFIX) and name.endswith(".jsonl") for name in files) or (
+        LEGACY_CACHE_FOLDER in subfolders
         and any((folder / LEGACY_CACHE_FOLDER).glob(f"{LEGACY_STAMP_PREFIX}*.json")))
 
 

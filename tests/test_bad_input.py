@@ -230,3 +230,21 @@ def test_a_deck_name_prefix_with_control_characters_is_an_error_too(tmp_path):
     (tmp_path / "n" / "deckgen.toml").write_text('prefix = "Study\\u001b]0;PWNED\\u0007"\n')
     result = CliRunner().invoke(main, ["build", str(tmp_path / "n"), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and "\x1b" not in result.output and "control characters" in result.output
+
+
+def test_a_file_name_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
+    """A name made on another system (bytes that are no UTF-8): the build crashed with a traceback."""
+    import os
+
+    src = tmp_path / "src"
+    src.mkdir()
+    try:
+        with open(os.path.join(os.fsencode(src), b"d\xffe.md"), "wb") as file:
+            file.write(b"### Q?\nA.\n")
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    (src / "ok.md").write_text("### R?\nB.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    assert "e.md: error: its name is not UTF-8 text" in result.stderr and "[invalid-file-name]" in result.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.apkg"))

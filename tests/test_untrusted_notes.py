@@ -196,6 +196,18 @@ def test_an_identity_record_linked_from_outside_is_neither_read_nor_written(tmp_
     assert packages_hold_marker(tmp_path / "build") == []
 
 
+
+def test_a_linked_record_is_said_even_when_a_damaged_0_1_record_stops_the_check(tmp_path):
+    """The link was said only by the identity stage, which an unreadable deckgen 0.1 record stopped first."""
+    notes, outside = library(tmp_path)
+    (notes / "own.md").write_text("### Own?\nYes.\n", encoding="utf-8")
+    (notes / "own.identity.jsonl").write_text("not a record\n", encoding="utf-8")
+    (outside / "record").mkdir()
+    (notes / ".deckgen").symlink_to(outside / "record")
+    checked = run("check", str(notes))
+    assert checked.exit_code == 1 and f"{notes / 'own.identity.jsonl'}:1" in checked.stdout
+    assert f"{notes / '.deckgen' / 'identity.jsonl'}: warning: skipped: a symbolic link to" in checked.stdout
+
 def test_a_file_that_is_too_large_is_not_included(tmp_path):
     notes, _ = library(tmp_path)
     (notes / "big.png").write_bytes(png(2, 2, (0, 0, 0)) + b"\0" * (10 * 1024 * 1024))

@@ -48,8 +48,8 @@ def read_history(library: Library, now: float | None = None, trust_record: bool 
     """The record and what this machine delivered, for `library`; SourceError for a record that cannot be read.
     With `trust_record`, the record's notes are taken as the folder's and its times as they are."""
     now = time.time() if now is None else now
-    found = [d for d in [link_outside(library.record_path, library.root)] if d]
-    outside = bool(found)
+    found = []
+    outside = link_outside(library.record_path, library.root) is not None  # said by `find_library`: not read
     committed = record_bytes(library.record_path) if not outside else None  # read once: the record, `delivered`
     record = EMPTY if committed is None else parse_record(library.record_path, committed,
                                                           None if trust_record else now)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import Diagnostic
+from ..names import deck_settings_path
 from ..parse.questions import ParsedDeck
-from ..sources.library import settings_path
 from .ids import successor_note_type_id
 from .note_types import NOTE_TYPES, NoteType
 from .record import IdentityRecord, NoteTypeRecord
@@ -79,7 +79,7 @@ def choose_note_types(decks: Sequence[ParsedDeck], record: IdentityRecord, names
         problem = None
         if fresh and not allow_new:
             problem = Diagnostic(source.path, 0, _consequences(current, target, source.settings.cards,
-                                                               settings_path(source.path)), "error", "note-type-fork")
+                                                               deck_settings_path(source.path)), "error", "note-type-fork")
         chosen[source.file.key] = DeckNoteType(
             note_type, _change(note_type, record.note_types.get(note_type.model_id)),
             replaced=current if fresh and allow_new else None, problem=problem)

@@ -51,7 +51,7 @@ def _hash(start: str, files: list[Path]) -> str:
     digest = stream()
     digest.update(start.encode("utf-8"))
     for path in files:
-        digest.update(str(path).encode("utf-8") + b"\0")
+        digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
         try:
             digest.update(read_target(path, MARKDOWN_LIMIT))
         except OSError:

@@ -5,7 +5,7 @@ decides a change in `fingerprints` and `cleaning`; here, each package's share of
 
 A pure function of the rendered decks and the identity record, with the
 clock passed in: no renderer, no cache, no writing. What decides whether a
-note changed is a fingerprint of what its author wrote (`author_fingerprint`),
+note changed is a fingerprint of what its author wrote (`fingerprints.author_fingerprint`),
 never its HTML: a new version of a rendering library changes no note, and
 two people with different ones build the same versions. Anki updates a note
 only when its time grows, so only notes whose fingerprint changed get a new

@@ -1,9 +1,9 @@
-"""Turn identified notes' Markdown into the HTML and tags Anki shows: live notes and removed ones, in one pass.
+"""The render stage: every deck's notes, removed ones too, and its description, as the HTML and tags Anki shows.
 
-`MarkdownRenderer` makes one text safe HTML; `render_decks` renders every
-text a build needs (questions, answers, removed notes' last Markdown,
-descriptions) through the render cache, in several processes when there are
-many, and gathers them back per note.
+`render_decks` gathers the texts a build needs (questions, answers, removed
+notes' last Markdown, descriptions), has `pool` render each once (from the
+cache, or through `renderer.MarkdownRenderer`), and gathers them back per
+note, with what will not show right said where it is written.
 """
 
 from __future__ import annotations

@@ -104,7 +104,8 @@ class MediaResolver:
         return [Path(os.path.relpath(path, os.path.realpath(folder))).as_posix() for path in found[:ELSEWHERE_SHOWN]]
 
     def _named(self, name: str) -> list[Path]:
-        """The files inside the root (outside hidden folders) of this name, ignoring case."""
+        """The files inside the root of this name, ignoring case; hidden ones (a name starting with `.`) and those
+        in hidden folders left out, as Obsidian leaves them out (see `sources.library.walk`)."""
         if self._names is None:
             self._names = {}
             for folder in walk(self.root):

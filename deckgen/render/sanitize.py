@@ -75,7 +75,7 @@ PLACING_PROPERTIES = frozenset({"position", "z-index", "inset", "top", "left", "
                                 "behavior", "-moz-binding", "content", "cursor"})
 STYLE_TOKENS = frozenset({"whitespace", "ident", "number", "percentage", "dimension", "hash", "string", "literal",
                           "comment"})
-# MathJax reads TeX inside an element of this class even where it skips the rest (code, pre): see MATHJAX.
+# MathJax reads TeX inside an element of this class even where it skips the rest (code, pre).
 MATHJAX_PROCESS_CLASS_RE = re.compile(r"^(?:mathjax|tex2jax)_process$", re.IGNORECASE)
 # The TeX commands of MathJax 3.2.2 (tex-chtml-full, as Anki ships it: every package but textmacros, with
 # `require`) that set a link, a style, a class, an id or another attribute, show an image, or load code: \href,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Diagnostic, SourceError
-from ..names import tree_name
+from ..names import deck_settings_path, tree_name
 from ..places import is_output_folder
 from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
 from .front_matter import front_matter
@@ -39,7 +39,6 @@ from .settings import (
 RECORD_FOLDER = ".deckgen"
 DEFAULT_NAME = "notes"  # a library's name when its folder has none (the file system's root)
 LIBRARY_SETTINGS = "deckgen.toml"  # the notes folder's own settings, at its top (see `settings`)
-SETTINGS_SUFFIX = ".deck.toml"  # notes.md has its settings in notes.deck.toml: the Markdown stays as written
 LEGACY_RECORD_SUFFIX = ".identity.jsonl"  # deckgen 0.1 kept one identity file beside each deck
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])  # not text, tab and line ends aside
 CONTROL_RE = re.compile("[" + re.escape(CONTROL_BYTES.decode("ascii")) + "]")
@@ -144,18 +143,34 @@ def find_library(source: Path, output: Path | None = None) -> Library:
     name = unicodedata.normalize("NFC", root.resolve().name) or DEFAULT_NAME
     decks = []
     for path, defaults in found:
-        outside = link_outside(path, root)
-        if outside:
-            diagnostics.append(outside)
+        problem = link_outside(path, root) or _unreadable_name(path, root)
+        if problem:
+            diagnostics.append(problem)
         else:
             decks.append(deck_file(path, root, settings.prefix, defaults, name))
     legacy = [path for path in legacy if path.is_file()]
-    diagnostics += [d for d in (link_outside(path, root) for path in legacy) if d]
+    diagnostics += [d for d in (link_outside(path, root) for path in (*legacy, record_path(root))) if d]
     return Library(root=root, decks=tuple(decks), single_file=single_file,
-                   record_path=root / RECORD_FOLDER / "identity.jsonl", settings_path=settings_path,
+                   record_path=record_path(root), settings_path=settings_path,
                    legacy_records=tuple(path for path in legacy if link_outside(path, root) is None),
                    output=output, diagnostics=tuple(diagnostics), settings=settings,
                    settings_files=tuple(settings_files), name=name)
+
+
+def _unreadable_name(path: Path, root: Path) -> Diagnostic | None:
+    """An error for a deck file whose path inside the library is not UTF-8 text (a name made on another system):
+    its deck's name, its key in the record and Anki all need text."""
+    try:
+        path.relative_to(root).as_posix().encode("utf-8")
+    except UnicodeEncodeError:
+        return Diagnostic(path, 0, "its name is not UTF-8 text, which a deck's name, the identity record and Anki "
+                                   "need: rename the file (or its folder)", "error", "invalid-file-name")
+    return None
+
+
+def record_path(root: Path) -> Path:
+    """The identity record of the library `root`."""
+    return root / RECORD_FOLDER / "identity.jsonl"
 
 
 def library_root(start: Path) -> Path | None:
@@ -168,19 +183,19 @@ def library_root(start: Path) -> Path | None:
     return None
 
 
-def _skipped(folder: Path, names: list[str]) -> Diagnostic | None:
+def _skipped(folder: Path, files: list[str], subfolders: list[str]) -> Diagnostic | None:
     """Why the walk leaves out a sub-folder it has just listed (the names in it), if it does."""
-    if is_output_folder(folder, names):
+    if is_output_folder(folder, files, subfolders):
         return Diagnostic(folder, 0, "skipped: a folder deckgen has built into (its packages and changelogs are no "
                                      "notes)", "note", "output-folder")
-    if (RECORD_FOLDER in names or LIBRARY_SETTINGS in names) and _is_library(folder):
+    if (RECORD_FOLDER in subfolders or LIBRARY_SETTINGS in files) and _is_library(folder):
         return Diagnostic(folder, 0, "skipped: a library of its own (it has its own identity record or namespace), "
                                      "built by itself", "note", "sub-library")
     return None
 
 
 def _is_library(folder: Path) -> bool:
-    if (folder / RECORD_FOLDER / "identity.jsonl").is_file():
+    if record_path(folder).is_file():
         return True
     try:  # any folder above the one given: its deckgen.toml is read only if it is a file of its own
         return bool(NAMESPACE_LINE.search(read_regular(folder / LIBRARY_SETTINGS, SETTINGS_LIMIT)))
@@ -215,17 +230,19 @@ class Folder:
     leave that one out too."""
     files: list[str]
     """Its files, sorted, hidden ones left out."""
-    names: list[str]
-    """Every name in it, hidden ones too (the output folder's marker, the record's folder)."""
+    every_file: list[str]
+    every_subfolder: list[str]
+    """All its files and sub-folders, hidden ones too (the output folder's marker, the record's folder)."""
 
 
 def walk(root: Path) -> Iterator[Folder]:
     """The one walk of a library's folders, top down: the decks' (see `find_library`), and the images Obsidian
     would find by their bare name (see `media`)."""
     for folder, subfolders, files in os.walk(root):
-        names = subfolders + files
+        every_subfolder = list(subfolders)
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        yield Folder(Path(folder), subfolders, sorted(name for name in files if not name.startswith(".")), names)
+        yield Folder(Path(folder), subfolders, sorted(name for name in files if not name.startswith(".")), files,
+                     every_subfolder)
 
 
 def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostics: list[Diagnostic]
@@ -239,7 +256,7 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
     decks, legacy, settings_files = [], [], []
     for folder in walk(root):
         here, subfolders = folder.path, folder.subfolders
-        skipped = _skipped(here, folder.names) if here != root else None
+        skipped = _skipped(here, folder.every_file, folder.every_subfolder) if here != root else None
         if skipped is not None:
             diagnostics.append(skipped)
             subfolders[:] = []
@@ -342,7 +359,7 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     front = front_matter(path, text) if text.startswith("---") else None
     if front is not None:
         text = front.text
-    settings_file = settings_path(path)
+    settings_file = deck_settings_path(path)
     outside = link_outside(settings_file, root)
     found = [d for d in [outside] if d] + list(front.diagnostics if front else ())
     defaults = file.defaults or DeckDefaults()
@@ -356,16 +373,12 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     return DeckSource(file=file, text=text, settings=settings, diagnostics=tuple(found))
 
 
-def settings_path(deck_path: Path) -> Path:
-    """Where a deck's settings file lives."""
-    return deck_path.with_name(deck_path.stem + SETTINGS_SUFFIX)
-
 
 def author_files(library: Library) -> list[Path]:
     """Every file an author writes that a build reads: the decks, their settings files, the sub-folders'
     `deckgen.toml`s (the library's own is a file builds write: see `stamp`)."""
     folders = [path for path in library.settings_files if path != library.settings_path]
-    return [*folders, *(path for deck in library.decks for path in (deck.path, settings_path(deck.path)))]
+    return [*folders, *(path for deck in library.decks for path in (deck.path, deck_settings_path(deck.path)))]
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
-from ..names import deck_name_problem, default_slug, safe_tag, slugify
-from ..reading import SETTINGS_LIMIT, read_target
+from ..names import deck_name_problem, deck_settings_path, default_slug, safe_tag, slugify
+from ..reading import MIB, SETTINGS_LIMIT, read_target
 
 VERSION_RE = re.compile(r"^[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}$")
 
@@ -113,7 +113,7 @@ class LibrarySettings:
 
     @property
     def max_image_bytes(self) -> int:
-        return int(self.max_image_mib * 1024 * 1024)
+        return int(self.max_image_mib * MIB)
 
 
 DEFAULTS = LibrarySettings()
@@ -239,7 +239,7 @@ def read_settings(deck_path: Path, path: Path | None, name: str | None = None,
     if not settings.name_set and (problem := deck_name_problem(settings.name)) is not None:
         raise SourceError(deck_path, 0, (
             f"this file's name makes the deck name {settings.name!r}, which {problem}: rename the file, or name "
-            f'the deck (name = "…" in {deck_path.with_suffix(".deck.toml")})'),
+            f'the deck (name = "…" in {deck_settings_path(deck_path)})'),
             "invalid-deck-name")
     return settings
 
