@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,17 @@ def test_one_note_says_for_each_shape_whether_it_rendered_or_timed_out():
     assert "a long table" in output and "rendered (ordinary)" in output
     assert "one line of 1 MiB" in output and "refused (line too long)" not in output  # 3,000 characters: one line
     assert output.rstrip().endswith("shapes that still time out: none")
+
+
+def test_same_output_tells_a_change_of_what_is_written_from_none(tmp_path):
+    library = tmp_path / "notes"
+    library.mkdir()
+    (library / "deck.md").write_text("### A?\nAn answer.\n", encoding="utf-8")
+    assert "notes: 7 files, the same bytes" in bench("same_output.py", "--before", str(BENCH.parent), str(library))
+    changed = tmp_path / "before"
+    shutil.copytree(BENCH.parent / "deckgen", changed / "deckgen", ignore=shutil.ignore_patterns("__pycache__"))
+    card_html = changed / "deckgen" / "render" / "card_html.py"
+    card_html.write_text(card_html.read_text(encoding="utf-8").replace("Version {version}", "v{version}"))
+    done = subprocess.run([sys.executable, str(BENCH / "same_output.py"), "--before", str(changed), str(library)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "DIFFERENT: out/deck-1.0.0.apkg, out/deck-1.0.1.apkg" in done.stdout
