@@ -141,7 +141,7 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
 def _planned(source: Path, check: LibraryCheck, cache: RenderCache | None) -> tuple[LibraryCheck, RenderCache]:
     if check.plan is None or any(d.severity == "error" for d in check.diagnostics):
         raise BuildError(list(check.diagnostics))
-    if not check.plan.packages:
-        raise SourceError(source, 0, "no decks found (Markdown files ending in .md, with ### questions)",
-                          "no-decks")
+    if not check.plan.packages:  # said with what the files hold (a heading level that would give questions)
+        raise BuildError([*check.diagnostics, Diagnostic(
+            source, 0, "no decks found (Markdown files ending in .md, with ### questions)", "error", "no-decks")])
     return check, cache

@@ -274,3 +274,24 @@ def test_build_says_every_rename_it_inferred(tmp_path):
     deck.write_text(f"### A?\na, changed\n### Why do bees matter?\n{b}\n")
     result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"))
     assert result.stdout.splitlines()[1:] == ["  renamed  deck.md:3  B? -> Why do bees matter?"]
+
+
+def test_a_quiz_with_its_questions_at_another_level_says_which_setting_gives_its_cards(tmp_path, anki):
+    """0 cards and "no decks found", with no hint of which level would work: now the build says it, and with
+    the setting the questions are cards in Anki."""
+    src = tmp_path / "quiz"
+    src.mkdir()
+    (src / "quiz.md").write_text("# Quiz\n\n###### 1. What is 2+2?\n\nFour.\n\n###### 2. Which is prime, 7 or 8?\n\n"
+                                 "Seven.\n", encoding="utf-8")
+    failed = run("build", str(src), "-o", str(tmp_path / "out"))
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert (f"{src / 'quiz.md'}: warning: no heading of level 3 (###), but 2 at ###### (2 ending in '?'): to make "
+            "them questions, set question_level = 6 in quiz.deck.toml") in failed.stderr
+    assert f"{src}: error: no decks found" in failed.stderr and not (tmp_path / "out").exists()
+    (src / "quiz.deck.toml").write_text("question_level = 6\n", encoding="utf-8")
+    built = run("build", str(src), "-o", str(tmp_path / "out"))
+    assert built.exit_code == 0 and "question-level" not in built.output
+    (package,) = (tmp_path / "out").glob("*.apkg")
+    anki.import_package(package)
+    assert sorted((note["Question"], note["Answer"]) for note in anki.notes()) == [
+        ("1. What is 2+2?", "<p>Four.</p>"), ("2. Which is prime, 7 or 8?", "<p>Seven.</p>")]

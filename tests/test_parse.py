@@ -184,3 +184,17 @@ def test_an_answer_is_scanned_for_code_and_math_once_for_every_step_after_parsin
     syntax.scan.cache_clear()
     assert inline_tags(answer) == {"tag"} and unbalanced_math(answer) == [(0, "$$")]
     assert (syntax.scan.cache_info().misses, syntax.scan.cache_info().hits) == (1, 1)
+
+
+def test_a_file_whose_questions_sit_at_another_level_is_told_which_setting_makes_them_questions(tmp_path):
+    """A quiz keeps its questions at ######: no card, and once only a note that the file has none."""
+    deck = parse(tmp_path, "# Quiz\n\n###### 1. What is 2+2?\n4\n\n###### 2. A prime?\n7\n\n###### Key\n\n## Notes\n")
+    hints = [d for d in deck.diagnostics if d.code == "question-level"]
+    assert [(d.severity, d.message) for d in hints] == [("warning", (
+        "no heading of level 3 (###), but 3 at ###### (2 ending in '?'): to make them questions, set "
+        "question_level = 6 in deck.deck.toml (this file's settings) or in a deckgen.toml of its folder"))]
+    assert parse(tmp_path, "### Q?\nA.\n###### Deeper?\n").diagnostics == ()  # questions where they are asked
+    plain = parse(tmp_path, "# Title\n\n## Section\nText.\n## Another\n")  # no heading asks anything
+    assert [d.code for d in plain.diagnostics] == ["no-questions"]
+    fenced = parse(tmp_path, "```\n###### Not a heading?\n```\n")
+    assert [d.code for d in fenced.diagnostics] == ["no-questions"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 
 from ..errors import Diagnostic
-from ..names import folder_deck
+from ..names import deck_settings_path, folder_deck
 from ..sources.library import DeckSource
 from ..sources.settings import DeckSettings
 from .syntax import (
@@ -102,7 +102,7 @@ def parse_decks(sources: Iterable[DeckSource | Diagnostic], prefix: str | None) 
         parsed = parse_source(source)
         describes = folder_deck(source.file.key, prefix) and bool(parsed.description.strip())
         diagnostics.extend(source.diagnostics + tuple(
-            d for d in parsed.diagnostics if not (describes and d.code == "no-questions")))
+            d for d in parsed.diagnostics if not (describes and d.code in ("no-questions", "question-level"))))
         decks.append(dataclasses.replace(parsed, describes_folder=describes) if describes else parsed)
     return ParsedLibrary(tuple(decks), tuple(diagnostics))
 
@@ -133,8 +133,13 @@ def parse_source(source: DeckSource) -> ParsedDeck:
                                   answer_line=first + 1, key=question_key(title), attributes=attributes))
 
     # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
+    elsewhere: dict[int, list[int]] = {}  # headings at other levels: how many, and of them ending in '?'
     for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
         found = None if index in fenced else heading(lines[index])
+        if found is not None and found[0] != level:
+            counts = elsewhere.setdefault(found[0], [0, 0])
+            counts[0] += 1
+            counts[1] += (found[1] or "").rstrip().rstrip("#").rstrip().endswith("?")
         if found is None or found[0] > level:
             continue
         close(index)
@@ -175,9 +180,24 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     if not questions:
         diagnostics.append(Diagnostic(source.path, 0, (
             f"no questions: no heading of level {level} ({'#' * level}) in this file"), "note", "no-questions"))
+        diagnostics.extend(_question_level_hint(source.path, level, elsewhere))
     return ParsedDeck(source=source, questions=tuple(questions),
                       description="\n".join(description).strip("\n"),
                       diagnostics=tuple(sorted(diagnostics)))
+
+
+def _question_level_hint(path: Path, level: int, elsewhere: dict[int, list[int]]) -> list[Diagnostic]:
+    """For a file with no question at its level: the level where most headings end in `?`, if any does, and
+    what setting makes them questions (a heading ending in `?` is what a reader would call a question)."""
+    asked = {other: counts for other, counts in elsewhere.items() if counts[1]}
+    if not asked:
+        return []
+    best = max(asked, key=lambda other: (asked[other][1], asked[other][0], other))
+    count, questions = asked[best]
+    return [Diagnostic(path, 0, (
+        f"no heading of level {level} ({'#' * level}), but {count} at {'#' * best} ({questions} ending in '?'): "
+        f"to make them questions, set question_level = {best} in {deck_settings_path(path).name} (this file's "
+        "settings) or in a deckgen.toml of its folder"), "warning", "question-level")]
 
 
 def _unclosed_fence(path: Path, lines: list[str], opened: int, level: int) -> Diagnostic:
