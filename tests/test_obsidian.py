@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from deckgen import build_decks
 from deckgen.cli import main
 
-from conftest import another_machine, png, record_of
+from conftest import another_machine, next_millisecond, png, record_of
 
 FRONT = "---\ntags: [course/ml, exam]\naliases: [ML]\ncssclasses: wide\n---\n"
 VAULT = {
@@ -170,3 +170,55 @@ def test_a_source_url_template_links_each_card_to_its_note(tmp_path, anki):
     (vault / "deckgen.toml").write_text('source_url = "javascript:alert(1)//{path}"\n')
     result = CliRunner().invoke(main, ["check", str(vault)])
     assert result.exit_code == 1 and "source_url must start with https:// or obsidian://" in result.stdout
+
+
+HIDDEN = ("### What does a transformer attend to? ^q-attend\n"
+          "Every token attends to every other. %%check: is this exact?%%\n"
+          "%%\nA draft the author keeps out of sight.\n%%\n"
+          "Keep `%%this%%` and $a %% b$ as written. ^answer-1\n")
+
+
+def test_comments_and_block_ids_show_on_no_card_as_in_obsidians_reading_view(tmp_path, anki):
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "deck.md").write_text(HIDDEN, encoding="utf-8")
+    (package,) = build_decks(vault, tmp_path / "build").packages
+    anki.import_package(package.path)
+    (note,) = anki.notes()
+    assert note["Question"] == "What does a transformer attend to?"
+    assert "check:" not in note["Answer"] and "draft" not in note["Answer"] and "^" not in note["Answer"]
+    assert "<code>%%this%%</code>" in note["Answer"] and r"\(a %% b\)" in note["Answer"]
+    assert "Every token attends to every other." in note["Answer"]
+
+
+def test_an_upgrade_hides_comments_on_cards_already_in_anki_only_with_rerender(tmp_path, anki, monkeypatch):
+    """The release before showed `%%…%%` on cards: the first build after the upgrade re-stamps no note and
+    says how many would look different; `--rerender` brings the new HTML, to the very note Anki has."""
+    from deckgen.render import cache as render_cache
+    from deckgen.render.markdown_ext import obsidian
+
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "deck.md").write_text(HIDDEN + "### An ordinary one?\nYes.\n", encoding="utf-8")
+    with monkeypatch.context() as before:  # as the previous release rendered and recorded it
+        before.setattr(obsidian.HiddenPreprocessor, "run", lambda self, lines: lines)
+        before.setattr(render_cache, "RENDER_VERSION", 3)
+        (old,) = build_decks(vault, tmp_path / "build").packages
+    anki.import_package(old.path)
+    shown = {note["Question"]: (note.id, note["Answer"]) for note in anki.notes()}
+    assert "check: is this exact?" in shown["What does a transformer attend to? ^q-attend"][1]
+    from deckgen.places import render_cache_path
+
+    render_cache_path(vault).unlink()  # an upgrade's new code starts the render cache afresh (see `render.cache`)
+    upgrade = CliRunner().invoke(main, ["build", str(vault), "-o", str(tmp_path / "build")])
+    assert upgrade.exit_code == 0 and "(2 unchanged)" in upgrade.stdout
+    assert ("1 note(s) would look different with this deckgen's rendering; `deckgen build --rerender` updates them"
+            in upgrade.stdout)
+    next_millisecond()
+    (rerendered,) = build_decks(vault, tmp_path / "build", rerender=True).packages
+    assert [(c.kind, c.rendering) for c in rerendered.plan.changes] == [("changed", True)]
+    anki.import_package(rerendered.path)
+    now = {note.id: (note["Question"], note["Answer"]) for note in anki.notes()}
+    assert len(now) == 2 and now[shown["What does a transformer attend to? ^q-attend"][0]][0] == (
+        "What does a transformer attend to?")
+    assert all("check:" not in answer for _, answer in now.values())

@@ -9,6 +9,8 @@
 - `> [!type] Title` blockquotes, foldable ones (`[!type]-`, `[!type]+`) too, become styled blocks
   (`<details>` when foldable).
 - `- [ ]` and `- [x]` task items start with ☐ and ☑ (a card may hold no `<input>` checkbox).
+- `%%comments%%`, on one line or over several, and `^block-ids` at the end of a line show on no card, as in
+  Obsidian's reading view (a `%%` left unclosed stays, as written, where the author sees it).
 
 Code spans and math are left as they are (see `syntax.math_and_code_spans`); fenced code is stashed by then.
 """
@@ -32,6 +34,48 @@ IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
 WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n|#]*)(?:#([^\[\]\n|]*))?(?:\|([^\[\]\n]*))?\]\]")
 TASK_RE = re.compile(r"\[([ xX])\][ \t]+")
 CALLOUT_RE = re.compile(r"(?:^|\n) {0,3}> *\[!([\w-]+)\]([+-]?)[ \t]*([^\n]*)")
+COMMENT_MARK_RE = re.compile(r"%%")
+BLOCK_ID_RE = re.compile(r"(?m)(?:[ \t]+|^)\^[A-Za-z0-9-]+[ \t]*$")
+
+
+class HiddenPreprocessor(Preprocessor):
+    """Take out what Obsidian shows in no reading view: `%%comments%%` (paired left to right, a comment hiding
+    whatever it holds) and `^block-ids`, outside code spans and math."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if "%%" not in text and "^" not in text:
+            return lines
+        spans = list(math_and_code_spans(text))
+        if "%%" in text:
+            text, spans = _without_comments(text, spans)
+        if "^" in text:
+            out, start = [], 0
+            for span in spans:
+                out += [BLOCK_ID_RE.sub("", text[start:span.start]), text[span.start:span.end]]
+                start = span.end
+            text = "".join(out) + BLOCK_ID_RE.sub("", text[start:])
+        return text.split("\n")
+
+
+def _without_comments(text: str, spans: list) -> tuple[str, list]:
+    """`text` with each `%%…%%` outside code spans and math taken out, and the spans of what is left (in one
+    pass: the marks are found once, and each is in a span or not)."""
+    marks, index = [], 0
+    for match in COMMENT_MARK_RE.finditer(text):
+        while index < len(spans) and spans[index].end <= match.start():
+            index += 1
+        if not (index < len(spans) and spans[index].start <= match.start() < spans[index].end):
+            marks.append(match.start())
+    if len(marks) < 2:
+        return text, spans
+    pieces, start = [], 0
+    for opening, closing in zip(marks[0::2], marks[1::2]):
+        pieces.append(text[start:opening])
+        start = closing + 2
+    pieces.append(text[start:])
+    kept = "".join(pieces)
+    return kept, list(math_and_code_spans(kept))
 
 
 class WikilinkPreprocessor(Preprocessor):
@@ -114,6 +158,7 @@ class ObsidianExtension(Extension):
     """Obsidian's embeds, wikilinks, callouts and task boxes (see the module)."""
 
     def extendMarkdown(self, md) -> None:
+        md.preprocessors.register(HiddenPreprocessor(md), "deckgen_hidden", 16.5)  # before wikilinks
         md.preprocessors.register(WikilinkPreprocessor(md), "deckgen_wikilinks", 16)  # before math (15)
         md.parser.blockprocessors.register(CalloutProcessor(md.parser), "deckgen_callouts", 21.1)  # blockquote: 20
         md.treeprocessors.register(TaskBoxes(md), "deckgen_task_boxes", 0.5)
