@@ -198,3 +198,15 @@ def test_a_file_whose_questions_sit_at_another_level_is_told_which_setting_makes
     assert [d.code for d in plain.diagnostics] == ["no-questions"]
     fenced = parse(tmp_path, "```\n###### Not a heading?\n```\n")
     assert [d.code for d in fenced.diagnostics] == ["no-questions"]
+
+
+def test_an_escaped_bracket_is_a_bracket_not_math_left_open(tmp_path):
+    """`jmp \\[var_mem]` warned "unbalanced math" (99 of 162 warnings on one vault): CommonMark reads `\\[` as an
+    escaped bracket, and the card shows `[var_mem]`. Math left open is still said."""
+    from deckgen.parse.questions import unbalanced_math
+    from deckgen.render.media import MediaResolver
+    from deckgen.render.renderer import MarkdownRenderer
+
+    assert [unbalanced_math(text) for text in ("mov eax, \\[var_mem]", "f\\(x) = 1", "[a\\] b")] == [[], [], []]
+    assert MarkdownRenderer(MediaResolver(tmp_path)).render("jmp \\[var_mem]").html == "<p>jmp &#91;var_mem]</p>"
+    assert unbalanced_math("It is \\[x + 1\nand $$y\nthen x \\) alone") == [(0, "\\["), (1, "$$"), (2, "\\)")]
