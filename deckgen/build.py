@@ -22,10 +22,9 @@ from .identify.decks import identify_library
 from .identify.delivered import Delivered
 from .identify.history import read_history
 from .output.staging import project_lock
-from .output.stamp import sources_fingerprint, up_to_date
+from .output.stamp import last_build, library_to_build, sources_fingerprint
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
-from .places import output_folder
 from .plan.model import BuildPlan
 from .plan.packages import plan_next_build
 from .render.cache import RenderCache, library_cache
@@ -97,11 +96,18 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
     that nothing a build reads has changed since the last one (see `stamp`: the report then says so), run
     every stage up to the plan, stopping before anything is written if there is an error, then write it (see
     `output.write`)."""
+    return build_library(source, library_to_build(source, out_dir), now, allow_new_note_type, rerender, progress,
+                         skip_unchanged, trust_record)
+
+
+def build_library(source: Path, library: Library, now: float | None = None, allow_new_note_type: bool = False,
+                  rerender: bool = False, progress=None, skip_unchanged: bool = False,
+                  trust_record: bool = False) -> BuildReport:
+    """`build_decks` of a library already found (see `output.stamp.library_to_build`; `source` is what the
+    user named)."""
     now = time.time() if now is None else now
-    library = find_library(source, out_dir)
-    output_folder(out_dir)
     with project_lock(library.root):
-        last = up_to_date(library, out_dir) if skip_unchanged and not allow_new_note_type and not rerender else None
+        last = last_build(library, allow_new_note_type, rerender) if skip_unchanged else None
         if last is not None:
             return BuildReport(packages=(), diagnostics=(), unchanged=last)
         sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
@@ -135,7 +141,7 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
     except SourceError as err:  # a record that cannot be read, a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(found + [err.diagnostic]))), cache
     return LibraryCheck(library, plan, tuple(sorted(found)), history.new_namespace, identified.new_slug,
-                        identified.delivered), cache
+                        history.delivered), cache
 
 
 def _planned(source: Path, check: LibraryCheck, cache: RenderCache | None) -> tuple[LibraryCheck, RenderCache]:

@@ -3,8 +3,8 @@
 Exit status: 0 when all went well, 1 for problems in the sources (or a
 build that could not be written), 2 for a wrong command line.
 
-The pipeline (`build`, and `plan` for what it made) is imported by the commands that run it, once they do:
-`deckgen --help`, and a build that finds nothing changed (`output.stamp.last_build`), load none of it.
+Each command imports what it runs when it runs: `deckgen --help` loads none of deckgen's stages, and a build
+that finds nothing changed (`output.stamp.last_build`) none of the pipeline.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from pathlib import Path
 import click
 
 from .errors import BuildError, DeckgenError, Diagnostic
-from .output.staging import atomic_write
-from .output.stamp import last_build
-from .places import output_folder, preview_path
 from .version import __version__
 
 SOURCE = click.argument("source", type=click.Path(path_type=Path), default=Path("source"))
@@ -111,18 +108,20 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     holds the namespace new notes' GUIDs derive from: commit both with your
     notes.
     """
-    last = None if new_note_type or rerender else _run(lambda: last_build(source, output), quiet,
-                                                         after_errors="; nothing was written")
+    from .output.stamp import last_build, library_to_build
+
+    library = _run(lambda: library_to_build(source, output), quiet, after_errors="; nothing was written")
+    last = last_build(library, new_note_type, rerender)
     if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
         for line in ([] if quiet else last["warnings"] + [f"{line} (nothing changed)" for line in last["lines"]]):
             click.echo(line, err=line in last["warnings"])
         return
-    from .build import build_decks
+    from .build import build_library
     from .plan.model import summary_line
 
-    with _Progress(enabled=not quiet) as progress:
-        report = _run(lambda: build_decks(source, output, allow_new_note_type=new_note_type, rerender=rerender,
-                                          progress=progress, trust_record=trust_record),
+    with _Progress(enabled=not quiet) as progress:  # the library found once: a large one is walked once
+        report = _run(lambda: build_library(source, library, allow_new_note_type=new_note_type, rerender=rerender,
+                                            progress=progress, trust_record=trust_record),
                       quiet, after_errors="; nothing was written")
     _echo_diagnostics(report.diagnostics, quiet, verbose)
     if quiet:
@@ -189,6 +188,8 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
 
     from .build import plan_library
     from .output.preview import preview_page
+    from .output.staging import atomic_write
+    from .places import output_folder, preview_path
 
     _run(lambda: output_folder(output), quiet=False)
     check = _run(lambda: plan_library(source, output=output), quiet=False)

@@ -248,3 +248,14 @@ def test_a_file_name_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output and result.exception.__class__ is SystemExit
     assert "e.md: error: its name is not UTF-8 text" in result.stderr and "[invalid-file-name]" in result.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.apkg"))
+
+
+def test_a_file_name_that_makes_no_deck_name_is_said_with_its_settings_error(tmp_path):
+    """The error in the file's settings was lost: only the deck-name error, from the fallback read, was said."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "x::::y.md").write_text("### Q?\nA.\n", encoding="utf-8")
+    (src / "x::::y.deck.toml").write_text('name = "Fine"\nquestion_level = [\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(src)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{src / 'x::::y.deck.toml'}:" in result.stdout and "[invalid-deck-name]" in result.stdout

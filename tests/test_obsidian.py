@@ -222,3 +222,14 @@ def test_an_upgrade_hides_comments_on_cards_already_in_anki_only_with_rerender(t
     assert len(now) == 2 and now[shown["What does a transformer attend to? ^q-attend"][0]][0] == (
         "What does a transformer attend to?")
     assert all("check:" not in answer for _, answer in now.values())
+
+
+def test_only_a_block_id_at_the_end_of_a_line_is_hidden_not_text_before_a_code_span(tmp_path):
+    """A text cut at a code span's edge took the cut for a line's end: `x ^ref` lost `^ref` before `code`."""
+    from deckgen.render.media import MediaResolver
+    from deckgen.render.renderer import MarkdownRenderer
+
+    renderer = MarkdownRenderer(MediaResolver(tmp_path))
+    assert renderer.render("x ^ref`code` y").html == "<p>x ^ref<code>code</code> y</p>"
+    assert renderer.render("a `code`^abc").html == "<p>a <code>code</code>^abc</p>"
+    assert renderer.render("a `code` ^abc").html == "<p>a <code>code</code></p>"

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from ..errors import Diagnostic
 from ..parse.questions import ParsedDeck
 from ..sources.library import Library
-from .delivered import Delivered, packages_of_others
+from .delivered import packages_of_others
 from .grouping import homes, library_key, package_keys
 from .history import History, with_delivered
 from .matcher import IdentifiedDeck, identify_decks
 from .note_type_guard import choose_note_types
-from .ownership import Minted
 from .record import IdentityRecord
 
 
@@ -24,11 +23,10 @@ class IdentifiedLibrary:
     decks: tuple[IdentifiedDeck, ...]
     record: IdentityRecord
     """The record the build continues: the committed one, with what this machine delivered merged in."""
-    delivered: Delivered | None
+    history: History
+    """What it was continued from: what this machine delivered, the namespace, what the record's history shows."""
     packages: dict[str, str]
     """Each deck's package key, by deck key (vanished decks too)."""
-    namespace: str
-    proven: dict[str, Minted]
     new_slug: str | None
     """With a new namespace, the library's package key written down beside it (unless a slug is set)."""
     diagnostics: tuple[Diagnostic, ...]
@@ -62,8 +60,8 @@ def identify_library(parsed: tuple[ParsedDeck, ...], history: History, library: 
     found.extend(_names_taken(library, packages, history.namespace))
     new_slug = library_key(library_decks, settings, library.name) \
         if history.new_namespace and not settings.slug else None
-    return IdentifiedLibrary(decks=tuple(identified), record=record, delivered=delivered, packages=packages,
-                             namespace=history.namespace, proven=history.proven, new_slug=new_slug,
+    return IdentifiedLibrary(decks=tuple(identified), record=record, history=history, packages=packages,
+                             new_slug=new_slug,
                              diagnostics=tuple(found))
 
 

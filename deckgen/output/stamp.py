@@ -23,9 +23,10 @@ from .staging import atomic_write
 WRITER = ("genanki", "genanki")
 
 
-def _stamp_path(library: Library, out_dir: Path) -> Path:
-    """The stamp of the builds of `library` (of its one file, for a file's build) into `out_dir`."""
-    return stamp_path(library.decks[0].path if library.single_file and library.decks else library.root, out_dir)
+def _stamp_path(library: Library) -> Path:
+    """The stamp of the builds of `library` (of its one file, for a file's build) into its output folder."""
+    return stamp_path(library.decks[0].path if library.single_file and library.decks else library.root,
+                      library.output)
 
 
 def sources_fingerprint(library: Library) -> str:
@@ -59,8 +60,8 @@ def _hash(start: str, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def write_stamp(library: Library, out_dir: Path, sources: str, media: list[str], outputs: list[Path],
-                lines: list[str], warnings: list[str]) -> None:
+def write_stamp(library: Library, sources: str, media: list[str], outputs: list[Path], lines: list[str],
+                warnings: list[str]) -> None:
     """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote.
 
     Best effort: without a stamp the next build is only slower.
@@ -68,25 +69,31 @@ def write_stamp(library: Library, out_dir: Path, sources: str, media: list[str],
     record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
     try:
-        atomic_write(_stamp_path(library, out_dir), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
         pass
 
 
-def last_build(source: Path, out_dir: Path) -> dict | None:
-    """The last build's record (see `up_to_date`) when a build of `source` into `out_dir` would change nothing;
-    else None. Asked before the pipeline is even loaded, and without the library's lock: it only reads, and
-    what it reads checks itself (a build under way has changed an output the stamp does not know yet, or has
-    not, and then the last build is still what the folder holds)."""
+def library_to_build(source: Path, out_dir: Path) -> Library:
+    """The library a build of `source` into `out_dir` covers, the output folder checked (see `places`)."""
     library = find_library(source, out_dir)
     output_folder(out_dir)
-    return up_to_date(library, out_dir)
+    return library
 
 
-def up_to_date(library: Library, out_dir: Path) -> dict | None:
+def last_build(library: Library, allow_new_note_type: bool = False, rerender: bool = False) -> dict | None:
+    """The last build's record (see `up_to_date`) when a build of `library` into its output folder would change
+    nothing; else None, and always when asked for what the last build did not do (a new note type, deckgen's
+    new rendering). The command line asks it before the pipeline is even loaded, and without the library's
+    lock: it only reads, and what it reads checks itself (a build under way has changed an output the stamp
+    does not know yet, or has not, and then the last build is still what the folder holds)."""
+    return None if allow_new_note_type or rerender else up_to_date(library)
+
+
+def up_to_date(library: Library) -> dict | None:
     """The last build's record if nothing it read or wrote has changed since; else None."""
     try:
-        record = json.loads(_stamp_path(library, out_dir).read_text(encoding="utf-8"))
+        record = json.loads(_stamp_path(library).read_text(encoding="utf-8"))
         if any(_signature(Path(p)) != signature for p, signature in record["outputs"].items()):
             return None
         if record["written"] != _written_fingerprint(library, record["media"]) \

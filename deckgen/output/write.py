@@ -83,7 +83,7 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
     mark_output_folder(out_dir)  # not staged: other libraries' builds may write it too
     for legacy in delivered.legacy if delivered is not None else ():  # now in the state folder
         legacy.unlink(missing_ok=True)
-    write_stamp(library, out_dir, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
+    write_stamp(library, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
                 [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],
                 [f"{b.plan.name} {b.plan.version}: {summary_line(b.plan)} -> {b.path}" for b in built], warnings)
     return built

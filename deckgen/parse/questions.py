@@ -18,17 +18,8 @@ from ..errors import Diagnostic
 from ..names import deck_settings_path, folder_deck
 from ..sources.library import DeckSource
 from ..sources.settings import DeckSettings
-from .syntax import (
-    FENCE_RE,
-    LONE_DELIMITER_RE,
-    HeadingAttributes,
-    fences,
-    heading,
-    heading_attributes,
-    lone_math_delimiters,
-    question_key,
-    scan,
-)
+from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading, heading_attributes,
+                     lone_math_delimiters, question_key, scan)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
@@ -139,7 +130,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         if found is not None and found[0] != level:
             counts = elsewhere.setdefault(found[0], [0, 0])
             counts[0] += 1
-            counts[1] += (found[1] or "").rstrip().rstrip("#").rstrip().endswith("?")
+            counts[1] += (found[1] or "").endswith("?")  # `heading` strips a closing run of #
         if found is None or found[0] > level:
             continue
         close(index)
@@ -256,32 +247,15 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
     return found
 
 
-ESCAPED_PAIRS = {"\\[": "]", "\\(": ")", "\\]": "[", "\\)": "("}
-"""A lone `\\[` whose `]` closes it on its line (`jmp \\[var_mem]`) is an escaped bracket, as CommonMark reads it and
-the card shows it, not math left open; so for `\\(` and `)`, and a closer whose opener comes before it."""
-
-
 def unbalanced_math(text: str) -> list[tuple[int, str]]:
-    """(line offset, delimiter) of each math delimiter left without its partner; a lone `$` is money, not math,
-    and an escaped bracket (see ESCAPED_PAIRS) is a bracket."""
+    """(line offset, delimiter) of each math delimiter left without its partner (see
+    `syntax.lone_math_delimiters`)."""
     if "$$" not in text and ("\\" not in text or not LONE_DELIMITER_RE.search(text)):
         return []  # the common case, found fast: no delimiter at all
     scanned = scan(text)
     text, found, line, counted = scanned.prose, {}, 0, 0  # lines counted as the delimiters come, left to right
-    line_end, last, first = -1, {}, {}
     for match in lone_math_delimiters(scanned):
-        start, delimiter = match.start(), match.group(0)
-        line += text.count("\n", counted, start)
-        counted = start
-        if start > line_end:  # a new line: where its brackets are, found once (linear in the text)
-            line_start = text.rfind("\n", 0, start) + 1
-            line_end = text.find("\n", start)
-            line_end = len(text) if line_end == -1 else line_end
-            last = {closer: text.rfind(closer, line_start, line_end) for closer in "])"}
-            first = {opener: text.find(opener, line_start, line_end) for opener in "[("}
-        partner = ESCAPED_PAIRS.get(delimiter)
-        if partner is not None and (last[partner] >= match.end() if delimiter[1] in "[("
-                                    else -1 < first[partner] < start):
-            continue
-        found.setdefault((line, delimiter), None)  # each delimiter once a line
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        found.setdefault((line, match.group(0)), None)  # each delimiter once a line
     return list(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 HEADING_START_RE = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
@@ -58,6 +58,11 @@ SINGLE_DOLLAR_RE = re.compile(r"(?<![\\$])\$([^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?
 _CANDIDATE_RE = re.compile(r"`+|\$|\\[\[(]")
 _CLOSERS = {"$$": re.compile(r"(?<!\\)\$\$"), "\\[": re.compile(r"(?<!\\)\\\]"), "\\(": re.compile(r"(?<!\\)\\\)")}
 LONE_DELIMITER_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\\[()\[\]]")
+# A lone `\[` whose `]` closes it on its line (`jmp \[var_mem]`) is an escaped bracket, as CommonMark reads it and
+# the card shows it, not math left open; so for `\(` and `)`, and a closer whose opener comes before it.
+ESCAPED_PAIRS = {"\\[": "]", "\\(": ")", "\\]": "[", "\\)": "("}
+# Obsidian's reading view shows neither a `%%comment%%` nor a `^block-id` at the end of a line.
+BLOCK_ID_RE = re.compile(r"(?m)(?:[ \t]+|^)\^[A-Za-z0-9-]+[ \t]*$")
 
 
 
@@ -337,11 +342,34 @@ def scan(text: str) -> Scan:
     return Scan(prose, tuple(math_and_code_spans(prose)))
 
 
-def lone_math_delimiters(scanned: Scan) -> list[re.Match]:
-    """Math delimiters with no partner, outside code spans and complete math; a lone `$` is money, not math."""
-    text, lone, start = scanned.prose, [], 0
-    for span in scanned.spans:
-        lone.extend(LONE_DELIMITER_RE.finditer(text, start, span.start))
-        start = span.end
-    lone.extend(LONE_DELIMITER_RE.finditer(text, start))
-    return lone
+def outside_spans(matches: Iterable[re.Match], spans: Sequence[Span]) -> Iterator[re.Match]:
+    """The matches (left to right) that start in none of `spans` (code spans and math, left to right)."""
+    index = 0
+    for match in matches:
+        while index < len(spans) and spans[index].end <= match.start():
+            index += 1
+        if not (index < len(spans) and spans[index].start <= match.start()):
+            yield match
+
+
+def lone_math_delimiters(scanned: Scan) -> Iterator[re.Match]:
+    """Math delimiters with no partner, outside code spans and complete math; a lone `$` is money, not math, and
+    an escaped bracket (see ESCAPED_PAIRS) a bracket. Each line's brackets are found once: linear in the text."""
+    text, line_end, last, first = scanned.prose, -1, {}, {}
+    for match in outside_spans(LONE_DELIMITER_RE.finditer(text), scanned.spans):
+        start, delimiter = match.start(), match.group(0)
+        if start > line_end:  # a new line: where its brackets are
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", start)
+            line_end = len(text) if line_end == -1 else line_end
+            last = {closer: text.rfind(closer, line_start, line_end) for closer in "])"}
+            first = {opener: text.find(opener, line_start, line_end) for opener in "[("}
+        partner = ESCAPED_PAIRS.get(delimiter)
+        if partner is None or not (last[partner] >= match.end() if delimiter[1] in "[("
+                                   else -1 < first[partner] < start):
+            yield match
+
+
+def may_hide(text: str) -> bool:
+    """Whether `text` may hold what Obsidian's reading view hides (a `%%comment%%`, a `^block-id`)."""
+    return "%%" in text or ("^" in text and BLOCK_ID_RE.search(text) is not None)

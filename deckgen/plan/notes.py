@@ -179,7 +179,7 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
         fingerprint = record.fingerprint if not rerender else fingerprint
         kind, rendering = (None, False) if not rerender else ("changed", True)
     else:
-        kind, rendering = _change(record, identified.reworded, question, note.tags, fingerprint)
+        kind, rendering = _change(record, identified.reworded, question, note.tags, fingerprint), False
     reverted = kind is None and behind(record, delivered)
     if reverted:
         kind = "restored" if delivered.notes[record.guid].removed else "changed"
@@ -195,28 +195,27 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
         if rerender:
             kind, rendering = "changed", True
         elif deck.old_render < CLEANING and (held_before(question.title, note.question)
-                                        or held_before(question.answer, note.answer)):
+                                             or held_before(question.answer, note.answer)):
             kind, rendering, cleaned = "changed", True, True
         elif deck.old_render < deck.render_version:
             planned.pending += 1
     if kind is None and record.fingerprint and record.html and (record.deck, record.explicit_id) == (
             key, question.explicit_id) and (record.minted or record.guid not in deck.proofs):
         planned.records.append(record)  # the very record read: the file keeps its line as it is
-        planned.notes.append(PackageNote(identified.guid, (*fields[:2], source_field(
-            record.source, question.title, deck.source_url), fields[2]), note.tags, record.mtime,
-            note_type.model_id, name))
-        planned.media.update((ref.name, ref) for ref in images)
-        return
-    if kind is None:
-        mtime, source_line, html = record.mtime, record.source, record.html or html_now
+        mtime, source_line = record.mtime, record.source
     else:
-        mtime, source_line, html = deck.stamp, f"{display}:{question.line}", html_now
-        planned.changes.append(NoteChange(kind, question.title, source_line,
-                                  record.question if identified.reworded else None, rendering, cleaned, reverted))
-    planned.records.append(NoteRecord(guid=identified.guid, deck=key, question=question.title, answer=question.answer,
-                              sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html,
-                              mtime=mtime, source=source_line, explicit_id=question.explicit_id,
-                              minted=_minted(identified, record, key, previous, deck.namespace, deck.proofs)))
+        if kind is None:
+            mtime, source_line, html = record.mtime, record.source, record.html or html_now
+        else:
+            mtime, source_line, html = deck.stamp, f"{display}:{question.line}", html_now
+            planned.changes.append(NoteChange(kind, question.title, source_line,
+                                              record.question if identified.reworded else None, rendering, cleaned,
+                                              reverted))
+        planned.records.append(NoteRecord(
+            guid=identified.guid, deck=key, question=question.title, answer=question.answer,
+            sections=question.sections, tags=note.tags, fingerprint=fingerprint, html=html, mtime=mtime,
+            source=source_line, explicit_id=question.explicit_id,
+            minted=_minted(identified, record, key, previous, deck.namespace, deck.proofs)))
     planned.notes.append(PackageNote(identified.guid, (*fields[:2], source_field(
         source_line, question.title, deck.source_url), fields[2]), note.tags, mtime, note_type.model_id, name))
     planned.media.update((ref.name, ref) for ref in images)
@@ -259,18 +258,18 @@ def _plan_tombstone(tombstone: RenderedTombstone, deck: _Deck, planned: _Planned
 
 
 def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str, ...], fingerprint: str
-            ) -> tuple[str | None, bool]:
+            ) -> str | None:
     """What happened to a note since the record: None when nothing did."""
     if record is None:
-        return "new", False
+        return "new"
     if record.removed:
-        return "restored", False
+        return "restored"
     if not record.fingerprint:  # converted from deckgen 0.1: the same Markdown is the same note
         same = (record.question, record.answer, record.tags) == (question.title, question.answer, tags)
-        return (None if same else "renamed" if reworded else "changed"), False
+        return None if same else "renamed" if reworded else "changed"
     if record.fingerprint == fingerprint:
-        return None, False
-    return ("renamed" if reworded else "changed"), False
+        return None
+    return "renamed" if reworded else "changed"
 
 
 def _minted(identified, record: NoteRecord | None, key: str, previous: IdentityRecord, namespace: str | None,

@@ -41,7 +41,8 @@ def plan_next_build(rendered: RenderedLibrary, identified: IdentifiedLibrary, se
                     rerender: bool = False) -> BuildPlan:
     """The plan stage of a library (see `plan_build`)."""
     return plan_build(rendered.decks, identified.record, now, render_cache.RENDER_VERSION, identified.packages,
-                      rerender, identified.delivered, settings, identified.namespace, identified.proven)
+                      rerender, identified.history.delivered, settings, identified.history.namespace,
+                      identified.history.proven)
 
 
 def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: float, render_version: int,

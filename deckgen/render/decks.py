@@ -234,8 +234,3 @@ REMOVED_MESSAGES = {
     SYNTAX: "{}, since Anki would act on it (deckgen bundles no sound and writes none of Anki's own syntax)",
     UNKNOWN: "not on the card: {} (HTML that cards do not show; to show a < as text, write &lt;)",
 }
-
-
-# Rendering many texts: through the cache, in this process or in several.
-
-

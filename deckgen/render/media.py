@@ -30,7 +30,6 @@ from ..sources.settings import DEFAULTS
 
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\x or C:/x: an absolute path on Windows
-DEFAULT_SIZE_LIMIT = DEFAULTS.max_image_bytes  # the `max_image_mib` setting's default
 NAME_PREFIX = "dg-"
 
 # Why a reference is not bundled, by diagnostic code. REMOTE: an http(s) image, left as it is.
@@ -91,7 +90,7 @@ class MediaResolver:
     `root` is the folder being built: nothing outside it is ever bundled.
     """
 
-    def __init__(self, root: Path, size_limit: int = DEFAULT_SIZE_LIMIT):
+    def __init__(self, root: Path, size_limit: int = DEFAULTS.max_image_bytes):
         self.root = Path(os.path.realpath(root))
         self.size_limit = size_limit
         self._files: dict[tuple[str, tuple], MediaRef] = {}
@@ -211,7 +210,7 @@ def not_included_html(alt: str) -> str:
     return f'<span class="dg-no-image">{text}<span class="dg-no-image-mark">(image not included)</span></span>'
 
 
-def problem_message(ref: MediaRef, size_limit: int = DEFAULT_SIZE_LIMIT, elsewhere: list[str] = ()) -> str:
+def problem_message(ref: MediaRef, size_limit: int, elsewhere: list[str] = ()) -> str:
     """The diagnostic for an image that is not bundled, saying what to do (`elsewhere`: files of its name)."""
     if ref.problem == REMOTE:
         return f"remote image: the card loads {ref.src} from the network each time it is shown"

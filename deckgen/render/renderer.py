@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 
+from ..parse.syntax import may_hide
 from .media import REMOTE, Images, MediaRef, MediaResolver
 from .sanitize import clean_html, inert
 from .time_limit import TimeLimitExceeded, time_limit
@@ -19,8 +20,8 @@ PARAGRAPH_RE = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 BLOCK_START_RE = re.compile(r"^(\s*\d*)([-+*>#.)])(?=\s|$)")
 # Only text with one of these can hold something MagicLink turns into a link.
 MAY_LINK_RE = re.compile(r"://|www\.|ftp\.|@", re.IGNORECASE)
-# A line with none of Markdown's (or Obsidian's: %%, ^) active characters renders to itself, escaped.
-PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=%^\t\n]*(?<!\s)")
+# A line with none of Markdown's active characters renders to itself, escaped (unless Obsidian would hide some).
+PLAIN_TEXT_RE = re.compile(r"(?![\s\d#>+=-])[^\\`*_{}\[\]<>&$~|!@#=\t\n]*(?<!\s)")
 # Texts this long get a time limit of TIME_LIMIT seconds, whatever their length: the slowest ordinary Markdown
 # of 1 MiB (a table 200 columns wide, fenced code, every word styled) takes up to 21 s here (bench/pathological.py
 # --one-mib), so only text no person writes can reach it, and no note can hold a build up for longer.
@@ -111,7 +112,7 @@ class MarkdownRenderer:
 
     def render(self, text: str, inline: bool = False, folder: Path = Path(".")) -> RenderedText:
         """HTML of a Markdown document, or of one line without its paragraph (`inline`), made safe."""
-        if inline and PLAIN_TEXT_RE.fullmatch(text) and not MAY_LINK_RE.search(text):
+        if inline and PLAIN_TEXT_RE.fullmatch(text) and not MAY_LINK_RE.search(text) and not may_hide(text):
             return as_text(text, inline)  # what Markdown makes of it, far faster
         return self.convert(text, inline, folder)
 

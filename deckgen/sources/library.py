@@ -27,14 +27,8 @@ from ..names import deck_settings_path, tree_name
 from ..places import is_output_folder
 from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
 from .front_matter import front_matter
-from .settings import (
-    DeckDefaults,
-    DeckSettings,
-    LibrarySettings,
-    read_folder_settings,
-    read_library_settings,
-    read_settings,
-)
+from .settings import (DeckDefaults, DeckSettings, LibrarySettings, file_name_problem, read_folder_settings,
+                       read_library_settings, read_settings)
 
 RECORD_FOLDER = ".deckgen"
 DEFAULT_NAME = "notes"  # a library's name when its folder has none (the file system's root)
@@ -148,11 +142,11 @@ def find_library(source: Path, output: Path | None = None) -> Library:
             diagnostics.append(problem)
         else:
             decks.append(deck_file(path, root, settings.prefix, defaults, name))
-    legacy = [path for path in legacy if path.is_file()]
-    diagnostics += [d for d in (link_outside(path, root) for path in (*legacy, record_path(root))) if d]
+    legacy = {path: link_outside(path, root) for path in legacy if path.is_file()}  # each with its link, if any
+    diagnostics += [d for d in (*legacy.values(), link_outside(record_path(root), root)) if d]
     return Library(root=root, decks=tuple(decks), single_file=single_file,
                    record_path=record_path(root), settings_path=settings_path,
-                   legacy_records=tuple(path for path in legacy if link_outside(path, root) is None),
+                   legacy_records=tuple(path for path, link in legacy.items() if link is None),
                    output=output, diagnostics=tuple(diagnostics), settings=settings,
                    settings_files=tuple(settings_files), name=name)
 
@@ -262,10 +256,11 @@ def _walk(root: Path, output: Path | None, settings: LibrarySettings, diagnostic
             subfolders[:] = []
             continue
         defaults, excludes = rules[here]
-        outside = link_outside(here / LIBRARY_SETTINGS, root) if here != root else None
+        named = here != root and LIBRARY_SETTINGS in (*folder.every_file, *folder.every_subfolder)
+        outside = link_outside(here / LIBRARY_SETTINGS, root) if named else None
         if outside is not None and (here / LIBRARY_SETTINGS).exists():
             diagnostics.append(outside)  # a link to settings from elsewhere: not read, as no outside file is
-        elif here != root and (here / LIBRARY_SETTINGS).exists():
+        elif named and (here / LIBRARY_SETTINGS).exists():
             settings_files.append(here / LIBRARY_SETTINGS)
             try:
                 folder_settings = read_folder_settings(here / LIBRARY_SETTINGS, defaults)
@@ -322,12 +317,19 @@ def link_outside(path: Path, root: Path) -> Diagnostic | None:
 
 
 def read_decks(library: Library) -> Iterator[DeckSource | Diagnostic]:
-    """Each deck of `library`, read in turn; for a file that is not text, the error that says so."""
+    """Each deck of `library`, read in turn; for a file that is not text, or whose name makes no deck name, the
+    errors that say so (and what else reading it found, such as an error in its settings)."""
     for file in library.decks:
         try:
-            yield read_deck(file, library.root)
+            source = read_deck(file, library.root)
         except SourceError as err:
             yield err.diagnostic
+            continue
+        unnamed = file_name_problem(source.path, source.settings)
+        if unnamed is None:
+            yield source
+        else:  # never a deck: its name would reach every later message, and the terminal
+            yield from (*source.diagnostics, unnamed)
 
 
 def read_deck(file: DeckFile, root: Path) -> DeckSource:

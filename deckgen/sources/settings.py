@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceError
+from ..errors import Diagnostic, SourceError
 from ..names import deck_name_problem, deck_settings_path, default_slug, safe_tag, slugify
 from ..reading import MIB, SETTINGS_LIMIT, read_target
 
@@ -236,12 +236,15 @@ def read_settings(deck_path: Path, path: Path | None, name: str | None = None,
         for key in sorted(set(front) & set(data)):
             reader.fail(key, f"{key!r} is set here and in the front matter of {deck_path}: set it in one place")
         settings = dataclasses.replace(reader.read({**front, **data}, name, slug, defaults), tags=tags)
-    if not settings.name_set and (problem := deck_name_problem(settings.name)) is not None:
-        raise SourceError(deck_path, 0, (
-            f"this file's name makes the deck name {settings.name!r}, which {problem}: rename the file, or name "
-            f'the deck (name = "…" in {deck_settings_path(deck_path)})'),
-            "invalid-deck-name")
     return settings
+
+
+def file_name_problem(deck_path: Path, settings: DeckSettings) -> Diagnostic | None:
+    """An error when the deck name a file's name makes (its settings naming none) breaks the deck-name rule."""
+    problem = None if settings.name_set else deck_name_problem(settings.name)
+    return None if problem is None else Diagnostic(deck_path, 0, (
+        f"this file's name makes the deck name {settings.name!r}, which {problem}: rename the file, or name the "
+        f'deck (name = "…" in {deck_settings_path(deck_path)})'), "error", "invalid-deck-name")
 
 
 class _SettingsReader:

@@ -12,9 +12,9 @@ import re
 from markdown import Extension
 from markdown.blockprocessors import HashHeaderProcessor
 from markdown.extensions.tables import TableProcessor
-from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, REFERENCE_RE, ImageInlineProcessor,
-                                     ImageReferenceInlineProcessor, LinkInlineProcessor, ReferenceInlineProcessor,
-                                     ShortImageReferenceInlineProcessor, ShortReferenceInlineProcessor)
+from markdown.inlinepatterns import (ImageInlineProcessor, ImageReferenceInlineProcessor, LinkInlineProcessor,
+                                     ReferenceInlineProcessor, ShortImageReferenceInlineProcessor,
+                                     ShortReferenceInlineProcessor)
 from markdown.preprocessors import Preprocessor
 
 BRACKET_RE = re.compile(r"[\[\]]")
@@ -159,14 +159,13 @@ class _ShortImageReference(_LinearBrackets, ShortImageReferenceInlineProcessor):
     pass
 
 
-# Python-Markdown's link processors, with their patterns and priorities (`markdown.inlinepatterns`'s
-# `build_inlinepatterns`), each with the one that finds the same in linear time.
-LINKS = {"reference": (ReferenceInlineProcessor, _Reference, REFERENCE_RE, 170),
-         "link": (LinkInlineProcessor, _Link, LINK_RE, 160),
-         "image_link": (ImageInlineProcessor, _Image, IMAGE_LINK_RE, 150),
-         "image_reference": (ImageReferenceInlineProcessor, _ImageReference, IMAGE_REFERENCE_RE, 140),
-         "short_reference": (ShortReferenceInlineProcessor, _ShortReference, REFERENCE_RE, 130),
-         "short_image_ref": (ShortImageReferenceInlineProcessor, _ShortImageReference, IMAGE_REFERENCE_RE, 125)}
+# Python-Markdown's link processors, with their priorities (`markdown.inlinepatterns`'s `build_inlinepatterns`),
+# each with the one that finds the same in linear time (made with the pattern the one it replaces has).
+LINKS = {"reference": (ReferenceInlineProcessor, _Reference, 170), "link": (LinkInlineProcessor, _Link, 160),
+         "image_link": (ImageInlineProcessor, _Image, 150),
+         "image_reference": (ImageReferenceInlineProcessor, _ImageReference, 140),
+         "short_reference": (ShortReferenceInlineProcessor, _ShortReference, 130),
+         "short_image_ref": (ShortImageReferenceInlineProcessor, _ShortImageReference, 125)}
 
 
 class LinearTimeExtension(Extension):
@@ -176,9 +175,9 @@ class LinearTimeExtension(Extension):
 
     def extendMarkdown(self, md) -> None:
         brackets, angles = _BracketIndex(), _Angles()
-        for name, (base, faster, pattern, priority) in LINKS.items():
-            if type(md.inlinePatterns[name]) is base if name in md.inlinePatterns else False:
-                md.inlinePatterns.register(faster(pattern, md, brackets), name, priority)
+        for name, (base, faster, priority) in LINKS.items():
+            if name in md.inlinePatterns and type(md.inlinePatterns[name]) is base:
+                md.inlinePatterns.register(faster(md.inlinePatterns[name].pattern, md, brackets), name, priority)
         blocks = md.parser.blockprocessors
         if "table" in blocks and type(blocks["table"]) is TableProcessor:  # the tables extension's, at its place
             blocks.register(_QuickTable(md.parser, blocks["table"].config), "table", 75)

@@ -26,7 +26,7 @@ from markdown.blockprocessors import BlockQuoteProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from ...parse.syntax import math_and_code_spans
+from ...parse.syntax import BLOCK_ID_RE, math_and_code_spans, may_hide, outside_spans
 from ..media import IMAGE_SUFFIXES
 
 IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
@@ -35,7 +35,6 @@ WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n|#]*)(?:#([^\[\]\n|]*))?(?:\|([^\[\]
 TASK_RE = re.compile(r"\[([ xX])\][ \t]+")
 CALLOUT_RE = re.compile(r"(?:^|\n) {0,3}> *\[!([\w-]+)\]([+-]?)[ \t]*([^\n]*)")
 COMMENT_MARK_RE = re.compile(r"%%")
-BLOCK_ID_RE = re.compile(r"(?m)(?:[ \t]+|^)\^[A-Za-z0-9-]+[ \t]*$")
 
 
 class HiddenPreprocessor(Preprocessor):
@@ -44,29 +43,38 @@ class HiddenPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
-        if "%%" not in text and "^" not in text:
+        if not may_hide(text):
             return lines
         spans = list(math_and_code_spans(text))
         if "%%" in text:
             text, spans = _without_comments(text, spans)
-        if "^" in text:
-            out, start = [], 0
-            for span in spans:
-                out += [BLOCK_ID_RE.sub("", text[start:span.start]), text[span.start:span.end]]
-                start = span.end
-            text = "".join(out) + BLOCK_ID_RE.sub("", text[start:])
+        if "^" in text:  # each block id matched on the whole text (a span's edge is no line's end)
+            text = _without(text, outside_spans(BLOCK_ID_RE.finditer(text), spans))
         return text.split("\n")
+
+
+def _without(text: str, matches) -> str:
+    """`text` with what `matches` (left to right) matched taken out."""
+    pieces, start = [], 0
+    for match in matches:
+        pieces.append(text[start:match.start()])
+        start = match.end()
+    return "".join(pieces) + text[start:]
+
+
+def _outside(text: str, spans, rewrite) -> str:
+    """`text` with `rewrite` applied to each piece of it outside the code spans and math `spans`."""
+    out, start = [], 0
+    for span in spans:
+        out += [rewrite(text[start:span.start]), text[span.start:span.end]]
+        start = span.end
+    return "".join(out) + rewrite(text[start:])
 
 
 def _without_comments(text: str, spans: list) -> tuple[str, list]:
     """`text` with each `%%…%%` outside code spans and math taken out, and the spans of what is left (in one
     pass: the marks are found once, and each is in a span or not)."""
-    marks, index = [], 0
-    for match in COMMENT_MARK_RE.finditer(text):
-        while index < len(spans) and spans[index].end <= match.start():
-            index += 1
-        if not (index < len(spans) and spans[index].start <= match.start() < spans[index].end):
-            marks.append(match.start())
+    marks = [match.start() for match in outside_spans(COMMENT_MARK_RE.finditer(text), spans)]
     if len(marks) < 2:
         return text, spans
     pieces, start = [], 0
@@ -85,13 +93,7 @@ class WikilinkPreprocessor(Preprocessor):
         text = "\n".join(lines)
         if "[[" not in text:
             return lines
-        out, start = [], 0
-        for span in math_and_code_spans(text):
-            out.append(self._rewrite(text[start:span.start]))
-            out.append(text[span.start:span.end])
-            start = span.end
-        out.append(self._rewrite(text[start:]))
-        return "".join(out).split("\n")
+        return _outside(text, math_and_code_spans(text), self._rewrite).split("\n")
 
     def _rewrite(self, text: str) -> str:
         return WIKILINK_RE.sub(self._replace, text) if "[[" in text else text
