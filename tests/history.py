@@ -42,7 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conftest import SyncedProfile, next_millisecond, sync_server
-from deckgen.output.staging import LOCK_NAME
+try:
+    from deckgen.output.staging import LOCK_NAME
+except ImportError:  # a deckgen before 0.3.2 (bench/long_history.py --deckgen DIR)
+    from deckgen.staging import LOCK_NAME
 
 REMOVED_TAG = "deckgen::removed"
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pe", "gu", "zo", "fa", "di", "bre", "qua", "xin"]

@@ -119,11 +119,27 @@ def test_check_and_diff_never_load_genanki(tmp_path):
         assert out.stdout.splitlines()[-1] == "False True", (command, out.stdout, out.stderr)
 
 
+def walks(source: str) -> bool:
+    """Whether `source` walks folders: os.walk, os.scandir, os.listdir (as `os.X` or imported from os), or a
+    Path's rglob, walk or iterdir."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+                alias.name in ("walk", "scandir", "listdir") for alias in node.names):
+            return True
+        if isinstance(node, ast.Attribute) and (
+                node.attr in ("walk", "scandir", "listdir") and isinstance(node.value, ast.Name)
+                and node.value.id == "os" or node.attr in ("rglob", "iterdir")):
+            return True
+    return False
+
+
+# Walks that are not of a library: the installed code whose change starts the render cache afresh.
+NOT_A_LIBRARY = {"render.cache"}
+
+
 def test_the_library_is_walked_in_one_place():
     """One walk (`sources.library.walk`) for the decks and for the images Obsidian finds by name: a second one
     would have rules of its own (one left out hidden folders, another did not)."""
-    walkers = sorted(module_name(path) for path in PACKAGE.rglob("*.py")
-                     if any(isinstance(node, ast.Attribute) and node.attr in ("walk", "scandir", "listdir")
-                            and isinstance(node.value, ast.Name) and node.value.id == "os"
-                            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
-    assert walkers == ["sources.library"]
+    walkers = sorted(module_name(path) for path in PACKAGE.rglob("*.py") if walks(path.read_text(encoding="utf-8")))
+    assert [module for module in walkers if module not in NOT_A_LIBRARY] == ["sources.library"]
+    assert all(walks(code) for code in ("import os\nos.walk('.')", "from os import scandir", "Path('.').rglob('*')"))

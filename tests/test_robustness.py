@@ -177,7 +177,6 @@ def test_a_build_leaves_no_thread_process_or_signal_handler_in_the_callers_proce
     """A library leaves its caller's process as it found it: the time-limit watchdog a long answer starts (see
     `time_limit`) ends with the build, and the next limit starts another; the render workers, and the helper
     process multiprocessing starts for their locks, end with the rendering; no signal handler is changed."""
-    import signal
     import threading
 
     from deckgen.render import pool, time_limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import re
@@ -503,9 +504,10 @@ def test_a_lock_file_linked_elsewhere_after_the_check_is_not_followed_either(tmp
     (notes / LOCK_NAME).symlink_to(outside / "made-by-deckgen")
     monkeypatch.setattr(Path, "is_symlink", lambda self: False)  # as if the link came just after the look
     monkeypatch.setattr(Path, "exists", lambda self: False)
-    with pytest.raises(DeckgenError, match="cannot take deckgen's lock"):
+    with pytest.raises(DeckgenError, match="cannot take deckgen's lock") as refused:
         with project_lock(notes):
             pass
+    assert os.strerror(errno.ELOOP) in str(refused.value)  # the link refused, not followed
     assert not os.path.lexists(outside / "made-by-deckgen")
 
 
