@@ -215,10 +215,8 @@ class _Matcher:
         self._open_index: _Index | None = None
         self._sharing_answer: dict[str, list[str]] = {}
         self._by_place: dict[tuple, list[NoteRecord]] = defaultdict(list)  # every record by key, deck, sections
-        self._by_key: dict[str, list[NoteRecord]] = defaultdict(list)  # and by key alone
         by_place = self._by_place
         for record, key in zip(records, self._record_keys.values()):
-            self._by_key[key].append(record)
             # deckgen 0.1 kept no sections: its records are found by key and deck, then checked (`_same_place`)
             by_place[key, record.deck, record.sections if record.sections or record.fingerprint else None].append(
                 record)
@@ -237,10 +235,13 @@ class _Matcher:
         self._hints()
 
     def _of_keys(self, keys: set[str]) -> dict[str, list[NoteRecord]]:
-        """The free records of these question keys, by key (those of a key with none left are not there)."""
-        free = self.free
-        found = {key: [r for r in self._by_key.get(key, ()) if r.guid in free] for key in keys}
-        return {key: records for key, records in found.items() if records}
+        """The free records of these question keys, by key (a rebuild asks for few)."""
+        found = defaultdict(list)
+        if keys:
+            for guid, key in self._record_keys.items():
+                if key in keys and guid in self.free:
+                    found[key].append(self.free[guid])
+        return found
 
     def _open(self, inferred: bool = False) -> list[int]:
         """The questions still without a note, in order (for inferred evidence, those that allow it)."""
