@@ -3,6 +3,8 @@
 A heading at the deck's question level is a question; its answer is everything
 up to the next heading of the same or a higher level. Higher headings are
 sections (the note's topic path). Text under no question describes the deck.
+Headings are found as CommonMark finds them (see `structure`): also in list
+items and block quotes, never in code or HTML blocks.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from ..errors import Diagnostic
 from ..names import deck_settings_path, folder_deck
 from ..sources.library import DeckSource
 from ..sources.settings import DeckSettings
-from .syntax import (FENCE_RE, LONE_DELIMITER_RE, HeadingAttributes, fences, heading, heading_attributes,
-                     lone_math_delimiters, question_key, scan)
+from .structure import Container, Heading, UnclosedFence, strip_containers, structure
+from .syntax import (LONE_DELIMITER_RE, HeadingAttributes, heading, heading_attributes, lone_math_delimiters,
+                     question_key, scan)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
@@ -102,39 +105,42 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     """Split one deck's Markdown into question records and a description."""
     level = source.settings.question_level
     lines = source.text.split("\n")
-    fenced, open_fence = fences(lines)
+    found = structure(source.text, lines)
+    closings = {fence.last_line: fence for fence in found.unclosed}
     diagnostics: list[Diagnostic] = []
     questions: list[Question] = []
     description: list[str] = []
     sections: list[str] = []
     section_path: tuple[str, ...] = ()  # the non-empty ones
-    current: tuple[int, str, str | None] | None = None  # heading line, title, explicit id
+    current: tuple[Heading, str, HeadingAttributes] | None = None  # heading, title, attributes
     body_from = 0  # index of the first line of the current question's answer, or of the section
 
     def close(end: int) -> None:
         if current is None:
             _add_description(description, lines[body_from:end])
             return
-        line, title, attributes = current
-        first = body_from  # the answer starts at its first line with text, and ends with its last
-        while first < end and not lines[first].strip():
+        asked, title, attributes = current
+        answer = _answer(lines, body_from, end, asked.containers, closings)
+        first = body_from
+        while first < end and not lines[first].strip():  # the answer starts at its first line with text
             first += 1
-        questions.append(Question(path=source.path, line=line, title=title, explicit_id=attributes.explicit_id,
-                                  sections=section_path, answer="\n".join(lines[first:end]).rstrip(),
-                                  answer_line=first + 1, key=question_key(title), attributes=attributes))
+        answer = answer[first - body_from:]
+        questions.append(Question(path=source.path, line=asked.line + 1, title=title,
+                                  explicit_id=attributes.explicit_id, sections=section_path,
+                                  answer="\n".join(answer).rstrip(), answer_line=first + 1, key=question_key(title),
+                                  attributes=attributes))
 
-    # Only lines with a '#' near their start can be headings: looking at those alone is much faster.
     elsewhere: dict[int, list[int]] = {}  # headings at other levels: how many, and of them ending in '?'
-    for index in [i for i, text in enumerate(lines) if "#" in text[:4]]:
-        found = None if index in fenced else heading(lines[index])
-        if found is not None and found[0] != level:
-            counts = elsewhere.setdefault(found[0], [0, 0])
+    for found_heading in found.headings:
+        index, depth = found_heading.line, found_heading.level
+        if depth != level:
+            counts = elsewhere.setdefault(depth, [0, 0])
             counts[0] += 1
-            counts[1] += (found[1] or "").endswith("?")  # `heading` strips a closing run of #
-        if found is None or found[0] > level:
+            counts[1] += (found_heading.text or "").endswith("?")
+        if depth > level:
             continue
         close(index)
-        depth, title = found[0], (found[1] or "").strip()
+        title = (found_heading.text or "").strip()
         if depth < level:
             del sections[depth - 1:]
             sections.extend([""] * (depth - 1 - len(sections)))
@@ -154,10 +160,7 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             diagnostics.append(Diagnostic(source.path, index + 1, (
                 "{new} and {was=…} contradict each other: a question is a new note or continues one"), "error",
                 "new-and-was"))
-        current, body_from = (index + 1, title, attributes), index + 1
-    if open_fence is not None and current is not None and current[0] <= open_fence:
-        # CommonMark runs an unclosed fence to the end of the file: so does the card.
-        lines.append(FENCE_RE.match(lines[open_fence]).group(1))
+        current, body_from = (found_heading, title, attributes), index + 1
     close(len(lines))
 
     diagnostics.extend(_question_warnings(questions))
@@ -166,8 +169,8 @@ def parse_source(source: DeckSource) -> ParsedDeck:
             Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})",
                        "error", "line-too-long")
             for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
-    if open_fence is not None:
-        diagnostics.append(_unclosed_fence(source.path, lines, open_fence, level))
+    diagnostics.extend(_unclosed_fence(source.path, lines, fence.opening, level)
+                       for fence in found.unclosed if fence.at_end)
     if not questions:
         diagnostics.append(Diagnostic(source.path, 0, (
             f"no questions: no heading of level {level} ({'#' * level}) in this file"), "note", "no-questions"))
@@ -175,6 +178,19 @@ def parse_source(source: DeckSource) -> ParsedDeck:
     return ParsedDeck(source=source, questions=tuple(questions),
                       description="\n".join(description).strip("\n"),
                       diagnostics=tuple(sorted(diagnostics)))
+
+
+def _answer(lines: list[str], start: int, end: int, containers: tuple[Container, ...],
+            closings: dict[int, UnclosedFence]) -> list[str]:
+    """Lines start:end of a question's answer, without the prefixes of the list items and quotes its question
+    sits in, each code fence closed where CommonMark ends it (at the end of its list item, quote or file)."""
+    answer = []
+    for index in range(start, end):
+        answer.append(strip_containers(lines[index], containers, index) if containers else lines[index])
+        fence = closings.get(index)
+        if fence is not None and fence.opening >= start:
+            answer.append(strip_containers(fence.closing, containers, fence.opening) if containers else fence.closing)
+    return answer
 
 
 def _question_level_hint(path: Path, level: int, elsewhere: dict[int, list[int]]) -> list[Diagnostic]:

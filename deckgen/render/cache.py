@@ -22,8 +22,9 @@ from ..hashing import digest
 from ..places import render_cache_path
 from ..sources.library import Library
 
-RENDER_VERSION = 4  # 2: Obsidian syntax, front matter and #tags; 3: every field cleaned by one allowlist (0.3);
-# 4: Obsidian's %%comments%% and ^block-ids hidden, a scheme-relative link saying https: (0.3.2)
+RENDER_VERSION = 5  # 2: Obsidian syntax, front matter and #tags; 3: every field cleaned by one allowlist (0.3);
+# 4: Obsidian's %%comments%% and ^block-ids hidden, a scheme-relative link saying https: (0.3.2);
+# 5: read as CommonMark reads it: any punctuation escaped, HTML blocks ending at a blank line, tables at a heading
 """Raised on purpose when deckgen's HTML changes in a way that should reach existing cards: the next
 build then says how many notes would look different, and `deckgen build --rerender` updates them."""
 # The libraries that shape the HTML, by module and distribution name.

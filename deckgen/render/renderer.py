@@ -76,6 +76,7 @@ class MarkdownRenderer:
 
             from .markdown_ext import (
                 BlockStartExtension,
+                CommonMarkExtension,
                 LinearTimeExtension,
                 LineBreakExtension,
                 ListIndentExtension,
@@ -88,7 +89,7 @@ class MarkdownRenderer:
                 TableExtension(),
                 LineBreakExtension(),  # every line of text stays its own line on the card
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(images=self._images),
-                LinearTimeExtension(), ObsidianExtension(),
+                LinearTimeExtension(), ObsidianExtension(), CommonMarkExtension(),
             ]
             if marks:
                 from pymdownx.mark import MarkExtension

@@ -7,9 +7,11 @@
 - `linear_time`: links and raw HTML are found in linear time, so no note can stall a build.
 - `line_breaks`: every line of text stays its own line, in linear time.
 - `obsidian`: Obsidian's embeds, wikilinks, callouts and task boxes.
+- `commonmark`: escapes and HTML blocks read as CommonMark reads them.
 """
 
 from .block_start import BlockStartExtension
+from .commonmark import CommonMarkExtension
 from .images import MediaExtension
 from .line_breaks import LineBreakExtension
 from .linear_time import LinearTimeExtension
@@ -17,5 +19,5 @@ from .list_indent import ListIndentExtension
 from .math import MathExtension
 from .obsidian import ObsidianExtension
 
-__all__ = ["BlockStartExtension", "LineBreakExtension", "LinearTimeExtension", "ListIndentExtension", "MathExtension",
+__all__ = ["BlockStartExtension", "CommonMarkExtension", "LineBreakExtension", "LinearTimeExtension", "ListIndentExtension", "MathExtension",
            "MediaExtension", "ObsidianExtension"]

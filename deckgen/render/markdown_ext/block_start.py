@@ -1,7 +1,8 @@
 """Lists, tables and code blocks start on the line where the author started them.
 
 A list, a table or a code block that starts right after a line of text starts
-a new block, as in CommonMark, instead of being glued into the paragraph;
+a new block, as in CommonMark, instead of being glued into the paragraph; a
+heading right after a table ends the table, as in GitHub's tables;
 unindented text right after a list is a paragraph of its own, as note-takers
 mean it (CommonMark would glue it to the last item).
 """
@@ -14,7 +15,7 @@ from markdown import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.util import HTML_PLACEHOLDER
 
-from ...parse.syntax import LIST_ITEM_RE
+from ...parse.syntax import LIST_ITEM_RE, heading
 
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 PLACEHOLDER_LINE_RE = re.compile(re.escape(HTML_PLACEHOLDER).replace("%s", r"(\d+)") + r"$")
@@ -40,6 +41,8 @@ class BlockStartPreprocessor(Preprocessor):
                 in_list = False
             elif TABLE_ROW_RE.match(line) and not TABLE_ROW_RE.match(previous) and not in_list and previous.strip():
                 out.append("")
+            elif "|" in previous and not in_list and "#" in line[:4] and heading(line) is not None:
+                out.append("")  # a table's rows end at a heading (a paragraph's lines do too, either way)
             elif self._is_block_placeholder(line) and previous.strip():
                 out.append("")
             elif self._is_block_placeholder(previous) and line.strip():

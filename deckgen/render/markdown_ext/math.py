@@ -31,5 +31,3 @@ class MathExtension(Extension):
     def extendMarkdown(self, md) -> None:
         # After fenced code (25) and raw HTML (20) have been stashed, before anything parses blocks.
         md.preprocessors.register(MathPreprocessor(md), "deckgen_math", 15)
-        if "$" not in md.ESCAPED_CHARS:  # `\$` is a dollar sign, as in pandoc and Obsidian
-            md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "$"]

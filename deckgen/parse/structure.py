@@ -1,0 +1,199 @@
+"""Where a deck file's headings and code blocks are, as CommonMark reads the file.
+
+GitHub, Obsidian, VS Code and Typora read Markdown by CommonMark, so the
+splitter asks a CommonMark parser (pulldown-cmark, through pyromark) rather
+than scanning lines by rules of its own: a heading inside a list item is a
+heading (`1. ### What is …?`), a line inside a fence or an HTML block is not,
+and a fence opened inside a list item ends with the item.
+
+Three readings keep text with the text around it, as the author sees the page:
+- a heading inside a block quote is part of what is quoted (often a whole
+  answer copied in, with headings of its own), not of the page's structure;
+- so is a heading inside `<details>` … `</details>`: an answer hidden until
+  clicked;
+- only ATX headings (`## Title`) make questions and sections: an underlined
+  (setext) heading stays in the text it sits in, as deckgen always read it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import NamedTuple
+
+import pyromark
+
+from .syntax import heading
+
+ITEM_MARKER_RE = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])")
+# The HTML containers whose headings stay with the text around them: an answer folded away until clicked.
+# CommonMark ends a <script>, <style>, <pre> or <textarea> block at its end tag in any case; pulldown-cmark (0.13)
+# only at a lower-case one. The parser is given the end tags in lower case: same length, same offsets.
+RAW_END_TAG_RE = re.compile(r"</(?:script|style|pre|textarea)>", re.IGNORECASE)
+FENCE_MARKER_RE = re.compile(r"`{3,}|~{3,}")
+FOLDING_TAG_RE = re.compile(r"<(/?)details(?=[\s>/])[^>]*>", re.IGNORECASE)
+
+
+class Container(NamedTuple):
+    """A list item that holds a heading, and how far its lines are indented."""
+
+    indent: int
+    first_line: int
+    """Index of its first line (a list item's, with its marker)."""
+    last_line: int
+    """Index of its last line."""
+
+    def strip(self, line: str, index: int) -> str:
+        """Line `index` without this item's marker or indent: a lazy line, less indented, as it is."""
+        if index == self.first_line:
+            return line[self.indent:]
+        spaces = len(line) - len(line.lstrip(" "))
+        return line[min(spaces, self.indent):]
+
+
+class Heading(NamedTuple):
+    """An ATX heading as CommonMark finds it."""
+
+    line: int
+    """Index of its line."""
+    level: int
+    text: str | None
+    """Its text as `syntax.heading` reads it (None for marks alone)."""
+    containers: tuple[Container, ...]
+    """The list items it sits in, outermost first."""
+
+
+class UnclosedFence(NamedTuple):
+    """A fenced code block that ends without its closing fence: at the end of its list item, quote or file."""
+
+    opening: int
+    """Index of its opening line."""
+    last_line: int
+    """Index of its last line."""
+    at_end: bool
+    """It runs to the end of the file (no container closed it)."""
+    closing: str
+    """The line that would close it, indented as its opening line (and with its quote's `>`)."""
+
+
+class Structure(NamedTuple):
+    headings: tuple[Heading, ...]
+    unclosed: tuple[UnclosedFence, ...]
+
+
+def strip_containers(line: str, containers: tuple[Container, ...], index: int) -> str:
+    """Line `index` of a file without the prefixes of the containers in `containers` that still hold it."""
+    for container in containers:
+        if index > container.last_line:
+            break
+        line = container.strip(line, index)
+    return line
+
+
+def structure(text: str, lines: list[str]) -> Structure:
+    """The ATX headings of `text` (split into `lines`) and its unclosed fences, read as CommonMark reads them."""
+    data = text.encode()
+    starts = [0]  # byte offset of each line's start
+    if len(data) == len(text):
+        position = text.find("\n")
+        while position >= 0:
+            starts.append(position + 1)
+            position = text.find("\n", position + 1)
+    else:
+        position = data.find(b"\n")
+        while position >= 0:
+            starts.append(position + 1)
+            position = data.find(b"\n", position + 1)
+
+    def line_of(offset: int) -> int:
+        return bisect.bisect_right(starts, offset) - 1
+
+    headings: list[tuple[int, tuple[int, ...]]] = []  # byte offset, start offsets of its list items
+    unclosed: list[UnclosedFence] = []
+    folds: list[tuple[int, bool]] = []  # byte offset of each <details> (True) and </details> (False)
+    items: list[int] = []  # start offsets of the list items now open
+    quotes = 0  # block quotes now open
+    ends: dict[int, int] = {}  # start offset of a list item → its end offset
+    parsed = RAW_END_TAG_RE.sub(lambda m: m.group().lower(), text) if "</" in text else text
+    for event, span in pyromark.events_with_range(parsed):
+        if "Start" in event:
+            kind = event["Start"]
+            if kind == "Item":
+                items.append(span["start"])
+                ends[span["start"]] = span["end"]
+            elif type(kind) is dict:
+                if "BlockQuote" in kind:
+                    quotes += 1
+                elif "Heading" in kind and not quotes:
+                    headings.append((span["start"], tuple(items)))
+                elif "CodeBlock" in kind and type(kind["CodeBlock"]) is dict:
+                    fence = _unclosed(data, lines, line_of, span["start"], span["end"])
+                    if fence is not None:
+                        at_end = span["end"] >= len(data) and not items and not quotes
+                        # Closed at the end of the file by its marker alone, as deckgen always closed it.
+                        unclosed.append(UnclosedFence(fence[0], len(lines) - 1, True, fence[2].lstrip(" \t"))
+                                        if at_end else UnclosedFence(fence[0], fence[1], False, fence[2]))
+        elif "End" in event:
+            kind = event["End"]
+            if kind == "Item":
+                items.pop()
+            elif type(kind) is dict and "BlockQuote" in kind:
+                quotes -= 1
+        elif "Html" in event or "InlineHtml" in event:
+            html = event.get("Html") or event.get("InlineHtml")
+            if "<" in html and ("details" in html or "DETAILS" in html.upper()):
+                folds.extend((span["start"] + m.start(), not m.group(1)) for m in FOLDING_TAG_RE.finditer(html))
+
+    folded = _folded_spans(folds)
+    found = []
+    for offset, opened in headings:
+        if folded and any(start < offset < end for start, end in folded):
+            continue
+        index = line_of(offset)
+        containers = _containers(opened, ends, lines, line_of)
+        atx = heading(strip_containers(lines[index], containers, index))
+        if atx is not None:  # not text underlined (setext)
+            found.append(Heading(index, atx[0], atx[1], containers))
+    return Structure(tuple(found), tuple(unclosed))
+
+
+def _containers(items: tuple[int, ...], ends: dict[int, int], lines: list[str], line_of) -> tuple[Container, ...]:
+    """The list items starting at these offsets, with the indent of their content."""
+    found: list[Container] = []
+    for start in items:
+        first, last = line_of(start), line_of(max(start, ends[start] - 1))
+        line = strip_containers(lines[first], tuple(found), first)
+        marker = ITEM_MARKER_RE.match(line)
+        width = marker.end() if marker else 0
+        after = len(line) - len(line[width:].lstrip(" ")) - width
+        # CommonMark: the content starts 1 to 4 spaces after the marker; 5 or more mean indented code after 1.
+        found.append(Container(width + (after if 1 <= after <= 4 else 1), first, last))
+    return tuple(found)
+
+
+def _unclosed(data: bytes, lines: list[str], line_of, start: int, end: int) -> tuple[int, int, str] | None:
+    """(opening, last line, closing line) of the fenced code block at bytes start:end, if it has no closing
+    fence."""
+    opening, last = line_of(start), line_of(max(start, end - 1))
+    fence = FENCE_MARKER_RE.search(lines[opening])
+    if fence is None:
+        return None
+    if last > opening:  # pulldown-cmark ends the range with the closing fence, or with the last line of code
+        closing = FENCE_MARKER_RE.search(lines[last])
+        if closing and closing.group()[0] == fence.group()[0] and len(closing.group()) >= len(fence.group()) \
+                and not lines[last][closing.end():].strip() and not lines[last][:closing.start()].strip(" \t>"):
+            return None
+    prefix = "".join(c if c in " \t>" else " " for c in lines[opening][:fence.start()])  # list markers as spaces
+    return opening, last, prefix + fence.group()
+
+
+def _folded_spans(folds: list[tuple[int, bool]]) -> list[tuple[int, int]]:
+    """The (start, end) offsets of each `<details>` … `</details>`, each closing tag taken with the nearest
+    opening one before it; one never closed folds nothing (the rest of the file would vanish into it)."""
+    spans, opened = [], []
+    for offset, opening in folds:
+        if opening:
+            opened.append(offset)
+        elif opened:
+            spans.append((opened.pop(), offset))
+    return spans
