@@ -88,7 +88,10 @@ QUIZ = """\
 
     #### Answer: B
 
-    Floating point: `0.30000000000000004`.
+    Floating point: `0.1 + 0.2` is `0.30000000000000004`. Neither 0.1 nor 0.2 has an exact binary
+    representation, so each is stored as the nearest double, and their sum rounds to a double that is not
+    the one nearest to 0.3. Compare with a tolerance, `Math.abs(a - b) < Number.EPSILON`, or count in
+    integers (cents, not dollars) where exact sums matter.
 
     </p>
     </details>

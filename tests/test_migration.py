@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from deckgen import build_decks
 from deckgen.errors import BuildError
@@ -258,3 +259,42 @@ def test_the_first_build_after_0_3_changes_only_the_heading_whose_id_the_card_sh
     new_lines = [line for line in record_path(notes).read_bytes().splitlines()
                  if line not in old_lines]
     assert len(new_lines) == 2 and b"quic-name" in new_lines[1]  # the package's line and that note's alone
+
+
+# deckgen 0.3.2 (tests/fixtures/release-0.3.2): the last release that split files by its own line scanner. The first
+# build that reads them as CommonMark does lists each note whose answer that changes, updates exactly those, keeps
+# every GUID (an answer and its sections may change at once), and adds the questions the scanner could not see.
+
+FIXTURE_0_3_2 = Path(__file__).with_name("fixtures") / "release-0.3.2"
+
+
+def test_the_first_build_read_as_commonmark_updates_exactly_the_notes_whose_answers_it_changes(tmp_path, anki):
+    notes, build = copied_release(FIXTURE_0_3_2, tmp_path)
+    anki.import_package(build / "notes-1.0.0.apkg")
+    for deck in ("interview", "quiz", "cases"):
+        answer_all_due(anki, deck)
+    before, reviews = {note.guid: note for note in anki.notes()}, reviews_by_card(anki)
+    assert len(before) == 7 and len(reviews) == 7
+
+    report = build_decks(notes, build, now=time.time())
+    (package,) = report.packages
+    listed = sorted((d.path.name, d.line) for d in report.diagnostics if d.code == "structure-changed")
+    assert listed == [("interview.md", 3), ("quiz.md", 5), ("quiz.md", 26)]
+    toc = next(d for d in report.diagnostics if d.code == "structure-changed" and d.path.name == "interview.md")
+    assert "answer is now lines 5–7 (it was lines 5–27)" in toc.message
+    log = anki.import_package(package.path)
+    after = {note.guid: note for note in anki.notes()}
+    assert before.keys() <= after.keys()  # no GUID changed
+    assert sorted(n.fields[0] for n in log.updated) == [
+        "1. What's the output?", "2. What is 0.1 + 0.2 === 0.3?", "Table of Contents"]
+    assert sorted(n.fields[0] for n in log.new) == [
+        "What does typeof null give?", "What is a closure?", "What is hoisting?"]
+    quiz = BeautifulSoup(after[next(g for g in before if before[g]["Question"].startswith("1."))]["Answer"],
+                         "html.parser")
+    assert quiz.find("details").find("h4").get_text() == "Answer: A" and "Answer_A" not in " ".join(
+        after[next(g for g in before if before[g]["Question"].startswith("2."))].tags)
+    assert reviews_by_card(anki) == reviews and anki.check_database()[1]
+
+    again = build_decks(notes, build, now=time.time())
+    assert not [d for d in again.diagnostics if d.code == "structure-changed"]
+    assert not again.packages[0].plan.changes

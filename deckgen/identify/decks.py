@@ -6,14 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import Diagnostic
+from ..parse.legacy import COMMONMARK_SINCE, structure_changes
 from ..parse.questions import ParsedDeck
+from ..parse.syntax import question_key
 from ..sources.library import Library
 from .delivered import packages_of_others
 from .grouping import homes, library_key, package_keys
 from .history import History, with_delivered
 from .matcher import IdentifiedDeck, identify_decks
 from .note_type_guard import choose_note_types
-from .record import IdentityRecord
+from .record import IdentityRecord, NoteRecord
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def identify_library(parsed: tuple[ParsedDeck, ...], history: History, library: 
     found_homes, packages = homes(sorted(present), vanished,
                                   package_keys(library_decks, vanished, settings, library.name))
     record = with_delivered(record, delivered, present | set(vanished))
+    decks, changes = _structure_changes(decks, record, packages)
+    found.extend(changes)
     note_types = choose_note_types(decks, record, history.namespace, allow_new_note_type)
     identified = identify_decks(decks, record, note_types, history.namespace, found_homes)
     for deck in identified:
@@ -63,6 +67,27 @@ def identify_library(parsed: tuple[ParsedDeck, ...], history: History, library: 
     return IdentifiedLibrary(decks=tuple(identified), record=record, history=history, packages=packages,
                              new_slug=new_slug,
                              diagnostics=tuple(found))
+
+
+def _structure_changes(decks: list[ParsedDeck], record: IdentityRecord, packages: dict[str, str]
+                       ) -> tuple[list[ParsedDeck], list[Diagnostic]]:
+    """On the first build after deckgen read files as CommonMark does: the decks, with each question that
+    continues a recorded note marked so, and what that reading changes in their notes (see `parse.legacy`)."""
+    before = {deck.key for deck in decks if (package := record.packages.get(packages.get(deck.key, ""))) is not None
+              and package.render < COMMONMARK_SINCE}
+    if not before:
+        return decks, []
+    recorded: dict[str, dict[str, list[NoteRecord]]] = {}
+    for note in record.notes.values():
+        if note.deck in before and not note.removed:
+            recorded.setdefault(note.deck, {}).setdefault(question_key(note.question), []).append(note)
+    found, changed = [], []
+    for deck in decks:
+        if deck.key in recorded:
+            deck, said = structure_changes(deck, recorded[deck.key])
+            found.extend(said)
+        changed.append(deck)
+    return changed, found
 
 
 def _orphans(library: Library, recorded: set[str]) -> list[Diagnostic]:

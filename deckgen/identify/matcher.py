@@ -276,6 +276,10 @@ class _Matcher:
                 candidates = [r for r in candidates if r.deck == deck]
             if len(candidates) == 1:
                 self._take(index, candidates[0])
+        for index in self._open():  # the note deckgen up to 0.3 split this heading's answer for
+            continuing = self.free.get(self.questions[index].attributes.continues or "")
+            if continuing is not None:
+                self._take(index, continuing)
         earlier = {index: question_key(title) for index in self._open()  # a heading of several blocks, recorded
                    if (title := self.questions[index].attributes.earlier_title) is not None}  # as 0.3.0 read it
         of_key = self._of_keys(set(earlier.values()))

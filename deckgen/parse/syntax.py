@@ -82,6 +82,9 @@ class HeadingAttributes(NamedTuple):
     off), which the record may hold it under."""
     problems: tuple[str, ...] = ()
     """What in the blocks deckgen could not read (see `heading_attributes`)."""
+    continues: str | None = None
+    """Not written by the author: the GUID of the recorded note this question is, found on the first build that
+    reads the file as CommonMark does (see `parse.legacy`), where its answer or sections changed with that."""
 
 
 def heading(line: str) -> tuple[int, str | None] | None:

@@ -19,5 +19,5 @@ from .list_indent import ListIndentExtension
 from .math import MathExtension
 from .obsidian import ObsidianExtension
 
-__all__ = ["BlockStartExtension", "CommonMarkExtension", "LineBreakExtension", "LinearTimeExtension", "ListIndentExtension", "MathExtension",
-           "MediaExtension", "ObsidianExtension"]
+__all__ = ["BlockStartExtension", "CommonMarkExtension", "LineBreakExtension", "LinearTimeExtension",
+           "ListIndentExtension", "MathExtension", "MediaExtension", "ObsidianExtension"]
