@@ -20,6 +20,7 @@ from pathlib import Path
 from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
 from .identify.delivered import Delivered
+from .identify.held import HeldLibrary, hold_back
 from .identify.history import read_history
 from .output.staging import project_lock
 from .output.stamp import last_build, library_to_build, sources_fingerprint
@@ -47,6 +48,9 @@ class LibraryCheck:
     """With a new namespace, the library's package key written down beside it (unless a slug is set)."""
     delivered: Delivered | None = None
     """What this machine's builds delivered before (see `delivered`); None when it has no record of that."""
+    held: tuple[Diagnostic, ...] = ()
+    """The errors that held their deck files at their last good state instead of stopping the build (see
+    `identify.held`)."""
 
     @property
     def delivered_unknown(self) -> bool:
@@ -67,6 +71,8 @@ class BuildReport:
     """The notes folder's `deckgen.toml`, when this build wrote its namespace into it."""
     delivered_unknown: bool = False
     """See `LibraryCheck.delivered_unknown`."""
+    held: tuple[Diagnostic, ...] = ()
+    """See `LibraryCheck.held`: when any, the build wrote the other files' notes, and did not succeed."""
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -78,31 +84,33 @@ def check_library(source: Path, output: Path | None = None, now: float | None = 
     of rendering again; `progress(done, total)` follows the rendering. Files
     under `output` are never read as decks.
     """
-    return _check(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record)[0]
+    return _check(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record,
+                  hold=False)[0]
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
                  allow_new_note_type: bool = False, rerender: bool = False, progress=None,
-                 trust_record: bool = False) -> LibraryCheck:
-    """`check_library`, raising BuildError (with every problem) when any is an error."""
+                 trust_record: bool = False, strict: bool = False) -> LibraryCheck:
+    """`check_library` as a build plans it, raising BuildError (with every problem) when an error stops it."""
     return _planned(source, *_check(find_library(source, output), now, allow_new_note_type, rerender, progress,
-                                    trust_record))[0]
+                                    trust_record, hold=not strict))[0]
 
 
 def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False,
                 rerender: bool = False, progress=None, skip_unchanged: bool = False,
-                trust_record: bool = False) -> BuildReport:
+                trust_record: bool = False, strict: bool = False) -> BuildReport:
     """Build every deck `source` names into `out_dir`: under the library's lock, unless `skip_unchanged` finds
     that nothing a build reads has changed since the last one (see `stamp`: the report then says so), run
-    every stage up to the plan, stopping before anything is written if there is an error, then write it (see
+    every stage up to the plan, stopping before anything is written if there is an error (a deck file's own
+    error holds that file back instead, unless `strict`: see `identify.held`), then write it (see
     `output.write`)."""
     return build_library(source, library_to_build(source, out_dir), now, allow_new_note_type, rerender, progress,
-                         skip_unchanged, trust_record)
+                         skip_unchanged, trust_record, strict)
 
 
 def build_library(source: Path, library: Library, now: float | None = None, allow_new_note_type: bool = False,
                   rerender: bool = False, progress=None, skip_unchanged: bool = False,
-                  trust_record: bool = False) -> BuildReport:
+                  trust_record: bool = False, strict: bool = False) -> BuildReport:
     """`build_decks` of a library already found (see `output.stamp.library_to_build`; `source` is what the
     user named)."""
     now = time.time() if now is None else now
@@ -112,18 +120,21 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
             return BuildReport(packages=(), diagnostics=(), unchanged=last)
         sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
         check, cache = _planned(source, *_check(library, now, allow_new_note_type, rerender, progress,
-                                                trust_record))
+                                                trust_record, hold=not strict))
+        # A build that held files back leaves no up-to-date stamp: the next one says so again.
         built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
-                            [str(d) for d in check.diagnostics if d.severity != "note" and not d.once], sources, now)
+                            [str(d) for d in check.diagnostics if d.severity != "note" and not d.once],
+                            sources if not check.held else None, now)
         cache.save()
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
-                       delivered_unknown=check.delivered_unknown)
+                       delivered_unknown=check.delivered_unknown, held=check.held)
 
 
 def _check(library: Library, now: float | None, allow_new_note_type: bool, rerender: bool, progress,
-           trust_record: bool) -> tuple[LibraryCheck, RenderCache | None]:
-    """The pipeline up to the plan: every stage's diagnostics, and the plan unless an error stopped it."""
+           trust_record: bool, hold: bool) -> tuple[LibraryCheck, RenderCache | None]:
+    """The pipeline up to the plan: every stage's diagnostics, and the plan unless an error stopped it; with
+    `hold`, each deck file with an error is held at its last good state (see `identify.held`)."""
     now = time.time() if now is None else now
     found, cache = list(library.diagnostics), None
 
@@ -134,6 +145,8 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
     try:
         parsed = said(parse_decks(read_decks(library), library.settings.prefix))
         history = said(read_history(library, now, trust_record))
+        held = hold_back(parsed, library, history.record) if hold else HeldLibrary(parsed, ())
+        parsed = held.parsed
         identified = said(identify_library(parsed.decks, history, library, allow_new_note_type))
         cache = library_cache(library)
         rendered = said(render_library(identified.decks, library, cache, progress))
@@ -141,11 +154,14 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
     except SourceError as err:  # a record that cannot be read, a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(found + [err.diagnostic]))), cache
     return LibraryCheck(library, plan, tuple(sorted(found)), history.new_namespace, identified.new_slug,
-                        history.delivered), cache
+                        history.delivered, held.held), cache
 
 
 def _planned(source: Path, check: LibraryCheck, cache: RenderCache | None) -> tuple[LibraryCheck, RenderCache]:
-    if check.plan is None or any(d.severity == "error" for d in check.diagnostics):
+    held = set(check.held)
+    if check.plan is None or any(d.severity == "error" and d not in held for d in check.diagnostics):
+        raise BuildError(list(check.diagnostics))
+    if not check.plan.packages and check.held:  # every deck file has an error, and none was built before
         raise BuildError(list(check.diagnostics))
     if not check.plan.packages:  # said with what the files hold (a heading level that would give questions)
         raise BuildError([*check.diagnostics, Diagnostic(

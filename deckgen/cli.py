@@ -94,8 +94,11 @@ def run() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every note that changes (renamed ones are always listed), "
               "every warning however many of one kind, and the files without questions.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option("--strict", is_flag=True, help="Write nothing when any file has an error. Without it, a deck file "
+              "with an error is held at its last good state (its notes as the last build left them; a file never "
+              "built is left out), the rest is built, and the exit status is 1.")
 def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_record: bool, verbose: bool,
-          quiet: bool) -> None:
+          quiet: bool, strict: bool) -> None:
     """Build a library of notes into a versioned .apkg.
 
     SOURCE is a notes folder (default: source/), or a file or folder inside
@@ -117,15 +120,27 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
             click.echo(line, err=line in last["warnings"])
         return
     from .build import build_library
-    from .plan.model import summary_line
 
     with _Progress(enabled=not quiet) as progress:  # the library found once: a large one is walked once
         report = _run(lambda: build_library(source, library, allow_new_note_type=new_note_type, rerender=rerender,
-                                            progress=progress, trust_record=trust_record),
+                                            progress=progress, trust_record=trust_record, strict=strict),
                       quiet, after_errors="; nothing was written")
-    _echo_diagnostics(report.diagnostics, quiet, verbose)
-    if quiet:
-        return
+    _echo_diagnostics([d for d in report.diagnostics if d not in report.held], quiet, verbose)
+    if not quiet:
+        _echo_built(report, verbose)
+    if report.held:  # last, where it is seen
+        files = sorted({d.path for d in report.held})
+        click.echo(f"held back {len(files)} file(s) with errors, at their last good state (their notes as the last "
+                   "build left them; a file never built is left out); everything else is built. Fix these and build "
+                   "again (--strict writes nothing while any file has an error):", err=True)
+        for diagnostic in report.held:
+            click.echo(str(diagnostic), err=True)
+        raise SystemExit(1)
+
+
+def _echo_built(report, verbose: bool) -> None:
+    from .plan.model import summary_line
+
     if report.created_settings is not None:
         click.echo(f"wrote {report.created_settings}: this notes folder's namespace, which keeps the GUIDs of its "
                    "new notes its own; commit it with your notes")

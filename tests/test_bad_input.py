@@ -78,10 +78,28 @@ def test_bad_input_is_an_error_that_changes_nothing(project, name):
     before = snapshot(src, out)
     (src / file_name).write_bytes(content)
     before.pop(str(src / file_name), None)
-    result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(out), "--strict"])
     assert result.exit_code == 1
     assert result.stderr == expected.format(src=src) + "\n" + \
         "Error: 1 error(s) in the sources; nothing was written\n"
+    after = snapshot(src, out)
+    after.pop(str(src / file_name), None)
+    assert after == before
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_bad_input_in_a_deck_file_holds_that_file_and_loses_nothing(project, name):
+    """Without --strict the file is held at its last good state (see test_held): the error is said last, the
+    exit status is 1, and no note, package or record line already made changes."""
+    file_name, content, expected = ERRORS[name]
+    src, out = project / "source", project / "build"
+    before = snapshot(src, out)
+    (src / file_name).write_bytes(content)
+    before.pop(str(src / file_name), None)
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("held back 1 file(s) with errors")
+    assert result.stderr.endswith(expected.format(src=src) + "\n")
     after = snapshot(src, out)
     after.pop(str(src / file_name), None)
     assert after == before

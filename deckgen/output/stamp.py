@@ -60,12 +60,19 @@ def _hash(start: str, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def write_stamp(library: Library, sources: str, media: list[str], outputs: list[Path], lines: list[str],
+def write_stamp(library: Library, sources: str | None, media: list[str], outputs: list[Path], lines: list[str],
                 warnings: list[str]) -> None:
-    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote.
+    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote; with
+    no `sources` (a build that held files back), record nothing, so that the next build runs.
 
     Best effort: without a stamp the next build is only slower.
     """
+    try:
+        if sources is None:
+            _stamp_path(library).unlink(missing_ok=True)
+            return
+    except OSError:
+        return
     record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
     try:

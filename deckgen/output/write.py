@@ -32,7 +32,7 @@ class PackageBuild:
 
 
 def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, new_namespace: str | None,
-                new_slug: str | None, warnings: list[str], sources: str, now: float) -> list[PackageBuild]:
+                new_slug: str | None, warnings: list[str], sources: str | None, now: float) -> list[PackageBuild]:
     """Write `plan` into the library's output folder: the identity record, what this machine delivers (see
     `delivered`), and every package's changelog and new version's package to temporary files, then rename
     them all into place, in that order: a build killed in between leaves a record from which the next build

@@ -62,6 +62,9 @@ class ParsedDeck:
     diagnostics: tuple[Diagnostic, ...]
     describes_folder: bool = False
     """A folder's own deck (its README or index) with text to describe the folder's deck."""
+    held: bool = False
+    """Its file has an error, so these are its notes as the record holds them: the build keeps them as the last
+    build left them (see `identify.held`)."""
 
     @property
     def key(self) -> str:

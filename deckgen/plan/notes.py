@@ -87,6 +87,8 @@ class _Deck:
     note_type: NoteType
     replaced: DeckNoteType | None
     type_change: str | None
+    held: bool = False
+    """The deck's file has an error: its notes are the record's, kept as they are (see `identify.held`)."""
 
 
 @dataclass
@@ -113,12 +115,13 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
     choice = deck.identified.note_type
     note_type, replaced = choice.note_type, choice.replaced
     old_deck = previous.decks.get(key)
-    name = settings.name if settings.name_set or old_deck is None else old_deck.name
+    name = settings.name if (settings.name_set and not deck.identified.parsed.held) or old_deck is None \
+        else old_deck.name
     type_record = note_type_record(note_type, stamp if choice.change else previous.note_types[note_type.model_id].mtime)
     context = _Deck(previous, delivered, stamp, render_version,
                     min((p.render for p in previous.packages.values()), default=render_version), rerender,
                     source_url, namespace, proofs, key, source.file.display, settings.cards, name, note_type, replaced,
-                    "fresh start" if replaced is not None else choice.change)
+                    "fresh start" if replaced is not None else choice.change, deck.identified.parsed.held)
     planned = _Planned(diagnostics=[choice.problem] if choice.problem else [])
     if replaced is not None:
         left = sum(1 for t in deck.tombstones if t.record.model is None and not t.record.removed)
@@ -133,11 +136,11 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
             f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "
             "it will make a new deck for new notes while existing cards stay in the old one"),
             code="deck-renamed", once=True))
-    deck_changed = old_deck is not None and (old_deck.name != name or old_deck.description not in (
-        "", description))
-    deck_record = DeckRecord(deck=key, name=name, model=note_type.model_id, description=description,
-                             mtime=stamp if old_deck is None or deck_changed or context.type_change
-                             else old_deck.mtime)
+    deck_changed = old_deck is not None and not context.held and (
+        old_deck.name != name or old_deck.description not in ("", description))
+    deck_record = old_deck if context.held and old_deck is not None else DeckRecord(
+        deck=key, name=name, model=note_type.model_id, description=description,
+        mtime=stamp if old_deck is None or deck_changed or context.type_change else old_deck.mtime)
     planned.diagnostics.extend(moved_warnings(planned.moved, name, note_type))
     return DeckShare(deck, name, planned.notes, planned.records, planned.changes, planned.tombstones, planned.media,
                      planned.diagnostics, deck_record, type_record, planned.other_note_types, context.type_change,
@@ -151,6 +154,14 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
     identified, question = note.identified, note.identified.question
     record = identified.record
     diagnostics = planned.diagnostics
+    if deck.held:  # the record's note, as the last build delivered it: Anki skips it, the record keeps its line
+        if record is not None and record.deck == key:
+            planned.records.append(record)
+            planned.notes.append(PackageNote(identified.guid, (note.question.html, note.answer.html, source_field(
+                record.source, record.question, deck.source_url), ""), note.tags, record.mtime, note_type.model_id,
+                name))
+            planned.media.update((ref.name, ref) for ref in note_media(note.question, note.answer))
+        return
     if record is not None and record.deck != key and record.deck in previous.decks \
             and previous.decks[record.deck].name != name:
         planned.moved.append((question, previous.decks[record.deck].name, note.question.html))

@@ -26,7 +26,7 @@ from ..errors import Diagnostic, SourceError
 from ..names import deck_settings_path, tree_name
 from ..places import is_output_folder
 from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
-from .front_matter import front_matter
+from .front_matter import FrontMatter, front_matter
 from .settings import (DeckDefaults, DeckSettings, LibrarySettings, file_name_problem, read_folder_settings,
                        read_library_settings, read_settings)
 
@@ -361,9 +361,19 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     front = front_matter(path, text) if text.startswith("---") else None
     if front is not None:
         text = front.text
+    settings, found = deck_settings(file, root, front)
+    return DeckSource(file=file, text=text, settings=settings,
+                      diagnostics=tuple(found) + (front.diagnostics if front else ()))
+
+
+def deck_settings(file: DeckFile, root: Path, front: FrontMatter | None = None
+                  ) -> tuple[DeckSettings, list[Diagnostic]]:
+    """A deck's settings: its folders', its settings file's and its front matter's (`front`, when read); and
+    what reading them found. An error in the settings file is said, and the folder's settings are used."""
+    path = file.path
     settings_file = deck_settings_path(path)
     outside = link_outside(settings_file, root)
-    found = [d for d in [outside] if d] + list(front.diagnostics if front else ())
+    found = [d for d in [outside] if d]
     defaults = file.defaults or DeckDefaults()
     tags = front.tags if front else ()
     try:
@@ -372,7 +382,7 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     except SourceError as err:  # reported with what the Markdown has, which is read with the folder's settings
         found.append(err.diagnostic)
         settings = read_settings(path, None, file.name or None, defaults, tags=tags)
-    return DeckSource(file=file, text=text, settings=settings, diagnostics=tuple(found))
+    return settings, found
 
 
 

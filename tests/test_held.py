@@ -1,0 +1,67 @@
+"""One bad file never stops the library: a deck file with an error is held at its last good state."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from deckgen.cli import main
+
+from conftest import answer_all_due, reviews_by_card
+
+
+def build(library, out, *options):
+    return CliRunner().invoke(main, ["build", str(library), "-o", str(out), *options])
+
+
+def test_a_file_with_an_error_is_held_and_everything_else_is_built(tmp_path, anki):
+    library, out = tmp_path / "notes", tmp_path / "build"
+    library.mkdir()
+    (library / "good.md").write_text("### Good one?\nYes.\n\n### Good two?\nYes too.\n", encoding="utf-8")
+    (library / "bad.md").write_text("# Topic\n### Bad one?\nFine for now.\n\n### Bad two?\nAlso fine.\n",
+                                    encoding="utf-8")
+    (library / "binary.md").write_text("### Binary one?\nText for now.\n", encoding="utf-8")
+    first = build(library, out)
+    assert first.exit_code == 0, first.output
+    anki.import_package(next(out.glob("*.apkg")))
+    for deck in ("good", "bad", "binary"):
+        answer_all_due(anki, deck)
+    before, reviews = {note.guid: note for note in anki.notes()}, reviews_by_card(anki)
+
+    (library / "good.md").write_text("### Good one?\nYes, edited.\n\n### Good two?\nYes too.\n", encoding="utf-8")
+    (library / "bad.md").write_text("# Topic\n### Bad one?\nChanged, but held.\n\n###\n\n### Bad two?\nAlso fine.\n",
+                                    encoding="utf-8")
+    (library / "binary.md").write_text("### Binary one?\nNow with a \x01 control character.\n", encoding="utf-8")
+    (library / "never.md").write_text("### Never built?\n```\nnever closed\n### Swallowed?\n", encoding="utf-8")
+    held = build(library, out)
+    assert held.exit_code == 1
+    end = held.stderr[held.stderr.index("held back 3 file(s) with errors"):]  # said last, where it is seen
+    assert "bad.md:5:1: error: question heading has no text" in end and "binary.md:2:" in end
+    assert "never.md:2:1: error: this code fence is never closed" in end
+    assert "(1 changed, 4 unchanged)" in held.stdout
+    packages = sorted(out.glob("*.apkg"), key=lambda p: p.stat().st_mtime)
+    assert len(packages) == 2
+    log = anki.import_package(packages[-1])
+    after = {note.guid: note for note in anki.notes()}
+    assert after.keys() == before.keys() and not log.new  # nothing removed, nothing of never.md
+    assert [n.fields[0] for n in log.updated] == ["Good one?"]
+    assert [after[g]["Answer"] for g in after if after[g]["Question"] == "Bad one?"] == ["<p>Fine for now.</p>"]
+    assert not any("removed" in note.tags for note in after.values())
+    assert reviews_by_card(anki) == reviews
+
+    again = build(library, out)  # no up-to-date stamp while files are held: said again
+    assert again.exit_code == 1 and "held back 3 file(s)" in again.stderr
+    assert len(list(out.glob("*.apkg"))) == 2
+
+    (library / "bad.md").write_text("# Topic\n### Bad one?\nChanged, but held.\n\n### Bad two?\nAlso fine.\n",
+                                    encoding="utf-8")
+    strict = build(library, out, "--strict")
+    assert strict.exit_code == 1 and "nothing was written" in strict.output
+    assert len(list(out.glob("*.apkg"))) == 2
+
+    (library / "binary.md").write_text("### Binary one?\nText for now.\n", encoding="utf-8")
+    (library / "never.md").unlink()
+    fixed = build(library, out)
+    assert fixed.exit_code == 0, fixed.output
+    log = anki.import_package(max(out.glob("*.apkg"), key=lambda p: p.stat().st_mtime))
+    assert [n.fields[0] for n in log.updated] == ["Bad one?"]
+    assert reviews_by_card(anki) == reviews and anki.check_database()[1]
