@@ -21,6 +21,7 @@ from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
 from .identify.delivered import Delivered
 from .identify.held import HeldLibrary, hold_back
+from .identify.plugin_files import leave_out_plugin_files
 from .identify.history import read_history
 from .output.staging import project_lock
 from .output.stamp import last_build, library_to_build, sources_fingerprint
@@ -143,8 +144,13 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
         return stage
 
     try:
-        parsed = said(parse_decks(read_decks(library), library.settings.prefix))
-        history = said(read_history(library, now, trust_record))
+        parsed = parse_decks(read_decks(library), library.settings.prefix)
+        try:
+            history = said(read_history(library, now, trust_record))
+        except SourceError:
+            said(parsed)  # what the files hold is said with a record that cannot be read, too
+            raise
+        parsed = said(leave_out_plugin_files(parsed, history.record, library.settings))
         held = hold_back(parsed, library, history.record) if hold else HeldLibrary(parsed, ())
         parsed = held.parsed
         identified = said(identify_library(parsed.decks, history, library, allow_new_note_type))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import struct
@@ -82,6 +83,10 @@ class AnkiProfile:
         from anki.collection import Collection
 
         self.col = Collection(str(path))
+        # Anki's day starts at 4 a.m.: a card answered shortly before is not due again "today" when its next
+        # learning step falls after it, so studying twice gave one review between 03:40 and 04:00. The day here
+        # starts half a day away from now.
+        self.col.set_config("rollover", (datetime.datetime.now().hour + 12) % 24)
 
     def import_package(self, apkg: Path):
         """Import with Anki desktop's default options; return the import log."""

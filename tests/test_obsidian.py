@@ -233,3 +233,38 @@ def test_only_a_block_id_at_the_end_of_a_line_is_hidden_not_text_before_a_code_s
     assert renderer.render("x ^ref`code` y").html == "<p>x ^ref<code>code</code> y</p>"
     assert renderer.render("a `code`^abc").html == "<p>a <code>code</code>^abc</p>"
     assert renderer.render("a `code` ^abc").html == "<p>a <code>code</code></p>"
+
+
+DRAWING = ("---\nexcalidraw-plugin: parsed\ntags: [excalidraw]\n---\n==⚠  Switch to EXCALIDRAW VIEW ==\n\n"
+           "# Text Elements\n### What does the arrow show? ^a1b2c3\n\n%%\n# Drawing\n```compressed-json\n"
+           + "N4KAkARALgngDgUwgLgAQQQDwMYEMA2AlgCYBOuA7hADTgQBuCpAzoQPYB2KqATLZMzYBXUtiRoIACyhQ4zZAHoFAc0JRJQgEYA" * 300
+           + "\n```\n%%\n")
+
+
+def test_plugin_data_files_are_no_decks_unless_the_record_holds_their_notes(tmp_path, anki):
+    vault, out = tmp_path / "vault", tmp_path / "build"
+    vault.mkdir()
+    (vault / "Drawing 1.excalidraw.md").write_text(DRAWING, encoding="utf-8")
+    (vault / "Board.md").write_text("---\nkanban-plugin: basic\n---\n## Todo\n### Card one?\n", encoding="utf-8")
+    (vault / "Notes.md").write_text("### Real question?\nYes.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(vault)])
+    assert result.exit_code == 0, result.output
+    assert "Drawing 1.excalidraw.md: note: not a deck: an Excalidraw drawing, a plugin's data" in result.stdout
+    assert "Board.md: note: not a deck: a Kanban board" in result.stdout
+    assert "line-too-long" not in result.stdout and "empty-answer" not in result.stdout
+    built = CliRunner().invoke(main, ["build", str(vault), "-o", str(out)])
+    assert built.exit_code == 0, built.output
+    anki.import_package(next(out.glob("*.apkg")))
+    assert [n["Question"] for n in anki.notes()] == ["Real question?"]
+
+    # Built as a deck before (here with plugin_files = true, as deckgen up to 0.3 read every file): it stays one.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Drawing 2.excalidraw.md").write_text("### What does the arrow show?\nA flow.\n", encoding="utf-8")
+    (other / "deckgen.toml").write_text("plugin_files = true\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["build", str(other), "-o", str(tmp_path / "other-build")]).exit_code == 0
+    (other / "deckgen.toml").write_text((other / "deckgen.toml").read_text().replace("plugin_files = true\n", ""))
+    again = CliRunner().invoke(main, ["build", str(other), "-o", str(tmp_path / "other-build"), "-v"])
+    assert again.exit_code == 0, again.output
+    assert "it stays a deck because the identity record holds 1 note(s) of it" in again.stderr
+    assert "removed" not in again.stdout

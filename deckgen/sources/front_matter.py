@@ -30,6 +30,19 @@ class FrontMatter:
     settings: dict = field(default_factory=dict)
     """Its `deckgen` table."""
     diagnostics: tuple[Diagnostic, ...] = ()
+    plugin: str | None = None
+    """The Obsidian plugin whose data the file holds, as its front matter says (see `PLUGIN_KEYS`)."""
+
+
+# Front matter keys by which Obsidian plugins mark the Markdown files they keep their data in: a drawing, a board.
+PLUGIN_KEYS = {"excalidraw-plugin": "an Excalidraw drawing", "kanban-plugin": "a Kanban board"}
+PLUGIN_SUFFIXES = {".excalidraw.md": "an Excalidraw drawing"}
+
+
+def plugin_file(name: str, front: FrontMatter | None) -> str | None:
+    """What plugin's data the file `name` holds (`an Excalidraw drawing`), if any: by its name or front matter."""
+    return next((kind for suffix, kind in PLUGIN_SUFFIXES.items() if name.endswith(suffix)),
+                front.plugin if front is not None else None)
 
 
 def front_matter(path: Path, text: str) -> FrontMatter:
@@ -60,7 +73,8 @@ def front_matter(path: Path, text: str) -> FrontMatter:
         found.append(Diagnostic(path, 1, "the front matter's deckgen: must be a table of deck settings",
                                 "error", "invalid-settings"))
         settings = {}
-    return FrontMatter(blanked, _tags(data.get("tags")), settings, tuple(found))
+    plugin = next((name for key, name in PLUGIN_KEYS.items() if key in data), None)
+    return FrontMatter(blanked, _tags(data.get("tags")), settings, tuple(found), plugin)
 
 
 def _tags(value) -> tuple[str, ...]:

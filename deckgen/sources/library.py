@@ -26,7 +26,7 @@ from ..errors import Diagnostic, SourceError
 from ..names import deck_settings_path, tree_name
 from ..places import is_output_folder
 from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
-from .front_matter import FrontMatter, front_matter
+from .front_matter import FrontMatter, front_matter, plugin_file
 from .settings import (DeckDefaults, DeckSettings, LibrarySettings, file_name_problem, read_folder_settings,
                        read_library_settings, read_settings)
 
@@ -64,6 +64,9 @@ class DeckSource:
     settings: DeckSettings
     diagnostics: tuple[Diagnostic, ...] = ()
     """What reading it noticed (a settings file that was skipped)."""
+    plugin: str | None = None
+    """The Obsidian plugin data it holds (`an Excalidraw drawing`), which is no deck unless recorded as one (see
+    `identify.plugin_files`)."""
 
     @property
     def path(self) -> Path:
@@ -363,7 +366,8 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
         text = front.text
     settings, found = deck_settings(file, root, front)
     return DeckSource(file=file, text=text, settings=settings,
-                      diagnostics=tuple(found) + (front.diagnostics if front else ()))
+                      diagnostics=tuple(found) + (front.diagnostics if front else ()),
+                      plugin=plugin_file(path.name, front))
 
 
 def deck_settings(file: DeckFile, root: Path, front: FrontMatter | None = None

@@ -110,6 +110,8 @@ class LibrarySettings:
     """The largest image file bundled, in MiB."""
     source_url: str | None = None
     """A template (`https:` or `obsidian:`) that makes each card's source a link: {path}, {line}, {heading}."""
+    plugin_files: bool = False
+    """Read the Markdown files Obsidian plugins keep their data in (Excalidraw drawings, Kanban boards) as decks."""
 
     @property
     def max_image_bytes(self) -> int:
@@ -121,7 +123,7 @@ DEFAULTS = LibrarySettings()
 
 
 LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
-                "include", "max_image_mib", "source_url")
+                "include", "max_image_mib", "source_url", "plugin_files")
 FOLDER_KEYS = ("question_level", "cards", "topics", "inline_tags", "exclude")
 SOURCE_URL_SCHEMES = ("https://", "obsidian://")
 PACKAGES = ("library", "folder")
@@ -180,7 +182,8 @@ def read_library_settings(path: Path) -> LibrarySettings:
     return LibrarySettings(namespace=namespace, slug=reader.slug(data, None), version=reader.version(data),
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
                            exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DEFAULTS.defaults),
-                           max_image_mib=size, source_url=source_url, **keep)
+                           max_image_mib=size, source_url=source_url,
+                           plugin_files=reader.typed(data, "plugin_files", bool, DEFAULTS.plugin_files), **keep)
 
 
 def read_folder_settings(path: Path, inherited: DeckDefaults) -> FolderSettings | None:
