@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -349,13 +350,21 @@ def _echo_diagnostics(diagnostics, quiet: bool, verbose: bool = False) -> None:
 
 
 def _summarised(diagnostics, verbose: bool) -> list[str]:
-    """The diagnostics' lines, those of a kind past the first SUMMARY_LIMIT folded into one line per kind
-    (errors are always all listed)."""
+    """The diagnostics' lines (errors always all of them): a warning or note of one kind said once a file, with
+    how many more there are, and those of a kind past the first SUMMARY_LIMIT folded into one line per kind.
+    What a build changes (`Diagnostic.once`: a note whose answer changes, a renamed deck) is listed as it is."""
     lines, listed, left = [], {}, {}
+    repeated = Counter() if verbose else Counter(
+        (d.path, d.code) for d in diagnostics if d.severity != "error" and d.code and not d.once)
+    said_in_file = set()
     for diagnostic in diagnostics:
-        code = diagnostic.code
+        code, again = diagnostic.code, repeated[diagnostic.path, diagnostic.code] - 1
+        if again > 0:
+            if (diagnostic.path, code) in said_in_file:
+                continue
+            said_in_file.add((diagnostic.path, code))
         if verbose or diagnostic.severity == "error" or listed.get(code, 0) < SUMMARY_LIMIT:
-            lines.append(str(diagnostic))
+            lines.append(str(diagnostic) + (f" (and {again} more in this file: -v lists them)" if again > 0 else ""))
             listed[code] = listed.get(code, 0) + 1
         else:
             left[code] = left.get(code, 0) + 1

@@ -231,10 +231,15 @@ def test_every_unknown_setting_is_named_at_once_with_a_suggestion(tmp_path):
 def test_many_warnings_of_one_kind_are_summarised(tmp_path):
     vault = tmp_path / "vault"
     vault.mkdir()
-    (vault / "deck.md").write_text("".join(f"### Empty {i}?\n" for i in range(30)), encoding="utf-8")
+    for i in range(30):  # one a file: 20 listed, and one line for the rest
+        (vault / f"deck{i:02}.md").write_text(f"### Empty {i}?\n### Full {i}?\nYes.\n", encoding="utf-8")
+    (vault / "a-many.md").write_text("".join(f"### Void {i}?\n" for i in range(40)), encoding="utf-8")
     result = CliRunner().invoke(main, ["build", str(vault), "-o", str(tmp_path / "build")])
     assert result.exit_code == 0
-    assert result.stderr.count("[empty-answer]") == 21  # 20 listed, and one line for the rest
-    assert "... and 10 more [empty-answer] (-v lists them all)" in result.stderr
+    assert result.stderr.count("[empty-answer]") == 21
+    assert "... and 11 more [empty-answer] (-v lists them all)" in result.stderr  # 31 lines: 20, and 11
+    # Forty in one file: said once, with how many more
+    assert f"{vault / 'a-many.md'}:1:1: warning: question has no answer: Void 0? [empty-answer] (and 39 more in this " \
+           "file: -v lists them)" in result.stderr
     verbose = CliRunner().invoke(main, ["build", str(vault), "-o", str(tmp_path / "build2"), "-v"])
-    assert verbose.stderr.count("[empty-answer]") == 30
+    assert verbose.stderr.count("[empty-answer]") == 70

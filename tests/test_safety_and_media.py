@@ -73,7 +73,7 @@ def test_hostile_answers_leave_nothing_executable_and_are_reported(tmp_path):
     body = "".join(f"### Hostile {i}?\nBefore {i}.\n{attack}\nAfter {i}.\n\n" for i, attack in enumerate(HOSTILE))
     write_deck(tmp_path / "src", "deck", "## Section <img/src/onerror=alert(1)>\n" + body
                + f"### Harmless?\n{HARMLESS}\n")
-    result = CliRunner().invoke(main, ["build", str(tmp_path / "src"), "-o", str(tmp_path / "out")])
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "src"), "-o", str(tmp_path / "out"), "-v"])
     assert result.exit_code == 0, result.output
     apkg = next((tmp_path / "out").glob("*.apkg"))
     fields = package_fields(apkg)

@@ -82,7 +82,7 @@ def build(tmp: Path, answer: str, description: str = "") -> tuple[CliRunner, Pat
     notes = tmp / "notes"
     notes.mkdir()
     (notes / "deck.md").write_text(f"{description}\n### Q?\nBefore.\n\n{answer}\n\nAfter.\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp / "build")])
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp / "build"), "-v"])  # every warning
     assert result.exit_code == 0, result.output
     return result, next((tmp / "build").glob("*.apkg"))
 
