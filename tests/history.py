@@ -859,7 +859,9 @@ class NoteView:
 
 
 def shown_text(field_html: str) -> str:
-    """A field's HTML as text (the harness writes plain words: `<p>…</p>` around an answer)."""
+    """A field's HTML as text (the harness writes plain words: `<p>…</p>` around an answer), without the sections
+    a namesake's question shows above it."""
+    field_html = re.sub(r'^<small class="dg-context">.*?</small><br>', "", field_html)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", field_html)).split())
 
 

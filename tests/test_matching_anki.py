@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from click.testing import CliRunner
@@ -21,7 +22,9 @@ def build_and_import(anki, src, out, later: int = 0):
 
 
 def notes_by(anki, question: str) -> list:
-    return [n for n in anki.notes() if n["Question"] == question]
+    """The notes asking `question`, with the sections a namesake's card shows above it or without."""
+    return [n for n in anki.notes() if re.sub(r'^<small class="dg-context">.*?</small><br>', "", n["Question"])
+            == question]
 
 
 def cards_of(anki, note_id: int) -> list[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -109,12 +110,32 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
         jobs += [(_record_folder(record), text, inline) for record in deck.gone  # its images are by its file
                  for text, inline in ((record.question, True), (record.answer, False))]
         jobs.append((folder, deck.parsed.description, False))
+        jobs += [(folder, context, True) for context in _contexts(deck) if context is not None]
     texts = iter(render_texts(jobs, root, resolver, cache, progress))
     clock = PatternClock()  # one for the build: topic patterns are timed over all its questions
     try:
         return [_rendered_deck(deck, texts, resolver, clock) for deck in decks]
     finally:
         stop_watching()  # the time limits' thread goes with the rendering
+
+
+CONTEXT_SEPARATOR = " › "
+
+
+def _contexts(deck: IdentifiedDeck) -> list[str | None]:
+    """For each question of `deck`, the Markdown of the section path its card shows above it, or None: where
+    the same question is asked elsewhere in the deck ("Def" under ten lectures), or always, or never, as its
+    `question_context` setting says."""
+    setting = deck.parsed.settings.question_context
+    if setting == "never" or not deck.notes:
+        return []
+    keys = Counter(note.question.key for note in deck.notes)
+    paths = [note.question.sections for note in deck.notes]
+    shared = 0  # the sections every question is under (the file's title) tell the cards nothing
+    while all(len(path) > shared and path[shared] == paths[0][shared] for path in paths):
+        shared += 1
+    return [CONTEXT_SEPARATOR.join(path[shared:]) if path[shared:] and (
+        setting == "always" or keys[note.question.key] > 1) else None for note, path in zip(deck.notes, paths)]
 
 
 def _folder(deck: IdentifiedDeck, root: Path) -> str:
@@ -132,9 +153,10 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: 
     answers = [next(texts) for _ in range(count)]
     gone = [(next(texts), next(texts)) for _ in deck.gone]
     description = next(texts)
+    contexts = [next(texts) if context is not None else None for context in _contexts(deck)] or [None] * count
     settings, source = deck.parsed.source.settings, deck.parsed.source
     notes, diagnostics = [], []
-    for identified, title, answer in zip(deck.notes, titles, answers):
+    for identified, title, answer, context in zip(deck.notes, titles, answers, contexts):
         question = identified.question
         if title is None or answer is None:
             diagnostics.append(Diagnostic(question.path, question.answer_line, "nested too deeply to render",
@@ -149,6 +171,9 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: 
                        f"{delimiter} has no partner, so Anki will show the TeX as text", code="unbalanced-math")
             for offset, delimiter in unbalanced_math(question.answer))
         extra = syntax_tags(question, settings.tags, settings.inline_tags)
+        if context is not None:  # quietly, above the question
+            title = msgspec.structs.replace(title, html=f'<small class="dg-context">{context.html}</small><br>'
+                                                        f"{title.html}", media=title.media + context.media)
         notes.append(RenderedNote(identified=identified, question=title, answer=answer,
                                   tags=tuple(sorted({*note_tags(question, settings.topics, clock), *extra})),
                                   syntax_tags=extra))

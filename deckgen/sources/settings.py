@@ -52,6 +52,13 @@ class DeckDefaults:
     topics: tuple[TopicRule, ...] = ()
     inline_tags: bool = True
     """`#tags` in questions and answers become the note's tags (see `tags.inline_tags`)."""
+    question_context: str = "auto"
+    """When a card shows its question's section path above it: "auto" (when the same question is asked
+    elsewhere in the deck), "always" or "never"."""
+
+    def fields(self) -> dict:
+        """Each default by name, as a deck's settings take them over."""
+        return {name: getattr(self, name) for name in DECK_DEFAULT_NAMES}
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class DeckSettings:
     name_set: bool = False
     """The settings name the deck (else a recorded deck keeps the name it has in Anki)."""
     inline_tags: bool = DeckDefaults.inline_tags
+    question_context: str = DeckDefaults.question_context
     tags: tuple[str, ...] = ()
     """Tags every note of the deck gets: its front matter's `tags`."""
 
@@ -118,13 +126,14 @@ class LibrarySettings:
         return int(self.max_image_mib * MIB)
 
 
+DECK_DEFAULT_NAMES = tuple(field.name for field in dataclasses.fields(DeckDefaults))
 DEFAULTS = LibrarySettings()
 """Every setting's default, declared once: in the classes above."""
 
 
 LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
                 "include", "max_image_mib", "source_url", "plugin_files")
-FOLDER_KEYS = ("question_level", "cards", "topics", "inline_tags", "exclude")
+FOLDER_KEYS = ("question_level", "cards", "topics", "inline_tags", "question_context", "exclude")
 SOURCE_URL_SCHEMES = ("https://", "obsidian://")
 PACKAGES = ("library", "folder")
 
@@ -231,8 +240,7 @@ def read_settings(deck_path: Path, path: Path | None, name: str | None = None,
     text = _read_toml_text(path) if path is not None else None
     front = front or {}
     if text is None and not front:
-        settings = DeckSettings(name=name, slug=slug, question_level=defaults.question_level, cards=defaults.cards,
-                                topics=defaults.topics, inline_tags=defaults.inline_tags, tags=tags)
+        settings = DeckSettings(name=name, slug=slug, tags=tags, **defaults.fields())
     else:
         reader = _SettingsReader(path if text is not None else deck_path, text or "")
         data = reader.parse()
@@ -253,8 +261,9 @@ def file_name_problem(deck_path: Path, settings: DeckSettings) -> Diagnostic | N
 class _SettingsReader:
     """Checks a settings table, naming the file and line of whatever is wrong."""
 
-    KNOWN = ("name", "slug", "version", "question_level", "cards", "topics", "inline_tags")
+    KNOWN = ("name", "slug", "version", "question_level", "cards", "topics", "inline_tags", "question_context")
     CARDS = ("basic", "basic-and-reversed", "cloze")
+    CONTEXT = ("auto", "always", "never")
 
     def __init__(self, path: Path, text: str):
         self.path, self.text, self.lines = path, text, text.split("\n")
@@ -275,10 +284,8 @@ class _SettingsReader:
         name = self.typed(data, "name", str, default_name).strip()
         if "name" in data and (problem := deck_name_problem(name)) is not None:
             self.fail("name", f"invalid deck name {name!r}: it {problem}")
-        defaults = self.defaults(data, inherited)
         return DeckSettings(name=name, name_set="name" in data, slug=self.slug(data, default_slug),
-                            version=self.version(data), question_level=defaults.question_level,
-                            topics=defaults.topics, cards=defaults.cards, inline_tags=defaults.inline_tags)
+                            version=self.version(data), **self.defaults(data, inherited).fields())
 
     def known(self, data: dict, known: tuple[str, ...]) -> None:
         """Every key of `data` not in `known` at once, in one error at the first of them."""
@@ -320,7 +327,12 @@ class _SettingsReader:
         if "topics" in data:  # a file's own topic rules replace those from above
             topics = tuple(self.topic_rule(i, rule) for i, rule in enumerate(self.typed(data, "topics", list, [])))
         inline = self.typed(data, "inline_tags", bool, inherited.inline_tags)
-        return DeckDefaults(question_level=level, cards=cards, topics=topics, inline_tags=inline)
+        context = self.typed(data, "question_context", str, inherited.question_context)
+        if context not in self.CONTEXT:
+            self.fail("question_context", f"question_context must be one of {', '.join(self.CONTEXT)}, not "
+                                          f"{context!r}")
+        return DeckDefaults(question_level=level, cards=cards, topics=topics, inline_tags=inline,
+                            question_context=context)
 
     def patterns(self, data: dict, key: str) -> tuple[str, ...]:
         patterns = self.typed(data, key, list, [])
