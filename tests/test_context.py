@@ -66,3 +66,11 @@ def test_the_context_reaches_existing_cards_only_through_rerender(tmp_path, monk
             if line not in record.splitlines() and '"guid"' in line] == []
     rerendered = build_decks(notes, tmp_path / "build", now=time.time(), rerender=True)
     assert sorted(c.question for c in rerendered.packages[0].plan.changes) == ["Def", "Def"]
+
+
+def test_a_heading_asked_again_in_another_section_is_no_duplicate(tmp_path):
+    from deckgen.build import check_library
+
+    write_deck(tmp_path / "notes", "analysis", LECTURES + "### Def\nTwice in lecture 2.\n")
+    duplicates = [d.line for d in check_library(tmp_path / "notes").diagnostics if d.code == "duplicate-question"]
+    assert duplicates == [12]  # the second "Def" of lecture 2, not lecture 1's

@@ -234,7 +234,7 @@ def _add_description(description: list[str], block: list[str]) -> None:
 
 def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    first_seen: dict[str, Question] = {}
+    first_seen: dict[tuple[str, tuple[str, ...]], Question] = {}
     first_with_id: dict[str, Question] = {}
     first_answer: dict[str, Question] = {}
     for question in questions:
@@ -254,9 +254,9 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
         if question.title and not question.answer:
             found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}",
                                     code="empty-answer"))
-        key = question.key
-        if not key:
+        if not question.key:
             continue
+        key = (question.key, question.sections)  # the same heading in another section is asked in its context
         if key in first_seen:
             found.append(Diagnostic(question.path, question.line,
                                     f"duplicate question (also at line {first_seen[key].line}): {question.title}",
