@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 from bs4 import BeautifulSoup
@@ -71,6 +72,6 @@ def test_the_context_reaches_existing_cards_only_through_rerender(tmp_path, monk
 def test_a_heading_asked_again_in_another_section_is_no_duplicate(tmp_path):
     from deckgen.build import check_library
 
-    write_deck(tmp_path / "notes", "analysis", LECTURES + "### Def\nTwice in lecture 2.\n")
+    write_deck(tmp_path / "notes", "analysis", textwrap.dedent(LECTURES) + "### Def\nTwice in lecture 2.\n")
     duplicates = [d.line for d in check_library(tmp_path / "notes").diagnostics if d.code == "duplicate-question"]
     assert duplicates == [12]  # the second "Def" of lecture 2, not lecture 1's
