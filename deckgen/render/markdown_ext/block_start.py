@@ -2,7 +2,8 @@
 
 A list, a table or a code block that starts right after a line of text starts
 a new block, as in CommonMark, instead of being glued into the paragraph; a
-heading right after a table ends the table, as in GitHub's tables;
+heading right after a table ends the table, as in GitHub's tables; inside a
+block quote or a callout too (a list after a fence in a callout is a list);
 unindented text right after a list is a paragraph of its own, as note-takers
 mean it (CommonMark would glue it to the last item).
 """
@@ -11,7 +12,10 @@ from __future__ import annotations
 
 import re
 
+import xml.etree.ElementTree as etree
+
 from markdown import Extension
+from markdown.blockprocessors import BlockQuoteProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.util import HTML_PLACEHOLDER
 
@@ -69,8 +73,36 @@ def _switches_list_kind(previous: str, item: re.Match) -> bool:
     return before.group("marker")[0].isdigit() != item.group("marker")[0].isdigit()
 
 
+def block_starts(md, text: str) -> str:
+    """A block quote's text (its `>` taken off) with its blocks started as the page's are: the preprocessors that
+    see the page's lines never saw these."""
+    lines = text.split("\n")
+    for name in ("deckgen_block_start", "deckgen_list_indent"):
+        if name in md.preprocessors:
+            lines = md.preprocessors[name].run(lines)
+    return "\n".join(lines)
+
+
+class QuoteProcessor(BlockQuoteProcessor):
+    """Python-Markdown's block quotes, their text read with `block_starts`."""
+
+    def run(self, parent, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = self.RE.search(block)
+        if match:
+            self.parser.parseBlocks(parent, [block[:match.start()]])
+            block = "\n".join(self.clean(line) for line in block[match.start():].split("\n"))
+        sibling = self.lastChild(parent)
+        quote = sibling if sibling is not None and sibling.tag == "blockquote" else etree.SubElement(parent,
+                                                                                                      "blockquote")
+        self.parser.state.set("blockquote")
+        self.parser.parseChunk(quote, block_starts(self.parser.md, block))
+        self.parser.state.reset()
+
+
 class BlockStartExtension(Extension):
     """Start lists, tables and code blocks on the line where the author started them."""
 
     def extendMarkdown(self, md) -> None:
         md.preprocessors.register(BlockStartPreprocessor(md), "deckgen_block_start", 14)
+        md.parser.blockprocessors.register(QuoteProcessor(md.parser), "quote", 20)

@@ -7,12 +7,13 @@
   cannot hold another note's content.
 - `[[Note]]`, `[[Note#Heading]]` and `[[Note#Heading|alias]]` show as their text (the alias, or the name).
 - `> [!type] Title` blockquotes, foldable ones (`[!type]-`, `[!type]+`) too, become styled blocks
-  (`<details>` when foldable).
+  (`<details>` when foldable), nested in one another or in a quote as Obsidian nests them.
 - `- [ ]` and `- [x]` task items start with ☐ and ☑ (a card may hold no `<input>` checkbox).
 - `%%comments%%`, on one line or over several, and `^block-ids` at the end of a line show on no card, as in
   Obsidian's reading view (a `%%` left unclosed stays, as written, where the author sees it).
 
-Code spans and math are left as they are (see `syntax.math_and_code_spans`); fenced code is stashed by then.
+Code spans and math are left as they are (see `syntax.math_and_code_spans`), but a wikilink that starts outside
+them is read first, code spans in it and all (``[[#`move`|move]]``); fenced code is stashed by then.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from ...parse.syntax import BLOCK_ID_RE, math_and_code_spans, may_hide, outside_spans
 from ..media import IMAGE_SUFFIXES
+from .block_start import block_starts
 
 IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
 
@@ -53,22 +55,13 @@ class HiddenPreprocessor(Preprocessor):
         return text.split("\n")
 
 
-def _without(text: str, matches) -> str:
-    """`text` with what `matches` (left to right) matched taken out."""
+def _without(text: str, matches, replace=lambda match: "") -> str:
+    """`text` with what `matches` (left to right) matched taken out, or replaced by `replace(match)`."""
     pieces, start = [], 0
     for match in matches:
-        pieces.append(text[start:match.start()])
+        pieces += [text[start:match.start()], replace(match)]
         start = match.end()
     return "".join(pieces) + text[start:]
-
-
-def _outside(text: str, spans, rewrite) -> str:
-    """`text` with `rewrite` applied to each piece of it outside the code spans and math `spans`."""
-    out, start = [], 0
-    for span in spans:
-        out += [rewrite(text[start:span.start]), text[span.start:span.end]]
-        start = span.end
-    return "".join(out) + rewrite(text[start:])
 
 
 def _without_comments(text: str, spans: list) -> tuple[str, list]:
@@ -87,16 +80,15 @@ def _without_comments(text: str, spans: list) -> tuple[str, list]:
 
 
 class WikilinkPreprocessor(Preprocessor):
-    """Rewrite `[[…]]` and `![[…]]` outside code spans and math (see the module)."""
+    """Rewrite `[[…]]` and `![[…]]` that start outside code spans and math (see the module): a wikilink is read
+    before the code spans in it, as Obsidian reads ``[[#`move`|move]]``."""
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
         if "[[" not in text:
             return lines
-        return _outside(text, math_and_code_spans(text), self._rewrite).split("\n")
-
-    def _rewrite(self, text: str) -> str:
-        return WIKILINK_RE.sub(self._replace, text) if "[[" in text else text
+        links = outside_spans(WIKILINK_RE.finditer(text), list(math_and_code_spans(text)))
+        return _without(text, links, self._replace).split("\n")
 
     def _replace(self, match: re.Match) -> str:
         embed, target, heading, alias = match.group(1), match.group(2).strip(), match.group(3), match.group(4)
@@ -117,9 +109,8 @@ def _escape_brackets(text: str) -> str:
 class CalloutProcessor(BlockQuoteProcessor):
     """`> [!type] Title` blockquotes as `<div class="dg-callout dg-callout-type">` (or `<details>`, foldable)."""
 
-    def test(self, parent, block) -> bool:
-        return (CALLOUT_RE.search(block) is not None and not self.parser.state.isstate("blockquote")
-                and not util.nearing_recursion_limit())
+    def test(self, parent, block) -> bool:  # also inside a callout or a quote: Obsidian nests them
+        return CALLOUT_RE.search(block) is not None and not util.nearing_recursion_limit()
 
     def run(self, parent, blocks: list[str]) -> None:
         block = blocks.pop(0)
@@ -139,7 +130,7 @@ class CalloutProcessor(BlockQuoteProcessor):
             heading = etree.SubElement(box, "p", {"class": "dg-callout-title"})
         heading.text = title or kind.replace("-", " ").capitalize()
         self.parser.state.set("blockquote")
-        self.parser.parseChunk(box, body)
+        self.parser.parseChunk(box, block_starts(self.parser.md, body))
         self.parser.state.reset()
 
 
