@@ -18,6 +18,8 @@ Three readings keep text with the text around it, as the author sees the page:
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import re
 from typing import NamedTuple
 
@@ -93,17 +95,9 @@ def strip_containers(line: str, containers: tuple[Container, ...], index: int) -
 def structure(text: str, lines: list[str]) -> Structure:
     """The ATX headings of `text` (split into `lines`) and its unclosed fences, read as CommonMark reads them."""
     data = text.encode()
-    starts = [0]  # byte offset of each line's start
-    if len(data) == len(text):
-        position = text.find("\n")
-        while position >= 0:
-            starts.append(position + 1)
-            position = text.find("\n", position + 1)
-    else:
-        position = data.find(b"\n")
-        while position >= 0:
-            starts.append(position + 1)
-            position = data.find(b"\n", position + 1)
+    # The byte offset of each line's start: the lengths of the lines before it, and their line ends.
+    lengths = map(len, lines if len(data) == len(text) else data.split(b"\n"))
+    starts = list(map(operator.add, itertools.accumulate(lengths, initial=0), itertools.count()))
 
     def line_of(offset: int) -> int:
         return bisect.bisect_right(starts, offset) - 1
