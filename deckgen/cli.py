@@ -262,25 +262,29 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
     if output_format == "json":
         click.echo(json.dumps({"errors": errors, "warnings": warnings, "notes": notes,
                                "diagnostics": [d.to_json() for d in diagnostics],
-                               "files": [{"path": str(path), "questions": questions, "cards": cards}
-                                         for path, questions, cards in files]}, ensure_ascii=False, indent=2))
+                               "files": [{"path": str(path), "questions": questions, "cards": cards,
+                                          "description": described}
+                                         for path, questions, cards, described in files]}, ensure_ascii=False,
+                              indent=2))
     else:
         for line in _summarised(diagnostics, verbose):
             click.echo(line)
-        for path, questions, cards in files:
-            click.echo(f"{path}: {questions} question(s), {cards} card(s)")
+        for path, questions, cards, described in files:
+            click.echo(f"{path}: {questions} question(s), {cards} card(s)"
+                       + (f", {described:,} characters of description" if described else ""))
         click.echo(f"{errors} error(s), {warnings} warning(s)" + (f", {notes} note(s)" if notes else "")
-                   + (f"; {sum(c for _, _, c in files)} card(s) from {len(files)} file(s)" if files else ""), err=True)
+                   + (f"; {sum(f[2] for f in files)} card(s) from {len(files)} file(s)" if files else ""), err=True)
     if errors:
         raise SystemExit(1)
 
 
-def _file_counts(check) -> list[tuple[Path, int, int]]:
-    """(file, questions, cards) of every deck a build would make, in path order."""
+def _file_counts(check) -> list[tuple[Path, int, int, int]]:
+    """(file, questions, cards, characters of description) of every deck a build would make, in path order."""
     if check.plan is None:
         return []
     parts = [part for package in check.plan.packages for part in package.decks]
-    return sorted((part.deck.path, len(part.deck.notes), part.card_count) for part in parts)
+    return sorted((part.deck.path, len(part.deck.notes), part.card_count,
+                   len(part.deck.identified.parsed.description)) for part in parts)
 
 
 class _Progress:

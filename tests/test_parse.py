@@ -210,3 +210,20 @@ def test_an_escaped_bracket_is_a_bracket_not_math_left_open(tmp_path):
     assert [unbalanced_math(text) for text in ("mov eax, \\[var_mem]", "f\\(x) = 1", "[a\\] b")] == [[], [], []]
     assert MarkdownRenderer(MediaResolver(tmp_path)).render("jmp \\[var_mem]").html == "<p>jmp &#91;var_mem]</p>"
     assert unbalanced_math("It is \\[x + 1\nand $$y\nthen x \\) alone") == [(0, "\\["), (1, "$$"), (2, "\\)")]
+
+
+def test_a_large_description_is_said_with_how_much_of_the_file_it_took(tmp_path):
+    from click.testing import CliRunner
+
+    from deckgen.cli import main
+
+    intro = "".join(f"Paragraph {i} of an introduction that belongs to no question.\n\n" for i in range(400))
+    write_deck(tmp_path / "notes", "deck", "# Course\n" + intro + "### Q?\nA.\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "notes")])
+    assert re.search(r"deck\.md: warning: 2\d,\d{3} characters of this file \(\d+%\) are under no question and go to "
+                     r"the deck's description.*\[large-description\]", result.stdout), result.stdout
+    assert re.search(r"deck\.md: 1 question\(s\), 1 card\(s\), 2\d,\d{3} characters of description", result.stdout)
+    small = tmp_path / "small"
+    write_deck(small, "deck", "# Course\nA short introduction.\n### Q?\nA.\n")
+    quiet = CliRunner().invoke(main, ["check", str(small)])
+    assert "large-description" not in quiet.stdout and "1 card(s), 30 characters of description" in quiet.stdout

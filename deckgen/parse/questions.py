@@ -25,6 +25,7 @@ from .syntax import (LONE_DELIMITER_RE, HeadingAttributes, heading, heading_attr
                      question_key, scan)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
+LARGE_DESCRIPTION = 20_000  # characters of a file's text under no question: more is said (Anki shows it all)
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
 
@@ -178,8 +179,13 @@ def parse_source(source: DeckSource) -> ParsedDeck:
         diagnostics.append(Diagnostic(source.path, 0, (
             f"no questions: no heading of level {level} ({'#' * level}) in this file"), "note", "no-questions"))
         diagnostics.extend(_question_level_hint(source.path, level, elsewhere))
-    return ParsedDeck(source=source, questions=tuple(questions),
-                      description="\n".join(description).strip("\n"),
+    described = "\n".join(description).strip("\n")
+    if len(described) > LARGE_DESCRIPTION and questions:
+        diagnostics.append(Diagnostic(source.path, 0, (
+            f"{len(described):,} characters of this file ({len(described) / len(source.text):.0%}) are under no "
+            f"question and go to the deck's description, which Anki shows whole above the deck; questions at "
+            f"another level than {'#' * level}? (see the question_level setting)"), "warning", "large-description"))
+    return ParsedDeck(source=source, questions=tuple(questions), description=described,
                       diagnostics=tuple(sorted(diagnostics)))
 
 
