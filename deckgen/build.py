@@ -4,7 +4,8 @@
 2. `parse`: each deck's questions and description, as Markdown;
 3. `identify`: the record and what this machine delivered, which recorded note each question continues, GUIDs
    for new ones, each deck's package and note type;
-4. `render`: the HTML and tags of every note, removed ones too, through the render cache;
+4. `render`: the HTML and tags of every note, removed ones too, through the render cache (which also keeps
+   each file's structure for `parse`);
 5. `plan`: each note's time and each package's version, the changes, the new record (writing nothing);
 6. `output`: the files, staged and then renamed into place together.
 
@@ -144,7 +145,8 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
         return stage
 
     try:
-        parsed = parse_decks(read_decks(library), library.settings.prefix)
+        cache = library_cache(library)  # each file's structure, and then each text's HTML
+        parsed = parse_decks(read_decks(library), library.settings.prefix, cache)
         try:
             history = said(read_history(library, now, trust_record))
         except SourceError:
@@ -154,7 +156,6 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
         held = hold_back(parsed, library, history.record) if hold else HeldLibrary(parsed, ())
         parsed = held.parsed
         identified = said(identify_library(parsed.decks, history, library, allow_new_note_type))
-        cache = library_cache(library)
         rendered = said(render_library(identified.decks, library, cache, progress))
         plan = said(plan_next_build(rendered, identified, library.settings, now, rerender))
     except SourceError as err:  # a record that cannot be read, a topic pattern that runs too long

@@ -243,3 +243,22 @@ def test_the_renderer_sees_each_question_where_the_splitter_put_it(tmp_path, pat
         split_at = [h for n in range(1, level + 1) for h in answer.find_all(f"h{n}")
                     if not h.find_parent(["details", "blockquote"])]
         assert not split_at, (question.line, split_at)
+
+
+def test_a_rebuild_parses_only_the_files_that_changed(tmp_path, monkeypatch):
+    from deckgen import build_decks
+    from deckgen.parse import structure as module
+
+    parsed = []
+    original = module.structure
+    monkeypatch.setattr(module, "structure", lambda text, lines: parsed.append(text) or original(text, lines))
+    library = tmp_path / "notes"
+    for name in ("a", "b", "c"):
+        write_deck(library, name, f"### Question {name}?\nAnswer {name}.\n")
+    build_decks(library, tmp_path / "build")
+    assert len(parsed) == 3
+    (library / "b.md").write_text("### Question b?\nAnswer b, edited.\n", encoding="utf-8")
+    parsed.clear()
+    (package,) = build_decks(library, tmp_path / "build").packages
+    assert parsed == ["### Question b?\nAnswer b, edited.\n"]
+    assert [c.question for c in package.plan.changes] == ["Question b?"]

@@ -20,7 +20,7 @@ from ..errors import Diagnostic
 from ..names import deck_settings_path, folder_deck
 from ..sources.library import DeckSource
 from ..sources.settings import DeckSettings
-from .structure import Container, Heading, UnclosedFence, strip_containers, structure
+from .structure import Container, Heading, StructureCache, UnclosedFence, cached_structure, strip_containers
 from .syntax import (LONE_DELIMITER_RE, HeadingAttributes, heading, heading_attributes, lone_math_delimiters,
                      question_key, scan)
 
@@ -89,15 +89,16 @@ class ParsedLibrary:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def parse_decks(sources: Iterable[DeckSource | Diagnostic], prefix: str | None) -> ParsedLibrary:
+def parse_decks(sources: Iterable[DeckSource | Diagnostic], prefix: str | None,
+                cache: StructureCache | None = None) -> ParsedLibrary:
     """Parse each deck `sources` reads (a Diagnostic for a file that could not be read); `prefix` is the
-    library's, under which a top README describes a deck of its own."""
+    library's, under which a top README describes a deck of its own; `cache` keeps each text's structure."""
     decks, diagnostics = [], []
     for source in sources:
         if isinstance(source, Diagnostic):
             diagnostics.append(source)
             continue
-        parsed = parse_source(source)
+        parsed = parse_source(source, cache)
         describes = folder_deck(source.file.key, prefix) and bool(parsed.description.strip())
         diagnostics.extend(source.diagnostics + tuple(
             d for d in parsed.diagnostics if not (describes and d.code in ("no-questions", "question-level"))))
@@ -105,11 +106,11 @@ def parse_decks(sources: Iterable[DeckSource | Diagnostic], prefix: str | None) 
     return ParsedLibrary(tuple(decks), tuple(diagnostics))
 
 
-def parse_source(source: DeckSource) -> ParsedDeck:
+def parse_source(source: DeckSource, cache: StructureCache | None = None) -> ParsedDeck:
     """Split one deck's Markdown into question records and a description."""
     level = source.settings.question_level
     lines = source.text.split("\n")
-    found = structure(source.text, lines)
+    found = cached_structure(source.text, lines, cache)
     closings = {fence.last_line: fence for fence in found.unclosed}
     diagnostics: list[Diagnostic] = []
     questions: list[Question] = []

@@ -21,18 +21,20 @@ import bisect
 import itertools
 import operator
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
+import msgspec
 import pyromark
 
+from ..hashing import digest
 from .syntax import heading
 
 ITEM_MARKER_RE = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])")
-# The HTML containers whose headings stay with the text around them: an answer folded away until clicked.
 # CommonMark ends a <script>, <style>, <pre> or <textarea> block at its end tag in any case; pulldown-cmark (0.13)
 # only at a lower-case one. The parser is given the end tags in lower case: same length, same offsets.
 RAW_END_TAG_RE = re.compile(r"</(?:script|style|pre|textarea)>", re.IGNORECASE)
 FENCE_MARKER_RE = re.compile(r"`{3,}|~{3,}")
+# The HTML containers whose headings stay with the text around them: an answer folded away until clicked.
 FOLDING_TAG_RE = re.compile(r"<(/?)details(?=[\s>/])[^>]*>", re.IGNORECASE)
 
 
@@ -83,6 +85,35 @@ class Structure(NamedTuple):
     unclosed: tuple[UnclosedFence, ...]
 
 
+STRUCTURE_FORMAT = 1
+"""Of the structures kept in a cache: a new one when `structure` reads files otherwise."""
+
+
+class StructureCache(Protocol):
+    """Where structures are kept between builds (the render cache: see `render.cache`)."""
+
+    def get(self, key: str) -> str | tuple[str, str] | None: ...
+
+    def put(self, key: str, entry: str) -> None: ...
+
+
+def cached_structure(text: str, lines: list[str], cache: StructureCache | None) -> Structure:
+    """`structure(text, lines)`, from `cache` when it holds this very text's: a rebuild parses only the files
+    that changed."""
+    if cache is None:
+        return structure(text, lines)
+    key = digest("structure", str(STRUCTURE_FORMAT), text)
+    entry = cache.get(key)
+    if type(entry) is str:
+        try:
+            return msgspec.json.decode(entry, type=Structure)
+        except msgspec.MsgspecError:
+            pass  # not one this code wrote: parsed again
+    found = structure(text, lines)
+    cache.put(key, msgspec.json.encode(found).decode())
+    return found
+
+
 def strip_containers(line: str, containers: tuple[Container, ...], index: int) -> str:
     """Line `index` of a file without the prefixes of the containers in `containers` that still hold it."""
     for container in containers:
@@ -94,10 +125,10 @@ def strip_containers(line: str, containers: tuple[Container, ...], index: int) -
 
 def structure(text: str, lines: list[str]) -> Structure:
     """The ATX headings of `text` (split into `lines`) and its unclosed fences, read as CommonMark reads them."""
-    data = text.encode()
-    # The byte offset of each line's start: the lengths of the lines before it, and their line ends.
-    lengths = map(len, lines if len(data) == len(text) else data.split(b"\n"))
+    # The byte offset of each line's start: the lengths (in UTF-8) of the lines before it, and their line ends.
+    lengths = map(len, lines if text.isascii() else text.encode().split(b"\n"))
     starts = list(map(operator.add, itertools.accumulate(lengths, initial=0), itertools.count()))
+    size = starts[-1] - 1  # of the whole text, in bytes
 
     def line_of(offset: int) -> int:
         return bisect.bisect_right(starts, offset) - 1
@@ -121,9 +152,9 @@ def structure(text: str, lines: list[str]) -> Structure:
                 elif "Heading" in kind and not quotes:
                     headings.append((span["start"], tuple(items)))
                 elif "CodeBlock" in kind and type(kind["CodeBlock"]) is dict:
-                    fence = _unclosed(data, lines, line_of, span["start"], span["end"])
+                    fence = _unclosed(lines, line_of, span["start"], span["end"])
                     if fence is not None:
-                        at_end = span["end"] >= len(data) and not items and not quotes
+                        at_end = span["end"] >= size and not items and not quotes
                         # Closed at the end of the file by its marker alone, as deckgen always closed it.
                         unclosed.append(UnclosedFence(fence[0], len(lines) - 1, True, fence[2].lstrip(" \t"))
                                         if at_end else UnclosedFence(fence[0], fence[1], False, fence[2]))
@@ -165,7 +196,7 @@ def _containers(items: tuple[int, ...], ends: dict[int, int], lines: list[str], 
     return tuple(found)
 
 
-def _unclosed(data: bytes, lines: list[str], line_of, start: int, end: int) -> tuple[int, int, str] | None:
+def _unclosed(lines: list[str], line_of, start: int, end: int) -> tuple[int, int, str] | None:
     """(opening, last line, closing line) of the fenced code block at bytes start:end, if it has no closing
     fence."""
     opening, last = line_of(start), line_of(max(start, end - 1))
