@@ -129,14 +129,20 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     _echo_diagnostics([d for d in report.diagnostics if d not in report.held], quiet, verbose)
     if not quiet:
         _echo_built(report, verbose)
-    if report.held:  # last, where it is seen
-        files = sorted({d.path for d in report.held})
-        click.echo(f"held back {len(files)} file(s) with errors, at their last good state (their notes as the last "
-                   "build left them; a file never built is left out); everything else is built. Fix these and build "
-                   "again (--strict writes nothing while any file has an error):", err=True)
-        for diagnostic in report.held:
-            click.echo(str(diagnostic), err=True)
-        raise SystemExit(1)
+    _echo_held(report.held)
+
+
+def _echo_held(held) -> None:
+    """The errors that held files back, last, where they are seen; then exit status 1."""
+    if not held:
+        return
+    files = sorted({d.path for d in held})
+    click.echo(f"held back {len(files)} file(s) with errors, at their last good state (their notes as the last "
+               "build left them; a file never built is left out); everything else is built. Fix these and build "
+               "again (--strict writes nothing while any file has an error):", err=True)
+    for diagnostic in held:
+        click.echo(str(diagnostic), err=True)
+    raise SystemExit(1)
 
 
 def _echo_built(report, verbose: bool) -> None:
@@ -173,7 +179,7 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
 
     check = _run(lambda: plan_library(source, output=output, allow_new_note_type=new_note_type,
                                       rerender=rerender, trust_record=trust_record), quiet=False)
-    _echo_diagnostics(check.diagnostics, quiet=False)
+    _echo_diagnostics([d for d in check.diagnostics if d not in check.held], quiet=False)
     if check.new_namespace:
         click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
     if check.delivered_unknown:
@@ -183,6 +189,7 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")
         _echo_changes(plan)
         _echo_hints(plan, verbose=True)
+    _echo_held(check.held)
 
 
 @main.command()
@@ -208,7 +215,7 @@ def preview(source: Path, output: Path, open_page: bool) -> None:
     from .places import output_folder, preview_path
 
     _run(lambda: output_folder(output), quiet=False)
-    check = _run(lambda: plan_library(source, output=output), quiet=False)
+    check = _run(lambda: plan_library(source, output=output, strict=True), quiet=False)  # all the cards, or none
     _echo_diagnostics(check.diagnostics, quiet=False)
     for plan in check.plan.packages:
         path = preview_path(output, plan.key)
@@ -362,7 +369,8 @@ def _summarised(diagnostics, verbose: bool) -> list[str]:
         (d.path, d.code) for d in diagnostics if d.severity != "error" and d.code and not d.once)
     said_in_file = set()
     for diagnostic in diagnostics:
-        code, again = diagnostic.code, repeated[diagnostic.path, diagnostic.code] - 1
+        code = diagnostic.code
+        again = repeated[diagnostic.path, code] - 1 if diagnostic.severity != "error" and not diagnostic.once else 0
         if again > 0:
             if (diagnostic.path, code) in said_in_file:
                 continue
@@ -371,7 +379,7 @@ def _summarised(diagnostics, verbose: bool) -> list[str]:
             lines.append(str(diagnostic) + (f" (and {again} more in this file: -v lists them)" if again > 0 else ""))
             listed[code] = listed.get(code, 0) + 1
         else:
-            left[code] = left.get(code, 0) + 1
+            left[code] = left.get(code, 0) + 1 + max(again, 0)  # and those said with it
     lines += [f"... and {count} more [{code}] (-v lists them all)" for code, count in left.items()]
     return lines
 

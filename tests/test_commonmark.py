@@ -262,3 +262,32 @@ def test_a_rebuild_parses_only_the_files_that_changed(tmp_path, monkeypatch):
     (package,) = build_decks(library, tmp_path / "build").packages
     assert parsed == ["### Question b?\nAnswer b, edited.\n"]
     assert [c.question for c in package.plan.changes] == ["Question b?"]
+
+
+def test_list_items_indented_with_tabs_as_obsidian_writes_them(tmp_path):
+    deck = parse(tmp_path, "- ## What are the parts?\n\t- point one\n\t- point two\n- \t## What else?\n\tmore\n",
+                 "question_level = 2\n")
+    assert [(q.title, q.answer) for q in deck.questions] == [
+        ("What are the parts?", "  - point one\n  - point two"), ("What else?", "more")]
+
+
+def test_a_fence_its_list_item_ends_is_an_error_where_it_swallows_a_question(tmp_path):
+    deck = parse(tmp_path, "- ## Q1?\n  ```\n  code\n  ## Q2?\n  a2\n", "question_level = 2\n")
+    assert [q.title for q in deck.questions] == ["Q1?"]
+    (error,) = [d for d in deck.diagnostics if d.code == "unclosed-fence"]
+    assert error.severity == "error" and error.line == 2 and "runs to the end of its list item and swallows the " \
+        "heading at line 4 ('## Q2?')" in error.message
+    # A closing fence indented four columns past its opening one is code: the item still ends the fence.
+    over = parse(tmp_path / "over", "## Q?\n- ```\n  code\n      ```\n- next\n", "question_level = 2\n")
+    assert over.questions[0].answer == "- ```\n  code\n      ```\n  ```\n- next"
+
+
+def test_the_upgrade_listing_counts_source_lines_not_the_closing_fence_it_adds(tmp_path):
+    from deckgen.parse.legacy import structure_changes
+
+    deck = parse(tmp_path, "## Q?\n- ```\n  code\n- next\n\n## R?\nr\n", "question_level = 2\n")
+    old_answer = "- ```\n  code\n- next"  # the 0.3 scanner saw no fence after a list marker
+    _, said = structure_changes(deck, {("q?", old_answer): [type("Note", (), {"guid": "g"})()]})
+    assert [d.message.split("this question's answer ")[1] for d in said] == [
+        "(lines 2–4) changes: a list item's indent is not the answer's, a fence its item ends is closed there: its "
+        "note is updated"]

@@ -65,3 +65,48 @@ def test_a_file_with_an_error_is_held_and_everything_else_is_built(tmp_path, ank
     log = anki.import_package(max(out.glob("*.apkg"), key=lambda p: p.stat().st_mtime))
     assert [n.fields[0] for n in log.updated] == ["Bad one?"]
     assert reviews_by_card(anki) == reviews and anki.check_database()[1]
+
+
+def test_a_question_moved_into_a_held_file_is_not_marked_removed(tmp_path, anki):
+    library, out = tmp_path / "notes", tmp_path / "build"
+    library.mkdir()
+    (library / "a.md").write_text("### Staying?\nYes.\n", encoding="utf-8")
+    (library / "b.md").write_text("### Kept?\nYes.\n\n### Moved?\nTo a.md.\n", encoding="utf-8")
+    assert build(library, out).exit_code == 0
+    anki.import_package(max(out.glob("*.apkg"), key=lambda p: p.stat().st_mtime))
+    # Moved into a.md, which in the same edit gets an empty heading: a.md is held, and "Moved?" is nowhere else.
+    (library / "a.md").write_text("### Staying?\nYes.\n\n### Moved?\nTo a.md.\n\n###\n", encoding="utf-8")
+    (library / "b.md").write_text("### Kept?\nYes.\n", encoding="utf-8")
+    held = build(library, out)
+    assert held.exit_code == 1 and "removed" not in held.stdout
+    assert "1 question(s) gone from this file are not marked removed while files are held back" in held.stderr
+    log = anki.import_package(max(out.glob("*.apkg"), key=lambda p: p.stat().st_mtime))
+    assert not log.updated and not any("deckgen::removed" in n.tags for n in anki.notes())
+    (library / "a.md").write_text("### Staying?\nYes.\n\n### Moved?\nTo a.md.\n", encoding="utf-8")
+    fixed = build(library, out, "-v")
+    assert fixed.exit_code == 0 and "removed" not in fixed.stdout, fixed.output  # it moved, with its note
+
+
+def test_a_held_deck_keeps_its_note_type_whatever_its_broken_settings_say(tmp_path):
+    library, out = tmp_path / "notes", tmp_path / "build"
+    library.mkdir()
+    (library / "c.md").write_text("### Capital?\n{{c1::Paris}} is the capital.\n", encoding="utf-8")
+    (library / "c.deck.toml").write_text('cards = "cloze"\n', encoding="utf-8")
+    (library / "d.md").write_text("### Other?\nYes.\n", encoding="utf-8")
+    assert build(library, out).exit_code == 0
+    (library / "c.deck.toml").write_text('cards = "cloze"\nname = \n', encoding="utf-8")
+    held = build(library, out)
+    assert held.exit_code == 1 and "held back 1 file(s)" in held.stderr
+    assert "note-type" not in held.output and "replaced" not in held.stdout
+
+
+def test_diff_shows_what_the_build_would_do_and_says_which_files_it_would_hold(tmp_path):
+    library, out = tmp_path / "notes", tmp_path / "build"
+    library.mkdir()
+    (library / "a.md").write_text("### One?\nYes.\n", encoding="utf-8")
+    assert build(library, out).exit_code == 0
+    (library / "a.md").write_text("### One?\nYes.\n\n###\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", str(library), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("held back 1 file(s)") and "a.md:4:1: error: question heading has no text" \
+        in result.stderr

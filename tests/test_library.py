@@ -243,3 +243,9 @@ def test_many_warnings_of_one_kind_are_summarised(tmp_path):
            "file: -v lists them)" in result.stderr
     verbose = CliRunner().invoke(main, ["build", str(vault), "-o", str(tmp_path / "build2"), "-v"])
     assert verbose.stderr.count("[empty-answer]") == 70
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(30):  # the rest of a kind counts every warning, those said once a file with a count too
+        (other / f"deck{i:02}.md").write_text("".join(f"### Empty {i}-{j}?\n" for j in range(5)), encoding="utf-8")
+    folded = CliRunner().invoke(main, ["build", str(other), "-o", str(tmp_path / "build3")])
+    assert "... and 50 more [empty-answer] (-v lists them all)" in folded.stderr  # 10 files of 5 past the 20th

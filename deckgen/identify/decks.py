@@ -77,10 +77,10 @@ def _structure_changes(decks: list[ParsedDeck], record: IdentityRecord, packages
               and package.render < COMMONMARK_SINCE}
     if not before:
         return decks, []
-    recorded: dict[str, dict[str, list[NoteRecord]]] = {}
+    recorded: dict[str, dict[tuple[str, str], list[NoteRecord]]] = {}
     for note in record.notes.values():
         if note.deck in before and not note.removed:
-            recorded.setdefault(note.deck, {}).setdefault(question_key(note.question), []).append(note)
+            recorded.setdefault(note.deck, {}).setdefault((question_key(note.question), note.answer), []).append(note)
     found, changed = [], []
     for deck in decks:
         if deck.key in recorded:

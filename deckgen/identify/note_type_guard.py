@@ -70,6 +70,10 @@ def choose_note_types(decks: Sequence[ParsedDeck], record: IdentityRecord, names
         target = NOTE_TYPES[source.settings.cards]
         deck_record = record.decks.get(source.file.key)
         current = record.note_types.get(deck_record.model) if deck_record is not None else None
+        if current is not None and deck.held:  # a file held back changes nothing, its settings neither
+            note_type = note_type_of_record(current)
+            chosen[source.file.key] = DeckNoteType(note_type, _change(note_type, current))
+            continue
         if current is not None and schema_of(current) == schema_of(target):
             note_type = _under(target, current)
             chosen[source.file.key] = DeckNoteType(note_type, _change(note_type, current))

@@ -56,15 +56,16 @@ def line_scanner_questions(text: str, level: int) -> list[Extent]:
     return found
 
 
-def structure_changes(deck: ParsedDeck, recorded: Mapping[str, list[Any]]) -> tuple[ParsedDeck, list[Diagnostic]]:
+def structure_changes(deck: ParsedDeck, recorded: Mapping[tuple[str, str], list[Any]]
+                      ) -> tuple[ParsedDeck, list[Diagnostic]]:
     """What the CommonMark reading changes in `deck`'s recorded notes, said once; and `deck` with each question
     that continues one of them marked so (its answer and sections may change at once, which the matcher alone
-    could take for a new question). `recorded` holds the deck's notes in the record by `question_key` (each
-    with its GUID, and the answer as the last build that changed it split the file)."""
+    could take for a new question). `recorded` holds the deck's notes in the record by `question_key` and answer
+    (as the last build that changed each split the file), each with its GUID."""
     now = {question.line: question for question in deck.questions}
     found, continued = [], {}
     for old in line_scanner_questions(deck.source.text, deck.settings.question_level):
-        notes = [note for note in recorded.get(question_key(old.title), ()) if note.answer == old.answer]
+        notes = recorded.get((question_key(old.title), old.answer), ())
         if len(notes) != 1:
             continue  # not a note the old reading delivered as it reads today
         new = now.get(old.line)
@@ -78,11 +79,14 @@ def structure_changes(deck: ParsedDeck, recorded: Mapping[str, list[Any]]) -> tu
         if not (attributes.explicit_id or attributes.was_text is not None or attributes.was_guid or attributes.new):
             continued[new.line] = replace(new, attributes=attributes._replace(continues=notes[0].guid))
         if new.answer != old.answer:
-            last = new.answer_line + new.answer.count("\n") if new.answer else new.answer_line - 1
+            now_lines = _lines(new.answer_line, new.answer_end if new.answer else new.answer_line - 1)
+            was_lines = _lines(old.first, old.last)
             found.append(Diagnostic(deck.path, old.line, (
-                f"read as GitHub and Obsidian read this file, this question's answer is now lines "
-                f"{_lines(new.answer_line, last)} (it was lines {_lines(old.first, old.last)}): its note is "
-                "updated"), "warning", "structure-changed", once=True))
+                f"read as GitHub and Obsidian read this file, this question's answer is now lines {now_lines} (it "
+                f"was lines {was_lines})" if now_lines != was_lines else
+                f"read as GitHub and Obsidian read this file, this question's answer (lines {now_lines}) changes: "
+                "a list item's indent is not the answer's, a fence its item ends is closed there") + ": its note is "
+                "updated", "warning", "structure-changed", once=True))
     if continued:
         deck = dataclasses.replace(deck, questions=tuple(continued.get(q.line, q) for q in deck.questions))
     return deck, found

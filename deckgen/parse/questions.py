@@ -49,6 +49,8 @@ class Question(msgspec.Struct, frozen=True):
     """The title as two questions must share to be the same question (`syntax.question_key`)."""
     attributes: HeadingAttributes = HeadingAttributes()
     """All the heading's `{…}` says (`explicit_id` is also here), for identifying the note."""
+    answer_end: int = 0
+    """Line where `answer` ends (1-based; 0 for none)."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,13 @@ def parse_source(source: DeckSource, cache: StructureCache | None = None) -> Par
         while first < end and not lines[first].strip():  # the answer starts at its first line with text
             first += 1
         answer = answer[first - body_from:]
+        last = end - 1
+        while last >= first and not lines[last].strip():
+            last -= 1
         questions.append(Question(path=source.path, line=asked.line + 1, title=title,
                                   explicit_id=attributes.explicit_id, sections=section_path,
                                   answer="\n".join(answer).rstrip(), answer_line=first + 1, key=question_key(title),
-                                  attributes=attributes))
+                                  attributes=attributes, answer_end=last + 1 if last >= first else 0))
 
     elsewhere: dict[int, list[int]] = {}  # headings at other levels: how many, and of them ending in '?'
     for found_heading in found.headings:
@@ -174,8 +179,8 @@ def parse_source(source: DeckSource, cache: StructureCache | None = None) -> Par
             Diagnostic(source.path, number, f"line too long ({len(text):,} characters; at most {MAX_LINE:,})",
                        "error", "line-too-long")
             for number, text in enumerate(lines, start=1) if len(text) > MAX_LINE)
-    diagnostics.extend(_unclosed_fence(source.path, lines, fence.opening, level)
-                       for fence in found.unclosed if fence.at_end)
+    diagnostics.extend(said for fence in found.unclosed
+                       if (said := _unclosed_fence(source.path, lines, fence, level)) is not None)
     if not questions:
         diagnostics.append(Diagnostic(source.path, 0, (
             f"no questions: no heading of level {level} ({'#' * level}) in this file"), "note", "no-questions"))
@@ -217,17 +222,19 @@ def _question_level_hint(path: Path, level: int, elsewhere: dict[int, list[int]]
         "settings) or in a deckgen.toml of its folder"), "warning", "question-level")]
 
 
-def _unclosed_fence(path: Path, lines: list[str], opened: int, level: int) -> Diagnostic:
-    """A fence never closed runs to the end of the file, as CommonMark says: a warning, or an error where it
-    swallows a heading that would otherwise be a question or a section."""
-    swallowed = next((i for i in range(opened + 1, len(lines))
-                      if (h := heading(lines[i])) and h[0] <= level), None)
+def _unclosed_fence(path: Path, lines: list[str], fence: UnclosedFence, level: int) -> Diagnostic | None:
+    """A fence never closed runs to the end of the file, or of the list item it is in, as CommonMark says: a
+    warning at the end of the file (none in an item, whose end is where a reader sees it end), or an error where
+    it swallows a heading that would otherwise be a question or a section."""
+    swallowed = next((i for i in range(fence.opening + 1, fence.last_line + 1)
+                      if "#" in lines[i] and (h := heading(lines[i].lstrip(" \t"))) and h[0] <= level), None)
+    where = "the end of the file" if fence.at_end else "the end of its list item"
     if swallowed is None:
-        return Diagnostic(path, opened + 1, (
+        return Diagnostic(path, fence.opening + 1, (
             "this code fence is never closed, so it runs to the end of the file (as CommonMark says); close it "
-            "with a matching fence line"), "warning", "unclosed-fence")
-    return Diagnostic(path, opened + 1, (
-        f"this code fence is never closed, so it runs to the end of the file and swallows the heading at line "
+            "with a matching fence line"), "warning", "unclosed-fence") if fence.at_end else None
+    return Diagnostic(path, fence.opening + 1, (
+        f"this code fence is never closed, so it runs to {where} and swallows the heading at line "
         f"{swallowed + 1} ({lines[swallowed].strip()[:60]!r}) and everything after it; close it with a matching "
         "fence line"), "error", "unclosed-fence")
 

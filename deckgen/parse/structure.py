@@ -29,13 +29,16 @@ import pyromark
 from ..hashing import digest
 from .syntax import heading
 
+MAX_NESTING = 32
+"""List items a question heading may sit in; one nested deeper stays in the text around it (so that no file can
+make the work on each heading grow with its depth)."""
 ITEM_MARKER_RE = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])")
 # CommonMark ends a <script>, <style>, <pre> or <textarea> block at its end tag in any case; pulldown-cmark (0.13)
 # only at a lower-case one. The parser is given the end tags in lower case: same length, same offsets.
 RAW_END_TAG_RE = re.compile(r"</(?:script|style|pre|textarea)>", re.IGNORECASE)
 FENCE_MARKER_RE = re.compile(r"`{3,}|~{3,}")
 # The HTML containers whose headings stay with the text around them: an answer folded away until clicked.
-FOLDING_TAG_RE = re.compile(r"<(/?)details(?=[\s>/])[^>]*>", re.IGNORECASE)
+FOLDING_TAG_RE = re.compile(r"<(/?)details(?=[\s>/])", re.IGNORECASE)  # where a tag starts is enough
 
 
 class Container(NamedTuple):
@@ -48,11 +51,33 @@ class Container(NamedTuple):
     """Index of its last line."""
 
     def strip(self, line: str, index: int) -> str:
-        """Line `index` without this item's marker or indent: a lazy line, less indented, as it is."""
+        """Line `index` without this item's marker or indent (a tab reaching the next multiple of 4 columns): a
+        lazy line, less indented, as it is."""
         if index == self.first_line:
-            return line[self.indent:]
-        spaces = len(line) - len(line.lstrip(" "))
-        return line[min(spaces, self.indent):]
+            marker = ITEM_MARKER_RE.match(line)
+            width = marker.end() if marker else 0
+            return drop_columns(line[width:], self.indent - width, width)
+        return drop_columns(line, self.indent)
+
+
+def drop_columns(text: str, columns: int, column: int = 0) -> str:
+    """`text` (starting at `column` of its line) without up to `columns` columns of its leading spaces and tabs;
+    a tab that reaches past them leaves its remaining columns as spaces."""
+    end, index = column + columns, 0
+    while index < len(text) and column < end and text[index] in " \t":
+        column = column + 1 if text[index] == " " else (column // 4 + 1) * 4
+        index += 1
+    return " " * max(column - end, 0) + text[index:]
+
+
+def leading_columns(text: str, column: int = 0) -> int:
+    """How many columns the spaces and tabs at the start of `text` (starting at `column`) take."""
+    start = column
+    for character in text:
+        if character not in " \t":
+            break
+        column = column + 1 if character == " " else (column // 4 + 1) * 4
+    return column - start
 
 
 class Heading(NamedTuple):
@@ -102,7 +127,7 @@ def cached_structure(text: str, lines: list[str], cache: StructureCache | None) 
     that changed."""
     if cache is None:
         return structure(text, lines)
-    key = digest("structure", str(STRUCTURE_FORMAT), text)
+    key = digest("structure", "format", str(STRUCTURE_FORMAT), text)  # four parts: no render cache key
     entry = cache.get(key)
     if type(entry) is str:
         try:
@@ -133,7 +158,7 @@ def structure(text: str, lines: list[str]) -> Structure:
     def line_of(offset: int) -> int:
         return bisect.bisect_right(starts, offset) - 1
 
-    headings: list[tuple[int, tuple[int, ...]]] = []  # byte offset, start offsets of its list items
+    headings: list[tuple[int, int, int, tuple[int, ...] | None]] = []  # byte offsets, level, its items' starts
     unclosed: list[UnclosedFence] = []
     folds: list[tuple[int, bool]] = []  # byte offset of each <details> (True) and </details> (False)
     items: list[int] = []  # start offsets of the list items now open
@@ -150,7 +175,8 @@ def structure(text: str, lines: list[str]) -> Structure:
                 if "BlockQuote" in kind:
                     quotes += 1
                 elif "Heading" in kind and not quotes:
-                    headings.append((span["start"], tuple(items)))
+                    headings.append((span["start"], span["end"], int(kind["Heading"]["level"][1]),
+                                     tuple(items) if len(items) <= MAX_NESTING else None))
                 elif "CodeBlock" in kind and type(kind["CodeBlock"]) is dict:
                     fence = _unclosed(lines, line_of, span["start"], span["end"])
                     if fence is not None:
@@ -169,30 +195,37 @@ def structure(text: str, lines: list[str]) -> Structure:
             if "<" in html and ("details" in html or "DETAILS" in html.upper()):
                 folds.extend((span["start"] + m.start(), not m.group(1)) for m in FOLDING_TAG_RE.finditer(html))
 
-    folded = _folded_spans(folds)
+    folded, fold = _folded_spans(folds), 0
+    known: dict[int, Container] = {}  # each list item's, worked out once
     found = []
-    for offset, opened in headings:
-        if folded and any(start < offset < end for start, end in folded):
+    for offset, end, level, opened in headings:  # in the order of the text, as the folds are
+        while fold < len(folded) and folded[fold][1] <= offset:
+            fold += 1
+        if fold < len(folded) and folded[fold][0] < offset:
             continue
         index = line_of(offset)
-        containers = _containers(opened, ends, lines, line_of)
-        atx = heading(strip_containers(lines[index], containers, index))
-        if atx is not None:  # not text underlined (setext)
-            found.append(Heading(index, atx[0], atx[1], containers))
+        if line_of(max(offset, end - 1)) > index or opened is None:
+            continue  # text underlined (setext), whose heading spans two lines; or no question an author nests
+        containers = _containers(opened, ends, lines, line_of, known)
+        atx = heading(strip_containers(lines[index], containers, index).lstrip(" \t"))
+        found.append(Heading(index, level, atx[1] if atx else None, containers))
     return Structure(tuple(found), tuple(unclosed))
 
 
-def _containers(items: tuple[int, ...], ends: dict[int, int], lines: list[str], line_of) -> tuple[Container, ...]:
-    """The list items starting at these offsets, with the indent of their content."""
+def _containers(items: tuple[int, ...], ends: dict[int, int], lines: list[str], line_of,
+                known: dict[int, Container]) -> tuple[Container, ...]:
+    """The list items starting at these offsets, with the indent (in columns) of their content."""
     found: list[Container] = []
     for start in items:
-        first, last = line_of(start), line_of(max(start, ends[start] - 1))
-        line = strip_containers(lines[first], tuple(found), first)
-        marker = ITEM_MARKER_RE.match(line)
-        width = marker.end() if marker else 0
-        after = len(line) - len(line[width:].lstrip(" ")) - width
-        # CommonMark: the content starts 1 to 4 spaces after the marker; 5 or more mean indented code after 1.
-        found.append(Container(width + (after if 1 <= after <= 4 else 1), first, last))
+        if start not in known:
+            first, last = line_of(start), line_of(max(start, ends[start] - 1))
+            line = strip_containers(lines[first], tuple(found), first)
+            marker = ITEM_MARKER_RE.match(line)
+            width = marker.end() if marker else 0
+            after = leading_columns(line[width:], width) if line[width:].strip() else 1
+            # CommonMark: the content starts 1 to 4 columns after the marker; 5 or more mean indented code after 1.
+            known[start] = Container(width + (after if 1 <= after <= 4 else 1), first, last)
+        found.append(known[start])
     return tuple(found)
 
 
@@ -205,20 +238,27 @@ def _unclosed(lines: list[str], line_of, start: int, end: int) -> tuple[int, int
         return None
     if last > opening:  # pulldown-cmark ends the range with the closing fence, or with the last line of code
         closing = FENCE_MARKER_RE.search(lines[last])
+        # A closing fence indented 4 or more columns past the opening one is code, not the fence's end.
         if closing and closing.group()[0] == fence.group()[0] and len(closing.group()) >= len(fence.group()) \
-                and not lines[last][closing.end():].strip() and not lines[last][:closing.start()].strip(" \t>"):
+                and not lines[last][closing.end():].strip() and not lines[last][:closing.start()].strip(" \t>") \
+                and leading_columns(lines[last][:closing.start()]) < leading_columns(lines[opening][:fence.start()]
+                                                                                   .replace(">", " ")) + 4:
             return None
     prefix = "".join(c if c in " \t>" else " " for c in lines[opening][:fence.start()])  # list markers as spaces
     return opening, last, prefix + fence.group()
 
 
 def _folded_spans(folds: list[tuple[int, bool]]) -> list[tuple[int, int]]:
-    """The (start, end) offsets of each `<details>` … `</details>`, each closing tag taken with the nearest
-    opening one before it; one never closed folds nothing (the rest of the file would vanish into it)."""
+    """The (start, end) offsets of each outermost `<details>` … `</details>`, in order, each closing tag taken
+    with the nearest opening one before it; one never closed folds nothing (the rest of the file would vanish
+    into it)."""
     spans, opened = [], []
     for offset, opening in folds:
         if opening:
             opened.append(offset)
         elif opened:
-            spans.append((opened.pop(), offset))
+            start = opened.pop()
+            while spans and spans[-1][0] > start:  # the folds inside this one
+                spans.pop()
+            spans.append((start, offset))
     return spans

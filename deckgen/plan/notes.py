@@ -89,6 +89,9 @@ class _Deck:
     type_change: str | None
     held: bool = False
     """The deck's file has an error: its notes are the record's, kept as they are (see `identify.held`)."""
+    holding: bool = False
+    """Some deck file is held back: a question gone from this one may have moved into it, so none is marked
+    removed by this build."""
 
 
 @dataclass
@@ -104,11 +107,12 @@ class _Planned:
     other_note_types: dict[int, tuple[NoteType, int]] = field(default_factory=dict)
     moved: list = field(default_factory=list)
     pending: int = 0
+    postponed: int = 0
 
 
 def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered, stamp: int, render_version: int,
               rerender: bool, source_url: str | None, namespace: str | None,
-              proofs: Mapping[str, Minted]) -> DeckShare:
+              proofs: Mapping[str, Minted], holding: bool = False) -> DeckShare:
     """What each note of `deck` becomes in the next version, and the deck's own record."""
     source = deck.identified.parsed.source
     settings, key = source.settings, source.file.key
@@ -121,7 +125,7 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
     context = _Deck(previous, delivered, stamp, render_version,
                     min((p.render for p in previous.packages.values()), default=render_version), rerender,
                     source_url, namespace, proofs, key, source.file.display, settings.cards, name, note_type, replaced,
-                    "fresh start" if replaced is not None else choice.change, deck.identified.parsed.held)
+                    "fresh start" if replaced is not None else choice.change, deck.identified.parsed.held, holding)
     planned = _Planned(diagnostics=[choice.problem] if choice.problem else [])
     if replaced is not None:
         left = sum(1 for t in deck.tombstones if t.record.model is None and not t.record.removed)
@@ -130,6 +134,11 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
         _plan_note(note, context, planned)
     for tombstone in deck.tombstones:
         _plan_tombstone(tombstone, context, planned)
+    if planned.postponed:
+        planned.diagnostics.append(Diagnostic(source.path, 0, (
+            f"{planned.postponed} question(s) gone from this file are not marked removed while files are held "
+            "back (they may have moved into one): the first build that holds none back marks them"), "warning",
+            "removal-postponed"))
     description = digest(deck.identified.parsed.description, length=16)
     if old_deck is not None and old_deck.name != name:
         planned.diagnostics.append(Diagnostic(source.path, 0, (
@@ -236,6 +245,15 @@ def _plan_tombstone(tombstone: RenderedTombstone, deck: _Deck, planned: _Planned
     """A removed or replaced note: marked so once, then delivered as it was marked."""
     previous, delivered, key, name, note_type = deck.previous, deck.delivered, deck.key, deck.name, deck.note_type
     record = tombstone.record
+    if deck.holding and not record.removed and record.model is None and deck.replaced is None:
+        # Gone from its file while another is held back, where it may be now: kept as it was delivered.
+        recorded = previous.decks.get(record.deck)
+        planned.records.append(record)
+        planned.notes.append(PackageNote(record.guid, (tombstone.question.html, tombstone.answer.html, source_field(
+            record.source, record.question, deck.source_url), ""), record.tags, record.mtime,
+            recorded.model if recorded else note_type.model_id, recorded.name if recorded else name))
+        planned.postponed += 1
+        return
     if deck.replaced is not None and record.model is None and record.deck == key:  # left behind by this fresh start
         record = msgspec.structs.replace(record, model=deck.replaced.note_type)
     model = record.model or (previous.decks[record.deck].model if record.deck in previous.decks

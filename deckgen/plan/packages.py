@@ -59,8 +59,9 @@ def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: flo
     plans, diagnostics = [], []
     notes, package_records = dict(previous.notes), dict(previous.packages)
     deck_records, note_types = dict(previous.decks), dict(previous.note_types)
+    holding = any(deck.identified.parsed.held for deck in decks)
     parts = [plan_deck(deck, previous, delivered, stamp, render_version, rerender, settings.source_url, namespace,
-                        proofs or {}) for deck in decks]
+                       proofs or {}, holding) for deck in decks]
     for part in parts:
         diagnostics.extend(part.diagnostics)
         deck_records[part.deck_record.deck] = part.deck_record

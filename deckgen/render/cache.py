@@ -29,7 +29,7 @@ RENDER_VERSION = 5  # 2: Obsidian syntax, front matter and #tags; 3: every field
 build then says how many notes would look different, and `deckgen build --rerender` updates them."""
 # The libraries that shape the HTML, by module and distribution name.
 RENDERERS = {"markdown": "markdown", "pymdownx": "pymdown_extensions", "pygments": "pygments",
-             "nh3": "nh3", "tinycss2": "tinycss2", "regex": "regex"}
+             "nh3": "nh3", "tinycss2": "tinycss2", "regex": "regex", "pyromark": "pyromark"}
 
 Entry = str | tuple[str, str]
 """HTML alone (most texts), or (HTML, JSON of what else the render found)."""
