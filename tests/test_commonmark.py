@@ -291,3 +291,8 @@ def test_the_upgrade_listing_counts_source_lines_not_the_closing_fence_it_adds(t
     assert [d.message.split("this question's answer ")[1] for d in said] == [
         "(lines 2–4) changes: a list item's indent is not the answer's, a fence its item ends is closed there: its "
         "note is updated"]
+
+
+def test_a_section_heading_in_a_list_item_with_no_text_of_its_own_describes_nothing(tmp_path):
+    deck = parse(tmp_path, "- # Topic\n\n  ### Q?\n  A.\n")
+    assert deck.description == "" and [(q.title, q.sections) for q in deck.questions] == [("Q?", ("Topic",))]

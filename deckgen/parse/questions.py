@@ -121,10 +121,11 @@ def parse_source(source: DeckSource, cache: StructureCache | None = None) -> Par
     section_path: tuple[str, ...] = ()  # the non-empty ones
     current: tuple[Heading, str, HeadingAttributes] | None = None  # heading, title, attributes
     body_from = 0  # index of the first line of the current question's answer, or of the section
+    in_section = False  # body_from is a section's heading (the file's top is not)
 
     def close(end: int) -> None:
         if current is None:
-            _add_description(description, lines[body_from:end])
+            _add_description(description, lines[body_from:end], in_section)
             return
         asked, title, attributes = current
         answer = _answer(lines, body_from, end, asked.containers, closings)
@@ -156,7 +157,7 @@ def parse_source(source: DeckSource, cache: StructureCache | None = None) -> Par
             sections.extend([""] * (depth - 1 - len(sections)))
             sections.append(title)
             section_path = tuple(section for section in sections if section)
-            current, body_from = None, index
+            current, body_from, in_section = None, index, True
             continue
         title, attributes = heading_attributes(title)
         if not title:
@@ -239,9 +240,8 @@ def _unclosed_fence(path: Path, lines: list[str], fence: UnclosedFence, level: i
         "fence line"), "error", "unclosed-fence")
 
 
-def _add_description(description: list[str], block: list[str]) -> None:
-    """Keep a section's text (with its heading) when it has any text of its own."""
-    has_heading = bool(block) and heading(block[0]) is not None
+def _add_description(description: list[str], block: list[str], has_heading: bool) -> None:
+    """Keep a section's text (with its heading, when `block` starts with one) when it has any text of its own."""
     if any(text.strip() for text in block[1 if has_heading else 0:]):
         description.extend(block + [""])
 
