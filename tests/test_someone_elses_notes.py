@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from deckgen.cli import main
 from deckgen.render.media import MediaResolver
@@ -201,6 +201,8 @@ def renderer(tmp_path_factory):
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(PIECES, min_size=1, max_size=40), inline=st.booleans())
+@example(pieces=["![a](", "//", ")"], inline=False)  # found by this test: an image's scheme-relative src
+@example(pieces=["![a](", "//evil.example/x.png", ")"], inline=False)
 def test_no_markdown_of_any_shape_yields_a_script_url_a_handler_or_a_loading_style(renderer, pieces, inline):
     markdown_renderer, folder = renderer
     field = markdown_renderer.render("".join(pieces), inline=inline, folder=folder).html

@@ -169,6 +169,8 @@ class _Cleaning:
         if self.local_image is None:
             return src if src.lower().startswith(("http:", "https:")) else None
         local = self.local_image(src)
+        if local is not None and local.startswith("//"):  # another host, with the card's own scheme: the web's, said
+            return "https:" + local if local[2:3] not in ("", "/", "\\") else self.left_out()
         return local if local is not None else self.left_out()
 
     def left_out(self) -> str:
