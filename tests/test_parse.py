@@ -227,3 +227,27 @@ def test_a_large_description_is_said_with_how_much_of_the_file_it_took(tmp_path)
     write_deck(small, "deck", "# Course\nA short introduction.\n### Q?\nA.\n")
     quiet = CliRunner().invoke(main, ["check", str(small)])
     assert "large-description" not in quiet.stdout and "1 card(s), 30 characters of description" in quiet.stdout
+
+
+def test_messages_that_say_where_to_look(tmp_path):
+    from deckgen.build import check_library
+
+    # One "?" among a file's topics is no layout of questions: no hint to make the title a card.
+    write_deck(tmp_path / "a", "notes", "# Notes\n# Be genuine\nText.\n# Own it\nText.\n# Any questions?\nSome.\n")
+    assert not [d for d in check_library(tmp_path / "a").diagnostics if d.code == "question-level"]
+    # A stray fence shifts every pair after it: the fence said to be open is a bare one meant to close.
+    write_deck(tmp_path / "b", "deck", "### Q?\n```py\nx\n```\n```\n### R?\nr\n")
+    (fence,) = [d for d in check_library(tmp_path / "b").diagnostics if d.code == "unclosed-fence"]
+    assert fence.line == 5 and "a stray fence line above shifts every pair after it" in fence.message
+    # A template's placeholder in front matter is said as one.
+    write_deck(tmp_path / "c", "template", "---\ncreated: {{date}}\n---\n### Q?\nA.\n")
+    (front,) = [d for d in check_library(tmp_path / "c").diagnostics if d.code == "front-matter"]
+    assert "it holds a template's placeholder" in front.message
+
+
+def test_an_attribute_a_card_drops_is_said_as_one(tmp_path):
+    from deckgen.build import check_library
+
+    write_deck(tmp_path / "d", "deck", '### Q?\nSee <a href="https://example.org" target="_blank">this</a>.\n')
+    said = [d.message for d in check_library(tmp_path / "d").diagnostics if d.code == "unknown-html"]
+    assert said == ["not on the card: target= attribute (an attribute cards do not keep; the element itself stays)"]

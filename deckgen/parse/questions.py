@@ -25,6 +25,8 @@ from .syntax import (LONE_DELIMITER_RE, HeadingAttributes, heading, heading_attr
                      question_key, scan)
 
 PROBLEMS_SHOWN = 3  # of a heading's attribute blocks
+PAIRING = (" (this bare fence line may have been meant to close one: fences pair in order, so a stray fence line "
+           "above shifts every pair after it)")
 LARGE_DESCRIPTION = 20_000  # characters of a file's text under no question: more is said (Anki shows it all)
 MAX_LINE = 20_000  # longer lines are not text a person wrote; they cost the renderer more than they are worth
 
@@ -210,9 +212,12 @@ def _answer(lines: list[str], start: int, end: int, containers: tuple[Container,
 
 
 def _question_level_hint(path: Path, level: int, elsewhere: dict[int, list[int]]) -> list[Diagnostic]:
-    """For a file with no question at its level: the level where most headings end in `?`, if any does, and
-    what setting makes them questions (a heading ending in `?` is what a reader would call a question)."""
-    asked = {other: counts for other, counts in elsewhere.items() if counts[1]}
+    """For a file with no question at its level: the level where most headings end in `?`, if at one level at
+    least two and half of them do, and what setting makes them questions (a heading ending in `?` is what a
+    reader would call a question)."""
+    # A level is worth naming where at least two headings, and half of them, end in '?': one "Any questions?"
+    # among a file's topics is no layout of questions.
+    asked = {other: counts for other, counts in elsewhere.items() if counts[1] >= 2 and 2 * counts[1] >= counts[0]}
     if not asked:
         return []
     best = max(asked, key=lambda other: (asked[other][1], asked[other][0], other))
@@ -230,14 +235,17 @@ def _unclosed_fence(path: Path, lines: list[str], fence: UnclosedFence, level: i
     swallowed = next((i for i in range(fence.opening + 1, fence.last_line + 1)
                       if "#" in lines[i] and (h := heading(lines[i].lstrip(" \t"))) and h[0] <= level), None)
     where = "the end of the file" if fence.at_end else "the end of its list item"
+    opening = lines[fence.opening].strip()
+    pairing = PAIRING if not opening.strip("`~") and any(
+        line.lstrip(" \t>").startswith(("```", "~~~")) for line in lines[:fence.opening]) else ""
     if swallowed is None:
         return Diagnostic(path, fence.opening + 1, (
             "this code fence is never closed, so it runs to the end of the file (as CommonMark says); close it "
-            "with a matching fence line"), "warning", "unclosed-fence") if fence.at_end else None
+            f"with a matching fence line{pairing}"), "warning", "unclosed-fence") if fence.at_end else None
     return Diagnostic(path, fence.opening + 1, (
         f"this code fence is never closed, so it runs to {where} and swallows the heading at line "
         f"{swallowed + 1} ({lines[swallowed].strip()[:60]!r}) and everything after it; close it with a matching "
-        "fence line"), "error", "unclosed-fence")
+        f"fence line{pairing}"), "error", "unclosed-fence")
 
 
 def _add_description(description: list[str], block: list[str], has_heading: bool) -> None:

@@ -241,7 +241,8 @@ def _problems(path: Path, rendered: RenderedText, first_line: int, markdown_text
             code="render-timeout"))
     for what in rendered.removed:  # each where it is written
         kind = kind_of(what)
-        found.append(Diagnostic(path, message=REMOVED_MESSAGES[kind].format(what), code=kind, **at([written_as(what)])))
+        message = REMOVED_MESSAGES[kind] if not (kind == UNKNOWN and what.endswith(" attribute")) else ATTRIBUTE_MESSAGE
+        found.append(Diagnostic(path, message=message.format(what), code=kind, **at([written_as(what)])))
     return found
 
 
@@ -259,3 +260,4 @@ REMOVED_MESSAGES = {
     SYNTAX: "{}, since Anki would act on it (deckgen bundles no sound and writes none of Anki's own syntax)",
     UNKNOWN: "not on the card: {} (HTML that cards do not show; to show a < as text, write &lt;)",
 }
+ATTRIBUTE_MESSAGE = "not on the card: {} (an attribute cards do not keep; the element itself stays)"

@@ -61,9 +61,10 @@ def front_matter(path: Path, text: str) -> FrontMatter:
         data = _load(block)
     except Exception as err:  # YAML's errors (and a RecursionError) all say the same to the author
         line = getattr(getattr(err, "problem_mark", None), "line", -1) + 2
+        why = ("it holds a template's placeholder ({{…}}): a template file? leave its folder out with exclude in "
+               "deckgen.toml") if "{{" in block else getattr(err, "problem", None) or err
         return FrontMatter(blanked, diagnostics=(Diagnostic(path, max(line, 1), (
-            f"front matter is not valid YAML, so it is ignored: {getattr(err, 'problem', None) or err}"),
-            code="front-matter"),))
+            f"front matter is not valid YAML, so it is ignored: {why}"), code="front-matter"),))
     if not isinstance(data, dict):
         return FrontMatter(blanked) if data is None else FrontMatter(blanked, diagnostics=(Diagnostic(
             path, 1, "front matter is not a table of properties: ignored", code="front-matter"),))
