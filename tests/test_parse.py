@@ -251,3 +251,29 @@ def test_an_attribute_a_card_drops_is_said_as_one(tmp_path):
     write_deck(tmp_path / "d", "deck", '### Q?\nSee <a href="https://example.org" target="_blank">this</a>.\n')
     said = [d.message for d in check_library(tmp_path / "d").diagnostics if d.code == "unknown-html"]
     assert said == ["not on the card: target= attribute (an attribute cards do not keep; the element itself stays)"]
+
+
+def test_a_table_of_contents_at_the_question_level_is_said(tmp_path):
+    deck = parse(tmp_path, """\
+        ### Table of Contents
+        | No. | Questions |
+        | --- | --------- |
+        | 1 | [What is a closure](#what-is-a-closure) |
+        | 2 | [What is hoisting](#what-is-hoisting) |
+        | 3 | [What is a promise](#what-is-a-promise) |
+
+        ### JavaScript
+        <details>
+        <summary>View contents</summary>
+
+        * [What is a closure?](#what-is-a-closure)
+        * [What is hoisting?](#what-is-hoisting)
+        * [What is a promise?](#what-is-a-promise)
+        </details>
+
+        ### What is a closure?
+        A function and its scope; see [hoisting](#what-is-hoisting), [promises](#what-is-a-promise) and
+        [back to the top](#table-of-contents).
+        """)
+    said = [d.line for d in deck.diagnostics if d.code == "table-of-contents"]
+    assert said == [1, 8]  # not the real question, whose text is more than links

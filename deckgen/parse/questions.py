@@ -276,6 +276,10 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
         if question.title and not question.answer:
             found.append(Diagnostic(question.path, question.line, f"question has no answer: {question.title}",
                                     code="empty-answer"))
+        elif "](#" in question.answer and _only_links_into_the_page(question.answer):
+            found.append(Diagnostic(question.path, question.line, (
+                f"the answer to {question.title!r} is only links into this page: a table of contents? It becomes a "
+                "card; make its heading a section (one # fewer) or take it out"), code="table-of-contents"))
         if not question.key:
             continue
         key = (question.key, question.sections)  # the same heading in another section is asked in its context
@@ -286,6 +290,15 @@ def _question_warnings(questions: list[Question]) -> list[Diagnostic]:
         else:
             first_seen[key] = question
     return found
+
+
+def _only_links_into_the_page(answer: str) -> bool:
+    """Whether an answer is a table of contents: three links or more to headings of the page (`](#…)`), and no
+    line of text without one but a table's header or rule, or a line of HTML (a `<details>` around it)."""
+    lines = [line.strip() for line in answer.split("\n") if line.strip()]
+    linked = sum("](#" in line for line in lines)
+    return linked >= 3 and all("](#" in line or line.startswith(("|", "<")) or not line.strip("-|: ")
+                               for line in lines)
 
 
 def unbalanced_math(text: str) -> list[tuple[int, str]]:
