@@ -203,6 +203,8 @@ def test_the_fixtures_build_into_the_cards_github_shows(tmp_path, anki):
     assert len(notes) == 11
     closure = BeautifulSoup(notes["What is a closure?"]["Answer"], "html.parser")
     assert "let n = 0;" in closure.find("pre").get_text() and "What is hoisting" not in closure.get_text()
+    hoisting = notes["What is hoisting?"]["Answer"]  # "Back to Top" goes nowhere on a card: its text stays
+    assert "Back to Top" in hoisting and 'href="#' not in hoisting
     quiz = BeautifulSoup(notes["1. What's the output?"]["Answer"], "html.parser")
     assert quiz.find("details").find("h4").get_text() == "Answer: A"
     assert "is a number that is not a number" in quiz.find("details").get_text()

@@ -151,8 +151,9 @@ class _Cleaning:
         return value
 
     def link(self, url: str) -> str | None:
-        if url.startswith("#"):  # a footnote, or another place on the card: its id is prefixed (ID_PREFIX)
-            return "#" + ID_PREFIX + url[1:]
+        if url.startswith("#"):  # a footnote, the only place on a card with an id: its id is prefixed (ID_PREFIX)
+            # A link to a heading of the page the note came from ("Back to top") goes nowhere on a card: its text stays.
+            return "#" + ID_PREFIX + url[1:] if url.startswith(("#fn:", "#fnref:")) else None
         if url.lower().startswith(LINK_SCHEMES):  # nh3 has read the scheme as browsers do
             return url
         if url.startswith("//"):  # a link to another host, with the card's own scheme, which is no web scheme in
