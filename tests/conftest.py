@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -140,6 +141,14 @@ def anki(tmp_path):
     profile = AnkiProfile(tmp_path / "anki" / "collection.anki2")
     yield profile
     profile.close()
+
+
+CONTEXT_RE = re.compile(r'^<small class="dg-context">.*?</small><br>')
+
+
+def asked(question_field: str) -> str:
+    """A card's Question field without the context deckgen shows above a question asked elsewhere too."""
+    return CONTEXT_RE.sub("", question_field)
 
 
 def answer_all_due(profile: AnkiProfile, deck_name: str) -> int:

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import SyncedProfile, next_millisecond, sync_server
+from conftest import SyncedProfile, asked, next_millisecond, sync_server
 try:
     from deckgen.output.staging import LOCK_NAME
 except ImportError:  # a deckgen before 0.3.2 (bench/long_history.py --deckgen DIR)
@@ -861,7 +861,7 @@ class NoteView:
 def shown_text(field_html: str) -> str:
     """A field's HTML as text (the harness writes plain words: `<p>…</p>` around an answer), without the sections
     a namesake's question shows above it."""
-    field_html = re.sub(r'^<small class="dg-context">.*?</small><br>', "", field_html)
+    field_html = asked(field_html)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", field_html)).split())
 
 

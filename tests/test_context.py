@@ -75,3 +75,11 @@ def test_a_heading_asked_again_in_another_section_is_no_duplicate(tmp_path):
     write_deck(tmp_path / "notes", "analysis", textwrap.dedent(LECTURES) + "### Def\nTwice in lecture 2.\n")
     duplicates = [d.line for d in check_library(tmp_path / "notes").diagnostics if d.code == "duplicate-question"]
     assert duplicates == [12]  # the second "Def" of lecture 2, not lecture 1's
+
+
+def test_a_question_asked_in_another_deck_too_shows_its_decks_name(tmp_path, anki):
+    write_deck(tmp_path / "notes", "Binary Search", "### Implementation\nHalve the range.\n### Cost?\nlog n.\n")
+    write_deck(tmp_path / "notes", "Bubble Sort", "### Implementation\nSwap neighbours.\n")
+    (package,) = build_decks(tmp_path / "notes", tmp_path / "build").packages
+    anki.import_package(package.path)
+    assert set(fronts(anki)) == {"Binary Search|Implementation", "Bubble Sort|Implementation", "Cost?"}

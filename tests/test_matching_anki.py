@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from click.testing import CliRunner
@@ -10,7 +9,7 @@ from click.testing import CliRunner
 from deckgen import build_decks
 from deckgen.cli import main
 
-from conftest import answer_all_due, reviews_by_card, write_deck
+from conftest import answer_all_due, asked, reviews_by_card, write_deck
 
 DECK = "Matching"
 SETTINGS = f'name = "{DECK}"\n'
@@ -23,8 +22,7 @@ def build_and_import(anki, src, out, later: int = 0):
 
 def notes_by(anki, question: str) -> list:
     """The notes asking `question`, with the sections a namesake's card shows above it or without."""
-    return [n for n in anki.notes() if re.sub(r'^<small class="dg-context">.*?</small><br>', "", n["Question"])
-            == question]
+    return [n for n in anki.notes() if asked(n["Question"]) == question]
 
 
 def cards_of(anki, note_id: int) -> list[int]:

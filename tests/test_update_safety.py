@@ -23,7 +23,7 @@ from deckgen.errors import BuildError
 from deckgen.identify.note_types import BASIC
 from deckgen.output.staging import LOCK_NAME as LOCK
 
-from conftest import answer_all_due, record_of, reviews_by_card
+from conftest import answer_all_due, asked, record_of, reviews_by_card
 
 T = 1_800_000_000
 REMOVED = "deckgen::removed"
@@ -75,8 +75,9 @@ class Notes:
 
 
 def notes_asking(anki, question: str) -> list:
-    """Every note in the collection whose first field (Question, or a cloze note's Title) is `question`."""
-    return [note for note in anki.notes() if note.fields[0] == question]
+    """Every note in the collection whose first field (Question, or a cloze note's Title) is `question` (with the
+    context a namesake's card shows above it, or without)."""
+    return [note for note in anki.notes() if asked(note.fields[0]) == question]
 
 
 def live_questions(anki) -> list[str]:

@@ -103,6 +103,7 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
     same as in one). `progress(done, total)` is called as texts get done.
     """
     jobs: list[Job] = []
+    decks_asking = Counter(key for deck in decks for key in {note.question.key for note in deck.notes})
     for deck in decks:
         folder = _folder(deck, root)
         jobs += [(folder, note.question.title, True) for note in deck.notes]
@@ -110,11 +111,11 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
         jobs += [(_record_folder(record), text, inline) for record in deck.gone  # its images are by its file
                  for text, inline in ((record.question, True), (record.answer, False))]
         jobs.append((folder, deck.parsed.description, False))
-        jobs += [(folder, context, True) for context in _contexts(deck) if context is not None]
+        jobs += [(folder, context, True) for context in _contexts(deck, decks_asking) if context is not None]
     texts = iter(render_texts(jobs, root, resolver, cache, progress))
     clock = PatternClock()  # one for the build: topic patterns are timed over all its questions
     try:
-        return [_rendered_deck(deck, texts, resolver, clock) for deck in decks]
+        return [_rendered_deck(deck, texts, resolver, clock, decks_asking) for deck in decks]
     finally:
         stop_watching()  # the time limits' thread goes with the rendering
 
@@ -122,10 +123,12 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
 CONTEXT_SEPARATOR = " › "
 
 
-def _contexts(deck: IdentifiedDeck) -> list[str | None]:
-    """For each question of `deck`, the Markdown of the section path its card shows above it, or None: where
-    the same question is asked elsewhere in the deck ("Def" under ten lectures), or always, or never, as its
-    `question_context` setting says."""
+def _contexts(deck: IdentifiedDeck, decks_asking: Counter) -> list[str | None]:
+    """For each question of `deck`, the Markdown of the context its card shows above it, or None, as its
+    `question_context` setting says: "auto" where the same question is asked elsewhere in the deck (the
+    sections that tell them apart: "Def" under ten lectures) or in another deck (the deck's name first:
+    "Implementation" in two files); "always" the sections; "never" none. `decks_asking` counts, by question
+    key, the decks of the library that ask it."""
     setting = deck.parsed.settings.question_context
     if setting == "never" or not deck.notes:
         return []
@@ -134,8 +137,16 @@ def _contexts(deck: IdentifiedDeck) -> list[str | None]:
     shared = 0  # the sections every question is under (the file's title) tell the cards nothing
     while all(len(path) > shared and path[shared] == paths[0][shared] for path in paths):
         shared += 1
-    return [CONTEXT_SEPARATOR.join(path[shared:]) if path[shared:] and (
-        setting == "always" or keys[note.question.key] > 1) else None for note, path in zip(deck.notes, paths)]
+    name = deck.parsed.settings.name.rsplit("::", 1)[-1]
+    contexts = []
+    for note, path in zip(deck.notes, paths):
+        key, parts = note.question.key, path[shared:]
+        if decks_asking[key] > 1:
+            parts = (name, *parts)
+        elif not (setting == "always" or keys[key] > 1):
+            parts = ()
+        contexts.append(CONTEXT_SEPARATOR.join(parts) if parts else None)
+    return contexts
 
 
 def _folder(deck: IdentifiedDeck, root: Path) -> str:
@@ -147,13 +158,15 @@ def _record_folder(record) -> str:
     return PurePosixPath(record.deck).parent.as_posix()
 
 
-def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: PatternClock) -> RenderedDeck:
+def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: PatternClock,
+                   decks_asking: Counter) -> RenderedDeck:
     count = len(deck.notes)
     titles = [next(texts) for _ in range(count)]
     answers = [next(texts) for _ in range(count)]
     gone = [(next(texts), next(texts)) for _ in deck.gone]
     description = next(texts)
-    contexts = [next(texts) if context is not None else None for context in _contexts(deck)] or [None] * count
+    contexts = [next(texts) if context is not None else None
+                for context in _contexts(deck, decks_asking)] or [None] * count
     settings, source = deck.parsed.source.settings, deck.parsed.source
     notes, diagnostics = [], []
     for identified, title, answer, context in zip(deck.notes, titles, answers, contexts):
