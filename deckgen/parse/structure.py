@@ -27,12 +27,12 @@ import msgspec
 import pyromark
 
 from ..hashing import digest
-from .syntax import heading
+from .syntax import LIST_MARKER, heading
 
 MAX_NESTING = 32
 """List items a question heading may sit in; one nested deeper stays in the text around it (so that no file can
 make the work on each heading grow with its depth)."""
-ITEM_MARKER_RE = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])")
+ITEM_MARKER_RE = re.compile(rf" {{0,3}}(?:{LIST_MARKER})")  # an item may be empty on its marker's line
 # CommonMark ends a <script>, <style>, <pre> or <textarea> block at its end tag in any case; pulldown-cmark (0.13)
 # only at a lower-case one. The parser is given the end tags in lower case: same length, same offsets.
 RAW_END_TAG_RE = re.compile(r"</(?:script|style|pre|textarea)>", re.IGNORECASE)

@@ -24,7 +24,8 @@ _BLOCK_LIKE_RE = re.compile(r"\{\s*+(?:#|was\s*+=)[^{}\n]*+\}")
 BRACES_TRIED = 8  # where a block's `{` may be, from the last one back (a was="…" may hold braces)
 ATTRIBUTE_RE = re.compile(r'#(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)|(?P<new>new)|was=(?:"(?P<text>(?:[^"\\\n]|\\.)*)"'
                           r'|(?P<guid>[A-Za-z0-9_.:-]+))')
-LIST_ITEM_RE = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+\S")
+LIST_MARKER = r"[-*+]|\d{1,9}[.)]"  # a bullet, or a number and its dot or parenthesis
+LIST_ITEM_RE = re.compile(rf"^(?P<indent> *)(?P<marker>{LIST_MARKER})[ \t]+\S")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 # {{c1::text}}, {{c2::text::hint}}, and since Anki 26.05 {{c1,2::text}}: one deletion on cards 1 and 2.
 CLOZE_RE = re.compile(r"\{\{c([0-9,]++)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)

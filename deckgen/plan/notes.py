@@ -22,6 +22,7 @@ from ..render.anki_cloze import ClozeField
 from ..render.card_html import REMOVED_STATUS, REPLACED_STATUS, source_field
 from ..render.decks import RenderedDeck, RenderedNote, RenderedTombstone, note_media
 from ..render.media import MediaRef
+from ..render.renderer import RenderedText
 from .cleaning import CLEANING, held_before
 from .fingerprints import author_fingerprint, html_hash
 from .lint import cloze_warnings, moved_warnings, restored_warning
@@ -165,11 +166,7 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
     diagnostics = planned.diagnostics
     if deck.held:  # the record's note, as the last build delivered it: Anki skips it, the record keeps its line
         if record is not None and record.deck == key:
-            planned.records.append(record)
-            planned.notes.append(PackageNote(identified.guid, (note.question.html, note.answer.html, source_field(
-                record.source, record.question, deck.source_url), ""), note.tags, record.mtime, note_type.model_id,
-                name))
-            planned.media.update((ref.name, ref) for ref in note_media(note.question, note.answer))
+            _kept_as_recorded(record, note.question, note.answer, note.tags, note_type.model_id, name, deck, planned)
         return
     if record is not None and record.deck != key and record.deck in previous.decks \
             and previous.decks[record.deck].name != name:
@@ -248,10 +245,9 @@ def _plan_tombstone(tombstone: RenderedTombstone, deck: _Deck, planned: _Planned
     if deck.holding and not record.removed and record.model is None and deck.replaced is None:
         # Gone from its file while another is held back, where it may be now: kept as it was delivered.
         recorded = previous.decks.get(record.deck)
-        planned.records.append(record)
-        planned.notes.append(PackageNote(record.guid, (tombstone.question.html, tombstone.answer.html, source_field(
-            record.source, record.question, deck.source_url), ""), record.tags, record.mtime,
-            recorded.model if recorded else note_type.model_id, recorded.name if recorded else name))
+        _kept_as_recorded(record, tombstone.question, tombstone.answer, record.tags,
+                          recorded.model if recorded else note_type.model_id, recorded.name if recorded else name,
+                          deck, planned)
         planned.postponed += 1
         return
     if deck.replaced is not None and record.model is None and record.deck == key:  # left behind by this fresh start
@@ -284,6 +280,16 @@ def _plan_tombstone(tombstone: RenderedTombstone, deck: _Deck, planned: _Planned
     if model != note_type.model_id:
         recorded = previous.note_types[model]
         planned.other_note_types[model] = (note_type_of_record(recorded), recorded.mtime)
+
+
+def _kept_as_recorded(record: NoteRecord, question: RenderedText, answer: RenderedText, tags: tuple[str, ...],
+                      model: int, deck_name: str, deck: _Deck, planned: _Planned) -> None:
+    """A note this build leaves as the last build delivered it (its file is held back, or it may have moved into
+    one): its very record kept, its content delivered with the record's time, which Anki skips."""
+    planned.records.append(record)
+    planned.notes.append(PackageNote(record.guid, (question.html, answer.html, source_field(
+        record.source, record.question, deck.source_url), ""), tags, record.mtime, model, deck_name))
+    planned.media.update((ref.name, ref) for ref in note_media(question, answer))
 
 
 def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str, ...], fingerprint: str

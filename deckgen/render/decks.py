@@ -104,18 +104,20 @@ def render_decks(decks: Sequence[IdentifiedDeck], root: Path, resolver: MediaRes
     """
     jobs: list[Job] = []
     decks_asking = Counter(key for deck in decks for key in {note.question.key for note in deck.notes})
-    for deck in decks:
+    contexts = [_contexts(deck, decks_asking) for deck in decks]
+    for deck, deck_contexts in zip(decks, contexts):
         folder = _folder(deck, root)
         jobs += [(folder, note.question.title, True) for note in deck.notes]
         jobs += [(folder, note.question.answer, False) for note in deck.notes]
         jobs += [(_record_folder(record), text, inline) for record in deck.gone  # its images are by its file
                  for text, inline in ((record.question, True), (record.answer, False))]
         jobs.append((folder, deck.parsed.description, False))
-        jobs += [(folder, context, True) for context in _contexts(deck, decks_asking) if context is not None]
+        jobs += [(folder, context, True) for context in deck_contexts if context is not None]
     texts = iter(render_texts(jobs, root, resolver, cache, progress))
     clock = PatternClock()  # one for the build: topic patterns are timed over all its questions
     try:
-        return [_rendered_deck(deck, texts, resolver, clock, decks_asking) for deck in decks]
+        return [_rendered_deck(deck, texts, resolver, clock, deck_contexts)
+                for deck, deck_contexts in zip(decks, contexts)]
     finally:
         stop_watching()  # the time limits' thread goes with the rendering
 
@@ -159,14 +161,13 @@ def _record_folder(record) -> str:
 
 
 def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: PatternClock,
-                   decks_asking: Counter) -> RenderedDeck:
+                   contexts: list[str | None]) -> RenderedDeck:
     count = len(deck.notes)
     titles = [next(texts) for _ in range(count)]
     answers = [next(texts) for _ in range(count)]
     gone = [(next(texts), next(texts)) for _ in deck.gone]
     description = next(texts)
-    contexts = [next(texts) if context is not None else None
-                for context in _contexts(deck, decks_asking)] or [None] * count
+    contexts = [next(texts) if context is not None else None for context in contexts] or [None] * count
     settings, source = deck.parsed.source.settings, deck.parsed.source
     notes, diagnostics = [], []
     for identified, title, answer, context in zip(deck.notes, titles, answers, contexts):
