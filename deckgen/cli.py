@@ -36,6 +36,14 @@ TRUST_RECORD = click.option(
     help="Take every note the identity record holds as this notes folder's own, even those whose GUIDs do not show "
          "it (see README, Safety): only for your own folder, first built on another machine by a deckgen before "
          "0.3. A record from someone else could take over notes of other decks in your collection.")
+FORMAT = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="json: print one JSON object on stdout (also when the command fails: then with \"error\"), for scripts "
+         "and editors; README, \"Scripting\", documents its fields.")
+STRICT = click.option(
+    "--strict", is_flag=True, help="Write nothing when any file has an error. Without it, a deck file with an error "
+    "is held at its last good state (its notes as the last build left them; a file never built is left out), the "
+    "rest is built, and the exit status is 1.")
 RERENDER = click.option(
     "--rerender", is_flag=True,
     help="Bring deckgen's current rendering to cards already in Anki: every note whose HTML or tags came out "
@@ -95,11 +103,10 @@ def run() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every note that changes (renamed ones are always listed), "
               "every warning however many of one kind, and the files without questions.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("--strict", is_flag=True, help="Write nothing when any file has an error. Without it, a deck file "
-              "with an error is held at its last good state (its notes as the last build left them; a file never "
-              "built is left out), the rest is built, and the exit status is 1.")
+@STRICT
+@FORMAT
 def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_record: bool, verbose: bool,
-          quiet: bool, strict: bool) -> None:
+          quiet: bool, strict: bool, output_format: str) -> None:
     """Build a library of notes into a versioned .apkg.
 
     SOURCE is a notes folder (default: source/), or a file or folder inside
@@ -114,6 +121,14 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     """
     from .output.stamp import last_build, library_to_build
 
+    if output_format == "json":  # the whole report, every time: no shortcut through the last build's stamp
+        def built():
+            from .build import build_library
+
+            return _build_json(build_library(source, library_to_build(source, output),
+                                             allow_new_note_type=new_note_type, rerender=rerender,
+                                             trust_record=trust_record, strict=strict))
+        return _json_command(built)
     library = _run(lambda: library_to_build(source, output), quiet, after_errors="; nothing was written")
     last = last_build(library, new_note_type, rerender)
     if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
@@ -167,7 +182,9 @@ def _echo_built(report, verbose: bool) -> None:
 @NEW_NOTE_TYPE
 @RERENDER
 @TRUST_RECORD
-def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_record: bool) -> None:
+@FORMAT
+def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_record: bool,
+         output_format: str) -> None:
     """Show what the next build would change, writing nothing.
 
     For each package of the library SOURCE names (default: source/): the version the build would
@@ -177,8 +194,13 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
     """
     from .build import plan_library
 
-    check = _run(lambda: plan_library(source, output=output, allow_new_note_type=new_note_type,
-                                      rerender=rerender, trust_record=trust_record), quiet=False)
+    def planned():
+        return plan_library(source, output=output, allow_new_note_type=new_note_type, rerender=rerender,
+                            trust_record=trust_record)
+
+    if output_format == "json":
+        return _json_command(lambda: _check_json(planned()))
+    check = _run(planned, quiet=False)
     _echo_diagnostics([d for d in check.diagnostics if d not in check.held], quiet=False)
     if check.new_namespace:
         click.echo(f"{check.library.settings_path}: the build writes this notes folder's namespace into it")
@@ -190,6 +212,84 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
         _echo_changes(plan)
         _echo_hints(plan, verbose=True)
     _echo_held(check.held)
+
+
+@main.command()
+@SOURCE
+@OUTPUT
+@click.option("--profile", metavar="NAME", help="The Anki profile whose collection is brought up to date (default: "
+              "the only one; ANKI_BASE names the folder Anki keeps its profiles in).")
+@click.option("--collection", "collection_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The collection file (collection.anki2) to bring up to date, instead of a profile's.")
+@STRICT
+@FORMAT
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+def sync(source: Path, output: Path, profile: str | None, collection_path: Path | None, strict: bool,
+         output_format: str, quiet: bool) -> None:
+    """Build, then bring an Anki collection up to date, keeping what Anki owns.
+
+    Anki must be closed (deckgen opens the collection itself, with the anki
+    package: pip install 'deckgen[anki]'). The library SOURCE names is built
+    as `deckgen build` builds it; then its newest packages are imported with
+    Anki's own importer and fixed, safe options, after a backup Anki's File >
+    Switch Profile > Open Backup lists. When Anki's verdict is that a note
+    would not be updated, or every device would need a full sync, the import
+    is undone and nothing changes. Otherwise: the tags you or Anki put on
+    notes (marked, leech, your own) stay, cards of questions moved to another
+    deck move with them, cards of removed questions are suspended (setting
+    suspend_removed), and Anki's Import dialog keeps your defaults.
+    """
+    from .build import sync_library
+    from .deliver.profiles import find_target
+    from .output.stamp import library_to_build
+
+    def synced():
+        target = find_target(profile, collection_path)
+        return sync_library(source, library_to_build(source, output), target, strict=strict)
+
+    if output_format == "json":
+        return _json_command(lambda: _sync_json(*synced()))
+    built, delivery = _run(synced, quiet, after_errors="; nothing was written")
+    _echo_diagnostics([d for d in built.diagnostics if d not in built.held], quiet, verbose=False)
+    if not quiet:
+        _echo_built(built, verbose=False)
+    _echo_delivery(delivery, quiet)
+    _echo_held(built.held)
+    if delivery.stopped:
+        raise SystemExit(1)
+
+
+def _echo_delivery(delivery, quiet: bool) -> None:
+    for problem in delivery.problems:
+        click.echo(f"{delivery.collection}: warning: ignored a config value that is no deckgen ledger: {problem}",
+                   err=True)
+    if delivery.up_to_date:
+        if not quiet:
+            click.echo(f"{delivery.collection}: up to date (it holds every package's newest version)")
+        return
+    if delivery.backup and not quiet:
+        click.echo(f"backup: {delivery.backup}")
+    for package in delivery.packages:
+        what = f"{package.previous} -> {package.version}" if package.previous else f"{package.version} (first sync)"
+        if delivery.stopped:
+            for conflict in package.conflicts[:SUMMARY_LIMIT]:
+                click.echo(f"  {conflict.source}: not updated by Anki: {conflict.question}", err=True)
+            if len(package.conflicts) > SUMMARY_LIMIT:
+                click.echo(f"  ... and {len(package.conflicts) - SUMMARY_LIMIT} more (--format json lists them all)",
+                           err=True)
+            continue
+        if not quiet:
+            click.echo(f"{package.key} {what} -> {delivery.collection}: {_delivery_summary(package)}")
+    if delivery.stopped:
+        click.echo(f"Error: {delivery.stopped}", err=True)
+
+
+def _delivery_summary(package) -> str:
+    parts = [f"{package.new} new", f"{package.updated} updated", f"{package.unchanged} unchanged"]
+    parts += [f"{count} {what}" for count, what in (
+        (package.moved, "card(s) moved"), (package.suspended, "card(s) suspended"),
+        (package.restored, "card(s) unsuspended"), (package.tags_kept, "note(s) kept their own tags")) if count]
+    return ", ".join(parts)
 
 
 @main.command()
@@ -267,7 +367,7 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
     notes = sum(d.severity == "note" for d in diagnostics)
     warnings = len(diagnostics) - errors - notes
     if output_format == "json":
-        click.echo(json.dumps({"errors": errors, "warnings": warnings, "notes": notes,
+        click.echo(json.dumps({"ok": not errors, "errors": errors, "warnings": warnings, "notes": notes,
                                "diagnostics": [d.to_json() for d in diagnostics],
                                "files": [{"path": str(path), "questions": questions, "cards": cards,
                                           "description": described}
@@ -428,3 +528,60 @@ def _summary(plan) -> str:
     parts = [f"{counts[kind]} {kind}" for kind in CHANGE_KINDS if kind in counts]
     parts.append(f"{plan.unchanged} unchanged")
     return ", ".join(parts)
+
+
+def _json_command(action) -> None:
+    """Print the JSON object `action` returns, or, when it fails, one saying why; exit status 1 unless "ok"."""
+    try:
+        result = action()
+    except BuildError as err:
+        result = {"ok": False, "error": str(err) + "; nothing was written",
+                  "diagnostics": [d.to_json() for d in err.diagnostics]}
+    except DeckgenError as err:
+        found = getattr(err, "diagnostic", None)
+        result = {"ok": False, "error": str(err), "diagnostics": [found.to_json()] if found else []}
+    except OSError as err:
+        result = {"ok": False, "error": f"{err.filename or ''}: {err.strerror or err}".lstrip(": "), "diagnostics": []}
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    if not result["ok"]:
+        raise SystemExit(1)
+
+
+def _package_json(plan, path: Path | None = None) -> dict:
+    from .plan.model import CHANGE_KINDS
+
+    counts = dict.fromkeys(CHANGE_KINDS, 0)
+    for change in plan.changes:
+        counts[change.kind] += 1
+    found = {"key": plan.key, "name": plan.name, "version": plan.version, "previous_version": plan.previous_version,
+             "notes": plan.note_count, "decks": [part.name for part in plan.decks],
+             "note_type_change": plan.note_type_change, "counts": {**counts, "unchanged": plan.unchanged},
+             "changes": [{"kind": c.kind, "question": c.question, "source": c.source,
+                          "previous_question": c.previous_question} for c in plan.changes],
+             "rerender_pending": plan.rerender_pending}
+    return {**found, "path": str(path)} if path is not None else found
+
+
+def _check_json(check) -> dict:
+    """`deckgen diff --format json`."""
+    return {"ok": not check.held, "diagnostics": [d.to_json() for d in check.diagnostics],
+            "held": [d.to_json() for d in check.held], "packages": [_package_json(plan) for plan in check.plan.packages]}
+
+
+def _build_json(report) -> dict:
+    return {"ok": not report.held, "diagnostics": [d.to_json() for d in report.diagnostics],
+            "held": [d.to_json() for d in report.held],
+            "created_settings": str(report.created_settings) if report.created_settings else None,
+            "packages": [_package_json(built.plan, built.path) for built in report.packages]}
+
+
+def _sync_json(built, delivery) -> dict:
+    build = _build_json(built)
+    return {"ok": build["ok"] and delivery.stopped is None, "build": build,
+            "collection": str(delivery.collection), "backup": str(delivery.backup) if delivery.backup else None,
+            "up_to_date": delivery.up_to_date, "stopped": delivery.stopped, "problems": list(delivery.problems),
+            "packages": [{"key": p.key, "version": p.version, "previous_version": p.previous, "new": p.new,
+                          "updated": p.updated, "unchanged": p.unchanged, "moved": p.moved, "suspended": p.suspended,
+                          "restored": p.restored, "tags_kept": p.tags_kept,
+                          "conflicts": [{"question": c.question, "source": c.source} for c in p.conflicts]}
+                         for p in delivery.packages]}

@@ -206,7 +206,7 @@ def test_check_strict_and_json(tmp_path):
     assert strict.exit_code == 1
     found = json.loads(strict.stdout)
     assert found.pop("files") == [{"path": str(src / "b.md"), "questions": 2, "cards": 2, "description": 0}]
-    assert found == {"errors": 1, "warnings": 0, "notes": 0, "diagnostics": [{
+    assert found == {"ok": False, "errors": 1, "warnings": 0, "notes": 0, "diagnostics": [{
         "path": str(src / "b.md"), "line": 3, "column": 1, "severity": "error", "code": "duplicate-question",
         "message": "duplicate question (also at line 1): Same?"}]}
 
