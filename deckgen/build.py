@@ -7,7 +7,8 @@
 4. `render`: the HTML and tags of every note, removed ones too, through the render cache (which also keeps
    each file's structure for `parse`);
 5. `plan`: each note's time and each package's version, the changes, the new record (writing nothing);
-6. `output`: the files, staged and then renamed into place together.
+6. `output`: the files, staged and then renamed into place together;
+7. `deliver` (`deckgen sync`): the newest packages into an Anki collection, with what Anki owns kept.
 
 Each stage returns its diagnostics with what it made; a SourceError stops the pipeline where it is met.
 """
@@ -18,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .deliver.collection import DeliveryReport, PackageToDeliver, deliver, open_collection
+from .deliver.profiles import Target
 from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
 from .identify.delivered import Delivered
@@ -33,6 +36,7 @@ from .plan.packages import plan_next_build
 from .render.cache import RenderCache, library_cache
 from .render.decks import render_library
 from .sources.library import Library, find_library, read_decks
+from .sources.settings import read_library_settings
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,22 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
                        delivered_unknown=check.delivered_unknown, held=check.held)
+
+
+def sync_library(source: Path, library: Library, target: Target, now: float | None = None, progress=None,
+                 strict: bool = False) -> tuple[BuildReport, DeliveryReport]:
+    """Open the collection of `target` (nothing is built while Anki has it open), build the library (see
+    `build_library`), then bring the collection up to date with each of its packages' newest version (see
+    `deliver.collection`)."""
+    col = open_collection(target.collection)
+    try:
+        built = build_library(source, library, now, progress=progress, strict=strict)
+        namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
+        packages = [PackageToDeliver(package.plan.key, package.plan.version, package.path)
+                    for package in built.packages]
+        return built, deliver(col, target, library.root.name, namespace, packages, library.settings.suspend_removed)
+    finally:
+        col.close()
 
 
 def _check(library: Library, now: float | None, allow_new_note_type: bool, rerender: bool, progress,

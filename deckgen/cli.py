@@ -280,6 +280,9 @@ def _echo_delivery(delivery, quiet: bool) -> None:
             continue
         if not quiet:
             click.echo(f"{package.key} {what} -> {delivery.collection}: {_delivery_summary(package)}")
+    if delivery.gone and not quiet:
+        click.echo(f"  {delivery.gone} card(s) suspended whose notes no package carries any more (removed from the "
+                   "source long before this collection got a package marking them removed)")
     if delivery.stopped:
         click.echo(f"Error: {delivery.stopped}", err=True)
 
@@ -580,6 +583,7 @@ def _sync_json(built, delivery) -> dict:
     return {"ok": build["ok"] and delivery.stopped is None, "build": build,
             "collection": str(delivery.collection), "backup": str(delivery.backup) if delivery.backup else None,
             "up_to_date": delivery.up_to_date, "stopped": delivery.stopped, "problems": list(delivery.problems),
+            "gone": delivery.gone,
             "packages": [{"key": p.key, "version": p.version, "previous_version": p.previous, "new": p.new,
                           "updated": p.updated, "unchanged": p.unchanged, "moved": p.moved, "suspended": p.suspended,
                           "restored": p.restored, "tags_kept": p.tags_kept,

@@ -82,7 +82,7 @@ def test_the_first_build_writes_the_namespace_and_the_next_one_has_nothing_to_do
     ("\n[namespace]\nx = 1\n", "2:1", "setting 'namespace' must be a str"),
     ('colour = "red"\n', "1:1", "unknown setting 'colour' (known: namespace, keep_removed_versions, "
                                  "keep_removed_days, slug, version, packages, prefix, include, max_image_mib, source_url, "
-                                 "plugin_files, question_level, cards, topics, inline_tags, question_context, exclude)"),
+                                 "plugin_files, suspend_removed, question_level, cards, topics, inline_tags, question_context, exclude)"),
     ('namespace = "abc\n', "1:17", "invalid settings"),
 ])
 def test_bad_folder_settings_are_an_error_naming_the_line(tmp_path, text, where, what):

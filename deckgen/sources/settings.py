@@ -120,6 +120,8 @@ class LibrarySettings:
     """A template (`https:` or `obsidian:`) that makes each card's source a link: {path}, {line}, {heading}."""
     plugin_files: bool = False
     """Read the Markdown files Obsidian plugins keep their data in (Excalidraw drawings, Kanban boards) as decks."""
+    suspend_removed: bool = True
+    """`deckgen sync` suspends the cards of notes removed from the source (and unsuspends them if they come back)."""
 
     @property
     def max_image_bytes(self) -> int:
@@ -132,7 +134,7 @@ DEFAULTS = LibrarySettings()
 
 
 LIBRARY_KEYS = ("namespace", "keep_removed_versions", "keep_removed_days", "slug", "version", "packages", "prefix",
-                "include", "max_image_mib", "source_url", "plugin_files")
+                "include", "max_image_mib", "source_url", "plugin_files", "suspend_removed")
 FOLDER_KEYS = ("question_level", "cards", "topics", "inline_tags", "question_context", "exclude")
 SOURCE_URL_SCHEMES = ("https://", "obsidian://")
 PACKAGES = ("library", "folder")
@@ -192,7 +194,9 @@ def read_library_settings(path: Path) -> LibrarySettings:
                            packages=packages, prefix=prefix, include=reader.patterns(data, "include"),
                            exclude=reader.patterns(data, "exclude"), defaults=reader.defaults(data, DEFAULTS.defaults),
                            max_image_mib=size, source_url=source_url,
-                           plugin_files=reader.typed(data, "plugin_files", bool, DEFAULTS.plugin_files), **keep)
+                           plugin_files=reader.typed(data, "plugin_files", bool, DEFAULTS.plugin_files),
+                           suspend_removed=reader.typed(data, "suspend_removed", bool, DEFAULTS.suspend_removed),
+                           **keep)
 
 
 def read_folder_settings(path: Path, inherited: DeckDefaults) -> FolderSettings | None:

@@ -1,0 +1,355 @@
+"""Deliver a library's newest packages into an Anki collection, with Anki's own importer, as one step Anki can
+undo; the only module that imports `anki` (an optional extra: `pip install 'deckgen[anki]'`).
+
+Anki's import never moves a card, replaces the tags of every note it updates, never touches a note removed
+from the source, and saves the options it ran with as the Import dialog's defaults. A delivery therefore:
+
+1. opens the collection, which fails while Anki desktop has it open (nothing is written then);
+2. refuses when another library delivered any of the packages' notes to this collection (see `ledger`);
+3. writes a backup where Anki's "Open Backup" finds it;
+4. imports each package with fixed options (no note-type merge, no scheduling, no deck options; notes and note
+   types updated when the package's are newer) and reads Anki's log: when a note would not be updated
+   (conflicting: its note type was changed in Anki) or the import changed the collection's schema time (every
+   device would need a full sync, and lose the reviews made since the last one), everything is undone;
+5. puts back the tags deckgen did not write on every note (Anki's `leech` and `marked`, the user's own), moves
+   the cards of questions that moved to another deck (only cards still in the deck deckgen last put them in),
+   suspends the cards of notes removed from the source (and unsuspends them, if deckgen suspended them, when
+   the question comes back), restores the user's import presets, and writes the ledger;
+
+all of it merged into the import's one undo step, which is undone if anything fails on the way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DeckgenError
+from ..plan.model import REMOVED_TAG
+from .ledger import KEY_PREFIX, Ledger, LedgerProblem, ledger_key, read_ledger
+from .package import PackagedNote, packaged_notes
+from .profiles import Target
+
+PRESET_KEYS = ("mergeNotetypes", "withScheduling", "withDeckConfigs", "updateNotes", "updateNotetypes")
+"""The collection config an import writes its options into, which Anki's Import dialog reads as its defaults."""
+SUSPENDED = -1  # a card's queue when suspended
+DEFAULT_PRESETS_FIELDS = dict(merge_notetypes=False, with_scheduling=False, with_deck_configs=False)
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class PackageToDeliver:
+    key: str
+    version: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A note Anki would not update: its question and where it is."""
+
+    question: str
+    source: str
+
+
+@dataclass
+class PackageDelivery:
+    """What delivering one package did, in deckgen's terms."""
+
+    key: str
+    version: str
+    previous: str | None
+    """The version this library delivered to the collection before; None for a first sync."""
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    """Cards moved to the deck their question is in now."""
+    suspended: int = 0
+    """Cards of notes removed from the source, suspended."""
+    restored: int = 0
+    """Cards of notes whose question came back, unsuspended."""
+    tags_kept: int = 0
+    """Notes the import updated on which tags deckgen did not write were put back."""
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    collection: Path
+    packages: tuple[PackageDelivery, ...]
+    backup: Path | None = None
+    stopped: str | None = None
+    """Why nothing was delivered after all (the collection is as it was); None when it was."""
+    problems: tuple[str, ...] = ()
+    """Config values under deckgen's prefix that are no ledger, ignored."""
+    gone: int = 0
+    """Cards suspended whose notes no package carries any more (see `_Delivery._suspend_gone`)."""
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.packages and self.stopped is None
+
+
+def deliver(col, target: Target, library: str, namespace: str, packages: list[PackageToDeliver],
+            suspend_removed: bool = True) -> DeliveryReport:
+    """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
+    module)."""
+    return _Delivery(col, target, library, namespace, suspend_removed).run(packages)
+
+
+def open_collection(path: Path):
+    """The collection at `path`, opened with the `anki` package; DeckgenError, with what to do, when it cannot be."""
+    try:
+        from anki.collection import Collection
+        from anki.errors import DBError
+    except ImportError as err:
+        missing = getattr(err, "name", None) in ("anki", "anki.collection")
+        raise DeckgenError(
+            "deckgen sync needs the anki package: pip install 'deckgen[anki]'" if missing else
+            f"the anki package cannot be loaded here ({err}); its wheels need glibc 2.35 or later on Linux. "
+            "Import the package into Anki by hand instead (File > Import)") from None
+    try:
+        return Collection(str(path))
+    except DBError as err:
+        text = str(err)
+        if "FileTooNew" in text:
+            raise DeckgenError(f"{path}: this collection was written by a newer Anki than the anki package installed "
+                               "here can open; upgrade it (pip install -U 'deckgen[anki]')") from None
+        if "already open" in text:
+            raise DeckgenError(f"{path}: Anki has this collection open (or is syncing its media), and nothing was "
+                               "written. Close Anki and run deckgen sync again, or import the package by hand "
+                               "(File > Import) while it runs") from None
+        raise DeckgenError(f"{path}: Anki cannot open this collection: {text}") from None
+    except Exception as err:  # the backend's other errors: a damaged or foreign file
+        raise DeckgenError(f"{path}: Anki cannot open this collection: {err}") from None
+
+
+class _Delivery:
+    def __init__(self, col, target: Target, library: str, namespace: str, suspend_removed: bool):
+        self.col, self.target, self.suspend_removed = col, target, suspend_removed
+        self.key = ledger_key(namespace)
+        self.others, problems = {}, []
+        for key in col.db.list("select key from config where key like ? escape '\\'",
+                               KEY_PREFIX.replace("_", "\\_") + "%"):
+            try:
+                self.others[key] = read_ledger(col.get_config(key))
+            except LedgerProblem as err:
+                problems.append(f"{key}: {err}")
+        self.problems = tuple(problems)
+        own = self.others.pop(self.key, None)
+        self.ledger = own if own is not None else Ledger(library)
+        self.ledger.library = library
+        self.first = own is None
+        self.step: int | None = None
+
+    def run(self, packages: list[PackageToDeliver]) -> DeliveryReport:
+        col, ledger = self.col, self.ledger
+        pending = [p for p in packages if ledger.packages.get(p.key) != p.version]
+        if not pending:
+            return DeliveryReport(self.target.collection, (), problems=self.problems)
+        contents = {p.key: packaged_notes(p.path) for p in pending}
+        carried = {guid for p in packages for guid in (contents[p.key] if p in pending else packaged_notes(p.path))}
+        self._refuse_others(contents)
+        presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
+        schema = col.db.scalar("select scm from col")
+        backup = self._backup()
+        reports = [PackageDelivery(p.key, p.version, ledger.packages.get(p.key)) for p in pending]
+        try:
+            before = self._notes([guid for notes in contents.values() for guid in notes])
+            for package, report in zip(pending, reports):
+                self._import(package, contents[package.key], report)
+            conflicts = sum(len(r.conflicts) for r in reports)
+            if conflicts or col.db.scalar("select scm from col") != schema:
+                col.undo()
+                return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(conflicts),
+                                      self.problems)
+            decks = {note.deck.casefold() for notes in contents.values() for note in notes.values()}
+            decks |= {deck.casefold() for deck, _ in ledger.notes.values()}
+            for package, report in zip(pending, reports):
+                notes = contents[package.key]
+                self._keep_tags(notes, before, report)
+                self._move(notes, decks, report)
+                self._suspend_or_restore(notes, report)
+                for guid, note in notes.items():
+                    previous = ledger.notes.get(guid)
+                    deck = previous[0] if note.removed and previous is not None else note.deck
+                    ledger.notes[guid] = (deck, note.tags)
+                ledger.packages[package.key] = package.version
+            gone = self._suspend_gone(carried)
+            for key, value in presets.items():  # the Import dialog's defaults, as the user left them
+                if col.get_config(key, _MISSING) != value:
+                    self._merged(col.remove_config(key) if value is _MISSING else col.set_config(key, value,
+                                                                                                 undoable=True))
+            self._merged(col.set_config(self.key, ledger.to_config(), undoable=True))
+            if col.db.scalar("select scm from col") != schema:
+                col.undo()
+                return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(0), self.problems)
+        except BaseException:
+            if self.step is not None:
+                col.undo()
+            raise
+        return DeliveryReport(self.target.collection, tuple(reports), backup, None, self.problems, gone)
+
+    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]]) -> None:
+        for other in self.others.values():
+            taken = [note for notes in contents.values() for guid, note in notes.items() if guid in other.notes]
+            if taken:
+                raise DeckgenError(
+                    f"{len(taken)} note(s) of this library's packages were delivered to this collection by another "
+                    f"library ({other.library or 'unnamed'}), and deckgen never updates another library's notes "
+                    f"(the first: {taken[0].question!r}, {taken[0].source}). Nothing was written. Is this a copy "
+                    "of that library with a namespace of its own? Give it back its namespace (deckgen.toml) or "
+                    "deliver only one of the two to this collection")
+
+    def _backup(self) -> Path | None:
+        """A backup of the collection as it is, named and placed as Anki desktop's own (it thins them as its
+        own, too). Its name says the second: never in a second that already has one, which it would replace."""
+        folder = self.target.backups
+        folder.mkdir(parents=True, exist_ok=True)
+        before = set(folder.glob("backup-*.colpkg"))
+        while (folder / time.strftime("backup-%Y-%m-%d-%H.%M.%S.colpkg")).exists():
+            time.sleep(0.1)
+        started = time.time()
+        self.col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
+        made = [path for path in folder.glob("backup-*.colpkg")
+                if path not in before or path.stat().st_mtime >= started - 1]
+        return max(made, key=lambda path: path.stat().st_mtime, default=None)
+
+    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], report: PackageDelivery) -> None:
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+        from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
+
+        options = ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER, **DEFAULT_PRESETS_FIELDS)
+        log = self.col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package.path),
+                                                                    options=options)).log
+        if self.step is None:
+            self.step = self.col.undo_status().last_step
+        else:
+            self.col.merge_undo_entries(self.step)
+        report.new, report.updated, report.unchanged = len(log.new), len(log.updated), len(log.duplicate)
+        by_id = {note.id: note for note in notes.values()}  # the log names a note by its id in the package
+        for conflicting in log.conflicting:
+            note = by_id.get(conflicting.id.nid)
+            report.conflicts.append(Conflict(note.question, note.source) if note is not None else
+                                    Conflict(" ".join(conflicting.fields[:1]), "?"))
+
+    def _notes(self, guids: list[str]) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """The notes of the collection with these GUIDs: their ids and tags."""
+        wanted = set(guids)
+        return {guid: (nid, tuple(tags.split())) for guid, nid, tags in self.col.db.execute(
+            "select guid, id, tags from notes") if guid in wanted}
+
+    def _keep_tags(self, notes: dict[str, PackagedNote], before, report: PackageDelivery) -> None:
+        """Put back, on the notes the import updated, the tags deckgen did not write: those it wrote before and
+        writes no more stay gone."""
+        now = {guid: tags for guid, (_, tags) in self._notes(list(notes)).items()}
+        missing: dict[tuple[str, ...], list[int]] = {}
+        for guid, note in notes.items():
+            if guid not in before or guid not in now:
+                continue
+            nid, tags = before[guid]
+            previous = self.ledger.notes.get(guid)
+            written = previous[1] if previous is not None else \
+                note.tags + tuple(tag for tag in tags if tag.casefold().startswith("deckgen::"))
+            written_folded = {tag.casefold() for tag in written}
+            present = {tag.casefold() for tag in now[guid]}
+            kept = tuple(tag for tag in tags if tag.casefold() not in written_folded and tag.casefold() not in present)
+            if kept:
+                missing.setdefault(kept, []).append(nid)
+        for tags, nids in missing.items():
+            self._merged(self.col.tags.bulk_add(nids, " ".join(tags)))
+            report.tags_kept += len(nids)
+
+    def _cards(self, notes) -> dict[str, list[tuple[int, int, int]]]:
+        """The cards of these notes in the collection, by GUID: (card id, home deck, queue)."""
+        found: dict[str, list[tuple[int, int, int]]] = {}
+        for guid, card, deck, home, queue in self.col.db.execute(
+                "select n.guid, c.id, c.did, c.odid, c.queue from cards c join notes n on n.id = c.nid"):
+            if guid in notes:
+                found.setdefault(guid, []).append((card, home or deck, queue))
+        return found
+
+    def _move(self, notes: dict[str, PackagedNote], library_decks: set[str], report: PackageDelivery) -> None:
+        """Move the cards of questions now in another deck: only cards still where deckgen last put them (in a
+        filtered deck, by their home deck); without a ledger, cards in any of the library's decks."""
+        names = {deck.id: deck.name for deck in self.col.decks.all_names_and_ids()}
+        moves: dict[str, list[int]] = {}
+        for guid, cards in self._cards(notes).items():
+            note = notes[guid]
+            previous = self.ledger.notes.get(guid)
+            if note.removed or (previous is not None and previous[0] == note.deck):
+                continue
+            placed = {previous[0].casefold()} if previous is not None else library_decks
+            for card, home, _ in cards:
+                name = names.get(home, "").casefold()
+                if name != note.deck.casefold() and name in placed:
+                    moves.setdefault(note.deck, []).append(card)
+        for deck, cards in moves.items():
+            deck_id = self.col.decks.id_for_name(deck)
+            if deck_id is None:
+                deck_id = self._merged(self.col.decks.add_normal_deck_with_name(deck)).id
+            self._merged(self.col.set_deck(cards, deck_id))
+            report.moved += len(cards)
+
+    def _suspend_or_restore(self, notes: dict[str, PackagedNote], report: PackageDelivery) -> None:
+        suspend, unsuspend = [], []
+        for guid, cards in self._cards(notes).items():
+            note, previous = notes[guid], self.ledger.notes.get(guid)
+            newly_removed = note.removed and (previous is None or not _removed(previous[1]))
+            if newly_removed and self.suspend_removed:
+                ids = [card for card, _, queue in cards if queue != SUSPENDED]
+                suspend += ids
+                if ids:
+                    self.ledger.suspended[guid] = ids
+            elif not note.removed and guid in self.ledger.suspended:
+                ours = set(self.ledger.suspended.pop(guid))
+                unsuspend += [card for card, _, queue in cards if card in ours and queue == SUSPENDED]
+        if suspend:
+            self._merged(self.col.sched.suspend_cards(suspend))
+            report.suspended += len(suspend)
+        if unsuspend:
+            self._merged(self.col.sched.unsuspend_cards(unsuspend))
+            report.restored += len(unsuspend)
+
+    def _suspend_gone(self, carried: set[str]) -> int:
+        """Suspend the cards of notes delivered here that no package carries any more (removed, and past the
+        versions and days removed notes are carried for, before this collection got a package marking them
+        removed); return how many."""
+        gone = {guid for guid, (_, tags) in self.ledger.notes.items() if guid not in carried and not _removed(tags)}
+        suspend = []
+        for guid, cards in self._cards(gone).items() if self.suspend_removed and gone else ():
+            ids = [card for card, _, queue in cards if queue != SUSPENDED]
+            suspend += ids
+            if ids:
+                self.ledger.suspended[guid] = ids
+        for guid in gone:
+            deck, tags = self.ledger.notes[guid]
+            self.ledger.notes[guid] = (deck, tags + (REMOVED_TAG,))
+        if suspend:
+            self._merged(self.col.sched.suspend_cards(suspend))
+        return len(suspend)
+
+    def _merged(self, changes):
+        """An undoable operation's result, the operation merged into the delivery's one undo step."""
+        self.col.merge_undo_entries(self.step)
+        return changes
+
+    def _stopped(self, conflicts: int) -> str:
+        if conflicts:
+            return (f"Anki would not update {conflicts} note(s): their note type in this collection is not the one "
+                    "deckgen delivered (a field or card type added, removed or renamed in Anki: Tools > Manage Note "
+                    "Types). Undo that change in Anki and sync again; or, to start afresh, `deckgen build "
+                    "--new-note-type` (see README, \"Note types are frozen\"). Nothing was changed")
+        return ("this import would change the collection's schema, which makes every device choose between a "
+                "full upload and a full download (losing the reviews made on the other side since the last "
+                "sync). Nothing was changed; import the package by hand if that is what you want")
+
+
+def _removed(tags: tuple[str, ...]) -> bool:
+    return REMOVED_TAG in tags
+
+
+def _ids(ids) -> str:
+    return "(" + ",".join(str(int(i)) for i in ids) + ")"

@@ -1,0 +1,67 @@
+"""What a package holds, read back from the .apkg a build wrote: for each note, its deck, its tags, and what a
+report names it by (its question and `file:line`).
+
+A sync delivers only a package whose bytes are the ones this machine's build wrote (see `identify.delivered`),
+so what is read here is what that build planned: the package, not the plan, is what Anki imports.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DeckgenError
+from ..plan.model import REMOVED_TAG
+
+TAG_RE = re.compile(r"<[^>]*>")
+QUESTION_FIELD, SOURCE_FIELD = 0, 2  # every note type's fields: what is asked, the answer, Source, Status
+
+
+@dataclass(frozen=True)
+class PackagedNote:
+    guid: str
+    id: int
+    """Its id in the package (Anki's import log names a conflicting note by it)."""
+    deck: str
+    tags: tuple[str, ...]
+    question: str
+    """Its question as text (the front's first field, without markup)."""
+    source: str
+    """`file:line`, as its card's Source shows it."""
+
+    @property
+    def removed(self) -> bool:
+        return REMOVED_TAG in self.tags
+
+
+def packaged_notes(path: Path) -> dict[str, PackagedNote]:
+    """Every note of the package `path`, by GUID."""
+    try:
+        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
+            database = Path(archive.extract("collection.anki2", scratch))
+            with sqlite3.connect(database) as db:
+                decks = {int(key): deck["name"] for key, deck in json.loads(db.execute("select decks from col")
+                                                                            .fetchone()[0]).items()}
+                rows = db.execute("select n.guid, n.id, n.tags, n.flds, min(c.did) from notes n join cards c "
+                                  "on c.nid = n.id group by n.id").fetchall()
+            db.close()
+    except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error, ValueError) as err:
+        raise DeckgenError(f"{path}: cannot read the package: {err}") from None
+    notes = {}
+    for guid, note_id, tags, fields, deck in rows:
+        fields = fields.split("\x1f")
+        notes[guid] = PackagedNote(guid, note_id, decks[deck], tuple(tags.split()), _text(fields[QUESTION_FIELD]),
+                                   _text(fields[SOURCE_FIELD]) if len(fields) > SOURCE_FIELD else "")
+    return notes
+
+
+def _text(field: str) -> str:
+    """A field's text, for a report: no markup, the context line above a question left out."""
+    field = re.sub(r'^<small class="dg-context">.*?</small><br>', "", field)
+    return " ".join(html.unescape(TAG_RE.sub(" ", field)).split())
