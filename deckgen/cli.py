@@ -250,13 +250,19 @@ def sync(source: Path, output: Path, profile: str | None, collection_path: Path 
     if output_format == "json":
         return _json_command(lambda: _sync_json(*synced()))
     built, delivery = _run(synced, quiet, after_errors="; nothing was written")
-    _echo_diagnostics([d for d in built.diagnostics if d not in built.held], quiet, verbose=False)
+    done = SYNC_DOES if delivery.stopped is None else ()  # the hands-on steps they give, sync has taken
+    _echo_diagnostics([d for d in built.diagnostics if d not in built.held and d.code not in done], quiet,
+                      verbose=False)
     if not quiet:
         _echo_built(built, verbose=False)
     _echo_delivery(delivery, quiet)
     _echo_held(built.held)
     if delivery.stopped:
         raise SystemExit(1)
+
+
+SYNC_DOES = ("deck-changed", "restored")
+"""Warnings that tell what to do in Anki by hand after an import (move cards, unsuspend), which sync does."""
 
 
 def _echo_delivery(delivery, quiet: bool) -> None:

@@ -348,3 +348,21 @@ def test_a_note_no_package_carries_any_more_is_suspended_too(tmp_path):
     with opened(collection) as col:
         assert {card.queue for card in note_of(col, "Removed?").cards()} == {-1}
         assert {card.queue for card in note_of(col, "Stays?").cards()} == {0}
+
+
+def test_sync_says_what_it_did_instead_of_what_to_do_by_hand(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    write_deck(src, "b", V1_B)
+    sync(src, out, collection, time.time() - 1000)
+    write_deck(src, "a", V2_A)
+    write_deck(src, "b", V2_B)
+    shown = cli("diff", src, "-o", out)
+    assert "Anki's import never moves a card" in shown.output  # what an import by hand leaves to the user
+    result = cli("sync", src, "-o", out, "--collection", collection)
+    assert result.exit_code == 0, result.output
+    assert "Anki's import never moves a card" not in result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"src 1.0.0 -> 1.0.1 -> {collection}: 0 new, 3 updated, 3 unchanged, 1 card(s) moved, "
+        "1 card(s) suspended")
