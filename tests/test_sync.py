@@ -366,3 +366,27 @@ def test_sync_says_what_it_did_instead_of_what_to_do_by_hand(tmp_path):
     assert result.stdout.splitlines()[-1] == (
         f"src 1.0.0 -> 1.0.1 -> {collection}: 0 new, 3 updated, 3 unchanged, 1 card(s) moved, "
         "1 card(s) suspended")
+
+
+def test_the_first_sync_of_a_deck_imported_by_hand_changes_no_note(tmp_path):
+    """The collection holds the package already (imported with File > Import): the import changes nothing, and
+    the sync only records what the collection holds."""
+    from deckgen import build_decks
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    built = build_decks(src, out, now=time.time() - 1000)
+    profile = AnkiProfile(collection)
+    profile.import_package(built.packages[0].path)
+    note = note_of(profile.col, "Edited?")
+    note.tags.append("marked")
+    profile.col.update_note(note)
+    notes = {n.guid: (n.id, n.fields, n.tags, n.mod) for n in profile.notes()}
+    profile.close()
+    _, delivered = sync(src, out, collection)
+    assert [(p.new, p.updated, p.unchanged) for p in delivered.packages] == [(0, 0, 4)]
+    with opened(collection) as col:
+        assert {n.guid: (n.id, n.fields, n.tags, n.mod) for n in map(col.get_note, col.find_notes(""))} == notes
+    _, again = sync(src, out, collection)
+    assert again.up_to_date

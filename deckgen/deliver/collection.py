@@ -156,6 +156,9 @@ class _Delivery:
         schema = col.db.scalar("select scm from col")
         backup = self._backup()
         reports = [PackageDelivery(p.key, p.version, ledger.packages.get(p.key)) for p in pending]
+        # One undo step of deckgen's own, which every change below joins: an import that changes nothing makes
+        # no step of Anki's to join.
+        self.step = col.add_custom_undo_entry("deckgen sync")
         try:
             before = self._notes([guid for notes in contents.values() for guid in notes])
             for package, report in zip(pending, reports):
@@ -186,9 +189,11 @@ class _Delivery:
             if col.db.scalar("select scm from col") != schema:
                 col.undo()
                 return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(0), self.problems)
-        except BaseException:
-            if self.step is not None:
-                col.undo()
+        except BaseException as err:
+            col.undo()
+            if isinstance(err, Exception) and not isinstance(err, DeckgenError):  # Anki's backend said no
+                raise DeckgenError(f"{self.target.collection}: Anki stopped the delivery ({err}); it was undone, "
+                                   "and the collection is as it was") from None
             raise
         return DeliveryReport(self.target.collection, tuple(reports), backup, None, self.problems, gone)
 
@@ -224,10 +229,7 @@ class _Delivery:
         options = ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER, **DEFAULT_PRESETS_FIELDS)
         log = self.col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package.path),
                                                                     options=options)).log
-        if self.step is None:
-            self.step = self.col.undo_status().last_step
-        else:
-            self.col.merge_undo_entries(self.step)
+        self.col.merge_undo_entries(self.step)
         report.new, report.updated, report.unchanged = len(log.new), len(log.updated), len(log.duplicate)
         by_id = {note.id: note for note in notes.values()}  # the log names a note by its id in the package
         for conflicting in log.conflicting:
