@@ -15,6 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from deckgen.build import sync_library
@@ -200,9 +201,9 @@ def test_notes_another_library_delivered_are_never_updated(tmp_path):
     write_deck(src, "a", V1_A)
     sync(src, out, collection, time.time() - 1000)
     with opened(collection) as col:
-        guid = note_of(col, "Edited?").guid
-        col.set_config(KEY_PREFIX + "someone-else", {"deckgen_ledger": 1, "library": "their-notes", "decks": ["x"],
-                                                     "tag_sets": [[]], "notes": {guid: [0, 0]}})
+        nid = note_of(col, "Edited?").id
+        col.set_config(KEY_PREFIX + "someone-else", {"deckgen_ledger": 1, "library": "their-notes",
+                                                     "notes": [[nid, 1]]})
     before = snapshot(collection)
     write_deck(src, "a", V2_A)
     result = cli("sync", src, "-o", out, "--collection", collection)
@@ -390,3 +391,35 @@ def test_the_first_sync_of_a_deck_imported_by_hand_changes_no_note(tmp_path):
         assert {n.guid: (n.id, n.fields, n.tags, n.mod) for n in map(col.get_note, col.find_notes(""))} == notes
     _, again = sync(src, out, collection)
     assert again.up_to_date
+
+
+def test_id_ranges_hold_ids_without_listing_them():
+    from deckgen.deliver.ledger import IdRanges, LedgerProblem, read_ledger
+
+    ranges = IdRanges.of([5, 6, 7, 9, 1_700_000_000_000, 1_700_000_000_001])
+    assert ranges.runs == [(5, 3), (9, 1), (1_700_000_000_000, 2)]
+    assert [i in ranges for i in (4, 5, 7, 8, 9, 10, 1_700_000_000_001)] == [False, True, True, False, True, False,
+                                                                             True]
+    crafted = read_ledger({"deckgen_ledger": 1, "notes": [[1, 1 << 61], [3, 2]], "suspended": []})
+    assert crafted.notes.runs == [(1, 1 << 61)] and (1 << 60) in crafted.notes
+    for wrong in ({"deckgen_ledger": 2}, {"deckgen_ledger": 1, "notes": [[0, 1]]}, {"deckgen_ledger": 1, "x": 1},
+                  {"deckgen_ledger": 1, "notes": [[1, -1]]}, [], "deckgen"):
+        with pytest.raises(LedgerProblem):
+            read_ledger(wrong)
+
+
+def test_a_card_the_user_moved_between_the_librarys_decks_stays_where_they_put_it(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    write_deck(src, "b", V1_B)
+    sync(src, out, collection, time.time() - 1000)
+    with opened(collection) as col:
+        col.set_deck([card.id for card in note_of(col, "In b?").cards()], col.decks.id_for_name("a"))
+        config = {key: col.get_config(key) for key in col.all_config() if key.startswith(KEY_PREFIX)}
+    assert len(json.dumps(config)) < 400  # six notes, their tags and decks: no list of notes
+    write_deck(src, "b", V1_B.replace("Yes.", "Yes, edited."))
+    _, delivered = sync(src, out, collection, time.time() + 5)
+    assert delivered.packages[0].updated == 1 and delivered.packages[0].moved == 0
+    with opened(collection) as col:
+        assert decks_of(col, note_of(col, "In b?")) == {"a"}

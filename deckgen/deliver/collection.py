@@ -11,12 +11,13 @@ from the source, and saves the options it ran with as the Import dialog's defaul
    types updated when the package's are newer) and reads Anki's log: when a note would not be updated
    (conflicting: its note type was changed in Anki) or the import changed the collection's schema time (every
    device would need a full sync, and lose the reviews made since the last one), everything is undone;
-5. puts back the tags deckgen did not write on every note (Anki's `leech` and `marked`, the user's own), moves
-   the cards of questions that moved to another deck (only cards still in the deck deckgen last put them in),
-   suspends the cards of notes removed from the source (and unsuspends them, if deckgen suspended them, when
-   the question comes back), restores the user's import presets, and writes the ledger;
+5. puts back the tags deckgen did not write on every note it updated (Anki's `leech` and `marked`, the user's
+   own: any tag deckgen never wrote here), moves the cards of questions that moved to another file or deck
+   (only cards still in a deck deckgen put this library's cards in: one the user moved to a deck of their own
+   stays), suspends the cards of notes removed from the source (and unsuspends them, if deckgen suspended
+   them, when the question comes back), restores the user's import presets, and writes the ledger;
 
-all of it merged into the import's one undo step, which is undone if anything fails on the way.
+all of it in one undo step of deckgen's own, which is undone if anything fails on the way.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import DeckgenError
 from ..plan.model import REMOVED_TAG
-from .ledger import KEY_PREFIX, Ledger, LedgerProblem, ledger_key, read_ledger
-from .package import PackagedNote, packaged_notes
+from .ledger import KEY_PREFIX, IdRanges, Ledger, LedgerProblem, ledger_key, read_ledger
+from .package import SOURCE_FIELD, PackagedNote, field_text, packaged_notes, source_file
 from .profiles import Target
 
 PRESET_KEYS = ("mergeNotetypes", "withScheduling", "withDeckConfigs", "updateNotes", "updateNotetypes")
@@ -126,6 +128,15 @@ def open_collection(path: Path):
         raise DeckgenError(f"{path}: Anki cannot open this collection: {err}") from None
 
 
+class _Before(NamedTuple):
+    """A note of the collection as the delivery found it."""
+
+    id: int
+    tags: tuple[str, ...]
+    source: str
+    """The file its Source field names."""
+
+
 class _Delivery:
     def __init__(self, col, target: Target, library: str, namespace: str, suspend_removed: bool):
         self.col, self.target, self.suspend_removed = col, target, suspend_removed
@@ -141,7 +152,6 @@ class _Delivery:
         own = self.others.pop(self.key, None)
         self.ledger = own if own is not None else Ledger(library)
         self.ledger.library = library
-        self.first = own is None
         self.step: int | None = None
 
     def run(self, packages: list[PackageToDeliver]) -> DeliveryReport:
@@ -151,7 +161,8 @@ class _Delivery:
             return DeliveryReport(self.target.collection, (), problems=self.problems)
         contents = {p.key: packaged_notes(p.path) for p in pending}
         carried = {guid for p in packages for guid in (contents[p.key] if p in pending else packaged_notes(p.path))}
-        self._refuse_others(contents)
+        before = self._notes(carried)
+        self._refuse_others(contents, before)
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
         schema = col.db.scalar("select scm from col")
         backup = self._backup()
@@ -160,7 +171,6 @@ class _Delivery:
         # no step of Anki's to join.
         self.step = col.add_custom_undo_entry("deckgen sync")
         try:
-            before = self._notes([guid for notes in contents.values() for guid in notes])
             for package, report in zip(pending, reports):
                 self._import(package, contents[package.key], report)
             conflicts = sum(len(r.conflicts) for r in reports)
@@ -168,19 +178,19 @@ class _Delivery:
                 col.undo()
                 return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(conflicts),
                                       self.problems)
-            decks = {note.deck.casefold() for notes in contents.values() for note in notes.values()}
-            decks |= {deck.casefold() for deck, _ in ledger.notes.values()}
+            notes = {guid: note for package in contents.values() for guid, note in package.items()}
+            # What deckgen wrote here: the ledger's, or on a first sync, what these packages write.
+            written = ledger.tags | {tag for note in notes.values() for tag in note.tags}
+            decks = ledger.decks | {note.deck for note in notes.values()}
             for package, report in zip(pending, reports):
-                notes = contents[package.key]
-                self._keep_tags(notes, before, report)
-                self._move(notes, decks, report)
-                self._suspend_or_restore(notes, report)
-                for guid, note in notes.items():
-                    previous = ledger.notes.get(guid)
-                    deck = previous[0] if note.removed and previous is not None else note.deck
-                    ledger.notes[guid] = (deck, note.tags)
+                package_notes = contents[package.key]
+                self._keep_tags(package_notes, before, written, report)
+                self._move(package_notes, before, decks, report)
+                self._suspend_or_restore(package_notes, before, report)
                 ledger.packages[package.key] = package.version
             gone = self._suspend_gone(carried)
+            ledger.notes = IdRanges.of(note.id for note in self._notes(carried).values())  # the gone ones let go
+            ledger.tags, ledger.decks = written, decks
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
                 if col.get_config(key, _MISSING) != value:
                     self._merged(col.remove_config(key) if value is _MISSING else col.set_config(key, value,
@@ -197,9 +207,16 @@ class _Delivery:
             raise
         return DeliveryReport(self.target.collection, tuple(reports), backup, None, self.problems, gone)
 
-    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]]) -> None:
+    def _notes(self, guids) -> dict[str, _Before]:
+        """The notes of the collection with these GUIDs."""
+        return {guid: _Before(nid, tuple(tags.split()), source_file(field_text(fields, SOURCE_FIELD)))
+                for guid, nid, tags, fields in self.col.db.execute("select guid, id, tags, flds from notes")
+                if guid in guids}
+
+    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, _Before]) -> None:
         for other in self.others.values():
-            taken = [note for notes in contents.values() for guid, note in notes.items() if guid in other.notes]
+            taken = [note for notes in contents.values() for guid, note in notes.items()
+                     if guid in before and before[guid].id in other.notes]
             if taken:
                 raise DeckgenError(
                     f"{len(taken)} note(s) of this library's packages were delivered to this collection by another "
@@ -237,56 +254,48 @@ class _Delivery:
             report.conflicts.append(Conflict(note.question, note.source) if note is not None else
                                     Conflict(" ".join(conflicting.fields[:1]), "?"))
 
-    def _notes(self, guids: list[str]) -> dict[str, tuple[int, tuple[str, ...]]]:
-        """The notes of the collection with these GUIDs: their ids and tags."""
-        wanted = set(guids)
-        return {guid: (nid, tuple(tags.split())) for guid, nid, tags in self.col.db.execute(
-            "select guid, id, tags from notes") if guid in wanted}
-
-    def _keep_tags(self, notes: dict[str, PackagedNote], before, report: PackageDelivery) -> None:
-        """Put back, on the notes the import updated, the tags deckgen did not write: those it wrote before and
-        writes no more stay gone."""
-        now = {guid: tags for guid, (_, tags) in self._notes(list(notes)).items()}
+    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Before], written: set[str],
+                   report: PackageDelivery) -> None:
+        """Put back, on the notes the import updated, the tags deckgen never wrote here: those it wrote before and
+        writes no more stay gone (Anki compares tags without case)."""
+        deckgen = {tag.casefold() for tag in written}
+        now = {guid: {tag.casefold() for tag in found.tags} for guid, found in self._notes(notes).items()}
         missing: dict[tuple[str, ...], list[int]] = {}
-        for guid, note in notes.items():
-            if guid not in before or guid not in now:
-                continue
-            nid, tags = before[guid]
-            previous = self.ledger.notes.get(guid)
-            written = previous[1] if previous is not None else \
-                note.tags + tuple(tag for tag in tags if tag.casefold().startswith("deckgen::"))
-            written_folded = {tag.casefold() for tag in written}
-            present = {tag.casefold() for tag in now[guid]}
-            kept = tuple(tag for tag in tags if tag.casefold() not in written_folded and tag.casefold() not in present)
+        for guid in notes.keys() & before.keys() & now.keys():
+            kept = tuple(tag for tag in before[guid].tags
+                         if tag.casefold() not in deckgen and tag.casefold() not in now[guid])
             if kept:
-                missing.setdefault(kept, []).append(nid)
+                missing.setdefault(kept, []).append(before[guid].id)
         for tags, nids in missing.items():
             self._merged(self.col.tags.bulk_add(nids, " ".join(tags)))
             report.tags_kept += len(nids)
 
-    def _cards(self, notes) -> dict[str, list[tuple[int, int, int]]]:
+    def _cards(self, guids) -> dict[str, list[tuple[int, int, int]]]:
         """The cards of these notes in the collection, by GUID: (card id, home deck, queue)."""
         found: dict[str, list[tuple[int, int, int]]] = {}
         for guid, card, deck, home, queue in self.col.db.execute(
                 "select n.guid, c.id, c.did, c.odid, c.queue from cards c join notes n on n.id = c.nid"):
-            if guid in notes:
+            if guid in guids:
                 found.setdefault(guid, []).append((card, home or deck, queue))
         return found
 
-    def _move(self, notes: dict[str, PackagedNote], library_decks: set[str], report: PackageDelivery) -> None:
-        """Move the cards of questions now in another deck: only cards still where deckgen last put them (in a
-        filtered deck, by their home deck); without a ledger, cards in any of the library's decks."""
+    def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Before], decks: set[str],
+              report: PackageDelivery) -> None:
+        """Move the cards of questions now in another deck than their cards: those whose question moved to
+        another file, came back from removal, or whose deck the library has no more (renamed), and only cards
+        in a deck deckgen put this library's cards in (in a filtered deck, by their home deck)."""
         names = {deck.id: deck.name for deck in self.col.decks.all_names_and_ids()}
+        ours = {deck.casefold() for deck in decks}
+        current = {note.deck.casefold() for note in notes.values()}
         moves: dict[str, list[int]] = {}
         for guid, cards in self._cards(notes).items():
-            note = notes[guid]
-            previous = self.ledger.notes.get(guid)
-            if note.removed or (previous is not None and previous[0] == note.deck):
+            note, found = notes[guid], before.get(guid)
+            if note.removed or found is None:
                 continue
-            placed = {previous[0].casefold()} if previous is not None else library_decks
+            changed = found.source != source_file(note.source) or REMOVED_TAG in found.tags
             for card, home, _ in cards:
                 name = names.get(home, "").casefold()
-                if name != note.deck.casefold() and name in placed:
+                if name != note.deck.casefold() and name in ours and (changed or name not in current):
                     moves.setdefault(note.deck, []).append(card)
         for deck, cards in moves.items():
             deck_id = self.col.decks.id_for_name(deck)
@@ -295,43 +304,42 @@ class _Delivery:
             self._merged(self.col.set_deck(cards, deck_id))
             report.moved += len(cards)
 
-    def _suspend_or_restore(self, notes: dict[str, PackagedNote], report: PackageDelivery) -> None:
+    def _suspend_or_restore(self, notes: dict[str, PackagedNote], before: dict[str, _Before],
+                            report: PackageDelivery) -> None:
+        """Suspend the cards of notes newly removed (not those the user unsuspended since); unsuspend the cards
+        deckgen suspended of notes whose question is back."""
         suspend, unsuspend = [], []
         for guid, cards in self._cards(notes).items():
-            note, previous = notes[guid], self.ledger.notes.get(guid)
-            newly_removed = note.removed and (previous is None or not _removed(previous[1]))
-            if newly_removed and self.suspend_removed:
-                ids = [card for card, _, queue in cards if queue != SUSPENDED]
-                suspend += ids
-                if ids:
-                    self.ledger.suspended[guid] = ids
-            elif not note.removed and guid in self.ledger.suspended:
-                ours = set(self.ledger.suspended.pop(guid))
-                unsuspend += [card for card, _, queue in cards if card in ours and queue == SUSPENDED]
-        if suspend:
-            self._merged(self.col.sched.suspend_cards(suspend))
-            report.suspended += len(suspend)
+            note, found = notes[guid], before.get(guid)
+            if note.removed and self.suspend_removed and (found is None or REMOVED_TAG not in found.tags):
+                suspend += [card for card, _, queue in cards if queue != SUSPENDED]
+            elif not note.removed:
+                unsuspend += [card for card, _, queue in cards if queue == SUSPENDED and card in self.ledger.suspended]
+        self._suspend(suspend)
         if unsuspend:
             self._merged(self.col.sched.unsuspend_cards(unsuspend))
             report.restored += len(unsuspend)
+            back = set(unsuspend)
+            self.ledger.suspended = IdRanges.of(card for card in self.col.db.list("select id from cards")
+                                                if card in self.ledger.suspended and card not in back)
+        report.suspended += len(suspend)
 
     def _suspend_gone(self, carried: set[str]) -> int:
         """Suspend the cards of notes delivered here that no package carries any more (removed, and past the
         versions and days removed notes are carried for, before this collection got a package marking them
-        removed); return how many."""
-        gone = {guid for guid, (_, tags) in self.ledger.notes.items() if guid not in carried and not _removed(tags)}
-        suspend = []
-        for guid, cards in self._cards(gone).items() if self.suspend_removed and gone else ():
-            ids = [card for card, _, queue in cards if queue != SUSPENDED]
-            suspend += ids
-            if ids:
-                self.ledger.suspended[guid] = ids
-        for guid in gone:
-            deck, tags = self.ledger.notes[guid]
-            self.ledger.notes[guid] = (deck, tags + (REMOVED_TAG,))
-        if suspend:
-            self._merged(self.col.sched.suspend_cards(suspend))
+        removed); return how many. They are then no longer this library's."""
+        if not self.suspend_removed:
+            return 0
+        gone = {guid for guid, nid in self.col.db.execute("select guid, id from notes")
+                if nid in self.ledger.notes and guid not in carried}
+        suspend = [card for cards in self._cards(gone).values() for card, _, queue in cards if queue != SUSPENDED]
+        self._suspend(suspend)
         return len(suspend)
+
+    def _suspend(self, cards: list[int]) -> None:
+        if cards:
+            self._merged(self.col.sched.suspend_cards(cards))
+            self.ledger.suspended = IdRanges(self.ledger.suspended.runs + IdRanges.of(cards).runs)
 
     def _merged(self, changes):
         """An undoable operation's result, the operation merged into the delivery's one undo step."""
@@ -347,11 +355,3 @@ class _Delivery:
         return ("this import would change the collection's schema, which makes every device choose between a "
                 "full upload and a full download (losing the reviews made on the other side since the last "
                 "sync). Nothing was changed; import the package by hand if that is what you want")
-
-
-def _removed(tags: tuple[str, ...]) -> bool:
-    return REMOVED_TAG in tags
-
-
-def _ids(ids) -> str:
-    return "(" + ",".join(str(int(i)) for i in ids) + ")"

@@ -2,11 +2,21 @@
 
 The key is the library's namespace (see `identify.ids`), so a library moved
 or cloned to another computer is the same one; it syncs with the collection,
-so a second computer, or a backup restored, knows what it holds. Per
-library: the version of each package delivered, and for each note delivered
-the deck it was put in and the tags deckgen wrote on it (decks and tag sets
-listed once, notes pointing into those lists), and the cards deckgen
-suspended because their note had been removed. Nothing is kept in notes.
+so a second computer, or a backup restored, knows what it holds. Nothing is
+kept in notes.
+
+Anki sends the whole config on every sync (rslib's `changed_config`), from
+every device, so a ledger stays small whatever the size of the library: no
+list of notes, but
+
+- the version of each package delivered;
+- the notes delivered, as ranges of note ids (a package's notes are numbered
+  one after the other, and Anki keeps those numbers where it can: a few
+  ranges a library);
+- every tag deckgen wrote on them, and every deck it put their cards in (so
+  that a tag or deck that is not deckgen's is the user's);
+- the cards deckgen suspended because their note was removed, as ranges of
+  card ids.
 
 A collection comes from anywhere (a shared profile, a synced device): a
 value that does not read as a ledger is ignored, and said.
@@ -14,27 +24,61 @@ value that does not read as a ledger is ignored, and said.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import msgspec
 
 KEY_PREFIX = "deckgen:"
 FORMAT = 1
+Id = Annotated[int, msgspec.Meta(ge=1, lt=1 << 62)]
+Count = Annotated[int, msgspec.Meta(ge=1, lt=1 << 62)]
 
 
 def ledger_key(namespace: str) -> str:
     return f"{KEY_PREFIX}{namespace}"
 
 
+class IdRanges:
+    """A set of ids kept as sorted, disjoint runs of consecutive ids (never expanded: a crafted range of a
+    billion ids costs nothing)."""
+
+    def __init__(self, runs: Iterable[tuple[int, int]] = ()):
+        merged: list[tuple[int, int]] = []
+        for first, count in sorted(runs):
+            if merged and first <= merged[-1][0] + merged[-1][1]:
+                last_first, last_count = merged[-1]
+                merged[-1] = (last_first, max(last_count, first + count - last_first))
+            else:
+                merged.append((first, count))
+        self.runs = merged
+        self._firsts = [first for first, _ in merged]
+
+    @classmethod
+    def of(cls, ids: Iterable[int]) -> IdRanges:
+        runs: list[tuple[int, int]] = []
+        for id_ in sorted(set(ids)):
+            if runs and runs[-1][0] + runs[-1][1] == id_:
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+            else:
+                runs.append((id_, 1))
+        return cls(runs)
+
+    def __contains__(self, id_: int) -> bool:
+        at = bisect.bisect_right(self._firsts, id_) - 1
+        return at >= 0 and id_ < self.runs[at][0] + self.runs[at][1]
+
+
 class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     deckgen_ledger: int
     library: str = ""
     packages: dict[str, str] = {}
+    notes: list[tuple[Id, Count]] = []
+    tags: list[str] = []
     decks: list[str] = []
-    tag_sets: list[list[str]] = []
-    notes: dict[str, tuple[int, int]] = {}
-    """GUID: (index in `decks`, index in `tag_sets`)."""
-    suspended: dict[str, list[int]] = {}
+    suspended: list[tuple[Id, Count]] = []
 
 
 @dataclass
@@ -45,20 +89,15 @@ class Ledger:
     """The notes folder's name, for messages."""
     packages: dict[str, str] = field(default_factory=dict)
     """Package key: the version delivered."""
-    notes: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    """GUID: the deck its cards were put in, and the tags deckgen wrote on it."""
-    suspended: dict[str, list[int]] = field(default_factory=dict)
-    """GUID of a removed note: the ids of the cards deckgen suspended (unsuspended if the question comes back)."""
+    notes: IdRanges = field(default_factory=IdRanges)
+    tags: set[str] = field(default_factory=set)
+    decks: set[str] = field(default_factory=set)
+    suspended: IdRanges = field(default_factory=IdRanges)
 
     def to_config(self) -> dict:
-        decks: dict[str, int] = {}
-        tag_sets: dict[tuple[str, ...], int] = {}
-        notes = {guid: (decks.setdefault(deck, len(decks)), tag_sets.setdefault(tags, len(tag_sets)))
-                 for guid, (deck, tags) in sorted(self.notes.items())}
         return msgspec.to_builtins(_Stored(
             deckgen_ledger=FORMAT, library=self.library, packages=dict(sorted(self.packages.items())),
-            decks=list(decks), tag_sets=[list(tags) for tags in tag_sets], notes=notes,
-            suspended={guid: sorted(cards) for guid, cards in sorted(self.suspended.items()) if cards}))
+            notes=self.notes.runs, tags=sorted(self.tags), decks=sorted(self.decks), suspended=self.suspended.runs))
 
 
 class LedgerProblem(ValueError):
@@ -69,14 +108,9 @@ def read_ledger(value: object) -> Ledger:
     """A ledger from its config value; LedgerProblem when it is not one this deckgen reads."""
     try:
         stored = msgspec.convert(value, _Stored)
-    except msgspec.ValidationError as err:
+    except (msgspec.ValidationError, RecursionError) as err:
         raise LedgerProblem(str(err)) from None
     if stored.deckgen_ledger != FORMAT:
         raise LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads {FORMAT})")
-    tag_sets = [tuple(tags) for tags in stored.tag_sets]
-    notes = {}
-    for guid, (deck, tags) in stored.notes.items():
-        if not (0 <= deck < len(stored.decks) and 0 <= tags < len(tag_sets)):
-            raise LedgerProblem(f"note {guid} points outside the ledger's decks or tags")
-        notes[guid] = (stored.decks[deck], tag_sets[tags])
-    return Ledger(stored.library, dict(stored.packages), notes, {g: list(c) for g, c in stored.suspended.items()})
+    return Ledger(stored.library, dict(stored.packages), IdRanges(stored.notes), set(stored.tags),
+                  set(stored.decks), IdRanges(stored.suspended))

@@ -55,10 +55,20 @@ def packaged_notes(path: Path) -> dict[str, PackagedNote]:
         raise DeckgenError(f"{path}: cannot read the package: {err}") from None
     notes = {}
     for guid, note_id, tags, fields, deck in rows:
-        fields = fields.split("\x1f")
-        notes[guid] = PackagedNote(guid, note_id, decks[deck], tuple(tags.split()), _text(fields[QUESTION_FIELD]),
-                                   _text(fields[SOURCE_FIELD]) if len(fields) > SOURCE_FIELD else "")
+        notes[guid] = PackagedNote(guid, note_id, decks[deck], tuple(tags.split()),
+                                   field_text(fields, QUESTION_FIELD), field_text(fields, SOURCE_FIELD))
     return notes
+
+
+def field_text(fields: str, index: int) -> str:
+    """The text of field `index` of a note's fields as Anki stores them (separated by 0x1f)."""
+    parts = fields.split("\x1f")
+    return _text(parts[index]) if index < len(parts) else ""
+
+
+def source_file(source: str) -> str:
+    """The file of a `file:line` source."""
+    return source.rpartition(":")[0] or source
 
 
 def _text(field: str) -> str:
