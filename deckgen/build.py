@@ -138,7 +138,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
 
 
 def sync_library(source: Path, library: Library, target: Target, now: float | None = None, progress=None,
-                 strict: bool = False) -> tuple[BuildReport, DeliveryReport]:
+                 strict: bool = False, overwrite: bool = False) -> tuple[BuildReport, DeliveryReport]:
     """Open the collection of `target` (nothing is built while Anki has it open), build the library (see
     `build_library`), then bring the collection up to date with each of its packages' newest version (see
     `deliver.collection`)."""
@@ -148,7 +148,8 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
         packages = [PackageToDeliver(package.plan.key, package.plan.version, package.path)
                     for package in built.packages]
-        return built, deliver(col, target, library.root.name, namespace, packages, library.settings.suspend_removed)
+        return built, deliver(col, target, library.root.name, namespace, packages, library.settings.suspend_removed,
+                              overwrite)
     finally:
         col.close()
 

@@ -23,8 +23,8 @@ from .version import __version__
 
 SOURCE = click.argument("source", type=click.Path(path_type=Path), default=Path("source"))
 OUTPUT = click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-                      show_default=True, help="Folder of the .apkg files, changelogs and deckgen's caches "
-                                              "(never read as decks).")
+                      show_default=True, help="Folder of the .apkg files and changelogs (never read as "
+                                              "decks).")
 NEW_NOTE_TYPE = click.option(
     "--new-note-type", is_flag=True,
     help="Start afresh where a deck's note type would change (e.g. after changing 'cards' in its settings), "
@@ -223,9 +223,13 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
               help="The collection file (collection.anki2) to bring up to date, instead of a profile's.")
 @STRICT
 @FORMAT
+@click.option("--overwrite-anki-edits", "overwrite", is_flag=True,
+              help="Deliver the newest packages again, updating also the notes whose copy in Anki is newer than the "
+                   "package (edited in Anki after the build, or rewritten by a note-type change made there): "
+                   "what was edited in Anki is overwritten by what the source says.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def sync(source: Path, output: Path, profile: str | None, collection_path: Path | None, strict: bool,
-         output_format: str, quiet: bool) -> None:
+         output_format: str, overwrite: bool, quiet: bool) -> None:
     """Build, then bring an Anki collection up to date, keeping what Anki owns.
 
     Anki must be closed (deckgen opens the collection itself, with the anki
@@ -244,8 +248,9 @@ def sync(source: Path, output: Path, profile: str | None, collection_path: Path 
     from .output.stamp import library_to_build
 
     def synced():
-        target = find_target(profile, collection_path)
-        return sync_library(source, library_to_build(source, output), target, strict=strict)
+        library = library_to_build(source, output)
+        return sync_library(source, library, find_target(profile, collection_path), strict=strict,
+                            overwrite=overwrite)
 
     if output_format == "json":
         return _json_command(lambda: _sync_json(*synced()))
@@ -278,19 +283,28 @@ def _echo_delivery(delivery, quiet: bool) -> None:
     for package in delivery.packages:
         what = f"{package.previous} -> {package.version}" if package.previous else f"{package.version} (first sync)"
         if delivery.stopped:
-            for conflict in package.conflicts[:SUMMARY_LIMIT]:
-                click.echo(f"  {conflict.source}: not updated by Anki: {conflict.question}", err=True)
-            if len(package.conflicts) > SUMMARY_LIMIT:
-                click.echo(f"  ... and {len(package.conflicts) - SUMMARY_LIMIT} more (--format json lists them all)",
-                           err=True)
+            _echo_notes(package.conflicts, "not updated by Anki")
             continue
         if not quiet:
             click.echo(f"{package.key} {what} -> {delivery.collection}: {_delivery_summary(package)}")
+        if package.kept:
+            click.echo(f"warning: Anki kept its own copy of {len(package.kept)} note(s) the source changed: theirs "
+                       "is newer than the package (edited in Anki after the build, or rewritten by a change to the "
+                       "note type made there). `deckgen sync --overwrite-anki-edits` replaces them with what the "
+                       "source says:", err=True)
+            _echo_notes(package.kept, "kept as Anki has it")
     if delivery.gone and not quiet:
         click.echo(f"  {delivery.gone} card(s) suspended whose notes no package carries any more (removed from the "
                    "source long before this collection got a package marking them removed)")
     if delivery.stopped:
         click.echo(f"Error: {delivery.stopped}", err=True)
+
+
+def _echo_notes(notes, what: str) -> None:
+    for note in notes[:SUMMARY_LIMIT]:
+        click.echo(f"  {note.source}: {what}: {note.question}", err=True)
+    if len(notes) > SUMMARY_LIMIT:
+        click.echo(f"  ... and {len(notes) - SUMMARY_LIMIT} more (--format json lists them all)", err=True)
 
 
 def _delivery_summary(package) -> str:
@@ -592,6 +606,7 @@ def _sync_json(built, delivery) -> dict:
             "gone": delivery.gone,
             "packages": [{"key": p.key, "version": p.version, "previous_version": p.previous, "new": p.new,
                           "updated": p.updated, "unchanged": p.unchanged, "moved": p.moved, "suspended": p.suspended,
-                          "restored": p.restored, "tags_kept": p.tags_kept,
-                          "conflicts": [{"question": c.question, "source": c.source} for c in p.conflicts]}
+                          "restored": p.restored, "tags_kept": p.tags_kept, "conflicting": p.conflicting,
+                          "conflicts": [{"question": c.question, "source": c.source} for c in p.conflicts],
+                          "kept": [{"question": c.question, "source": c.source} for c in p.kept]}
                          for p in delivery.packages]}

@@ -168,9 +168,25 @@ def test_a_conflict_found_in_the_rehearsal_changes_nothing(tmp_path):
     result = cli("sync", src, "-o", out, "--collection", collection)
     assert result.exit_code == 1
     assert "  a.md:5: not updated by Anki: Edited?\n" in result.stderr
-    assert "Undo that change in Anki" in result.stderr and "Nothing was changed" in result.stderr
+    assert "Stays?" not in result.stderr  # Anki names all four: those with a change are listed
+    assert "Anki would not update 4 note(s)" in result.stderr and "Nothing was changed" in result.stderr
     assert "Traceback" not in result.output
     assert snapshot(collection) == before
+
+    with opened(collection) as col:  # the way out it gives: the field removed, every note rewritten by it
+        model = col.models.by_name("deckgen Basic")
+        col.models.remove_field(model, model["flds"][-1])
+        col.models.update_dict(model)
+    kept = cli("sync", src, "-o", out, "--collection", collection)
+    assert kept.exit_code == 0, kept.output
+    assert "Anki kept its own copy of 3 note(s)" in kept.stderr and "  a.md:5: kept as Anki has it: Edited?" in \
+        kept.stderr
+    with opened(collection) as col:
+        assert "Old answer." in note_of(col, "Edited?").fields[1]
+    overwritten = cli("sync", src, "-o", out, "--collection", collection, "--overwrite-anki-edits")
+    assert overwritten.exit_code == 0 and "kept" not in overwritten.stderr, overwritten.output
+    with opened(collection) as col:
+        assert "New answer." in note_of(col, "Edited?").fields[1]
 
 
 def test_a_collection_open_in_another_process_is_refused_and_left_as_it_was(tmp_path):

@@ -47,7 +47,7 @@ class PackageToDeliver:
     path: Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Conflict:
     """A note Anki would not update: its question and where it is."""
 
@@ -74,7 +74,13 @@ class PackageDelivery:
     """Cards of notes whose question came back, unsuspended."""
     tags_kept: int = 0
     """Notes the import updated on which tags deckgen did not write were put back."""
+    conflicting: int = 0
+    """Notes Anki would not update: every note of a note type changed in Anki (a field added, say)."""
     conflicts: list[Conflict] = field(default_factory=list)
+    """Those of them that carry a change from the source."""
+    kept: list[Conflict] = field(default_factory=list)
+    """Notes Anki did not update, its copy being newer than the package's and different: edited in Anki after the
+    build that changed them (or rewritten by a note-type change made in Anki)."""
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,11 @@ class DeliveryReport:
 
 
 def deliver(col, target: Target, library: str, namespace: str, packages: list[PackageToDeliver],
-            suspend_removed: bool = True) -> DeliveryReport:
+            suspend_removed: bool = True, overwrite: bool = False) -> DeliveryReport:
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
-    module)."""
-    return _Delivery(col, target, library, namespace, suspend_removed).run(packages)
+    module); with `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds
+    already."""
+    return _Delivery(col, target, library, namespace, suspend_removed, overwrite).run(packages)
 
 
 def open_collection(path: Path):
@@ -135,11 +142,16 @@ class _Before(NamedTuple):
     tags: tuple[str, ...]
     source: str
     """The file its Source field names."""
+    fields: tuple[str, ...]
+
+    def holds(self, note: PackagedNote) -> bool:
+        """Whether it holds the fields the package has for it (a field the user added in Anki aside)."""
+        return self.fields[:len(note.fields)] == note.fields
 
 
 class _Delivery:
-    def __init__(self, col, target: Target, library: str, namespace: str, suspend_removed: bool):
-        self.col, self.target, self.suspend_removed = col, target, suspend_removed
+    def __init__(self, col, target: Target, library: str, namespace: str, suspend_removed: bool, overwrite: bool):
+        self.col, self.target, self.suspend_removed, self.overwrite = col, target, suspend_removed, overwrite
         self.key = ledger_key(namespace)
         self.others, problems = {}, []
         for key in col.db.list("select key from config where key like ? escape '\\'",
@@ -156,7 +168,7 @@ class _Delivery:
 
     def run(self, packages: list[PackageToDeliver]) -> DeliveryReport:
         col, ledger = self.col, self.ledger
-        pending = [p for p in packages if ledger.packages.get(p.key) != p.version]
+        pending = [p for p in packages if ledger.packages.get(p.key) != p.version or self.overwrite]
         if not pending:
             return DeliveryReport(self.target.collection, (), problems=self.problems)
         contents = {p.key: packaged_notes(p.path) for p in pending}
@@ -172,8 +184,8 @@ class _Delivery:
         self.step = col.add_custom_undo_entry("deckgen sync")
         try:
             for package, report in zip(pending, reports):
-                self._import(package, contents[package.key], report)
-            conflicts = sum(len(r.conflicts) for r in reports)
+                self._import(package, contents[package.key], before, report)
+            conflicts = sum(r.conflicting for r in reports)
             if conflicts or col.db.scalar("select scm from col") != schema:
                 col.undo()
                 return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(conflicts),
@@ -202,14 +214,15 @@ class _Delivery:
         except BaseException as err:
             col.undo()
             if isinstance(err, Exception) and not isinstance(err, DeckgenError):  # Anki's backend said no
-                raise DeckgenError(f"{self.target.collection}: Anki stopped the delivery ({err}); it was undone, "
-                                   "and the collection is as it was") from None
+                raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); it "
+                                   "was undone, and the collection is as it was") from None
             raise
         return DeliveryReport(self.target.collection, tuple(reports), backup, None, self.problems, gone)
 
     def _notes(self, guids) -> dict[str, _Before]:
         """The notes of the collection with these GUIDs."""
-        return {guid: _Before(nid, tuple(tags.split()), source_file(field_text(fields, SOURCE_FIELD)))
+        return {guid: _Before(nid, tuple(tags.split()), source_file(field_text(fields, SOURCE_FIELD)),
+                              tuple(fields.split("\x1f")))
                 for guid, nid, tags, fields in self.col.db.execute("select guid, id, tags, flds from notes")
                 if guid in guids}
 
@@ -239,20 +252,32 @@ class _Delivery:
                 if path not in before or path.stat().st_mtime >= started - 1]
         return max(made, key=lambda path: path.stat().st_mtime, default=None)
 
-    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], report: PackageDelivery) -> None:
+    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], before: dict[str, _Before],
+                report: PackageDelivery) -> None:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+        from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS as ALWAYS
         from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
 
-        options = ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER, **DEFAULT_PRESETS_FIELDS)
+        options = ImportAnkiPackageOptions(update_notes=ALWAYS if self.overwrite else IF_NEWER,
+                                           update_notetypes=IF_NEWER, **DEFAULT_PRESETS_FIELDS)
         log = self.col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package.path),
                                                                     options=options)).log
         self.col.merge_undo_entries(self.step)
         report.new, report.updated, report.unchanged = len(log.new), len(log.updated), len(log.duplicate)
-        by_id = {note.id: note for note in notes.values()}  # the log names a note by its id in the package
-        for conflicting in log.conflicting:
-            note = by_id.get(conflicting.id.nid)
-            report.conflicts.append(Conflict(note.question, note.source) if note is not None else
-                                    Conflict(" ".join(conflicting.fields[:1]), "?"))
+        # Anki's log names a conflicting note by its id in the package, a duplicate by its id in the collection.
+        in_package = {note.id: note for note in notes.values()}
+        in_collection = {before[guid].id: note for guid, note in notes.items() if guid in before}
+
+        def changed(entries, by_id) -> list[Conflict]:
+            """The notes of `entries` whose fields in the collection are not the package's, by where they are."""
+            found = [by_id.get(entry.id.nid) for entry in entries]
+            return sorted(Conflict(note.question, note.source) for note in found
+                          if note is not None and note.guid in before and not before[note.guid].holds(note))
+
+        # Anki calls every note of a note type changed in Anki conflicting: those with changes are the ones named.
+        report.conflicting = len(log.conflicting)
+        report.conflicts = changed(log.conflicting, in_package)
+        report.kept = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki after the build
 
     def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Before], written: set[str],
                    report: PackageDelivery) -> None:
@@ -350,8 +375,10 @@ class _Delivery:
         if conflicts:
             return (f"Anki would not update {conflicts} note(s): their note type in this collection is not the one "
                     "deckgen delivered (a field or card type added, removed or renamed in Anki: Tools > Manage Note "
-                    "Types). Undo that change in Anki and sync again; or, to start afresh, `deckgen build "
-                    "--new-note-type` (see README, \"Note types are frozen\"). Nothing was changed")
+                    "Types). Nothing was changed. Undo that change in Anki, then run `deckgen sync "
+                    "--overwrite-anki-edits` (undoing it rewrites every note of the type, which then looks newer "
+                    "than the package to Anki); or, to start afresh, `deckgen build --new-note-type` (see README, "
+                    "\"Note types are frozen\")")
         return ("this import would change the collection's schema, which makes every device choose between a "
                 "full upload and a full download (losing the reviews made on the other side since the last "
                 "sync). Nothing was changed; import the package by hand if that is what you want")

@@ -34,6 +34,8 @@ class PackagedNote:
     """Its question as text (the front's first field, without markup)."""
     source: str
     """`file:line`, as its card's Source shows it."""
+    fields: tuple[str, ...]
+    """Its fields, as the package holds them."""
 
     @property
     def removed(self) -> bool:
@@ -56,7 +58,8 @@ def packaged_notes(path: Path) -> dict[str, PackagedNote]:
     notes = {}
     for guid, note_id, tags, fields, deck in rows:
         notes[guid] = PackagedNote(guid, note_id, decks[deck], tuple(tags.split()),
-                                   field_text(fields, QUESTION_FIELD), field_text(fields, SOURCE_FIELD))
+                                   field_text(fields, QUESTION_FIELD), field_text(fields, SOURCE_FIELD),
+                                   tuple(fields.split("\x1f")))
     return notes
 
 

@@ -81,9 +81,14 @@ def find_target(profile: str | None, collection: Path | None) -> Target:
                                + (f" ({', '.join(names)})" if names else "")
                                + ": say which with --profile NAME")
         profile = names[0]
-    elif profile not in names:  # never a path made of what was typed: only a name Anki lists
-        raise DeckgenError(f"no Anki profile named {profile!r} in {base}"
-                           + (f"; its profiles: {', '.join(names)}" if names else ""))
+    else:  # never a path made of what was typed: only a name Anki lists (Anki compares them without case)
+        named = [name for name in names if name.casefold() == profile.casefold()]
+        if not named:
+            raise DeckgenError(f"no Anki profile named {profile!r} in {base}"
+                               + (f"; its profiles: {', '.join(names)}" if names else ""))
+        profile = named[0]
+    if profile in (".", "..") or Path(profile).name != profile or "\\" in profile:
+        raise DeckgenError(f"{base / 'prefs21.db'}: the profile name {profile!r} is no folder name Anki makes")
     folder = base / profile
     if not (folder / COLLECTION_FILE).is_file():
         raise DeckgenError(f"profile {profile!r} has no collection yet ({folder / COLLECTION_FILE}): open it in "
