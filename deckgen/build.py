@@ -26,6 +26,7 @@ from .identify.decks import identify_library
 from .identify.delivered import Delivered
 from .identify.held import HeldLibrary, hold_back
 from .identify.plugin_files import leave_out_plugin_files
+from .identify.record import parse_record, record_bytes
 from .identify.history import read_history
 from .output.staging import project_lock
 from .output.stamp import last_build, library_to_build, sources_fingerprint
@@ -146,10 +147,12 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
     try:
         built = build_library(source, library, now, progress=progress, strict=strict)
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
-        packages = [PackageToDeliver(package.plan.key, package.plan.version, package.path)
+        packages = [PackageToDeliver(package.plan.key, package.plan.version, package.plan.digest, package.path)
                     for package in built.packages]
-        return built, deliver(col, target, library.root.name, namespace, packages, library.settings.suspend_removed,
-                              overwrite)
+        recorded = record_bytes(library.record_path)  # as the build wrote it: every note, removed ones too
+        guids = set(parse_record(library.record_path, recorded).notes) if recorded else set()
+        return built, deliver(col, target, library.root.name, namespace, packages, guids,
+                              library.settings.suspend_removed, overwrite)
     finally:
         col.close()
 

@@ -219,12 +219,12 @@ def test_notes_another_library_delivered_are_never_updated(tmp_path):
     with opened(collection) as col:
         nid = note_of(col, "Edited?").id
         col.set_config(KEY_PREFIX + "someone-else", {"deckgen_ledger": 1, "library": "their-notes",
-                                                     "notes": [[nid, 1]]})
+                                                     "notes": [[nid, 1, 1]]})
     before = snapshot(collection)
     write_deck(src, "a", V2_A)
     result = cli("sync", src, "-o", out, "--collection", collection)
     assert result.exit_code == 1
-    assert "delivered to this collection by another library (their-notes)" in result.output
+    assert "delivered to this collection by another library ('their-notes')" in result.output
     assert snapshot(collection) == before
 
 
@@ -413,13 +413,15 @@ def test_id_ranges_hold_ids_without_listing_them():
     from deckgen.deliver.ledger import IdRanges, LedgerProblem, read_ledger
 
     ranges = IdRanges.of([5, 6, 7, 9, 1_700_000_000_000, 1_700_000_000_001])
-    assert ranges.runs == [(5, 3), (9, 1), (1_700_000_000_000, 2)]
+    assert len(ranges.runs) == 3
     assert [i in ranges for i in (4, 5, 7, 8, 9, 10, 1_700_000_000_001)] == [False, True, True, False, True, False,
                                                                              True]
-    crafted = read_ledger({"deckgen_ledger": 1, "notes": [[1, 1 << 61], [3, 2]], "suspended": []})
-    assert crafted.notes.runs == [(1, 1 << 61)] and (1 << 60) in crafted.notes
-    for wrong in ({"deckgen_ledger": 2}, {"deckgen_ledger": 1, "notes": [[0, 1]]}, {"deckgen_ledger": 1, "x": 1},
-                  {"deckgen_ledger": 1, "notes": [[1, -1]]}, [], "deckgen"):
+    every_second = IdRanges.of(range(100, 120, 2))  # a package's notes: every second id (cards between)
+    assert every_second.runs == [(100, 2, 10)] and 118 in every_second and 119 not in every_second
+    crafted = read_ledger({"deckgen_ledger": 1, "notes": [[1, 1, 1 << 61]], "suspended": []})
+    assert (1 << 60) in crafted.notes
+    for wrong in ({"deckgen_ledger": 2}, {"deckgen_ledger": 1, "notes": [[0, 1, 1]]}, {"deckgen_ledger": 1, "x": 1},
+                  {"deckgen_ledger": 1, "notes": [[1, 1, -1]]}, [], "deckgen"):
         with pytest.raises(LedgerProblem):
             read_ledger(wrong)
 
@@ -439,3 +441,102 @@ def test_a_card_the_user_moved_between_the_librarys_decks_stays_where_they_put_i
     assert delivered.packages[0].updated == 1 and delivered.packages[0].moved == 0
     with opened(collection) as col:
         assert decks_of(col, note_of(col, "In b?")) == {"a"}
+
+
+def own_ledger_key(src: Path) -> str:
+    return KEY_PREFIX + (src / "deckgen.toml").read_text().split('"')[1]
+
+
+def test_a_crafted_ledger_never_reaches_cards_outside_the_library(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    sync(src, out, collection, time.time() - 1000)
+    with opened(collection) as col:  # the user's own note, and a ledger claiming every id there is
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "Mine", "All mine"
+        col.add_note(note, col.decks.id("My deck"))
+        ledger = col.get_config(own_ledger_key(src))
+        ledger["notes"] = ledger["suspended"] = [[1, 1, (1 << 61)]]
+        ledger["decks"] += ["My deck"]
+        col.set_config(own_ledger_key(src), ledger)
+    write_deck(src, "a", V2_A)
+    _, delivered = sync(src, out, collection, time.time() + 5)
+    assert delivered.stopped is None
+    with opened(collection) as col:
+        mine = note_of(col, "Mine")
+        assert {card.queue for card in mine.cards()} == {0} and decks_of(col, mine) == {"My deck"}
+
+
+def test_a_sync_killed_half_way_leaves_the_collection_as_it_was(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    sync(src, out, collection, time.time() - 1000)
+    with opened(collection) as col:
+        edited = note_of(col, "Edited?")
+        edited.tags += ["marked", "my_own"]
+        col.update_note(edited)
+    before = snapshot(collection)
+    write_deck(src, "a", V2_A)
+    time.sleep(1.1)  # the build's second after the tagging's: Anki updates a note only when it is newer
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, sys, time\n"
+        "from deckgen.deliver import collection\n"
+        "collection._Delivery._keep_tags = lambda *args: os._exit(9)  # as kill -9 right after the import\n"
+        "from deckgen.cli import run\n"
+        f"sys.argv = ['deckgen', 'sync', {str(src)!r}, '-o', {str(out)!r}, '--collection', {str(collection)!r}]\n"
+        "run()\n")], capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr
+    assert snapshot(collection) == before
+    _, delivered = sync(src, out, collection, time.time() + 5)
+    assert delivered.packages[0].updated == 3
+    with opened(collection) as col:
+        assert {"marked", "my_own"} <= set(note_of(col, "Edited?").tags)
+
+
+def test_marked_and_leech_stay_the_users_even_where_the_markdown_writes_them(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A + "\n### Tagged?\nYes. #marked #leech\n")
+    sync(src, out, collection, time.time() - 1000)
+    with opened(collection) as col:
+        edited = note_of(col, "Edited?")
+        edited.tags += ["marked", "leech"]
+        col.update_note(edited)
+    write_deck(src, "a", V2_A + "\n### Tagged?\nYes. #marked #leech\n")
+    sync(src, out, collection, time.time() + 5)
+    with opened(collection) as col:
+        assert {"marked", "leech"} <= set(note_of(col, "Edited?").tags)
+
+
+def test_another_computers_version_of_the_same_number_is_delivered(tmp_path, monkeypatch):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    sync(src, out, collection, time.time() - 1000)
+    laptop = tmp_path / "laptop-notes"
+    shutil.copytree(src, laptop)
+    write_deck(src, "a", V2_A)
+    first, _ = sync(src, out, collection, time.time() - 500)
+    another_machine(monkeypatch, tmp_path / "laptop")
+    write_deck(laptop, "a", V1_A.replace("Same answer.", "Another answer."))
+    second, delivered = sync(laptop, tmp_path / "laptop-out", collection, time.time() + 5)
+    assert first.packages[0].plan.version == second.packages[0].plan.version  # one number, other notes
+    assert not delivered.up_to_date and delivered.packages[0].updated >= 1
+    with opened(collection) as col:
+        assert "Another answer." in note_of(col, "Stays?").fields[1]
+
+
+def test_a_newer_deckgens_ledger_is_never_overwritten(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    sync(src, out, collection, time.time() - 1000)
+    with opened(collection) as col:
+        col.set_config(own_ledger_key(src), {"deckgen_ledger": 2, "anything": ["new"]})
+    before = snapshot(collection)
+    write_deck(src, "a", V2_A)
+    result = cli("sync", src, "-o", out, "--collection", collection)
+    assert result.exit_code == 1 and "a newer deckgen delivered this notes folder" in result.output
+    assert snapshot(collection) == before

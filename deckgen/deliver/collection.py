@@ -36,6 +36,10 @@ from .profiles import Target
 PRESET_KEYS = ("mergeNotetypes", "withScheduling", "withDeckConfigs", "updateNotes", "updateNotetypes")
 """The collection config an import writes its options into, which Anki's Import dialog reads as its defaults."""
 SUSPENDED = -1  # a card's queue when suspended
+ANKI_TAGS = frozenset({"leech", "marked"})
+"""Tags Anki itself puts on notes: the user's, even where a note's `#marked` made deckgen write one too."""
+DECKGEN_TAGS = "deckgen::"
+"""deckgen's own tags (`deckgen::removed`): always deckgen's to write or take away."""
 DEFAULT_PRESETS_FIELDS = dict(merge_notetypes=False, with_scheduling=False, with_deck_configs=False)
 _MISSING = object()
 
@@ -44,6 +48,9 @@ _MISSING = object()
 class PackageToDeliver:
     key: str
     version: str
+    digest: str
+    """Of its content (see `identify.delivered.content_digest`): another computer's version of that number may
+    hold other notes."""
     path: Path
 
 
@@ -101,11 +108,11 @@ class DeliveryReport:
 
 
 def deliver(col, target: Target, library: str, namespace: str, packages: list[PackageToDeliver],
-            suspend_removed: bool = True, overwrite: bool = False) -> DeliveryReport:
+            library_guids: set[str], suspend_removed: bool = True, overwrite: bool = False) -> DeliveryReport:
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
-    module); with `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds
-    already."""
-    return _Delivery(col, target, library, namespace, suspend_removed, overwrite).run(packages)
+    module); `library_guids` are every note the library's identity record holds, removed ones too. With
+    `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds already."""
+    return _Delivery(col, target, library, namespace, library_guids, suspend_removed, overwrite).run(packages)
 
 
 def open_collection(path: Path):
@@ -150,8 +157,10 @@ class _Before(NamedTuple):
 
 
 class _Delivery:
-    def __init__(self, col, target: Target, library: str, namespace: str, suspend_removed: bool, overwrite: bool):
+    def __init__(self, col, target: Target, library: str, namespace: str, library_guids: set[str],
+                 suspend_removed: bool, overwrite: bool):
         self.col, self.target, self.suspend_removed, self.overwrite = col, target, suspend_removed, overwrite
+        self.library_guids = library_guids
         self.key = ledger_key(namespace)
         self.others, problems = {}, []
         for key in col.db.list("select key from config where key like ? escape '\\'",
@@ -159,6 +168,10 @@ class _Delivery:
             try:
                 self.others[key] = read_ledger(col.get_config(key))
             except LedgerProblem as err:
+                if err.newer and key == self.key:
+                    raise DeckgenError(f"{target.collection}: a newer deckgen delivered this notes folder to this "
+                                       f"collection ({err}): upgrade deckgen (pip install -U deckgen) to sync it; "
+                                       "nothing was changed in the collection") from None
                 problems.append(f"{key}: {err}")
         self.problems = tuple(problems)
         own = self.others.pop(self.key, None)
@@ -168,7 +181,7 @@ class _Delivery:
 
     def run(self, packages: list[PackageToDeliver]) -> DeliveryReport:
         col, ledger = self.col, self.ledger
-        pending = [p for p in packages if ledger.packages.get(p.key) != p.version or self.overwrite]
+        pending = [p for p in packages if ledger.packages.get(p.key) != (p.version, p.digest) or self.overwrite]
         if not pending:
             return DeliveryReport(self.target.collection, (), problems=self.problems)
         contents = {p.key: packaged_notes(p.path) for p in pending}
@@ -178,7 +191,27 @@ class _Delivery:
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
         schema = col.db.scalar("select scm from col")
         backup = self._backup()
-        reports = [PackageDelivery(p.key, p.version, ledger.packages.get(p.key)) for p in pending]
+        reports = [PackageDelivery(p.key, p.version, ledger.packages.get(p.key, (None,))[0]) for p in pending]
+        outcome: dict[str, object] = {}
+
+        def delivery() -> None:
+            outcome["stopped"], outcome["gone"] = self._deliver(pending, contents, carried, before, presets, schema,
+                                                                reports)
+
+        try:  # one SQLite transaction: a process killed half-way leaves the collection as it was
+            col.db.transact(delivery)
+        except DeckgenError:
+            raise
+        except Exception as err:  # Anki's backend said no: undone, and rolled back
+            raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); "
+                               "it was undone, and the collection is as it was") from None
+        return DeliveryReport(self.target.collection, tuple(reports), backup, outcome["stopped"], self.problems,
+                              outcome["gone"] or 0)
+
+    def _deliver(self, pending, contents, carried, before, presets, schema, reports) -> tuple[str | None, int]:
+        """Import, judge, and keep what Anki owns (see the module); (why it was undone, or None; cards of gone
+        notes suspended)."""
+        col, ledger = self.col, self.ledger
         # One undo step of deckgen's own, which every change below joins: an import that changes nothing makes
         # no step of Anki's to join.
         self.step = col.add_custom_undo_entry("deckgen sync")
@@ -188,21 +221,24 @@ class _Delivery:
             conflicts = sum(r.conflicting for r in reports)
             if conflicts or col.db.scalar("select scm from col") != schema:
                 col.undo()
-                return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(conflicts),
-                                      self.problems)
+                return self._stopped(conflicts), 0
             notes = {guid: note for package in contents.values() for guid, note in package.items()}
             # What deckgen wrote here: the ledger's, or on a first sync, what these packages write.
-            written = ledger.tags | {tag for note in notes.values() for tag in note.tags}
+            written = {tag for note in notes.values() for tag in note.tags}
             decks = ledger.decks | {note.deck for note in notes.values()}
             for package, report in zip(pending, reports):
                 package_notes = contents[package.key]
-                self._keep_tags(package_notes, before, written, report)
+                self._keep_tags(package_notes, before, ledger.tags | written, report)
                 self._move(package_notes, before, decks, report)
                 self._suspend_or_restore(package_notes, before, report)
-                ledger.packages[package.key] = package.version
+                ledger.packages[package.key] = (package.version, package.digest)
             gone = self._suspend_gone(carried)
-            ledger.notes = IdRanges.of(note.id for note in self._notes(carried).values())  # the gone ones let go
-            ledger.tags, ledger.decks = written, decks
+            library = self._notes(carried | self.library_guids)
+            ledger.notes = IdRanges.of(note.id for note in library.values())
+            # A tag deckgen wrote is known as its own while it writes it, or any of the library's notes has it.
+            present = {tag.casefold() for note in library.values() for tag in note.tags}
+            ledger.tags = written | {tag for tag in ledger.tags if tag.casefold() in present}
+            ledger.decks = decks
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
                 if col.get_config(key, _MISSING) != value:
                     self._merged(col.remove_config(key) if value is _MISSING else col.set_config(key, value,
@@ -210,14 +246,11 @@ class _Delivery:
             self._merged(col.set_config(self.key, ledger.to_config(), undoable=True))
             if col.db.scalar("select scm from col") != schema:
                 col.undo()
-                return DeliveryReport(self.target.collection, tuple(reports), backup, self._stopped(0), self.problems)
-        except BaseException as err:
+                return self._stopped(0), 0
+            return None, gone
+        except BaseException:
             col.undo()
-            if isinstance(err, Exception) and not isinstance(err, DeckgenError):  # Anki's backend said no
-                raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); it "
-                                   "was undone, and the collection is as it was") from None
             raise
-        return DeliveryReport(self.target.collection, tuple(reports), backup, None, self.problems, gone)
 
     def _notes(self, guids) -> dict[str, _Before]:
         """The notes of the collection with these GUIDs."""
@@ -233,8 +266,9 @@ class _Delivery:
             if taken:
                 raise DeckgenError(
                     f"{len(taken)} note(s) of this library's packages were delivered to this collection by another "
-                    f"library ({other.library or 'unnamed'}), and deckgen never updates another library's notes "
-                    f"(the first: {taken[0].question!r}, {taken[0].source}). Nothing was written. Is this a copy "
+                    f"library ({other.library or 'unnamed'!r}), and deckgen never updates another library's notes "
+                    f"(the first: {taken[0].question!r}, {taken[0].source}). Nothing was changed in the collection. "
+                    "Is this a copy "
                     "of that library with a namespace of its own? Give it back its namespace (deckgen.toml) or "
                     "deliver only one of the two to this collection")
 
@@ -283,12 +317,12 @@ class _Delivery:
                    report: PackageDelivery) -> None:
         """Put back, on the notes the import updated, the tags deckgen never wrote here: those it wrote before and
         writes no more stay gone (Anki compares tags without case)."""
-        deckgen = {tag.casefold() for tag in written}
+        deckgen = {tag.casefold() for tag in written} - ANKI_TAGS
         now = {guid: {tag.casefold() for tag in found.tags} for guid, found in self._notes(notes).items()}
         missing: dict[tuple[str, ...], list[int]] = {}
         for guid in notes.keys() & before.keys() & now.keys():
-            kept = tuple(tag for tag in before[guid].tags
-                         if tag.casefold() not in deckgen and tag.casefold() not in now[guid])
+            kept = tuple(tag for tag in before[guid].tags if tag.casefold() not in deckgen
+                         and not tag.casefold().startswith(DECKGEN_TAGS) and tag.casefold() not in now[guid])
             if kept:
                 missing.setdefault(kept, []).append(before[guid].id)
         for tags, nids in missing.items():
@@ -350,21 +384,22 @@ class _Delivery:
         report.suspended += len(suspend)
 
     def _suspend_gone(self, carried: set[str]) -> int:
-        """Suspend the cards of notes delivered here that no package carries any more (removed, and past the
-        versions and days removed notes are carried for, before this collection got a package marking them
-        removed); return how many. They are then no longer this library's."""
+        """Suspend, once, the cards of the library's notes (its identity record's) that no package carries any
+        more: removed, and past the versions and days removed notes are carried for, before this collection got
+        a package marking them removed. Return how many."""
         if not self.suspend_removed:
             return 0
-        gone = {guid for guid, nid in self.col.db.execute("select guid, id from notes")
-                if nid in self.ledger.notes and guid not in carried}
-        suspend = [card for cards in self._cards(gone).values() for card, _, queue in cards if queue != SUSPENDED]
+        gone = self.library_guids - carried
+        suspend = [card for cards in self._cards(gone).values() for card, _, queue in cards
+                   if queue != SUSPENDED and card not in self.ledger.suspended]
         self._suspend(suspend)
         return len(suspend)
 
     def _suspend(self, cards: list[int]) -> None:
         if cards:
             self._merged(self.col.sched.suspend_cards(cards))
-            self.ledger.suspended = IdRanges(self.ledger.suspended.runs + IdRanges.of(cards).runs)
+            self.ledger.suspended = IdRanges.of([*cards, *(card for card in self.col.db.list("select id from cards")
+                                                           if card in self.ledger.suspended)])
 
     def _merged(self, changes):
         """An undoable operation's result, the operation merged into the delivery's one undo step."""

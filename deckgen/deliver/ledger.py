@@ -10,13 +10,13 @@ every device, so a ledger stays small whatever the size of the library: no
 list of notes, but
 
 - the version of each package delivered;
-- the notes delivered, as ranges of note ids (a package's notes are numbered
-  one after the other, and Anki keeps those numbers where it can: a few
-  ranges a library);
+- the notes delivered, as progressions of note ids (a package numbers its
+  notes in a row, and Anki keeps those numbers where it can: a few
+  progressions a library), to refuse updating another library's notes;
 - every tag deckgen wrote on them, and every deck it put their cards in (so
   that a tag or deck that is not deckgen's is the user's);
-- the cards deckgen suspended because their note was removed, as ranges of
-  card ids.
+- the cards deckgen suspended because their note was removed, as
+  progressions of card ids.
 
 A collection comes from anywhere (a shared profile, a synced device): a
 value that does not read as a ledger is ignored, and said.
@@ -42,43 +42,45 @@ def ledger_key(namespace: str) -> str:
 
 
 class IdRanges:
-    """A set of ids kept as sorted, disjoint runs of consecutive ids (never expanded: a crafted range of a
-    billion ids costs nothing)."""
+    """A set of ids kept as arithmetic progressions (first, step, count): a package numbers its notes and cards
+    from one counter, so a deck's notes are every second id (every third with two cards a note), and a few
+    progressions hold a library. Never expanded: a crafted progression of a billion ids costs nothing."""
 
-    def __init__(self, runs: Iterable[tuple[int, int]] = ()):
-        merged: list[tuple[int, int]] = []
-        for first, count in sorted(runs):
-            if merged and first <= merged[-1][0] + merged[-1][1]:
-                last_first, last_count = merged[-1]
-                merged[-1] = (last_first, max(last_count, first + count - last_first))
-            else:
-                merged.append((first, count))
-        self.runs = merged
-        self._firsts = [first for first, _ in merged]
+    def __init__(self, runs: Iterable[tuple[int, int, int]] = ()):
+        self.runs = sorted(runs)
+        self._firsts = [first for first, _, _ in self.runs]
 
     @classmethod
     def of(cls, ids: Iterable[int]) -> IdRanges:
-        runs: list[tuple[int, int]] = []
+        runs: list[list[int]] = []
         for id_ in sorted(set(ids)):
-            if runs and runs[-1][0] + runs[-1][1] == id_:
-                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-            else:
-                runs.append((id_, 1))
-        return cls(runs)
+            if runs:
+                first, step, count = runs[-1]
+                last = first + step * (count - 1)
+                if count == 1 or id_ - last == step:
+                    runs[-1] = [first, id_ - first if count == 1 else step, count + 1]
+                    continue
+            runs.append([id_, 1, 1])
+        return cls((first, step, count) for first, step, count in runs)
 
     def __contains__(self, id_: int) -> bool:
         at = bisect.bisect_right(self._firsts, id_) - 1
-        return at >= 0 and id_ < self.runs[at][0] + self.runs[at][1]
+        if at < 0:
+            return False
+        first, step, count = self.runs[at]
+        return (id_ - first) % step == 0 and (id_ - first) // step < count
 
 
 class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     deckgen_ledger: int
     library: str = ""
-    packages: dict[str, str] = {}
-    notes: list[tuple[Id, Count]] = []
+    packages: dict[str, tuple[str, str]] = {}
+    """Package key: the version delivered and a digest of its content."""
+    notes: list[tuple[Id, Count, Count]] = []
+    """Note ids, as (first, step, count)."""
     tags: list[str] = []
     decks: list[str] = []
-    suspended: list[tuple[Id, Count]] = []
+    suspended: list[tuple[Id, Count, Count]] = []
 
 
 @dataclass
@@ -87,8 +89,9 @@ class Ledger:
 
     library: str
     """The notes folder's name, for messages."""
-    packages: dict[str, str] = field(default_factory=dict)
-    """Package key: the version delivered."""
+    packages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Package key: the version delivered and a digest of its content (two computers may each build a version of
+    one number from different notes)."""
     notes: IdRanges = field(default_factory=IdRanges)
     tags: set[str] = field(default_factory=set)
     decks: set[str] = field(default_factory=set)
@@ -103,14 +106,25 @@ class Ledger:
 class LedgerProblem(ValueError):
     """A config value under deckgen's prefix that does not read as a ledger."""
 
+    newer = False
+    """It is a ledger of a newer deckgen's, which this one must not overwrite."""
+
 
 def read_ledger(value: object) -> Ledger:
     """A ledger from its config value; LedgerProblem when it is not one this deckgen reads."""
+    if isinstance(value, dict) and isinstance(value.get("deckgen_ledger"), int) and value["deckgen_ledger"] > FORMAT:
+        problem = LedgerProblem(f"written by a newer deckgen (format {value['deckgen_ledger']}, this one reads "
+                                f"{FORMAT})")
+        problem.newer = True
+        raise problem
     try:
         stored = msgspec.convert(value, _Stored)
     except (msgspec.ValidationError, RecursionError) as err:
         raise LedgerProblem(str(err)) from None
     if stored.deckgen_ledger != FORMAT:
-        raise LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads {FORMAT})")
-    return Ledger(stored.library, dict(stored.packages), IdRanges(stored.notes), set(stored.tags),
-                  set(stored.decks), IdRanges(stored.suspended))
+        problem = LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads "
+                                f"{FORMAT})")
+        problem.newer = stored.deckgen_ledger > FORMAT
+        raise problem
+    return Ledger(stored.library, {key: tuple(value) for key, value in stored.packages.items()},
+                  IdRanges(stored.notes), set(stored.tags), set(stored.decks), IdRanges(stored.suspended))

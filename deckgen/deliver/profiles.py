@@ -72,6 +72,7 @@ def find_target(profile: str | None, collection: Path | None) -> Target:
         if not collection.is_file():
             raise DeckgenError(f"{collection}: no such collection file (Anki's is collection.anki2 in a profile's "
                                "folder)")
+        collection = collection.resolve()  # through a link: Anki keeps media and backups beside the real file
         return Target(collection, collection.parent / BACKUPS_FOLDER)
     base = anki_base()
     names = profile_names(base)
