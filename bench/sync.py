@@ -34,10 +34,10 @@ options = col._backend.get_import_anki_package_presets()
 col.import_anki_package(ImportAnkiPackageRequest(package_path=sys.argv[2], options=options))
 col.close()
 """
-LEDGER = """import json, sys
+LEDGER = """import sys
 from anki.collection import Collection
 col = Collection(sys.argv[1])
-print(sum(len(json.dumps(v)) for k, v in col.all_config().items() if k.startswith("deckgen:")))
+print(col.db.scalar("select sum(length(cast(val as blob))) from config where key like 'deckgen:%'"))
 col.close()
 """
 

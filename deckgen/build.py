@@ -26,7 +26,7 @@ from .identify.decks import identify_library
 from .identify.delivered import Delivered
 from .identify.held import HeldLibrary, hold_back
 from .identify.plugin_files import leave_out_plugin_files
-from .identify.record import parse_record, record_bytes
+from .identify.record import IdentityRecord
 from .identify.history import read_history
 from .output.staging import project_lock
 from .output.stamp import last_build, library_to_build, sources_fingerprint
@@ -80,6 +80,8 @@ class BuildReport:
     """See `LibraryCheck.delivered_unknown`."""
     held: tuple[Diagnostic, ...] = ()
     """See `LibraryCheck.held`: when any, the build wrote the other files' notes, and did not succeed."""
+    record: IdentityRecord | None = None
+    """The identity record the build wrote (None when nothing changed)."""
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -135,7 +137,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
         cache.save()
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
-                       delivered_unknown=check.delivered_unknown, held=check.held)
+                       delivered_unknown=check.delivered_unknown, held=check.held, record=check.plan.record)
 
 
 def sync_library(source: Path, library: Library, target: Target, now: float | None = None, progress=None,
@@ -149,8 +151,7 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
         packages = [PackageToDeliver(package.plan.key, package.plan.version, package.plan.digest, package.path)
                     for package in built.packages]
-        recorded = record_bytes(library.record_path)  # as the build wrote it: every note, removed ones too
-        guids = set(parse_record(library.record_path, recorded).notes) if recorded else set()
+        guids = set(built.record.notes)  # every note of the library, removed ones too
         return built, deliver(col, target, library.root.name, namespace, packages, guids,
                               library.settings.suspend_removed, overwrite)
     finally:

@@ -233,10 +233,10 @@ class _Delivery:
                 self._suspend_or_restore(package_notes, before, report)
                 ledger.packages[package.key] = (package.version, package.digest)
             gone = self._suspend_gone(carried)
-            library = self._notes(carried | self.library_guids)
-            ledger.notes = IdRanges.of(note.id for note in library.values())
+            library = self._tags(carried | self.library_guids)
+            ledger.notes = IdRanges.of(nid for nid, _ in library.values())
             # A tag deckgen wrote is known as its own while it writes it, or any of the library's notes has it.
-            present = {tag.casefold() for note in library.values() for tag in note.tags}
+            present = {tag.casefold() for _, tags in library.values() for tag in tags}
             ledger.tags = written | {tag for tag in ledger.tags if tag.casefold() in present}
             ledger.decks = decks
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
@@ -258,6 +258,11 @@ class _Delivery:
                               tuple(fields.split("\x1f")))
                 for guid, nid, tags, fields in self.col.db.execute("select guid, id, tags, flds from notes")
                 if guid in guids}
+
+    def _tags(self, guids) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """The ids and tags of the notes of the collection with these GUIDs."""
+        return {guid: (nid, tuple(tags.split())) for guid, nid, tags in self.col.db.execute(
+            "select guid, id, tags from notes") if guid in guids}
 
     def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, _Before]) -> None:
         for other in self.others.values():
@@ -318,7 +323,7 @@ class _Delivery:
         """Put back, on the notes the import updated, the tags deckgen never wrote here: those it wrote before and
         writes no more stay gone (Anki compares tags without case)."""
         deckgen = {tag.casefold() for tag in written} - ANKI_TAGS
-        now = {guid: {tag.casefold() for tag in found.tags} for guid, found in self._notes(notes).items()}
+        now = {guid: {tag.casefold() for tag in tags} for guid, (_, tags) in self._tags(notes).items()}
         missing: dict[tuple[str, ...], list[int]] = {}
         for guid in notes.keys() & before.keys() & now.keys():
             kept = tuple(tag for tag in before[guid].tags if tag.casefold() not in deckgen
