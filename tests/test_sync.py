@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from deckgen.build import sync_library
 from deckgen.cli import main
-from deckgen.deliver.ledger import KEY_PREFIX
+from deckgen.deliver.ledger import KEY_PREFIX, NameHashes
 from deckgen.deliver.profiles import Target
 from deckgen.output.stamp import library_to_build
 
@@ -420,8 +420,11 @@ def test_id_ranges_hold_ids_without_listing_them():
     assert every_second.runs == [(100, 2, 10)] and 118 in every_second and 119 not in every_second
     crafted = read_ledger({"deckgen_ledger": 1, "notes": [[1, 1, 1 << 61]], "suspended": []})
     assert (1 << 60) in crafted.notes
+    names = NameHashes.decode(NameHashes.of(["Topic::RAG", "marked"]).encode())
+    assert "topic::rag" in names and "marked" in names and "topic" not in names
     for wrong in ({"deckgen_ledger": 2}, {"deckgen_ledger": 1, "notes": [[0, 1, 1]]}, {"deckgen_ledger": 1, "x": 1},
-                  {"deckgen_ledger": 1, "notes": [[1, 1, -1]]}, [], "deckgen"):
+                  {"deckgen_ledger": 1, "notes": [[1, 1, -1]]}, [], "deckgen", {"deckgen_ledger": 1, "tags": "abc"},
+                  {"deckgen_ledger": 1, "decks": "AAAA"}):
         with pytest.raises(LedgerProblem):
             read_ledger(wrong)
 
@@ -458,7 +461,7 @@ def test_a_crafted_ledger_never_reaches_cards_outside_the_library(tmp_path):
         col.add_note(note, col.decks.id("My deck"))
         ledger = col.get_config(own_ledger_key(src))
         ledger["notes"] = ledger["suspended"] = [[1, 1, (1 << 61)]]
-        ledger["decks"] += ["My deck"]
+        ledger["decks"] = NameHashes.of(["a", "My deck"]).encode()
         col.set_config(own_ledger_key(src), ledger)
     write_deck(src, "a", V2_A)
     _, delivered = sync(src, out, collection, time.time() + 5)

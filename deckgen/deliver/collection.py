@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from ..errors import DeckgenError
 from ..plan.model import REMOVED_TAG
-from .ledger import KEY_PREFIX, IdRanges, Ledger, LedgerProblem, ledger_key, read_ledger
+from .ledger import KEY_PREFIX, IdRanges, Ledger, LedgerProblem, NameHashes, ledger_key, read_ledger
 from .package import SOURCE_FIELD, PackagedNote, field_text, packaged_notes, source_file
 from .profiles import Target
 
@@ -225,10 +225,10 @@ class _Delivery:
             notes = {guid: note for package in contents.values() for guid, note in package.items()}
             # What deckgen wrote here: the ledger's, or on a first sync, what these packages write.
             written = {tag for note in notes.values() for tag in note.tags}
-            decks = ledger.decks | {note.deck for note in notes.values()}
+            decks = ledger.decks | NameHashes.of(note.deck for note in notes.values())
             for package, report in zip(pending, reports):
                 package_notes = contents[package.key]
-                self._keep_tags(package_notes, before, ledger.tags | written, report)
+                self._keep_tags(package_notes, before, ledger.tags | NameHashes.of(written), report)
                 self._move(package_notes, before, decks, report)
                 self._suspend_or_restore(package_notes, before, report)
                 ledger.packages[package.key] = (package.version, package.digest)
@@ -236,8 +236,8 @@ class _Delivery:
             library = self._tags(carried | self.library_guids)
             ledger.notes = IdRanges.of(nid for nid, _ in library.values())
             # A tag deckgen wrote is known as its own while it writes it, or any of the library's notes has it.
-            present = {tag.casefold() for _, tags in library.values() for tag in tags}
-            ledger.tags = written | {tag for tag in ledger.tags if tag.casefold() in present}
+            present = NameHashes.of(tag for _, tags in library.values() for tag in tags)
+            ledger.tags = NameHashes.of(written) | NameHashes(ledger.tags.hashes & present.hashes)
             ledger.decks = decks
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
                 if col.get_config(key, _MISSING) != value:
@@ -318,16 +318,15 @@ class _Delivery:
         report.conflicts = changed(log.conflicting, in_package)
         report.kept = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki after the build
 
-    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Before], written: set[str],
+    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Before], written: NameHashes,
                    report: PackageDelivery) -> None:
         """Put back, on the notes the import updated, the tags deckgen never wrote here: those it wrote before and
         writes no more stay gone (Anki compares tags without case)."""
-        deckgen = {tag.casefold() for tag in written} - ANKI_TAGS
         now = {guid: {tag.casefold() for tag in tags} for guid, (_, tags) in self._tags(notes).items()}
         missing: dict[tuple[str, ...], list[int]] = {}
         for guid in notes.keys() & before.keys() & now.keys():
-            kept = tuple(tag for tag in before[guid].tags if tag.casefold() not in deckgen
-                         and not tag.casefold().startswith(DECKGEN_TAGS) and tag.casefold() not in now[guid])
+            kept = tuple(tag for tag in before[guid].tags if tag.casefold() not in now[guid] and (
+                tag.casefold() in ANKI_TAGS or tag not in written and not tag.casefold().startswith(DECKGEN_TAGS)))
             if kept:
                 missing.setdefault(kept, []).append(before[guid].id)
         for tags, nids in missing.items():
@@ -343,13 +342,12 @@ class _Delivery:
                 found.setdefault(guid, []).append((card, home or deck, queue))
         return found
 
-    def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Before], decks: set[str],
+    def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Before], decks: NameHashes,
               report: PackageDelivery) -> None:
         """Move the cards of questions now in another deck than their cards: those whose question moved to
         another file, came back from removal, or whose deck the library has no more (renamed), and only cards
         in a deck deckgen put this library's cards in (in a filtered deck, by their home deck)."""
         names = {deck.id: deck.name for deck in self.col.decks.all_names_and_ids()}
-        ours = {deck.casefold() for deck in decks}
         current = {note.deck.casefold() for note in notes.values()}
         moves: dict[str, list[int]] = {}
         for guid, cards in self._cards(notes).items():
@@ -358,8 +356,9 @@ class _Delivery:
                 continue
             changed = found.source != source_file(note.source) or REMOVED_TAG in found.tags
             for card, home, _ in cards:
-                name = names.get(home, "").casefold()
-                if name != note.deck.casefold() and name in ours and (changed or name not in current):
+                name = names.get(home, "")
+                if name.casefold() != note.deck.casefold() and name in decks and (
+                        changed or name.casefold() not in current):
                     moves.setdefault(note.deck, []).append(card)
         for deck, cards in moves.items():
             deck_id = self.col.decks.id_for_name(deck)

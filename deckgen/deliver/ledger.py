@@ -14,7 +14,10 @@ list of notes, but
   notes in a row, and Anki keeps those numbers where it can: a few
   progressions a library), to refuse updating another library's notes;
 - every tag deckgen wrote on them, and every deck it put their cards in (so
-  that a tag or deck that is not deckgen's is the user's);
+  that a tag or deck that is not deckgen's is the user's), as 5 bytes of a
+  hash of each name, compared without case, as Anki compares them (a
+  library of 1,777 tags and 1,233 decks: 20 KB, where the names took 121 KB;
+  a name of the user's is taken for deckgen's once in 2^40 / names);
 - the cards deckgen suspended because their note was removed, as
   progressions of card ids.
 
@@ -24,12 +27,16 @@ value that does not read as a ledger is ignored, and said.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 import msgspec
+
+from ..hashing import raw_digest
 
 KEY_PREFIX = "deckgen:"
 FORMAT = 1
@@ -71,6 +78,42 @@ class IdRanges:
         return (id_ - first) % step == 0 and (id_ - first) // step < count
 
 
+class NameHashes:
+    """A set of names (tags, decks), compared without case, kept as 5 bytes of each one's hash."""
+
+    SIZE = 5
+
+    def __init__(self, hashes: Iterable[bytes] = ()):
+        self.hashes = set(hashes)
+
+    @staticmethod
+    def hash(name: str) -> bytes:
+        return raw_digest("deckgen ledger name", name.casefold())[:NameHashes.SIZE]
+
+    @classmethod
+    def of(cls, names: Iterable[str]) -> NameHashes:
+        return cls(map(cls.hash, names))
+
+    @classmethod
+    def decode(cls, text: str) -> NameHashes:
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise LedgerProblem("a list of names that is not base64") from None
+        if len(data) % cls.SIZE:
+            raise LedgerProblem(f"a list of names that is not {cls.SIZE} bytes a name")
+        return cls(data[at:at + cls.SIZE] for at in range(0, len(data), cls.SIZE))
+
+    def encode(self) -> str:
+        return base64.b64encode(b"".join(sorted(self.hashes))).decode()
+
+    def __contains__(self, name: str) -> bool:
+        return self.hash(name) in self.hashes
+
+    def __or__(self, other: NameHashes) -> NameHashes:
+        return NameHashes(self.hashes | other.hashes)
+
+
 class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     deckgen_ledger: int
     library: str = ""
@@ -78,8 +121,9 @@ class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Package key: the version delivered and a digest of its content."""
     notes: list[tuple[Id, Count, Count]] = []
     """Note ids, as (first, step, count)."""
-    tags: list[str] = []
-    decks: list[str] = []
+    tags: str = ""
+    decks: str = ""
+    """Each a `NameHashes`, encoded."""
     suspended: list[tuple[Id, Count, Count]] = []
 
 
@@ -93,14 +137,14 @@ class Ledger:
     """Package key: the version delivered and a digest of its content (two computers may each build a version of
     one number from different notes)."""
     notes: IdRanges = field(default_factory=IdRanges)
-    tags: set[str] = field(default_factory=set)
-    decks: set[str] = field(default_factory=set)
+    tags: NameHashes = field(default_factory=NameHashes)
+    decks: NameHashes = field(default_factory=NameHashes)
     suspended: IdRanges = field(default_factory=IdRanges)
 
     def to_config(self) -> dict:
         return msgspec.to_builtins(_Stored(
             deckgen_ledger=FORMAT, library=self.library, packages=dict(sorted(self.packages.items())),
-            notes=self.notes.runs, tags=sorted(self.tags), decks=sorted(self.decks), suspended=self.suspended.runs))
+            notes=self.notes.runs, tags=self.tags.encode(), decks=self.decks.encode(), suspended=self.suspended.runs))
 
 
 class LedgerProblem(ValueError):
@@ -127,4 +171,5 @@ def read_ledger(value: object) -> Ledger:
         problem.newer = stored.deckgen_ledger > FORMAT
         raise problem
     return Ledger(stored.library, {key: tuple(value) for key, value in stored.packages.items()},
-                  IdRanges(stored.notes), set(stored.tags), set(stored.decks), IdRanges(stored.suspended))
+                  IdRanges(stored.notes), NameHashes.decode(stored.tags), NameHashes.decode(stored.decks),
+                  IdRanges(stored.suspended))
