@@ -543,3 +543,18 @@ def test_a_newer_deckgens_ledger_is_never_overwritten(tmp_path):
     result = cli("sync", src, "-o", out, "--collection", collection)
     assert result.exit_code == 1 and "a newer deckgen delivered this notes folder" in result.output
     assert snapshot(collection) == before
+
+
+def test_a_library_of_several_packages_delivers_each_one_that_changed(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src / "os", "memory", "### What is a page?\nA block of virtual memory.\n")
+    write_deck(src / "net", "tcp", "### How many packets open a TCP connection?\nThree.\n")
+    (src / "deckgen.toml").write_text('packages = "folder"\n')
+    _, first = sync(src, out, collection, time.time() - 1000)
+    assert sorted((p.key, p.new) for p in first.packages) == [("net", 1), ("os", 1)]
+    write_deck(src / "net", "tcp", "### How many packets open a TCP connection?\nThree: SYN, SYN-ACK, ACK.\n")
+    _, second = sync(src, out, collection, time.time() + 5)
+    assert [(p.key, p.previous, p.updated) for p in second.packages] == [("net", "1.0.0", 1)]
+    with opened(collection) as col:
+        assert "SYN-ACK" in note_of(col, "How many packets open a TCP connection?").fields[1]
