@@ -199,7 +199,7 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
                             trust_record=trust_record)
 
     if output_format == "json":
-        return _json_command(lambda: _check_json(planned()))
+        return _json_command(lambda: _diff_json(planned()))
     check = _run(planned, quiet=False)
     _echo_diagnostics([d for d in check.diagnostics if d not in check.held], quiet=False)
     if check.new_namespace:
@@ -585,10 +585,10 @@ def _package_json(plan, path: Path | None = None) -> dict:
     return {**found, "path": str(path)} if path is not None else found
 
 
-def _check_json(check) -> dict:
-    """`deckgen diff --format json`."""
+def _diff_json(check) -> dict:
     return {"ok": not check.held, "diagnostics": [d.to_json() for d in check.diagnostics],
-            "held": [d.to_json() for d in check.held], "packages": [_package_json(plan) for plan in check.plan.packages]}
+            "held": [d.to_json() for d in check.held],
+            "packages": [_package_json(plan) for plan in check.plan.packages]}
 
 
 def _build_json(report) -> dict:

@@ -265,13 +265,14 @@ class _Delivery:
             "select guid, id, tags from notes") if guid in guids}
 
     def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, _Before]) -> None:
-        for other in self.others.values():
+        for key, other in self.others.items():
             taken = [note for notes in contents.values() for guid, note in notes.items()
                      if guid in before and before[guid].id in other.notes]
             if taken:
                 raise DeckgenError(
                     f"{len(taken)} note(s) of this library's packages were delivered to this collection by another "
-                    f"library ({other.library or 'unnamed'!r}), and deckgen never updates another library's notes "
+                    f"library ({other.library or 'unnamed'!r}, config key {key!r}), and deckgen never updates "
+                    "another library's notes "
                     f"(the first: {taken[0].question!r}, {taken[0].source}). Nothing was changed in the collection. "
                     "Is this a copy "
                     "of that library with a namespace of its own? Give it back its namespace (deckgen.toml) or "
