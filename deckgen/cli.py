@@ -266,8 +266,9 @@ def sync(source: Path, output: Path, profile: str | None, collection_path: Path 
         raise SystemExit(1)
 
 
-SYNC_DOES = ("deck-changed", "restored")
-"""Warnings that tell what to do in Anki by hand after an import (move cards, unsuspend), which sync does."""
+SYNC_DOES = ("deck-changed",)
+"""Warnings that tell what to do in Anki by hand after an import (move cards), which sync does. `[restored]` is
+still said: sync unsuspends only what it suspended itself."""
 
 
 def _echo_delivery(delivery, quiet: bool) -> None:
@@ -287,7 +288,7 @@ def _echo_delivery(delivery, quiet: bool) -> None:
             continue
         if not quiet:
             click.echo(f"{package.key} {what} -> {delivery.collection}: {_delivery_summary(package)}")
-        if package.kept:
+        if package.kept and not quiet:
             click.echo(f"warning: Anki kept its own copy of {len(package.kept)} note(s) the source changed: theirs "
                        "is newer than the package (edited in Anki after the build, or rewritten by a change to the "
                        "note type made there). `deckgen sync --overwrite-anki-edits` replaces them with what the "

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from deckgen.build import sync_library
 from deckgen.cli import main
-from deckgen.deliver.ledger import KEY_PREFIX, NameHashes
+from deckgen.deliver.ledger import KEY_PREFIX, IdSet, NameHashes
 from deckgen.deliver.profiles import Target
 from deckgen.output.stamp import library_to_build
 
@@ -179,6 +179,7 @@ def test_a_conflict_found_in_the_rehearsal_changes_nothing(tmp_path):
         col.models.update_dict(model)
     kept = cli("sync", src, "-o", out, "--collection", collection)
     assert kept.exit_code == 0, kept.output
+    assert "0 new, 0 updated, 1 unchanged" in kept.stdout  # the three kept are not unchanged
     assert "Anki kept its own copy of 3 note(s)" in kept.stderr and "  a.md:5: kept as Anki has it: Edited?" in \
         kept.stderr
     with opened(collection) as col:
@@ -219,7 +220,7 @@ def test_notes_another_library_delivered_are_never_updated(tmp_path):
     with opened(collection) as col:
         nid = note_of(col, "Edited?").id
         col.set_config(KEY_PREFIX + "someone-else", {"deckgen_ledger": 1, "library": "their-notes",
-                                                     "notes": [[nid, 1, 1]]})
+                                                     "notes": IdSet([nid]).encode()})
     before = snapshot(collection)
     write_deck(src, "a", V2_A)
     result = cli("sync", src, "-o", out, "--collection", collection)
@@ -410,22 +411,23 @@ def test_the_first_sync_of_a_deck_imported_by_hand_changes_no_note(tmp_path):
     assert again.up_to_date
 
 
-def test_id_ranges_hold_ids_without_listing_them():
-    from deckgen.deliver.ledger import IdRanges, LedgerProblem, read_ledger
+def test_the_ledger_keeps_ids_and_names_small_and_reads_nothing_it_did_not_write():
+    from deckgen.deliver.ledger import IdSet, LedgerProblem, read_ledger
 
-    ranges = IdRanges.of([5, 6, 7, 9, 1_700_000_000_000, 1_700_000_000_001])
-    assert len(ranges.runs) == 3
-    assert [i in ranges for i in (4, 5, 7, 8, 9, 10, 1_700_000_000_001)] == [False, True, True, False, True, False,
-                                                                             True]
-    every_second = IdRanges.of(range(100, 120, 2))  # a package's notes: every second id (cards between)
-    assert every_second.runs == [(100, 2, 10)] and 118 in every_second and 119 not in every_second
-    crafted = read_ledger({"deckgen_ledger": 1, "notes": [[1, 1, 1 << 61]], "suspended": []})
-    assert (1 << 60) in crafted.notes
+    package = range(1_796_000_000_000, 1_796_000_020_000, 2)  # a package's notes: every second id (cards between)
+    grown = [1_796_000_000_000 + 7_777_777 * n for n in range(1000)]  # a note added by each of 1,000 builds
+    for ids, most in ((package, 100), (grown, 7000)):
+        encoded = IdSet(ids).encode()
+        assert len(encoded) < most and IdSet.decode(encoded).ids == set(ids)
+    assert 1_796_000_000_002 in IdSet(package) and 1_796_000_000_001 not in IdSet(package)
     names = NameHashes.decode(NameHashes.of(["Topic::RAG", "marked"]).encode())
     assert "topic::rag" in names and "marked" in names and "topic" not in names
-    for wrong in ({"deckgen_ledger": 2}, {"deckgen_ledger": 1, "notes": [[0, 1, 1]]}, {"deckgen_ledger": 1, "x": 1},
-                  {"deckgen_ledger": 1, "notes": [[1, 1, -1]]}, [], "deckgen", {"deckgen_ledger": 1, "tags": "abc"},
-                  {"deckgen_ledger": 1, "decks": "AAAA"}):
+    import base64
+    import zlib
+    bomb = base64.b64encode(zlib.compress(b"\x01" * (IdSet.MAX_BYTES + 1))).decode()
+    for wrong in ({"deckgen_ledger": 2}, {"deckgen_ledger": 1, "x": 1}, [], "deckgen", {"deckgen_ledger": 1,
+                  "tags": "abc"}, {"deckgen_ledger": 1, "decks": "AAAA"}, {"deckgen_ledger": 1, "notes": "AAAA"},
+                  {"deckgen_ledger": 1, "notes": bomb}, {"deckgen_ledger": 1, "notes": [[1, 1, 1]]}):
         with pytest.raises(LedgerProblem):
             read_ledger(wrong)
 
@@ -461,7 +463,8 @@ def test_a_crafted_ledger_never_reaches_cards_outside_the_library(tmp_path):
         note["Front"], note["Back"] = "Mine", "All mine"
         col.add_note(note, col.decks.id("My deck"))
         ledger = col.get_config(own_ledger_key(src))
-        ledger["notes"] = ledger["suspended"] = [[1, 1, (1 << 61)]]
+        every = col.db.list("select id from notes") + col.db.list("select id from cards")
+        ledger["notes"] = ledger["suspended"] = IdSet(every).encode()
         ledger["decks"] = NameHashes.of(["a", "My deck"]).encode()
         col.set_config(own_ledger_key(src), ledger)
     write_deck(src, "a", V2_A)
@@ -559,3 +562,74 @@ def test_a_library_of_several_packages_delivers_each_one_that_changed(tmp_path):
     assert [(p.key, p.previous, p.updated) for p in second.packages] == [("net", "1.0.0", 1)]
     with opened(collection) as col:
         assert "SYN-ACK" in note_of(col, "How many packets open a TCP connection?").fields[1]
+
+
+def test_with_several_packages_a_card_the_user_put_in_another_packages_deck_stays(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src / "os", "memory", "### What is a page?\nA block of virtual memory.\n\n### What is a frame?\nRAM.\n")
+    write_deck(src / "net", "tcp", "### How many packets open a TCP connection?\nThree.\n")
+    (src / "deckgen.toml").write_text('packages = "folder"\n')
+    sync(src, out, collection, time.time() - 1000)
+    with opened(collection) as col:
+        col.set_deck([card.id for card in note_of(col, "What is a page?").cards()], col.decks.id_for_name("net::tcp"))
+    write_deck(src / "os", "memory", "### What is a page?\nA block of virtual memory.\n\n### What is a frame?\nA "
+                                     "page of RAM.\n")
+    _, delivered = sync(src, out, collection, time.time() + 5)
+    assert [(p.key, p.updated, p.moved) for p in delivered.packages] == [("os", 1, 0)]
+    with opened(collection) as col:
+        assert decks_of(col, note_of(col, "What is a page?")) == {"net::tcp"}
+
+
+def test_deckgen_unsuspends_only_cards_it_suspended_that_stayed_suspended(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    sync(src, out, collection, time.time() - 1000)
+    write_deck(src, "a", V1_A.replace("### Removed?\nWill go.\n", ""))
+    assert sync(src, out, collection, time.time() - 900)[1].packages[0].suspended == 1
+    with opened(collection) as col:  # the user takes it back at once
+        col.sched.unsuspend_cards([card.id for card in note_of(col, "Removed?").cards()])
+    write_deck(src, "a", V1_A)
+    assert sync(src, out, collection, time.time() - 800)[1].packages[0].restored == 0
+    with opened(collection) as col:  # later, the user suspends it on purpose
+        col.sched.suspend_cards([card.id for card in note_of(col, "Removed?").cards()])
+    write_deck(src, "a", V1_A.replace("Same answer.", "Same answer, edited."))
+    assert sync(src, out, collection, time.time() + 5)[1].packages[0].restored == 0
+    with opened(collection) as col:
+        assert {card.queue for card in note_of(col, "Removed?").cards()} == {-1}
+
+
+def test_the_first_sync_after_imports_by_hand_suspends_removed_notes_and_unsuspends_returned_ones(tmp_path):
+    from deckgen import build_decks
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A + "\n### Back later?\nYes.\n")
+    profile = AnkiProfile(collection)
+    profile.import_package(build_decks(src, out, now=time.time() - 1000).packages[0].path)
+    write_deck(src, "a", V1_A.replace("### Removed?\nWill go.\n", ""))  # "Back later?" and "Removed?" removed
+    profile.import_package(build_decks(src, out, now=time.time() - 900).packages[0].path)
+    back = note_of(profile.col, "Back later?")
+    profile.col.sched.suspend_cards([card.id for card in back.cards()])  # as README asked of removed notes
+    profile.close()
+    write_deck(src, "a", V1_A.replace("### Removed?\nWill go.\n", "") + "\n### Back later?\nYes.\n")
+    _, delivered = sync(src, out, collection, time.time() + 5)
+    assert (delivered.packages[0].suspended, delivered.packages[0].restored) == (1, 1)
+    with opened(collection) as col:
+        assert {card.queue for card in note_of(col, "Removed?").cards()} == {-1}
+        assert {card.queue for card in note_of(col, "Back later?").cards()} == {0}
+
+
+def test_a_backup_that_cannot_be_written_is_one_line_and_changes_nothing(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    (collection.parent / "backups").write_text("not a folder")
+    write_deck(src, "a", V1_A)
+    before = snapshot(collection)
+    result = cli("sync", src, "-o", out, "--collection", collection)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and "nothing was changed in the collection" in result.output
+    assert snapshot(collection) == before
+    as_json = cli("sync", src, "-o", out, "--collection", collection, "--format", "json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["ok"] is False

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from ..errors import DeckgenError
 from ..plan.model import REMOVED_TAG
-from .ledger import KEY_PREFIX, IdRanges, Ledger, LedgerProblem, NameHashes, ledger_key, read_ledger
+from .ledger import KEY_PREFIX, IdSet, Ledger, LedgerProblem, NameHashes, ledger_key, read_ledger
 from .package import SOURCE_FIELD, PackagedNote, field_text, packaged_notes, source_file
 from .profiles import Target
 
@@ -40,7 +40,8 @@ ANKI_TAGS = frozenset({"leech", "marked"})
 """Tags Anki itself puts on notes: the user's, even where a note's `#marked` made deckgen write one too."""
 DECKGEN_TAGS = "deckgen::"
 """deckgen's own tags (`deckgen::removed`): always deckgen's to write or take away."""
-DEFAULT_PRESETS_FIELDS = dict(merge_notetypes=False, with_scheduling=False, with_deck_configs=False)
+FIXED_OPTIONS = dict(merge_notetypes=False, with_scheduling=False, with_deck_configs=False)
+"""The import options no delivery changes: note types never merged (a full sync), no scheduling, no deck options."""
 _MISSING = object()
 
 
@@ -55,8 +56,8 @@ class PackageToDeliver:
 
 
 @dataclass(frozen=True, order=True)
-class Conflict:
-    """A note Anki would not update: its question and where it is."""
+class NoteRef:
+    """A note, as a report names it: its question and where it is."""
 
     question: str
     source: str
@@ -83,9 +84,9 @@ class PackageDelivery:
     """Notes the import updated on which tags deckgen did not write were put back."""
     conflicting: int = 0
     """Notes Anki would not update: every note of a note type changed in Anki (a field added, say)."""
-    conflicts: list[Conflict] = field(default_factory=list)
+    conflicts: list[NoteRef] = field(default_factory=list)
     """Those of them that carry a change from the source."""
-    kept: list[Conflict] = field(default_factory=list)
+    kept: list[NoteRef] = field(default_factory=list)
     """Notes Anki did not update, its copy being newer than the package's and different: edited in Anki after the
     build that changed them (or rewritten by a note-type change made in Anki)."""
 
@@ -112,7 +113,13 @@ def deliver(col, target: Target, library: str, namespace: str, packages: list[Pa
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
     module); `library_guids` are every note the library's identity record holds, removed ones too. With
     `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds already."""
-    return _Delivery(col, target, library, namespace, library_guids, suspend_removed, overwrite).run(packages)
+    try:
+        return _Delivery(col, target, library, namespace, library_guids, suspend_removed, overwrite).run(packages)
+    except DeckgenError:
+        raise
+    except Exception as err:  # Anki's backend: a backup that cannot be written, a damaged collection
+        raise DeckgenError(f"{target.collection}: {type(err).__name__}: {err}; nothing was changed in the "
+                           "collection") from None
 
 
 def open_collection(path: Path):
@@ -163,8 +170,7 @@ class _Delivery:
         self.library_guids = library_guids
         self.key = ledger_key(namespace)
         self.others, problems = {}, []
-        for key in col.db.list("select key from config where key like ? escape '\\'",
-                               KEY_PREFIX.replace("_", "\\_") + "%"):
+        for key in col.db.list("select key from config where key like ?", KEY_PREFIX + "%"):
             try:
                 self.others[key] = read_ledger(col.get_config(key))
             except LedgerProblem as err:
@@ -175,6 +181,8 @@ class _Delivery:
                 problems.append(f"{key}: {err}")
         self.problems = tuple(problems)
         own = self.others.pop(self.key, None)
+        self.first = own is None
+        """No ledger of this library here: the collection holds what imports by hand brought, if anything."""
         self.ledger = own if own is not None else Ledger(library)
         self.ledger.library = library
         self.step: int | None = None
@@ -184,8 +192,10 @@ class _Delivery:
         pending = [p for p in packages if ledger.packages.get(p.key) != (p.version, p.digest) or self.overwrite]
         if not pending:
             return DeliveryReport(self.target.collection, (), problems=self.problems)
-        contents = {p.key: packaged_notes(p.path) for p in pending}
-        carried = {guid for p in packages for guid in (contents[p.key] if p in pending else packaged_notes(p.path))}
+        everything = {p.key: packaged_notes(p.path) for p in packages}
+        contents = {p.key: everything[p.key] for p in pending}
+        carried = {guid for notes in everything.values() for guid in notes}
+        self.decks_now = {note.deck.casefold() for notes in everything.values() for note in notes.values()}
         before = self._notes(carried)
         self._refuse_others(contents, before)
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
@@ -200,8 +210,6 @@ class _Delivery:
 
         try:  # one SQLite transaction: a process killed half-way leaves the collection as it was
             col.db.transact(delivery)
-        except DeckgenError:
-            raise
         except Exception as err:  # Anki's backend said no: undone, and rolled back
             raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); "
                                "it was undone, and the collection is as it was") from None
@@ -212,6 +220,10 @@ class _Delivery:
         """Import, judge, and keep what Anki owns (see the module); (why it was undone, or None; cards of gone
         notes suspended)."""
         col, ledger = self.col, self.ledger
+        # The cards deckgen suspended that are suspended still: one the user unsuspended is theirs again.
+        ledger.suspended = IdSet(card for card in col.db.list("select id from cards where queue = ?", SUSPENDED)
+                                 if card in ledger.suspended)
+        delivered_before = ledger.notes
         # One undo step of deckgen's own, which every change below joins: an import that changes nothing makes
         # no step of Anki's to join.
         self.step = col.add_custom_undo_entry("deckgen sync")
@@ -232,9 +244,9 @@ class _Delivery:
                 self._move(package_notes, before, decks, report)
                 self._suspend_or_restore(package_notes, before, report)
                 ledger.packages[package.key] = (package.version, package.digest)
-            gone = self._suspend_gone(carried)
+            gone = self._suspend_gone(carried, delivered_before)
             library = self._tags(carried | self.library_guids)
-            ledger.notes = IdRanges.of(nid for nid, _ in library.values())
+            ledger.notes = IdSet(nid for guid, (nid, _) in library.items() if guid in carried)
             # A tag deckgen wrote is known as its own while it writes it, or any of the library's notes has it.
             present = NameHashes.of(tag for _, tags in library.values() for tag in tags)
             ledger.tags = NameHashes.of(written) | NameHashes(ledger.tags.hashes & present.hashes)
@@ -249,7 +261,10 @@ class _Delivery:
                 return self._stopped(0), 0
             return None, gone
         except BaseException:
-            col.undo()
+            try:
+                col.undo()
+            except Exception:  # the transaction is rolled back all the same
+                pass
             raise
 
     def _notes(self, guids) -> dict[str, _Before]:
@@ -299,7 +314,7 @@ class _Delivery:
         from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
 
         options = ImportAnkiPackageOptions(update_notes=ALWAYS if self.overwrite else IF_NEWER,
-                                           update_notetypes=IF_NEWER, **DEFAULT_PRESETS_FIELDS)
+                                           update_notetypes=IF_NEWER, **FIXED_OPTIONS)
         log = self.col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package.path),
                                                                     options=options)).log
         self.col.merge_undo_entries(self.step)
@@ -308,16 +323,17 @@ class _Delivery:
         in_package = {note.id: note for note in notes.values()}
         in_collection = {before[guid].id: note for guid, note in notes.items() if guid in before}
 
-        def changed(entries, by_id) -> list[Conflict]:
+        def changed(entries, by_id) -> list[NoteRef]:
             """The notes of `entries` whose fields in the collection are not the package's, by where they are."""
             found = [by_id.get(entry.id.nid) for entry in entries]
-            return sorted(Conflict(note.question, note.source) for note in found
+            return sorted(NoteRef(note.question, note.source) for note in found
                           if note is not None and note.guid in before and not before[note.guid].holds(note))
 
         # Anki calls every note of a note type changed in Anki conflicting: those with changes are the ones named.
         report.conflicting = len(log.conflicting)
         report.conflicts = changed(log.conflicting, in_package)
         report.kept = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki after the build
+        report.unchanged -= len(report.kept)
 
     def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Before], written: NameHashes,
                    report: PackageDelivery) -> None:
@@ -346,10 +362,9 @@ class _Delivery:
     def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Before], decks: NameHashes,
               report: PackageDelivery) -> None:
         """Move the cards of questions now in another deck than their cards: those whose question moved to
-        another file, came back from removal, or whose deck the library has no more (renamed), and only cards
+        another file, came back from removal, or whose deck no package of the library has (renamed), and only cards
         in a deck deckgen put this library's cards in (in a filtered deck, by their home deck)."""
         names = {deck.id: deck.name for deck in self.col.decks.all_names_and_ids()}
-        current = {note.deck.casefold() for note in notes.values()}
         moves: dict[str, list[int]] = {}
         for guid, cards in self._cards(notes).items():
             note, found = notes[guid], before.get(guid)
@@ -359,7 +374,7 @@ class _Delivery:
             for card, home, _ in cards:
                 name = names.get(home, "")
                 if name.casefold() != note.deck.casefold() and name in decks and (
-                        changed or name.casefold() not in current):
+                        changed or name.casefold() not in self.decks_now):
                     moves.setdefault(note.deck, []).append(card)
         for deck, cards in moves.items():
             deck_id = self.col.decks.id_for_name(deck)
@@ -370,41 +385,43 @@ class _Delivery:
 
     def _suspend_or_restore(self, notes: dict[str, PackagedNote], before: dict[str, _Before],
                             report: PackageDelivery) -> None:
-        """Suspend the cards of notes newly removed (not those the user unsuspended since); unsuspend the cards
-        deckgen suspended of notes whose question is back."""
+        """Suspend the cards of notes newly removed (not those the user unsuspended since; on a first sync, every
+        removed note's); unsuspend the cards deckgen suspended of notes whose question is back (on a first sync,
+        those of notes the collection has as removed: the README has asked users to suspend them by hand)."""
         suspend, unsuspend = [], []
         for guid, cards in self._cards(notes).items():
             note, found = notes[guid], before.get(guid)
-            if note.removed and self.suspend_removed and (found is None or REMOVED_TAG not in found.tags):
+            was_removed = found is not None and REMOVED_TAG in found.tags
+            if note.removed and self.suspend_removed and (self.first or not was_removed):
                 suspend += [card for card, _, queue in cards if queue != SUSPENDED]
             elif not note.removed:
-                unsuspend += [card for card, _, queue in cards if queue == SUSPENDED and card in self.ledger.suspended]
+                unsuspend += [card for card, _, queue in cards if queue == SUSPENDED and (
+                    card in self.ledger.suspended or self.first and was_removed)]
         self._suspend(suspend)
+        report.suspended += len(suspend)
         if unsuspend:
             self._merged(self.col.sched.unsuspend_cards(unsuspend))
             report.restored += len(unsuspend)
-            back = set(unsuspend)
-            self.ledger.suspended = IdRanges.of(card for card in self.col.db.list("select id from cards")
-                                                if card in self.ledger.suspended and card not in back)
-        report.suspended += len(suspend)
+            self.ledger.suspended = IdSet(self.ledger.suspended.ids - set(unsuspend))
 
-    def _suspend_gone(self, carried: set[str]) -> int:
+    def _suspend_gone(self, carried: set[str], delivered_before: IdSet) -> int:
         """Suspend, once, the cards of the library's notes (its identity record's) that no package carries any
         more: removed, and past the versions and days removed notes are carried for, before this collection got
-        a package marking them removed. Return how many."""
+        a package marking them removed. Once: a note leaves the ledger's notes when no package carries it, so
+        only those the last sync delivered (all of them on a first sync) are suspended. Return how many."""
         if not self.suspend_removed:
             return 0
-        gone = self.library_guids - carried
-        suspend = [card for cards in self._cards(gone).values() for card, _, queue in cards
-                   if queue != SUSPENDED and card not in self.ledger.suspended]
+        gone = self._tags(self.library_guids - carried)
+        nids = {nid for nid, _ in gone.values() if self.first or nid in delivered_before}
+        suspend = [card for cards in self._cards({g for g, (nid, _) in gone.items() if nid in nids}).values()
+                   for card, _, queue in cards if queue != SUSPENDED]
         self._suspend(suspend)
         return len(suspend)
 
     def _suspend(self, cards: list[int]) -> None:
         if cards:
             self._merged(self.col.sched.suspend_cards(cards))
-            self.ledger.suspended = IdRanges.of([*cards, *(card for card in self.col.db.list("select id from cards")
-                                                           if card in self.ledger.suspended)])
+            self.ledger.suspended = IdSet(self.ledger.suspended.ids | set(cards))
 
     def _merged(self, changes):
         """An undoable operation's result, the operation merged into the delivery's one undo step."""

@@ -10,16 +10,15 @@ every device, so a ledger stays small whatever the size of the library: no
 list of notes, but
 
 - the version of each package delivered;
-- the notes delivered, as progressions of note ids (a package numbers its
-  notes in a row, and Anki keeps those numbers where it can: a few
-  progressions a library), to refuse updating another library's notes;
+- the notes delivered, as their ids (see `IdSet`: a package numbers its
+  notes in a row, and Anki keeps those numbers where it can), to refuse
+  updating another library's notes;
 - every tag deckgen wrote on them, and every deck it put their cards in (so
   that a tag or deck that is not deckgen's is the user's), as 5 bytes of a
   hash of each name, compared without case, as Anki compares them (a
   library of 1,777 tags and 1,233 decks: 20 KB, where the names took 121 KB;
   a name of the user's is taken for deckgen's once in 2^40 / names);
-- the cards deckgen suspended because their note was removed, as
-  progressions of card ids.
+- the cards deckgen suspended because their note was removed, as their ids.
 
 A collection comes from anywhere (a shared profile, a synced device): a
 value that does not read as a ledger is ignored, and said.
@@ -29,10 +28,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated
 
 import msgspec
 
@@ -40,42 +38,63 @@ from ..hashing import raw_digest
 
 KEY_PREFIX = "deckgen:"
 FORMAT = 1
-Id = Annotated[int, msgspec.Meta(ge=1, lt=1 << 62)]
-Count = Annotated[int, msgspec.Meta(ge=1, lt=1 << 62)]
 
 
 def ledger_key(namespace: str) -> str:
     return f"{KEY_PREFIX}{namespace}"
 
 
-class IdRanges:
-    """A set of ids kept as arithmetic progressions (first, step, count): a package numbers its notes and cards
-    from one counter, so a deck's notes are every second id (every third with two cards a note), and a few
-    progressions hold a library. Never expanded: a crafted progression of a billion ids costs nothing."""
+class IdSet:
+    """A set of note or card ids, kept as the differences between them (sorted), each as a varint, compressed:
+    a package numbers its notes and cards from one counter, so the differences repeat (2 between the notes of
+    a deck of one card a note) and compress to almost nothing; a note added by a later build costs about 6
+    bytes. Decoding is bounded (MAX_BYTES), so a crafted value cannot make it large."""
 
-    def __init__(self, runs: Iterable[tuple[int, int, int]] = ()):
-        self.runs = sorted(runs)
-        self._firsts = [first for first, _, _ in self.runs]
+    MAX_BYTES = 1 << 20
 
-    @classmethod
-    def of(cls, ids: Iterable[int]) -> IdRanges:
-        runs: list[list[int]] = []
-        for id_ in sorted(set(ids)):
-            if runs:
-                first, step, count = runs[-1]
-                last = first + step * (count - 1)
-                if count == 1 or id_ - last == step:
-                    runs[-1] = [first, id_ - first if count == 1 else step, count + 1]
-                    continue
-            runs.append([id_, 1, 1])
-        return cls((first, step, count) for first, step, count in runs)
+    def __init__(self, ids: Iterable[int] = ()):
+        self.ids = frozenset(ids)
 
     def __contains__(self, id_: int) -> bool:
-        at = bisect.bisect_right(self._firsts, id_) - 1
-        if at < 0:
-            return False
-        first, step, count = self.runs[at]
-        return (id_ - first) % step == 0 and (id_ - first) // step < count
+        return id_ in self.ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def encode(self) -> str:
+        out, last = bytearray(), 0
+        for id_ in sorted(self.ids):
+            delta, last = id_ - last, id_
+            while delta >= 0x80:
+                out.append(delta & 0x7F | 0x80)
+                delta >>= 7
+            out.append(delta)
+        return base64.b64encode(zlib.compress(bytes(out), 9)).decode() if out else ""
+
+    @classmethod
+    def decode(cls, text: str) -> IdSet:
+        if not text:
+            return cls()
+        try:
+            inflate = zlib.decompressobj()
+            data = inflate.decompress(base64.b64decode(text, validate=True), cls.MAX_BYTES)
+            if inflate.unconsumed_tail or not inflate.eof:
+                raise LedgerProblem(f"a list of ids larger than {cls.MAX_BYTES:,} bytes, or cut short")
+        except (binascii.Error, ValueError, zlib.error):
+            raise LedgerProblem("a list of ids that is not compressed base64") from None
+        ids, last, delta, shift = [], 0, 0, 0
+        for byte in data:
+            delta |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                last += delta
+                ids.append(last)
+                delta, shift = 0, 0
+            elif shift > 63:
+                raise LedgerProblem("a list of ids with a number over 64 bits")
+        if shift:
+            raise LedgerProblem("a list of ids cut short")
+        return cls(ids)
 
 
 class NameHashes:
@@ -119,12 +138,12 @@ class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     library: str = ""
     packages: dict[str, tuple[str, str]] = {}
     """Package key: the version delivered and a digest of its content."""
-    notes: list[tuple[Id, Count, Count]] = []
-    """Note ids, as (first, step, count)."""
+    notes: str = ""
+    suspended: str = ""
+    """Each an `IdSet`, encoded."""
     tags: str = ""
     decks: str = ""
     """Each a `NameHashes`, encoded."""
-    suspended: list[tuple[Id, Count, Count]] = []
 
 
 @dataclass
@@ -136,15 +155,19 @@ class Ledger:
     packages: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Package key: the version delivered and a digest of its content (two computers may each build a version of
     one number from different notes)."""
-    notes: IdRanges = field(default_factory=IdRanges)
+    notes: IdSet = field(default_factory=IdSet)
+    """The notes delivered live by the last sync (a note no package carries any more leaves it once its cards
+    are suspended)."""
     tags: NameHashes = field(default_factory=NameHashes)
     decks: NameHashes = field(default_factory=NameHashes)
-    suspended: IdRanges = field(default_factory=IdRanges)
+    suspended: IdSet = field(default_factory=IdSet)
+    """Cards deckgen suspended (their notes removed) that are suspended still."""
 
     def to_config(self) -> dict:
         return msgspec.to_builtins(_Stored(
             deckgen_ledger=FORMAT, library=self.library, packages=dict(sorted(self.packages.items())),
-            notes=self.notes.runs, tags=self.tags.encode(), decks=self.decks.encode(), suspended=self.suspended.runs))
+            notes=self.notes.encode(), suspended=self.suspended.encode(), tags=self.tags.encode(),
+            decks=self.decks.encode()))
 
 
 class LedgerProblem(ValueError):
@@ -166,10 +189,7 @@ def read_ledger(value: object) -> Ledger:
     except (msgspec.ValidationError, RecursionError) as err:
         raise LedgerProblem(str(err)) from None
     if stored.deckgen_ledger != FORMAT:
-        problem = LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads "
-                                f"{FORMAT})")
-        problem.newer = stored.deckgen_ledger > FORMAT
-        raise problem
+        raise LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads {FORMAT})")
     return Ledger(stored.library, {key: tuple(value) for key, value in stored.packages.items()},
-                  IdRanges(stored.notes), NameHashes.decode(stored.tags), NameHashes.decode(stored.decks),
-                  IdRanges(stored.suspended))
+                  IdSet.decode(stored.notes), NameHashes.decode(stored.tags), NameHashes.decode(stored.decks),
+                  IdSet.decode(stored.suspended))
