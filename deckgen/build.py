@@ -23,11 +23,12 @@ from .deliver.collection import DeliveryReport, PackageToDeliver, deliver, open_
 from .deliver.profiles import Target
 from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
-from .identify.delivered import Delivered
+from .identify.delivered import Delivered, read_delivered
 from .identify.held import HeldLibrary, hold_back
-from .identify.plugin_files import leave_out_plugin_files
-from .identify.record import IdentityRecord
 from .identify.history import read_history
+from .identify.plugin_files import leave_out_plugin_files
+from .identify.record import IdentityRecord, parse_record, record_bytes
+from .names import package_file_name
 from .output.staging import project_lock
 from .output.stamp import last_build, library_to_build, sources_fingerprint
 from .output.write import PackageBuild, write_build
@@ -81,7 +82,7 @@ class BuildReport:
     held: tuple[Diagnostic, ...] = ()
     """See `LibraryCheck.held`: when any, the build wrote the other files' notes, and did not succeed."""
     record: IdentityRecord | None = None
-    """The identity record the build wrote (None when nothing changed)."""
+    """The identity record the build wrote, or found unchanged."""
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -143,19 +144,48 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
 def sync_library(source: Path, library: Library, target: Target, now: float | None = None, progress=None,
                  strict: bool = False, overwrite: bool = False) -> tuple[BuildReport, DeliveryReport]:
     """Open the collection of `target` (nothing is built while Anki has it open), build the library (see
-    `build_library`), then bring the collection up to date with each of its packages' newest version (see
+    `build_library`; when nothing a build reads has changed, the last build's packages, as `deckgen build`
+    finds them), then bring the collection up to date with each of its packages' newest version (see
     `deliver.collection`)."""
     col = open_collection(target.collection)
     try:
-        built = build_library(source, library, now, progress=progress, strict=strict)
+        last = None if strict else _last_packages(library)
+        if last is not None:
+            built, packages, guids = last
+        else:
+            built = build_library(source, library, now, progress=progress, strict=strict)
+            packages = [PackageToDeliver(package.plan.key, package.plan.version, package.plan.digest, package.path)
+                        for package in built.packages]
+            guids = set(built.record.notes)  # every note of the library, removed ones too
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
-        packages = [PackageToDeliver(package.plan.key, package.plan.version, package.plan.digest, package.path)
-                    for package in built.packages]
-        guids = set(built.record.notes)  # every note of the library, removed ones too
         return built, deliver(col, target, library.root.name, namespace, packages, guids,
                               library.settings.suspend_removed, overwrite)
     finally:
         col.close()
+
+
+def _last_packages(library: Library) -> tuple[BuildReport, list[PackageToDeliver], set[str]] | None:
+    """When nothing a build reads has changed since the last build (see `stamp`): its report, its packages (each
+    the very file this machine wrote, see `delivered`) and the GUIDs of its record; else None."""
+    last = last_build(library)
+    committed = record_bytes(library.record_path) if last is not None else None
+    if not committed:
+        return None
+    record = parse_record(library.record_path, committed)
+    delivered = read_delivered(library.root, committed)
+    if delivered is None:
+        return None
+    packages = []
+    for key, package in sorted(record.packages.items()):
+        path = library.output / package_file_name(key, package.version)
+        if str(path) not in last["outputs"]:  # a package the library no longer makes
+            continue
+        digest = delivered.versions.get(key, {}).get(package.version)
+        if digest is None or not delivered.built(path):
+            return None
+        packages.append(PackageToDeliver(key, package.version, digest, path))
+    report = BuildReport(packages=(), diagnostics=(), unchanged=last, record=record)
+    return (report, packages, set(record.notes)) if packages else None
 
 
 def _check(library: Library, now: float | None, allow_new_note_type: bool, rerender: bool, progress,

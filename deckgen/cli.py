@@ -132,9 +132,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     library = _run(lambda: library_to_build(source, output), quiet, after_errors="; nothing was written")
     last = last_build(library, new_note_type, rerender)
     if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
-        for line in ([] if quiet else last["warnings"] + [f"{line} (nothing changed)" for line in last["lines"]]):
-            click.echo(line, err=line in last["warnings"])
-        return
+        return _echo_unchanged(last, quiet)
     from .build import build_library
 
     with _Progress(enabled=not quiet) as progress:  # the library found once: a large one is walked once
@@ -145,6 +143,12 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     if not quiet:
         _echo_built(report, verbose)
     _echo_held(report.held)
+
+
+def _echo_unchanged(last: dict, quiet: bool) -> None:
+    """What a build that finds nothing changed says: the last build's warnings and lines (see `stamp`)."""
+    for line in ([] if quiet else last["warnings"] + [f"{line} (nothing changed)" for line in last["lines"]]):
+        click.echo(line, err=line in last["warnings"])
 
 
 def _echo_held(held) -> None:
@@ -258,7 +262,9 @@ def sync(source: Path, output: Path, profile: str | None, collection_path: Path 
     done = SYNC_DOES if delivery.stopped is None else ()  # the hands-on steps they give, sync has taken
     _echo_diagnostics([d for d in built.diagnostics if d not in built.held and d.code not in done], quiet,
                       verbose=False)
-    if not quiet:
+    if built.unchanged is not None:
+        _echo_unchanged(built.unchanged, quiet)
+    elif not quiet:
         _echo_built(built, verbose=False)
     _echo_delivery(delivery, quiet)
     _echo_held(built.held)
@@ -593,8 +599,8 @@ def _diff_json(check) -> dict:
 
 
 def _build_json(report) -> dict:
-    return {"ok": not report.held, "diagnostics": [d.to_json() for d in report.diagnostics],
-            "held": [d.to_json() for d in report.held],
+    return {"ok": not report.held, "nothing_changed": report.unchanged is not None,
+            "diagnostics": [d.to_json() for d in report.diagnostics], "held": [d.to_json() for d in report.held],
             "created_settings": str(report.created_settings) if report.created_settings else None,
             "packages": [_package_json(built.plan, built.path) for built in report.packages]}
 

@@ -633,3 +633,20 @@ def test_a_backup_that_cannot_be_written_is_one_line_and_changes_nothing(tmp_pat
     assert snapshot(collection) == before
     as_json = cli("sync", src, "-o", out, "--collection", collection, "--format", "json")
     assert as_json.exit_code == 1 and json.loads(as_json.stdout)["ok"] is False
+
+
+def test_a_sync_after_no_change_builds_nothing_and_delivers_nothing(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", V1_A)
+    first = cli("sync", src, "-o", out, "--collection", collection)
+    assert first.exit_code == 0, first.output
+    package = out / "a-1.0.0.apkg"
+    written = package.stat().st_mtime_ns
+    again = cli("sync", src, "-o", out, "--collection", collection)
+    assert again.exit_code == 0 and package.stat().st_mtime_ns == written
+    assert again.stdout == (f"a 1.0.0: 4 notes -> {package} (nothing changed)\n"
+                            f"{collection}: up to date (it holds every package's newest version)\n")
+    fresh = new_collection(tmp_path / "other" / "collection.anki2")  # the last build's package, into another
+    other = json.loads(cli("sync", src, "-o", out, "--collection", fresh, "--format", "json").stdout)
+    assert other["build"]["nothing_changed"] and other["packages"][0]["new"] == 4
