@@ -232,6 +232,15 @@ def test_a_large_description_is_said_with_how_much_of_the_file_it_took(tmp_path)
 def test_messages_that_say_where_to_look(tmp_path):
     from deckgen.build import check_library
 
+    # A folder's README is its deck's description: no "no questions" note; but questions at another level say so
+    # (translations of a quiz in folders, each README asking at ######, made decks of 0 notes without a word).
+    write_deck(tmp_path / "q" / "de", "README", "# Fragen\n\n###### 1. Was ist A?\n\nA.\n\n###### 2. Was ist B?\nB.\n")
+    write_deck(tmp_path / "q", "quiz", "### Q?\nA.\n")
+    (hint,) = [d for d in check_library(tmp_path / "q").diagnostics if d.code == "question-level"]
+    assert hint.path == tmp_path / "q" / "de" / "README.md" and "question_level = 6" in hint.message
+    write_deck(tmp_path / "q" / "de", "README", "# Fragen\n\nAbout this folder.\n")
+    assert not [d for d in check_library(tmp_path / "q").diagnostics if d.code in ("question-level", "no-questions")]
+
     # One "?" among a file's topics is no layout of questions: no hint to make the title a card.
     write_deck(tmp_path / "a", "notes", "# Notes\n# Be genuine\nText.\n# Own it\nText.\n# Any questions?\nSome.\n")
     assert not [d for d in check_library(tmp_path / "a").diagnostics if d.code == "question-level"]

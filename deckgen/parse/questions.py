@@ -104,8 +104,10 @@ def parse_decks(sources: Iterable[DeckSource | Diagnostic], prefix: str | None,
             continue
         parsed = parse_source(source, cache)
         describes = folder_deck(source.file.key, prefix) and bool(parsed.description.strip())
+        # A folder's README that only describes the folder is no file without questions; but one whose headings
+        # at another level read as questions is a quiz at the wrong level, which the hint says.
         diagnostics.extend(source.diagnostics + tuple(
-            d for d in parsed.diagnostics if not (describes and d.code in ("no-questions", "question-level"))))
+            d for d in parsed.diagnostics if not (describes and d.code == "no-questions")))
         decks.append(dataclasses.replace(parsed, describes_folder=describes) if describes else parsed)
     return ParsedLibrary(tuple(decks), tuple(diagnostics))
 
