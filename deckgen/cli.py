@@ -548,16 +548,9 @@ def _echo_hints(plan, verbose: bool) -> None:
 
 
 def _summary(plan) -> str:
-    from .plan.model import CHANGE_KINDS
-
     if plan.previous_version is None:
         return "first build"
-    counts = {}
-    for change in plan.changes:
-        counts[change.kind] = counts.get(change.kind, 0) + 1
-    parts = [f"{counts[kind]} {kind}" for kind in CHANGE_KINDS if kind in counts]
-    parts.append(f"{plan.unchanged} unchanged")
-    return ", ".join(parts)
+    return ", ".join(f"{count} {kind}" for kind, count in plan.change_counts.items() if count or kind == "unchanged")
 
 
 def _json_command(action) -> None:
@@ -578,14 +571,9 @@ def _json_command(action) -> None:
 
 
 def _package_json(plan, path: Path | None = None) -> dict:
-    from .plan.model import CHANGE_KINDS
-
-    counts = dict.fromkeys(CHANGE_KINDS, 0)
-    for change in plan.changes:
-        counts[change.kind] += 1
     found = {"key": plan.key, "name": plan.name, "version": plan.version, "previous_version": plan.previous_version,
              "notes": plan.note_count, "decks": [part.name for part in plan.decks],
-             "note_type_change": plan.note_type_change, "counts": {**counts, "unchanged": plan.unchanged},
+             "note_type_change": plan.note_type_change, "counts": plan.change_counts,
              "changes": [{"kind": c.kind, "question": c.question, "source": c.source,
                           "previous_question": c.previous_question} for c in plan.changes],
              "rerender_pending": plan.rerender_pending}

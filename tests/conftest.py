@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import socket
 import struct
 import subprocess
@@ -143,12 +142,11 @@ def anki(tmp_path):
     profile.close()
 
 
-CONTEXT_RE = re.compile(r'^<small class="dg-context">.*?</small><br>')
-
-
 def asked(question_field: str) -> str:
     """A card's Question field without the context deckgen shows above a question asked elsewhere too."""
-    return CONTEXT_RE.sub("", question_field)
+    from deckgen.render.card_html import without_context
+
+    return without_context(question_field)
 
 
 def answer_all_due(profile: AnkiProfile, deck_name: str) -> int:

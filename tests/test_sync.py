@@ -49,6 +49,19 @@ def opened(path: Path):
         profile.close()
 
 
+def library(tmp_path: Path, a: str, b: str | None = None, delivered: bool = False) -> tuple[Path, Path, Path]:
+    """A notes folder (`src`) of the decks "a" and, with `b`, "b"; its output folder; a new collection, into
+    which the folder is synced (`delivered`), as long ago."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    write_deck(src, "a", a)
+    if b is not None:
+        write_deck(src, "b", b)
+    if delivered:
+        sync(src, out, collection, time.time() - 1000)
+    return src, out, collection
+
+
 def sync(src: Path, out: Path, collection: Path, now: float | None = None):
     return sync_library(src, library_to_build(src, out), Target(collection, collection.parent / "backups"), now=now)
 
@@ -78,10 +91,7 @@ def snapshot(path: Path) -> dict:
 
 
 def test_v1_then_v2_keeps_tags_moves_cards_suspends_removed_and_matches_anki(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    write_deck(src, "b", V1_B)
+    src, out, collection = library(tmp_path, V1_A, V1_B)
     now = time.time() - 1000
     _, first = sync(src, out, collection, now)
     assert first.stopped is None and [(p.new, p.updated, p.previous) for p in first.packages] == [(6, 0, None)]
@@ -155,10 +165,7 @@ def test_v1_then_v2_keeps_tags_moves_cards_suspends_removed_and_matches_anki(tmp
 
 
 def test_a_conflict_found_in_the_rehearsal_changes_nothing(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     with opened(collection) as col:  # the user adds a field to deckgen's note type
         model = col.models.by_name("deckgen Basic")
         col.models.add_field(model, col.models.new_field("My notes"))
@@ -191,9 +198,7 @@ def test_a_conflict_found_in_the_rehearsal_changes_nothing(tmp_path):
 
 
 def test_a_collection_open_in_another_process_is_refused_and_left_as_it_was(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
+    src, out, collection = library(tmp_path, V1_A)
     holder = subprocess.Popen([sys.executable, "-c", "import sys\nfrom anki.collection import Collection\n"
                                f"col = Collection({str(collection)!r})\nprint('open', flush=True)\nsys.stdin.read()\n"
                                "col.close()\n"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -213,10 +218,7 @@ def test_a_collection_open_in_another_process_is_refused_and_left_as_it_was(tmp_
 
 
 def test_notes_another_library_delivered_are_never_updated(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     with opened(collection) as col:
         nid = note_of(col, "Edited?").id
         col.set_config(KEY_PREFIX + "someone-else", {"deckgen_ledger": 1, "library": "their-notes",
@@ -231,10 +233,7 @@ def test_notes_another_library_delivered_are_never_updated(tmp_path):
 
 
 def test_a_second_computer_knows_what_the_collection_holds(tmp_path, monkeypatch):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     another_machine(monkeypatch, tmp_path / "laptop")
     shutil.rmtree(out)
     data = collection.read_bytes()
@@ -291,9 +290,7 @@ def test_one_clear_line_and_nothing_written_when_sync_cannot_run(tmp_path):
 
 
 def test_json_reports_of_build_diff_and_sync(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
+    src, out, collection = library(tmp_path, V1_A)
     built = json.loads(cli("build", src, "-o", out, "--format", "json").stdout)
     assert built["ok"] and built["packages"][0]["counts"]["new"] == 4
     assert built["packages"][0]["path"] == str(out / "a-1.0.0.apkg")
@@ -354,10 +351,7 @@ def test_through_anki_sync_server_the_phone_gets_the_moves_kept_tags_and_suspens
 
 
 def test_a_note_no_package_carries_any_more_is_suspended_too(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     with open(src / "deckgen.toml", "a") as settings:  # removed notes are carried by no package at all
         settings.write("keep_removed_versions = 0\nkeep_removed_days = 0\n")
     write_deck(src, "a", V2_A)
@@ -370,11 +364,7 @@ def test_a_note_no_package_carries_any_more_is_suspended_too(tmp_path):
 
 
 def test_sync_says_what_it_did_instead_of_what_to_do_by_hand(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    write_deck(src, "b", V1_B)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, V1_B, delivered=True)
     write_deck(src, "a", V2_A)
     write_deck(src, "b", V2_B)
     shown = cli("diff", src, "-o", out)
@@ -392,9 +382,7 @@ def test_the_first_sync_of_a_deck_imported_by_hand_changes_no_note(tmp_path):
     the sync only records what the collection holds."""
     from deckgen import build_decks
 
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
+    src, out, collection = library(tmp_path, V1_A)
     built = build_decks(src, out, now=time.time() - 1000)
     profile = AnkiProfile(collection)
     profile.import_package(built.packages[0].path)
@@ -433,11 +421,7 @@ def test_the_ledger_keeps_ids_and_names_small_and_reads_nothing_it_did_not_write
 
 
 def test_a_card_the_user_moved_between_the_librarys_decks_stays_where_they_put_it(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    write_deck(src, "b", V1_B)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, V1_B, delivered=True)
     with opened(collection) as col:
         col.set_deck([card.id for card in note_of(col, "In b?").cards()], col.decks.id_for_name("a"))
         config = {key: col.get_config(key) for key in col.all_config() if key.startswith(KEY_PREFIX)}
@@ -454,10 +438,7 @@ def own_ledger_key(src: Path) -> str:
 
 
 def test_a_crafted_ledger_never_reaches_cards_outside_the_library(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     with opened(collection) as col:  # the user's own note, and a ledger claiming every id there is
         note = col.new_note(col.models.by_name("Basic"))
         note["Front"], note["Back"] = "Mine", "All mine"
@@ -476,10 +457,7 @@ def test_a_crafted_ledger_never_reaches_cards_outside_the_library(tmp_path):
 
 
 def test_a_sync_killed_half_way_leaves_the_collection_as_it_was(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     with opened(collection) as col:
         edited = note_of(col, "Edited?")
         edited.tags += ["marked", "my_own"]
@@ -518,10 +496,7 @@ def test_marked_and_leech_stay_the_users_even_where_the_markdown_writes_them(tmp
 
 
 def test_another_computers_version_of_the_same_number_is_delivered(tmp_path, monkeypatch):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     laptop = tmp_path / "laptop-notes"
     shutil.copytree(src, laptop)
     write_deck(src, "a", V2_A)
@@ -536,10 +511,7 @@ def test_another_computers_version_of_the_same_number_is_delivered(tmp_path, mon
 
 
 def test_a_newer_deckgens_ledger_is_never_overwritten(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     with opened(collection) as col:
         col.set_config(own_ledger_key(src), {"deckgen_ledger": 2, "anything": ["new"]})
     before = snapshot(collection)
@@ -582,10 +554,7 @@ def test_with_several_packages_a_card_the_user_put_in_another_packages_deck_stay
 
 
 def test_deckgen_unsuspends_only_cards_it_suspended_that_stayed_suspended(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
-    sync(src, out, collection, time.time() - 1000)
+    src, out, collection = library(tmp_path, V1_A, delivered=True)
     write_deck(src, "a", V1_A.replace("### Removed?\nWill go.\n", ""))
     assert sync(src, out, collection, time.time() - 900)[1].packages[0].suspended == 1
     with opened(collection) as col:  # the user takes it back at once
@@ -636,9 +605,7 @@ def test_a_backup_that_cannot_be_written_is_one_line_and_changes_nothing(tmp_pat
 
 
 def test_a_sync_after_no_change_builds_nothing_and_delivers_nothing(tmp_path):
-    src, out = tmp_path / "src", tmp_path / "out"
-    collection = new_collection(tmp_path / "anki" / "collection.anki2")
-    write_deck(src, "a", V1_A)
+    src, out, collection = library(tmp_path, V1_A)
     first = cli("sync", src, "-o", out, "--collection", collection)
     assert first.exit_code == 0, first.output
     package = out / "a-1.0.0.apkg"

@@ -1,5 +1,5 @@
-"""Deliver a library's newest packages into an Anki collection, with Anki's own importer, as one step Anki can
-undo; the only module that imports `anki` (an optional extra: `pip install 'deckgen[anki]'`).
+"""Deliver a library's newest packages into an Anki collection, with Anki's own importer, all or nothing; the
+only module that imports `anki` (an optional extra: `pip install 'deckgen[anki]'`).
 
 Anki's import never moves a card, replaces the tags of every note it updates, never touches a note removed
 from the source, and saves the options it ran with as the Import dialog's defaults. A delivery therefore:
@@ -17,7 +17,8 @@ from the source, and saves the options it ran with as the Import dialog's defaul
    stays), suspends the cards of notes removed from the source (and unsuspends them, if deckgen suspended
    them, when the question comes back), restores the user's import presets, and writes the ledger;
 
-all of it in one undo step of deckgen's own, which is undone if anything fails on the way.
+steps 4 and 5 in one SQLite transaction (a process killed half-way leaves the collection as it was) and one undo
+step of deckgen's own, which is undone when Anki's verdict is bad or anything fails on the way.
 """
 
 from __future__ import annotations
@@ -149,14 +150,17 @@ def open_collection(path: Path):
         raise DeckgenError(f"{path}: Anki cannot open this collection: {err}") from None
 
 
-class _Before(NamedTuple):
-    """A note of the collection as the delivery found it."""
+class _Found(NamedTuple):
+    """A note of the collection, as the delivery reads it."""
 
     id: int
     tags: tuple[str, ...]
-    source: str
-    """The file its Source field names."""
     fields: tuple[str, ...]
+
+    @property
+    def source(self) -> str:
+        """The file its Source field names."""
+        return source_file(field_text(self.fields, SOURCE_FIELD))
 
     def holds(self, note: PackagedNote) -> bool:
         """Whether it holds the fields the package has for it (a field the user added in Anki aside)."""
@@ -202,19 +206,15 @@ class _Delivery:
         schema = col.db.scalar("select scm from col")
         backup = self._backup()
         reports = [PackageDelivery(p.key, p.version, ledger.packages.get(p.key, (None,))[0]) for p in pending]
-        outcome: dict[str, object] = {}
-
-        def delivery() -> None:
-            outcome["stopped"], outcome["gone"] = self._deliver(pending, contents, carried, before, presets, schema,
-                                                                reports)
-
+        outcome = []
         try:  # one SQLite transaction: a process killed half-way leaves the collection as it was
-            col.db.transact(delivery)
+            col.db.transact(lambda: outcome.append(self._deliver(pending, contents, carried, before, presets, schema,
+                                                                 reports)))
         except Exception as err:  # Anki's backend said no: undone, and rolled back
             raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); "
                                "it was undone, and the collection is as it was") from None
-        return DeliveryReport(self.target.collection, tuple(reports), backup, outcome["stopped"], self.problems,
-                              outcome["gone"] or 0)
+        (stopped, gone), = outcome
+        return DeliveryReport(self.target.collection, tuple(reports), backup, stopped, self.problems, gone)
 
     def _deliver(self, pending, contents, carried, before, presets, schema, reports) -> tuple[str | None, int]:
         """Import, judge, and keep what Anki owns (see the module); (why it was undone, or None; cards of gone
@@ -245,10 +245,10 @@ class _Delivery:
                 self._suspend_or_restore(package_notes, before, report)
                 ledger.packages[package.key] = (package.version, package.digest)
             gone = self._suspend_gone(carried, delivered_before)
-            library = self._tags(carried | self.library_guids)
-            ledger.notes = IdSet(nid for guid, (nid, _) in library.items() if guid in carried)
+            library = self._notes(carried | self.library_guids)
+            ledger.notes = IdSet(note.id for guid, note in library.items() if guid in carried)
             # A tag deckgen wrote is known as its own while it writes it, or any of the library's notes has it.
-            present = NameHashes.of(tag for _, tags in library.values() for tag in tags)
+            present = NameHashes.of(tag for note in library.values() for tag in note.tags)
             ledger.tags = NameHashes.of(written) | NameHashes(ledger.tags.hashes & present.hashes)
             ledger.decks = decks
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
@@ -267,19 +267,13 @@ class _Delivery:
                 pass
             raise
 
-    def _notes(self, guids) -> dict[str, _Before]:
+    def _notes(self, guids) -> dict[str, _Found]:
         """The notes of the collection with these GUIDs."""
-        return {guid: _Before(nid, tuple(tags.split()), source_file(field_text(fields, SOURCE_FIELD)),
-                              tuple(fields.split("\x1f")))
+        return {guid: _Found(nid, tuple(tags.split()), tuple(fields.split("\x1f")))
                 for guid, nid, tags, fields in self.col.db.execute("select guid, id, tags, flds from notes")
                 if guid in guids}
 
-    def _tags(self, guids) -> dict[str, tuple[int, tuple[str, ...]]]:
-        """The ids and tags of the notes of the collection with these GUIDs."""
-        return {guid: (nid, tuple(tags.split())) for guid, nid, tags in self.col.db.execute(
-            "select guid, id, tags from notes") if guid in guids}
-
-    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, _Before]) -> None:
+    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, _Found]) -> None:
         for key, other in self.others.items():
             taken = [note for notes in contents.values() for guid, note in notes.items()
                      if guid in before and before[guid].id in other.notes]
@@ -307,7 +301,7 @@ class _Delivery:
                 if path not in before or path.stat().st_mtime >= started - 1]
         return max(made, key=lambda path: path.stat().st_mtime, default=None)
 
-    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], before: dict[str, _Before],
+    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], before: dict[str, _Found],
                 report: PackageDelivery) -> None:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
         from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS as ALWAYS
@@ -335,11 +329,11 @@ class _Delivery:
         report.kept = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki after the build
         report.unchanged -= len(report.kept)
 
-    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Before], written: NameHashes,
+    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Found], written: NameHashes,
                    report: PackageDelivery) -> None:
         """Put back, on the notes the import updated, the tags deckgen never wrote here: those it wrote before and
         writes no more stay gone (Anki compares tags without case)."""
-        now = {guid: {tag.casefold() for tag in tags} for guid, (_, tags) in self._tags(notes).items()}
+        now = {guid: {tag.casefold() for tag in found.tags} for guid, found in self._notes(notes).items()}
         missing: dict[tuple[str, ...], list[int]] = {}
         for guid in notes.keys() & before.keys() & now.keys():
             kept = tuple(tag for tag in before[guid].tags if tag.casefold() not in now[guid] and (
@@ -359,7 +353,7 @@ class _Delivery:
                 found.setdefault(guid, []).append((card, home or deck, queue))
         return found
 
-    def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Before], decks: NameHashes,
+    def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Found], decks: NameHashes,
               report: PackageDelivery) -> None:
         """Move the cards of questions now in another deck than their cards: those whose question moved to
         another file, came back from removal, or whose deck no package of the library has (renamed), and only cards
@@ -383,7 +377,7 @@ class _Delivery:
             self._merged(self.col.set_deck(cards, deck_id))
             report.moved += len(cards)
 
-    def _suspend_or_restore(self, notes: dict[str, PackagedNote], before: dict[str, _Before],
+    def _suspend_or_restore(self, notes: dict[str, PackagedNote], before: dict[str, _Found],
                             report: PackageDelivery) -> None:
         """Suspend the cards of notes newly removed (not those the user unsuspended since; on a first sync, every
         removed note's); unsuspend the cards deckgen suspended of notes whose question is back (on a first sync,
@@ -411,10 +405,9 @@ class _Delivery:
         only those the last sync delivered (all of them on a first sync) are suspended. Return how many."""
         if not self.suspend_removed:
             return 0
-        gone = self._tags(self.library_guids - carried)
-        nids = {nid for nid, _ in gone.values() if self.first or nid in delivered_before}
-        suspend = [card for cards in self._cards({g for g, (nid, _) in gone.items() if nid in nids}).values()
-                   for card, _, queue in cards if queue != SUSPENDED]
+        gone = {guid for guid, found in self._notes(self.library_guids - carried).items()
+                if self.first or found.id in delivered_before}
+        suspend = [card for cards in self._cards(gone).values() for card, _, queue in cards if queue != SUSPENDED]
         self._suspend(suspend)
         return len(suspend)
 

@@ -13,11 +13,14 @@ import re
 import sqlite3
 import tempfile
 import zipfile
+from contextlib import closing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DeckgenError
 from ..plan.model import REMOVED_TAG
+from ..render.card_html import without_context
 
 TAG_RE = re.compile(r"<[^>]*>")
 QUESTION_FIELD, SOURCE_FIELD = 0, 2  # every note type's fields: what is asked, the answer, Source, Status
@@ -30,10 +33,6 @@ class PackagedNote:
     """Its id in the package (Anki's import log names a conflicting note by it)."""
     deck: str
     tags: tuple[str, ...]
-    question: str
-    """Its question as text (the front's first field, without markup)."""
-    source: str
-    """`file:line`, as its card's Source shows it."""
     fields: tuple[str, ...]
     """Its fields, as the package holds them."""
 
@@ -41,40 +40,40 @@ class PackagedNote:
     def removed(self) -> bool:
         return REMOVED_TAG in self.tags
 
+    @property
+    def question(self) -> str:
+        """Its question as text (the front's first field, without markup)."""
+        return field_text(self.fields, QUESTION_FIELD)
+
+    @property
+    def source(self) -> str:
+        """`file:line`, as its card's Source shows it."""
+        return field_text(self.fields, SOURCE_FIELD)
+
 
 def packaged_notes(path: Path) -> dict[str, PackagedNote]:
     """Every note of the package `path`, by GUID."""
     try:
         with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
             database = Path(archive.extract("collection.anki2", scratch))
-            with sqlite3.connect(database) as db:
+            with closing(sqlite3.connect(database)) as db:
                 decks = {int(key): deck["name"] for key, deck in json.loads(db.execute("select decks from col")
                                                                             .fetchone()[0]).items()}
                 rows = db.execute("select n.guid, n.id, n.tags, n.flds, min(c.did) from notes n join cards c "
                                   "on c.nid = n.id group by n.id").fetchall()
-            db.close()
     except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error, ValueError) as err:
         raise DeckgenError(f"{path}: cannot read the package: {err}") from None
-    notes = {}
-    for guid, note_id, tags, fields, deck in rows:
-        notes[guid] = PackagedNote(guid, note_id, decks[deck], tuple(tags.split()),
-                                   field_text(fields, QUESTION_FIELD), field_text(fields, SOURCE_FIELD),
-                                   tuple(fields.split("\x1f")))
-    return notes
+    return {guid: PackagedNote(guid, note_id, decks[deck], tuple(tags.split()), tuple(fields.split("\x1f")))
+            for guid, note_id, tags, fields, deck in rows}
 
 
-def field_text(fields: str, index: int) -> str:
-    """The text of field `index` of a note's fields as Anki stores them (separated by 0x1f)."""
-    parts = fields.split("\x1f")
-    return _text(parts[index]) if index < len(parts) else ""
+def field_text(fields: Sequence[str], index: int) -> str:
+    """The text of a note's field `index`, for a report: no markup, the context line above a question left out."""
+    if index >= len(fields):
+        return ""
+    return " ".join(html.unescape(TAG_RE.sub(" ", without_context(fields[index]))).split())
 
 
 def source_file(source: str) -> str:
     """The file of a `file:line` source."""
     return source.rpartition(":")[0] or source
-
-
-def _text(field: str) -> str:
-    """A field's text, for a report: no markup, the context line above a question left out."""
-    field = re.sub(r'^<small class="dg-context">.*?</small><br>', "", field)
-    return " ".join(html.unescape(TAG_RE.sub(" ", field)).split())

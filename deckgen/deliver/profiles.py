@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def profile_names(base: Path) -> list[str]:
                            f"folder Anki keeps its profiles in with {ANKI_BASE_ENV}, or name the collection file "
                            "with --collection")
     try:
-        with sqlite3.connect(f"{prefs.resolve().as_uri()}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"{prefs.resolve().as_uri()}?mode=ro", uri=True)) as db:
             names = [name for (name,) in db.execute("select name from profiles") if isinstance(name, str)]
     except sqlite3.Error as err:
         raise DeckgenError(f"{prefs}: cannot read Anki's profiles ({err}); name the collection file with "

@@ -145,6 +145,14 @@ class VersionPlan:
         return sum(part.unchanged for part in self.decks)
 
     @property
+    def change_counts(self) -> dict[str, int]:
+        """How many of its notes change in each way (every one of CHANGE_KINDS, in order), then `unchanged`."""
+        counts = dict.fromkeys(CHANGE_KINDS, 0)
+        for change in self.changes:
+            counts[change.kind] += 1
+        return {**counts, "unchanged": self.unchanged}
+
+    @property
     def note_type_change(self) -> str | None:
         """The weightiest of its decks' note-type changes."""
         changes = [part.note_type_change for part in self.decks if part.note_type_change]

@@ -1,9 +1,11 @@
-"""The HTML deckgen adds to what the author wrote: each card's Source field, the status of a removed or
-replaced note, the version line under a deck's description, the description of the `Removed` subdeck."""
+"""The HTML deckgen adds to what the author wrote: each card's Source field, the context above a question asked
+elsewhere too, the status of a removed or replaced note, the version line under a deck's description, the
+description of the `Removed` subdeck."""
 
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import quote
 
 from .sanitize import inert
@@ -26,6 +28,20 @@ def source_field(source_line: str, heading: str, template: str | None) -> str:
         url = template.format(path=quote(path, safe="/"), line=quote(line, safe=""), heading=quote(heading, safe=""))
         text = f'<a class="dg-source-link" href="{html.escape(url)}">{text}</a>'
     return inert(text)[0]
+
+
+CONTEXT_RE = re.compile(r'^<small class="dg-context">.*?</small><br>', re.S)
+
+
+def with_context(question: str, context: str) -> str:
+    """A question's field (HTML) with its context (HTML: the sections or deck that tell it from its namesakes)
+    quietly above it."""
+    return f'<small class="dg-context">{context}</small><br>{question}'
+
+
+def without_context(question: str) -> str:
+    """A question's field without the context `with_context` put above it."""
+    return CONTEXT_RE.sub("", question, count=1)
 
 
 def with_version_line(description: str, version: str) -> str:

@@ -24,6 +24,7 @@ from ..parse.questions import unbalanced_math
 from ..sources.library import Library
 from ..sources.settings import DeckSettings
 from .cache import RenderCache
+from .card_html import with_context
 from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
 from .pool import Job, render_texts
 from .renderer import RenderedText, as_text
@@ -186,8 +187,8 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: 
             for offset, delimiter in unbalanced_math(question.answer))
         extra = syntax_tags(question, settings.tags, settings.inline_tags)
         if context is not None:  # quietly, above the question
-            title = msgspec.structs.replace(title, html=f'<small class="dg-context">{context.html}</small><br>'
-                                                        f"{title.html}", media=title.media + context.media)
+            title = msgspec.structs.replace(title, html=with_context(title.html, context.html),
+                                            media=title.media + context.media)
         notes.append(RenderedNote(identified=identified, question=title, answer=answer,
                                   tags=tuple(sorted({*note_tags(question, settings.topics, clock), *extra})),
                                   syntax_tags=extra))
