@@ -155,7 +155,12 @@ class _Found(NamedTuple):
 
     id: int
     tags: tuple[str, ...]
-    fields: tuple[str, ...]
+    stored: str
+    """Its fields as Anki stores them (separated by 0x1f), split only where they are read."""
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.stored.split("\x1f"))
 
     @property
     def source(self) -> str:
@@ -269,7 +274,7 @@ class _Delivery:
 
     def _notes(self, guids) -> dict[str, _Found]:
         """The notes of the collection with these GUIDs."""
-        return {guid: _Found(nid, tuple(tags.split()), tuple(fields.split("\x1f")))
+        return {guid: _Found(nid, tuple(tags.split()), fields)
                 for guid, nid, tags, fields in self.col.db.execute("select guid, id, tags, flds from notes")
                 if guid in guids}
 
