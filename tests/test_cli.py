@@ -125,10 +125,10 @@ def test_damaged_identity_record_stops_the_build_and_says_how_to_recover(tmp_pat
     (lambda lines: lines[:1] + [lines[1].replace(b'"version":"1.0.0"', b'"version":"one"')] + lines[2:], 2,
      "a record lacks or mistypes a field", "`$.version`"),
     (lambda lines: [b"[" * 100_000] + lines[1:], 1, "not a record", "nested too deeply"),
-    (lambda lines: [lines[0].replace(b'"deckgen_identity":3', b'"deckgen_identity":4')] + lines[1:], 1,
-     "not a deckgen identity record of format 2 or 3", "written by a newer deckgen? Upgrade deckgen"),
-    (lambda lines: [lines[0].replace(b'"deckgen_identity":3', b'"deckgen_identity":"3"')] + lines[1:], 1,
-     "not a deckgen identity record of format 2 or 3", "or 3. It records"),
+    (lambda lines: [lines[0].replace(b'"deckgen_identity":4', b'"deckgen_identity":5')] + lines[1:], 1,
+     "not a deckgen identity record of format 2, 3 or 4", "written by a newer deckgen? Upgrade deckgen"),
+    (lambda lines: [lines[0].replace(b'"deckgen_identity":4', b'"deckgen_identity":"4"')] + lines[1:], 1,
+     "not a deckgen identity record of format 2, 3 or 4", "or 4. It records"),
 
 ])
 def test_every_kind_of_identity_damage_names_its_line(tmp_path, damage, line, what, detail):

@@ -258,7 +258,8 @@ def test_the_first_build_after_0_3_changes_only_the_heading_whose_id_the_card_sh
     old_lines = set(record.splitlines())
     new_lines = [line for line in record_path(notes).read_bytes().splitlines()
                  if line not in old_lines]
-    assert len(new_lines) == 2 and b"quic-name" in new_lines[1]  # the package's line and that note's alone
+    # The format line (this deckgen's), the package's line and that note's alone.
+    assert len(new_lines) == 3 and new_lines[0] == b'{"deckgen_identity":4}' and b"quic-name" in new_lines[2]
 
 
 # deckgen 0.3.2 (tests/fixtures/release-0.3.2): the last release that split files by its own line scanner. The first

@@ -102,7 +102,7 @@ def test_identity_record_round_trips_and_is_sorted(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert b"".join(record_lines(read_record(path))).decode("utf-8") == text
     lines = text.splitlines()
-    assert len(lines) == 7 and lines[0] == '{"deckgen_identity":3}'
+    assert len(lines) == 7 and lines[0] == '{"deckgen_identity":4}'
     assert [line.split(":")[0] for line in lines[1:4]] == ['{"package"', '{"deck"', '{"note_type"']
     assert lines[4:] == sorted(lines[4:]) and all(line.startswith('{"guid":') for line in lines[4:])
 

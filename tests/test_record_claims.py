@@ -95,7 +95,7 @@ def test_a_note_records_what_its_guid_was_minted_from_where_the_record_would_not
     minted = {(note.question, note.answer[:8]): note.minted for note in record_of(mine).notes.values()}
     assert minted[("What is LoRA?", "Low-rank")] == minted[("What is a KV cache?", "Keys and")] == ()
     assert minted[("What is LoRA?", "The same")][::2] == ("question", "1834113584", "2")  # the second of them
-    assert record_path(mine).read_text(encoding="utf-8").startswith('{"deckgen_identity":3}\n')
+    assert record_path(mine).read_text(encoding="utf-8").startswith('{"deckgen_identity":4}\n')
     (mine / "deck.md").write_text((mine / "deck.md").read_text().replace("What is a KV cache?", "What does a KV cache "
                                                                           "hold?"), encoding="utf-8")
     build_decks(mine, tmp_path / "build")
@@ -112,7 +112,7 @@ def test_a_record_of_the_previous_release_is_its_folders_own_where_it_shows_it(t
     build_decks(mine, tmp_path / "build")
     record = record_path(mine)
     legacy = [json.dumps({k: v for k, v in json.loads(line).items() if k != "minted"}, separators=(",", ":"))
-              if line.startswith('{"guid":') else line.replace('"deckgen_identity":3', '"deckgen_identity":2')
+              if line.startswith('{"guid":') else line.replace('"deckgen_identity":4', '"deckgen_identity":2')
               for line in record.read_text(encoding="utf-8").splitlines()]
     record.write_text("\n".join(legacy) + "\n", encoding="utf-8")
     fresh = tmp_path / "fresh-clone-build"

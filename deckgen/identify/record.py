@@ -29,8 +29,8 @@ from ..errors import SourceError
 from ..reading import RECORD_LIMIT, read_target
 from ..sources.settings import VERSION_RE, version_key
 
-FORMAT = 3  # 3: notes record what their GUIDs were minted from (`minted`)
-READABLE = (2, 3)
+FORMAT = 4  # 3: notes record what their GUIDs were minted from (`minted`); 4: an edit pulled from Anki (`pulled`)
+READABLE = (2, 3, 4)
 CLOCK_SKEW = 3600
 """Seconds a recorded time may be ahead of this machine's clock (another machine's clock may be ahead)."""
 GITATTRIBUTES = b"# deckgen: when two branches change the identity record, keep both sides' lines;\n" \
@@ -78,8 +78,15 @@ class NoteRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     """What its GUID was minted from (kind, deck, note type, text, occurrence: see `ids.note_guid`), so that a
     build can tell it is this notes folder's own (see `ownership`); empty for notes minted before deckgen 0.3."""
 
+    pulled: int = 0
+    """When Anki last changed a note whose edit `deckgen pull` wrote into the source (seconds), or 0: the next
+    build that delivers the note as `pulled_html` says stamps it with this time, so that the collection the edit
+    came from, which holds it already, skips it, and every other one takes it."""
+    pulled_html: str = ""
+    """`html` of the note as the pulled edit makes it."""
+
     def times(self) -> tuple[int, ...]:
-        return self.mtime, self.removed
+        return self.mtime, self.removed, self.pulled
 
 
 def same_delivery(a: NoteRecord, b: NoteRecord) -> bool:
@@ -208,7 +215,8 @@ def identity_lines(path: Path, data: bytes, formats: tuple[int, ...], what: str)
         newer_hint = (": written by a newer deckgen? Upgrade deckgen (pip install -U deckgen)"
                       if isinstance(header, dict) and isinstance(header.get("deckgen_identity"), int)
                       and header["deckgen_identity"] > max(formats) else "")
-        raise damaged(path, 1, f"not a deckgen {what} of format {' or '.join(map(str, formats))}{newer_hint}")
+        listed = " or ".join(filter(None, (", ".join(map(str, formats[:-1])), str(formats[-1]))))
+        raise damaged(path, 1, f"not a deckgen {what} of format {listed}{newer_hint}")
     return lines
 
 

@@ -224,7 +224,12 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
         if kind is None:
             mtime, source_line, html = record.mtime, record.source, record.html or html_now
         else:
-            mtime, source_line, html = deck.stamp, f"{display}:{question.line}", html_now
+            # An edit pulled from Anki (see `deliver.pull`) takes Anki's time for it, and its Source stays as Anki has
+            # it: the collection it came from holds the very note, and skips it.
+            pulled = record is not None and record.pulled and record.pulled_html == html_now and \
+                record.mtime < record.pulled <= deck.stamp and record.source.rpartition(":")[0] == display
+            mtime, source_line, html = (record.pulled, record.source, html_now) if pulled else \
+                (deck.stamp, f"{display}:{question.line}", html_now)
             planned.changes.append(NoteChange(kind, question.title, source_line,
                                               record.question if identified.reworded else None, rendering, cleaned,
                                               reverted))
