@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from .deliver.collection import DeliveryReport, PackageToDeliver, deliver, open_collection
+from .deliver.collection import DeliveryReport, PackageToDeliver, collection_copy, deliver, open_collection
 from .deliver.profiles import Target
+from .deliver.pull import PullReport, leave_out_dirty, plan_pull, write_pull
+from .deliver.status import LibraryStatus, library_status
 from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
 from .identify.delivered import Delivered, read_delivered
@@ -29,7 +32,7 @@ from .identify.history import read_history
 from .identify.plugin_files import leave_out_plugin_files
 from .identify.record import IdentityRecord, parse_record, record_bytes
 from .names import package_file_name
-from .output.staging import project_lock
+from .output.staging import StagedFiles, project_lock
 from .output.stamp import last_build, library_to_build, sources_fingerprint
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
@@ -150,18 +153,63 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
     col = open_collection(target.collection)
     try:
         last = None if strict else _last_packages(library)
+        previous = None
         if last is not None:
             built, packages, guids = last
         else:
+            committed = record_bytes(library.record_path)
+            try:  # what the last build delivered: fields Anki holds as they were delivered were not edited there
+                previous = parse_record(library.record_path, committed) if committed else None
+            except SourceError:
+                previous = None  # the build says what is wrong with it
             built = build_library(source, library, now, progress=progress, strict=strict)
             packages = [PackageToDeliver(package.plan.key, package.plan.version, package.plan.digest, package.path)
                         for package in built.packages]
             guids = set(built.record.notes)  # every note of the library, removed ones too
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
         return built, deliver(col, target, library.root.name, namespace, packages, guids,
-                              library.settings.suspend_removed, overwrite)
+                              library.settings.suspend_removed, overwrite, previous or built.record,
+                              partial(_built_here, library))
     finally:
         col.close()
+
+
+def status_of_library(source: Path, output: Path, target: Target) -> tuple[LibraryCheck, LibraryStatus]:
+    """Compare the collection of `target` with the library `source` names (see `deliver.status`), writing nothing:
+    neither the collection (a copy of it is read) nor the library's files."""
+    check = plan_library(source, output)
+    namespace = check.new_namespace or read_library_settings(check.library.settings_path).namespace
+    with collection_copy(target.collection, "status") as col:
+        return check, library_status(check.plan, col, str(target.collection), namespace)
+
+
+def pull_library(source: Path, output: Path, target: Target, write: bool = False,
+                 allow_dirty: bool = False) -> tuple[LibraryCheck, PullReport]:
+    """The edits made in Anki to notes whose source is unchanged since delivery, as edits of the Markdown (see
+    `deliver.pull`); with `write`, written, with the record of when Anki made them, all together. Files with
+    uncommitted changes are left alone unless `allow_dirty`. The collection is only read."""
+    from contextlib import nullcontext
+
+    with project_lock(find_library(source, output).root) if write else nullcontext():
+        check, status = status_of_library(source, output, target)
+        report = plan_pull(check.plan, status, check.library.root)
+        if not allow_dirty:
+            leave_out_dirty(report, check.library.root)
+        if write and report.pulled:
+            with StagedFiles() as files:
+                write_pull(report, check.plan.previous, check.library.record_path, files)
+                files.commit()
+    return check, report
+
+
+def _built_here(library: Library, key: str, version: str, digest: str) -> Path | None:
+    """The package file of a version this machine built (its content `digest`), as it wrote it; else None."""
+    committed = record_bytes(library.record_path)
+    delivered = read_delivered(library.root, committed) if committed else None
+    path = library.output / package_file_name(key, version)
+    if delivered is None or delivered.versions.get(key, {}).get(version) != digest or not delivered.built(path):
+        return None
+    return path
 
 
 def _last_packages(library: Library) -> tuple[BuildReport, list[PackageToDeliver], set[str]] | None:

@@ -44,6 +44,12 @@ STRICT = click.option(
     "--strict", is_flag=True, help="Write nothing when any file has an error. Without it, a deck file with an error "
     "is held at its last good state (its notes as the last build left them; a file never built is left out), the "
     "rest is built, and the exit status is 1.")
+PROFILE = click.option(
+    "--profile", metavar="NAME", help="The Anki profile whose collection is meant (default: the only one; ANKI_BASE "
+    "names the folder Anki keeps its profiles in).")
+COLLECTION = click.option(
+    "--collection", "collection_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="The collection file (collection.anki2), instead of a profile's.")
 RERENDER = click.option(
     "--rerender", is_flag=True,
     help="Bring deckgen's current rendering to cards already in Anki: every note whose HTML or tags came out "
@@ -221,10 +227,8 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
 @main.command()
 @SOURCE
 @OUTPUT
-@click.option("--profile", metavar="NAME", help="The Anki profile whose collection is brought up to date (default: "
-              "the only one; ANKI_BASE names the folder Anki keeps its profiles in).")
-@click.option("--collection", "collection_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The collection file (collection.anki2) to bring up to date, instead of a profile's.")
+@PROFILE
+@COLLECTION
 @STRICT
 @FORMAT
 @click.option("--overwrite-anki-edits", "overwrite", is_flag=True,
@@ -320,6 +324,192 @@ def _delivery_summary(package) -> str:
         (package.moved, "card(s) moved"), (package.suspended, "card(s) suspended"),
         (package.restored, "card(s) unsuspended"), (package.tags_kept, "note(s) kept their own tags")) if count]
     return ", ".join(parts)
+
+
+@main.command()
+@SOURCE
+@OUTPUT
+@PROFILE
+@COLLECTION
+@FORMAT
+@click.option("-v", "--verbose", is_flag=True, help="List every note of each kind, not the first 20.")
+def status(source: Path, output: Path, profile: str | None, collection_path: Path | None, output_format: str,
+           verbose: bool) -> None:
+    """Show what an Anki collection holds of the library, writing nothing.
+
+    For each note of the library SOURCE names (default: source/): whether
+    Anki holds what deckgen delivered last, an edit made in Anki since (and
+    in which fields), a change in the source not delivered yet, or both (a
+    conflict, shown in its three versions); then notes missing from the
+    collection, removed notes whose cards are not suspended, cards in
+    another deck than their question's, notes whose note type was changed in
+    Anki, and which version of each package the collection holds. Anki must
+    be closed: it keeps its collection locked while it runs.
+    """
+    from .build import status_of_library
+    from .deliver.profiles import find_target
+
+    def compared():
+        return status_of_library(source, output, find_target(profile, collection_path))
+
+    if output_format == "json":
+        return _json_command(lambda: _status_json(compared()[1]))
+    check, found = _run(compared, quiet=False)
+    _echo_diagnostics([d for d in check.diagnostics if d.severity == "error"], quiet=False)
+    _echo_status(found, verbose)
+
+
+@main.command()
+@SOURCE
+@OUTPUT
+@PROFILE
+@COLLECTION
+@click.option("--dry-run/--write", "dry_run", default=True, show_default=True,
+              help="Show the edits as a diff (the default), or write them into the Markdown.")
+@click.option("--allow-dirty", is_flag=True, help="Write also into files with changes git has not committed.")
+@FORMAT
+def pull(source: Path, output: Path, profile: str | None, collection_path: Path | None, dry_run: bool,
+         allow_dirty: bool, output_format: str) -> None:
+    """Bring edits made in Anki into the Markdown, in place.
+
+    Each note of the library SOURCE names (default: source/) that was edited
+    in Anki since deckgen delivered it, and whose source has not changed
+    since, gets the change made in Anki (not Anki's whole field) at its
+    question's lines; each edit is checked by rendering it again, and one that
+    does not render to what Anki holds is listed as needing a hand edit, with
+    both versions. Shown as a diff first; --write writes the files, and
+    records when Anki made each edit, so that the next sync leaves that
+    collection's copy as it is and brings the edit to every other one. Files
+    with uncommitted changes are left alone (--allow-dirty). A note changed
+    on both sides is a conflict: shown, never settled. Anki must be closed.
+    """
+    from .build import pull_library
+    from .deliver.profiles import find_target
+
+    def pulled():
+        return pull_library(source, output, find_target(profile, collection_path), write=not dry_run,
+                            allow_dirty=allow_dirty)[1]
+
+    if output_format == "json":
+        return _json_command(lambda: _pull_json(pulled()))
+    report = _run(pulled, quiet=False)
+    _echo_pull(report, dry_run)
+
+
+def _echo_pull(report, dry_run: bool) -> None:
+    import difflib
+
+    from .deliver.pull import edited_files
+
+    files = edited_files(report) if dry_run else {}
+    for path, (before, after) in files.items():
+        click.echo("".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                                f"{path}", f"{path}", n=1)), nl=False)
+    for note, why in report.by_hand:
+        click.echo(f"{note.source}: needs a hand edit: {why}: {note.question}", err=True)
+        _echo_three_versions(note, sides=("delivered", "in Anki"))
+    for note in report.dirty:
+        click.echo(f"{note.source}: left alone: its file has changes git has not committed (--allow-dirty): "
+                   f"{note.question}", err=True)
+    conflicts = [note for note in report.status.notes if note.state == "conflict"]
+    for note in conflicts:
+        click.echo(f"{note.source}: conflict, not pulled (edited in Anki, and changed in the source): "
+                   f"{note.question}", err=True)
+        _echo_three_versions(note)
+    if conflicts:
+        click.echo("To keep the source's version: `deckgen sync --overwrite-anki-edits`; to keep Anki's, write it "
+                   "into the Markdown, then run that", err=True)
+    done = "to write into" if dry_run else "written into"
+    click.echo(f"{len(report.pulled)} edit(s) made in Anki {done} the Markdown, {len(report.by_hand)} needing a "
+               f"hand edit, {len(conflicts)} conflict(s)" + (f", {len(report.dirty)} left alone" if report.dirty
+                                                              else ""))
+    if dry_run and report.pulled:
+        click.echo("deckgen pull --write writes them; the next deckgen sync then updates the other collections")
+
+
+def _pull_json(report) -> dict:
+    from .deliver.pull import edited_files
+
+    files = edited_files(report) if not report.written else {}
+    return {"ok": True, "written": report.written,
+            "pulled": [{"question": p.note.question, "source": p.note.source, "fields": list(p.note.fields),
+                        "before": p.before, "after": p.after} for p in report.pulled],
+            "files": sorted(str(path) for path in files) if files else sorted({str(p.path) for p in report.pulled}),
+            "by_hand": [{"question": n.question, "source": n.source, "why": why} for n, why in report.by_hand],
+            "dirty": [{"question": n.question, "source": n.source} for n in report.dirty],
+            "conflicts": [{"question": n.question, "source": n.source, "delivered_markdown": n.delivered_markdown,
+                           "source_markdown": n.source_markdown}
+                          for n in report.status.notes if n.state == "conflict"]}
+
+
+STATE_WORDS = {"delivered": "as delivered", "edited": "edited in Anki", "changed": "changed in the source",
+               "conflict": "conflicts", "missing": "missing from the collection",
+               "pending": "holding an earlier version"}
+
+
+def _echo_status(found, verbose: bool) -> None:
+    import time
+
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.synced)) if found.synced else None
+    click.echo(f"{found.collection}: " + (f"last synced {when}" if when else "no deckgen sync recorded"))
+    for package in found.packages:
+        click.echo(f"  {package.key}: Anki holds {package.held or 'no synced version'}; last built "
+                   f"{package.built or 'never'}" + (f"; the next build makes {package.next}"
+                                                     if package.next != package.built else ""))
+    click.echo(f"{len(found.notes)} notes: " + ", ".join(
+        f"{count} {STATE_WORDS[state]}" for state, count in found.counts.items() if count or state == "delivered"))
+    limit = None if verbose else SUMMARY_LIMIT
+    for state, say in (("edited", "edited in Anki"), ("conflict", "conflict"), ("changed", "changed in the source"),
+                       ("missing", "not in the collection"), ("pending", "an earlier version in Anki")):
+        notes = [note for note in found.notes if note.state == state]
+        for note in notes[:limit]:
+            fields = f" ({', '.join(note.fields)})" if note.fields else ""
+            click.echo(f"  {note.source}: {say}{fields}: {note.question}")
+            if state == "conflict":
+                _echo_three_versions(note)
+        if limit is not None and len(notes) > limit:
+            click.echo(f"  ... and {len(notes) - limit} more {say} (-v lists them all)")
+    for note in found.removed_active:
+        click.echo(f"  {note.source}: removed from the source, its cards not suspended: {note.question}")
+    for flag, say in (("misplaced", "a card in another deck than its question's (deckgen sync moves it)"),
+                      ("note_type_changed", "its note type was changed in Anki: Anki refuses every update of it")):
+        for note in [note for note in found.notes if getattr(note, flag)][:limit]:
+            click.echo(f"  {note.source}: {say}: {note.question}")
+    edited = found.counts.get("edited", 0)
+    if edited:
+        click.echo(f"`deckgen pull` shows how the {edited} edit(s) made in Anki would go into the Markdown "
+                   "(`--write` writes them)")
+    if found.counts.get("conflict"):
+        click.echo("A conflict is never settled by deckgen alone: to keep the source's version, `deckgen sync "
+                   "--overwrite-anki-edits`; to keep Anki's, write it into the Markdown, then `deckgen sync "
+                   "--overwrite-anki-edits`")
+
+
+def _echo_three_versions(note, sides=("delivered", "in Anki", "source")) -> None:
+    """A note's answer as deckgen delivered it, as Anki holds it (as Markdown), and as the source says now."""
+    from .deliver.edits import as_markdown
+
+    anki = as_markdown(note.anki[1]) if len(note.anki) > 1 else ""
+    texts = {"delivered": note.delivered_markdown, "in Anki": anki, "source": note.source_markdown}
+    for label, text in ((side, texts[side]) for side in sides):
+        lines = (text or "").splitlines() or [""]
+        click.echo(f"      {label + ':':<10} {lines[0]}")
+        for line in lines[1:]:
+            click.echo(f"      {'':<10} {line}")
+
+
+def _status_json(found) -> dict:
+    def note_json(note):
+        return {"state": note.state, "question": note.question, "source": note.source, "package": note.package,
+                "fields": list(note.fields), "note_type_changed": note.note_type_changed,
+                "misplaced": note.misplaced, "delivered_markdown": note.delivered_markdown,
+                "source_markdown": note.source_markdown}
+
+    return {"ok": True, "collection": found.collection, "synced": found.synced or None, "counts": found.counts,
+            "packages": [{"key": p.key, "held": p.held, "built": p.built, "next": p.next} for p in found.packages],
+            "notes": [note_json(note) for note in found.notes
+                      if note.state != "delivered" or note.misplaced or note.note_type_changed],
+            "removed_active": [note_json(note) for note in found.removed_active]}
 
 
 @main.command()

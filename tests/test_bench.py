@@ -76,3 +76,11 @@ def test_matching_times_each_case():
     output = bench("matching.py", "--questions", "200", "--same-titles", "20", "--rounds", "1")
     for case in ("no change", "1 % answers edited", "1 % reworded", "1 % moved", "20 'Example?', edited"):
         assert len(row(output, case)) == 2, output  # seconds, and the ratio to no change
+
+
+def test_pull_edits_counts_each_kind_and_pulls_every_typo_and_sentence():
+    output = bench("pull_edits.py", "--notes", "4", "--check")
+    totals = {line[25:35].strip(): line[35:].split()[:4] for line in output.splitlines() if line.startswith("all ")}
+    for kind in ("typo", "sentence", "bold", "list item", "code line", "formula", "link"):
+        edited, seen, pulled, by_hand = map(int, totals[kind])
+        assert edited > 0 and seen == edited and pulled + by_hand == edited

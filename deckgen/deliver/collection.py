@@ -23,13 +23,20 @@ step of deckgen's own, which is undone when Anki's verdict is bad or anything fa
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import DeckgenError
+from ..identify.record import IdentityRecord, NoteRecord
+from ..plan.fingerprints import html_hash
 from ..plan.model import REMOVED_TAG
+from .edits import normal_form
 from .ledger import KEY_PREFIX, IdSet, Ledger, LedgerProblem, NameHashes, ledger_key, read_ledger
 from .package import SOURCE_FIELD, PackagedNote, field_text, packaged_notes, source_file
 from .profiles import Target
@@ -44,6 +51,9 @@ DECKGEN_TAGS = "deckgen::"
 FIXED_OPTIONS = dict(merge_notetypes=False, with_scheduling=False, with_deck_configs=False)
 """The import options no delivery changes: note types never merged (a full sync), no scheduling, no deck options."""
 _MISSING = object()
+FIELDS_EDITED = 2
+"""The fields an edit made in Anki is looked for in: what is asked, and the answer (Source and Status are
+deckgen's; a field the user added is theirs)."""
 
 
 @dataclass(frozen=True)
@@ -110,17 +120,49 @@ class DeliveryReport:
 
 
 def deliver(col, target: Target, library: str, namespace: str, packages: list[PackageToDeliver],
-            library_guids: set[str], suspend_removed: bool = True, overwrite: bool = False) -> DeliveryReport:
+            library_guids: set[str], suspend_removed: bool = True, overwrite: bool = False,
+            previous: IdentityRecord | None = None, built_here=None) -> DeliveryReport:
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
-    module); `library_guids` are every note the library's identity record holds, removed ones too. With
-    `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds already."""
+    module); `library_guids` are every note the library's identity record holds, removed ones too, `previous`
+    the record before the build that made the packages, and `built_here(key, version, digest)` the file of a
+    package version this machine built, or None. With `overwrite`, even notes whose copy in Anki is newer (edited
+    in Anki), and packages it holds already."""
     try:
-        return _Delivery(col, target, library, namespace, library_guids, suspend_removed, overwrite).run(packages)
+        return _Delivery(col, target, library, namespace, library_guids, suspend_removed, overwrite,
+                         previous, built_here).run(packages)
     except DeckgenError:
         raise
     except Exception as err:  # Anki's backend: a backup that cannot be written, a damaged collection
         raise DeckgenError(f"{target.collection}: {type(err).__name__}: {err}; nothing was changed in the "
                            "collection") from None
+
+
+@contextmanager
+def collection_copy(path: Path, command: str) -> Iterator:
+    """A copy of the collection at `path`, opened with the `anki` package, to read: the collection itself is only
+    read, in one SQLite read transaction (its backup), and never opened by Anki's backend, which may upgrade what
+    it opens. DeckgenError, saying so, while Anki has it open (it holds the file locked)."""
+    if not path.is_file():
+        raise DeckgenError(f"{path}: no such collection file")
+    with tempfile.TemporaryDirectory(prefix="deckgen-") as scratch:
+        copy = Path(scratch) / "collection.anki2"
+        try:
+            with closing(sqlite3.connect(path, timeout=0)) as source, closing(sqlite3.connect(copy)) as target:
+                source.execute("begin")  # a read transaction: fails at once while Anki holds its lock, and keeps
+                source.execute("select count() from col")  # Anki from taking it until the copy is made
+                source.backup(target)  # (which would wait for a lock as long as Anki holds it)
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err):
+                raise DeckgenError(f"{path}: Anki has this collection open (it keeps it locked while it runs), and "
+                                   f"nothing was read. Close Anki and run deckgen {command} again") from None
+            raise DeckgenError(f"{path}: cannot read this collection: {err}") from None
+        except sqlite3.Error as err:
+            raise DeckgenError(f"{path}: cannot read this collection: {err}") from None
+        col = open_collection(copy)
+        try:
+            yield col
+        finally:
+            col.close()
 
 
 def open_collection(path: Path):
@@ -150,13 +192,16 @@ def open_collection(path: Path):
         raise DeckgenError(f"{path}: Anki cannot open this collection: {err}") from None
 
 
-class _Found(NamedTuple):
+class Found(NamedTuple):
     """A note of the collection, as the delivery reads it."""
 
     id: int
     tags: tuple[str, ...]
     stored: str
     """Its fields as Anki stores them (separated by 0x1f), split only where they are read."""
+    mtime: int
+    """When it last changed (seconds): the package's time for it when an import last updated it."""
+    note_type: int
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -167,15 +212,49 @@ class _Found(NamedTuple):
         """The file its Source field names."""
         return source_file(field_text(self.fields, SOURCE_FIELD))
 
-    def holds(self, note: PackagedNote) -> bool:
-        """Whether it holds the fields the package has for it (a field the user added in Anki aside)."""
-        return self.fields[:len(note.fields)] == note.fields
+    def holds(self, note: PackagedNote, count: int | None = None) -> bool:
+        """Whether it holds the fields the package has for it (a field the user added in Anki aside; the first
+        `count` only), in the normal form of `edits.normal_form` (Anki's editor writes `<b>` for bold, say)."""
+        theirs = note.fields[:count]
+        fields = self.fields[:len(theirs)]
+        return fields == theirs or len(fields) == len(theirs) and all(
+            a == b or normal_form(a) == normal_form(b) for a, b in zip(fields, theirs))
+
+
+def collection_notes(col, guids) -> dict[str, Found]:
+    """The notes of the collection with these GUIDs."""
+    return {guid: Found(nid, tuple(tags.split()), fields, mtime, note_type)
+            for guid, nid, tags, fields, mtime, note_type in col.db.execute(
+                "select guid, id, tags, flds, mod, mid from notes") if guid in guids}
+
+
+def edited_in_anki(found: Found, ledger: Ledger | None, last: NoteRecord | None) -> bool | None:
+    """Whether the fields of a note were edited in Anki since deckgen delivered it: not when they are those of
+    `last` (its record before the last build, which also delivered them; a change of tags alone is none), else when
+    Anki changed it after the last sync or kept it as its own then (see `ledger`). None when this collection's
+    ledger cannot tell (none, or one of deckgen 0.5's)."""
+    if last is not None and last.html and html_hash((*found.fields[:2], ""), last.tags) == last.html:
+        return False
+    if ledger is None or not ledger.synced:
+        return None
+    return found.mtime > ledger.synced or found.id in ledger.edited
+
+
+def own_ledger(col, namespace: str) -> Ledger | None:
+    """This library's ledger in the collection; None when there is none, or none this deckgen reads."""
+    try:
+        value = col.get_config(ledger_key(namespace), None)
+        return read_ledger(value) if value is not None else None
+    except LedgerProblem:
+        return None
 
 
 class _Delivery:
     def __init__(self, col, target: Target, library: str, namespace: str, library_guids: set[str],
-                 suspend_removed: bool, overwrite: bool):
+                 suspend_removed: bool, overwrite: bool, previous: IdentityRecord | None, built_here):
         self.col, self.target, self.suspend_removed, self.overwrite = col, target, suspend_removed, overwrite
+        self.previous = previous.notes if previous is not None else {}
+        self.built_here = built_here
         self.library_guids = library_guids
         self.key = ledger_key(namespace)
         self.others, problems = {}, []
@@ -205,8 +284,10 @@ class _Delivery:
         contents = {p.key: everything[p.key] for p in pending}
         carried = {guid for notes in everything.values() for guid in notes}
         self.decks_now = {note.deck.casefold() for notes in everything.values() for note in notes.values()}
+        self.packaged = {guid: note for notes in everything.values() for guid, note in notes.items()}
         before = self._notes(carried)
         self._refuse_others(contents, before)
+        self._refuse_overwriting(contents, before)
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
         schema = col.db.scalar("select scm from col")
         backup = self._backup()
@@ -219,6 +300,8 @@ class _Delivery:
             raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); "
                                "it was undone, and the collection is as it was") from None
         (stopped, gone), = outcome
+        while stopped is None and int(time.time()) == ledger.synced:  # an edit made from now on is later than it
+            time.sleep(0.05)
         return DeliveryReport(self.target.collection, tuple(reports), backup, stopped, self.problems, gone)
 
     def _deliver(self, pending, contents, carried, before, presets, schema, reports) -> tuple[str | None, int]:
@@ -256,6 +339,11 @@ class _Delivery:
             present = NameHashes.of(tag for note in library.values() for tag in note.tags)
             ledger.tags = NameHashes.of(written) | NameHashes(ledger.tags.hashes & present.hashes)
             ledger.decks = decks
+            ledger.edited = IdSet(found.id for guid, found in library.items()
+                                  if guid in self.packaged and not found.holds(self.packaged[guid]))
+            # Every note of the library has its time by now: later ones are Anki's (a package's times may be ahead
+            # of this clock, when another machine's was ahead: such a time is no edit).
+            ledger.synced = max([int(time.time()), *(found.mtime for found in library.values())])
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
                 if col.get_config(key, _MISSING) != value:
                     self._merged(col.remove_config(key) if value is _MISSING else col.set_config(key, value,
@@ -272,13 +360,10 @@ class _Delivery:
                 pass
             raise
 
-    def _notes(self, guids) -> dict[str, _Found]:
-        """The notes of the collection with these GUIDs."""
-        return {guid: _Found(nid, tuple(tags.split()), fields)
-                for guid, nid, tags, fields in self.col.db.execute("select guid, id, tags, flds from notes")
-                if guid in guids}
+    def _notes(self, guids) -> dict[str, Found]:
+        return collection_notes(self.col, guids)
 
-    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, _Found]) -> None:
+    def _refuse_others(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, Found]) -> None:
         for key, other in self.others.items():
             taken = [note for notes in contents.values() for guid, note in notes.items()
                      if guid in before and before[guid].id in other.notes]
@@ -291,6 +376,34 @@ class _Delivery:
                     "Is this a copy "
                     "of that library with a namespace of its own? Give it back its namespace (deckgen.toml) or "
                     "deliver only one of the two to this collection")
+
+    def _refuse_overwriting(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, Found]) -> None:
+        """Stop, unless told to overwrite them, when the import would replace an edit made in Anki since the last
+        sync: a note whose source changed too (a later time in the package than Anki's) is a conflict."""
+        if self.overwrite or self.first:
+            return
+        held: dict[str, PackagedNote] = {}  # what the collection was delivered, where this machine has its package
+        for key in contents:
+            version = self.ledger.packages.get(key)
+            path = self.built_here(key, *version) if version is not None and self.built_here is not None else None
+            held.update(packaged_notes(path) if path is not None else {})
+
+        def edited(guid: str) -> bool | None:
+            if guid in held:
+                return not before[guid].holds(held[guid], FIELDS_EDITED)
+            return edited_in_anki(before[guid], self.ledger, self.previous.get(guid))
+
+        lost = sorted(NoteRef(note.question, note.source) for notes in contents.values() for guid, note in notes.items()
+                      if guid in before and note.mtime > before[guid].mtime and not before[guid].holds(note)
+                      and edited(guid))
+        if lost:
+            listed = "".join(f"\n  {note.source}: {note.question}" for note in lost[:20])
+            more = f"\n  ... and {len(lost) - 20} more" if len(lost) > 20 else ""
+            raise DeckgenError(
+                f"{len(lost)} note(s) were edited in Anki since the last sync, and their source changed too: the "
+                f"import would overwrite the edits made in Anki. Nothing was changed in the collection.{listed}{more}"
+                "\n`deckgen status` shows both versions of each. Bring what you want to keep from Anki's into the "
+                "Markdown, then run `deckgen sync --overwrite-anki-edits`; or run that now to take the source's")
 
     def _backup(self) -> Path | None:
         """A backup of the collection as it is, named and placed as Anki desktop's own (it thins them as its
@@ -306,7 +419,7 @@ class _Delivery:
                 if path not in before or path.stat().st_mtime >= started - 1]
         return max(made, key=lambda path: path.stat().st_mtime, default=None)
 
-    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], before: dict[str, _Found],
+    def _import(self, package: PackageToDeliver, notes: dict[str, PackagedNote], before: dict[str, Found],
                 report: PackageDelivery) -> None:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
         from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS as ALWAYS
@@ -334,7 +447,7 @@ class _Delivery:
         report.kept = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki after the build
         report.unchanged -= len(report.kept)
 
-    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, _Found], written: NameHashes,
+    def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, Found], written: NameHashes,
                    report: PackageDelivery) -> None:
         """Put back, on the notes the import updated, the tags deckgen never wrote here: those it wrote before and
         writes no more stay gone (Anki compares tags without case)."""
@@ -358,7 +471,7 @@ class _Delivery:
                 found.setdefault(guid, []).append((card, home or deck, queue))
         return found
 
-    def _move(self, notes: dict[str, PackagedNote], before: dict[str, _Found], decks: NameHashes,
+    def _move(self, notes: dict[str, PackagedNote], before: dict[str, Found], decks: NameHashes,
               report: PackageDelivery) -> None:
         """Move the cards of questions now in another deck than their cards: those whose question moved to
         another file, came back from removal, or whose deck no package of the library has (renamed), and only cards
@@ -382,7 +495,7 @@ class _Delivery:
             self._merged(self.col.set_deck(cards, deck_id))
             report.moved += len(cards)
 
-    def _suspend_or_restore(self, notes: dict[str, PackagedNote], before: dict[str, _Found],
+    def _suspend_or_restore(self, notes: dict[str, PackagedNote], before: dict[str, Found],
                             report: PackageDelivery) -> None:
         """Suspend the cards of notes newly removed (not those the user unsuspended since; on a first sync, every
         removed note's); unsuspend the cards deckgen suspended of notes whose question is back (on a first sync,

@@ -18,7 +18,11 @@ list of notes, but
   hash of each name, compared without case, as Anki compares them (a
   library of 1,777 tags and 1,233 decks: 20 KB, where the names took 121 KB;
   a name of the user's is taken for deckgen's once in 2^40 / names);
-- the cards deckgen suspended because their note was removed, as their ids.
+- the cards deckgen suspended because their note was removed, as their ids;
+- when the last sync ended, and the notes whose copy in Anki was not the
+  package's after it (Anki kept its own, newer copy), as their ids: an edit
+  made in Anki is a note changed after that time, or one of those (see
+  `deliver.status`).
 
 A collection comes from anywhere (a shared profile, a synced device): a
 value that does not read as a ledger is ignored, and said.
@@ -37,7 +41,8 @@ import msgspec
 from ..hashing import raw_digest
 
 KEY_PREFIX = "deckgen:"
-FORMAT = 1
+FORMAT = 2  # 2: when the last sync ended, and the notes edited in Anki it kept
+READABLE = (1, FORMAT)
 
 
 def ledger_key(namespace: str) -> str:
@@ -144,6 +149,9 @@ class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tags: str = ""
     decks: str = ""
     """Each a `NameHashes`, encoded."""
+    synced: int = 0
+    edited: str = ""
+    """An `IdSet`, encoded."""
 
 
 @dataclass
@@ -162,12 +170,17 @@ class Ledger:
     decks: NameHashes = field(default_factory=NameHashes)
     suspended: IdSet = field(default_factory=IdSet)
     """Cards deckgen suspended (their notes removed) that are suspended still."""
+    synced: int = 0
+    """When the last sync ended (seconds; 0 for a ledger of deckgen 0.5): a note Anki changed later was edited
+    there."""
+    edited: IdSet = field(default_factory=IdSet)
+    """The notes whose fields in Anki were not their package's after the last sync: edited in Anki, and kept."""
 
     def to_config(self) -> dict:
         return msgspec.to_builtins(_Stored(
             deckgen_ledger=FORMAT, library=self.library, packages=dict(sorted(self.packages.items())),
             notes=self.notes.encode(), suspended=self.suspended.encode(), tags=self.tags.encode(),
-            decks=self.decks.encode()))
+            decks=self.decks.encode(), synced=self.synced, edited=self.edited.encode()))
 
 
 class LedgerProblem(ValueError):
@@ -188,8 +201,8 @@ def read_ledger(value: object) -> Ledger:
         stored = msgspec.convert(value, _Stored)
     except (msgspec.ValidationError, RecursionError) as err:
         raise LedgerProblem(str(err)) from None
-    if stored.deckgen_ledger != FORMAT:
+    if stored.deckgen_ledger not in READABLE:
         raise LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads {FORMAT})")
     return Ledger(stored.library, {key: tuple(value) for key, value in stored.packages.items()},
                   IdSet.decode(stored.notes), NameHashes.decode(stored.tags), NameHashes.decode(stored.decks),
-                  IdSet.decode(stored.suspended))
+                  IdSet.decode(stored.suspended), stored.synced, IdSet.decode(stored.edited))

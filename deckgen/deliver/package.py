@@ -35,6 +35,8 @@ class PackagedNote:
     tags: tuple[str, ...]
     fields: tuple[str, ...]
     """Its fields, as the package holds them."""
+    mtime: int = 0
+    """Seconds: Anki updates its copy only when this is later than that copy's."""
 
     @property
     def removed(self) -> bool:
@@ -59,12 +61,12 @@ def packaged_notes(path: Path) -> dict[str, PackagedNote]:
             with closing(sqlite3.connect(database)) as db:
                 decks = {int(key): deck["name"] for key, deck in json.loads(db.execute("select decks from col")
                                                                             .fetchone()[0]).items()}
-                rows = db.execute("select n.guid, n.id, n.tags, n.flds, min(c.did) from notes n join cards c "
+                rows = db.execute("select n.guid, n.id, n.tags, n.flds, min(c.did), n.mod from notes n join cards c "
                                   "on c.nid = n.id group by n.id").fetchall()
     except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error, ValueError) as err:
         raise DeckgenError(f"{path}: cannot read the package: {err}") from None
-    return {guid: PackagedNote(guid, note_id, decks[deck], tuple(tags.split()), tuple(fields.split("\x1f")))
-            for guid, note_id, tags, fields, deck in rows}
+    return {guid: PackagedNote(guid, note_id, decks[deck], tuple(tags.split()), tuple(fields.split("\x1f")), mtime)
+            for guid, note_id, tags, fields, deck, mtime in rows}
 
 
 def field_text(fields: Sequence[str], index: int) -> str:
