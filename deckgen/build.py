@@ -180,7 +180,8 @@ def status_of_library(source: Path, output: Path, target: Target) -> tuple[Libra
     check = plan_library(source, output)
     namespace = check.new_namespace or read_library_settings(check.library.settings_path).namespace
     with collection_copy(target.collection, "status") as col:
-        return check, library_status(check.plan, col, str(target.collection), namespace)
+        return check, library_status(check.plan, col, str(target.collection), namespace,
+                                     partial(_built_here, check.library))
 
 
 def pull_library(source: Path, output: Path, target: Target, write: bool = False,

@@ -304,6 +304,9 @@ def _echo_delivery(delivery, quiet: bool) -> None:
                        "note type made there). `deckgen sync --overwrite-anki-edits` replaces them with what the "
                        "source says:", err=True)
             _echo_notes(package.kept, "kept as Anki has it")
+        if package.edited and not quiet:
+            click.echo(f"  {package.edited} note(s) edited in Anki, their source unchanged, keep their edits: "
+                       "`deckgen pull` brings them into the Markdown")
     if delivery.gone and not quiet:
         click.echo(f"  {delivery.gone} card(s) suspended whose notes no package carries any more (removed from the "
                    "source long before this collection got a package marking them removed)")
@@ -451,7 +454,9 @@ def _echo_status(found, verbose: bool) -> None:
     import time
 
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.synced)) if found.synced else None
-    click.echo(f"{found.collection}: " + (f"last synced {when}" if when else "no deckgen sync recorded"))
+    earlier = "synced by an earlier deckgen, which did not record when" if any(p.held for p in found.packages) \
+        else "no deckgen sync recorded"
+    click.echo(f"{found.collection}: " + (f"last synced {when}" if when else earlier))
     for package in found.packages:
         click.echo(f"  {package.key}: Anki holds {package.held or 'no synced version'}; last built "
                    f"{package.built or 'never'}" + (f"; the next build makes {package.next}"
@@ -791,7 +796,8 @@ def _sync_json(built, delivery) -> dict:
             "gone": delivery.gone,
             "packages": [{"key": p.key, "version": p.version, "previous_version": p.previous, "new": p.new,
                           "updated": p.updated, "unchanged": p.unchanged, "moved": p.moved, "suspended": p.suspended,
-                          "restored": p.restored, "tags_kept": p.tags_kept, "conflicting": p.conflicting,
+                          "restored": p.restored, "tags_kept": p.tags_kept, "edited": p.edited,
+                          "conflicting": p.conflicting,
                           "conflicts": [{"question": c.question, "source": c.source} for c in p.conflicts],
                           "kept": [{"question": c.question, "source": c.source} for c in p.kept]}
                          for p in delivery.packages]}

@@ -89,7 +89,8 @@ def test_an_edit_that_renders_otherwise_is_not_carried_over():
 
 
 def test_the_normal_form_leaves_out_only_what_does_not_change_the_card():
-    assert normal_form("<p><b>a</b>&nbsp;<i>b</i><br/>\nc</p>\n") == normal_form("<p><strong>a</strong> <em>b</em><br>c</p>")
+    assert normal_form("<p><b>a</b>&nbsp;<i>b</i><br/>\nc</p>\n") == \
+        normal_form("<p><strong>a</strong> <em>b</em><br>c</p>")
     code = render("```python\nx = 1\n```")
     assert normal_form(code.replace('<span class="mi">1</span>', "2")) == normal_form(render("```python\nx = 2\n```"))
     assert normal_form("<p>a b</p>") != normal_form("<p>a  b</p>") and normal_form("<p>a</p>") != normal_form("a")

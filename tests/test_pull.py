@@ -96,7 +96,7 @@ def test_each_kind_of_edit_made_in_anki_is_seen_pulled_as_markdown_and_then_upda
     with opened(collection) as col:
         edited = {q: list(note_of(col, q).fields) for q in EDITS}
     built, delivered = sync(src, out, collection)
-    assert not delivered.packages[0].kept, [(n.question, [x for x in built.packages[0].plan.package.notes if x.fields[0]==n.question][0].fields[1]) for n in delivered.packages[0].kept]
+    assert not delivered.packages[0].kept
     assert [(p.new, p.updated, p.unchanged) for p in delivered.packages] == [(0, 0, 7)]
     notes = {n.fields[0]: n for n in built.packages[0].plan.package.notes}
     assert {q: notes[q].mtime for q in EDITS} == times  # stamped with Anki's edit times
@@ -226,3 +226,37 @@ def test_an_edit_made_on_a_phone_syncs_through_anki_sync_server_and_is_pulled(tm
         assert phone.check_database()[1] and desktop.check_database()[1]
         desktop.close()
         phone.close()
+
+
+def test_a_collection_deckgen_0_5_synced_is_read_as_it_is_and_its_edits_are_still_kept(tmp_path):
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    with opened(collection) as col:  # the ledger as deckgen 0.5 wrote it: no time, no edited notes
+        key = next(k for k in col.db.list("select key from config") if k.startswith("deckgen:"))
+        ledger = col.get_config(key)
+        col.set_config(key, {k: v for k, v in ledger.items() if k not in ("synced", "edited")} | {"deckgen_ledger": 1})
+    before = snapshot(collection)
+    _, again = sync(src, out, collection)
+    assert again.up_to_date and snapshot(collection) == before
+    shown = cli("status", src, "-o", out, "--collection", collection)
+    assert "synced by an earlier deckgen" in shown.output and "7 as delivered" in shown.output
+    edit_in_anki(collection, {"Typo?": EDITS["Typo?"]})
+    write_deck(src, "a", KINDS.replace("A fast cta runs across the road.", "A quick cta runs across the road."))
+    time.sleep(1.1)
+    refused = cli("sync", src, "-o", out, "--collection", collection)  # told by the package this machine delivered
+    assert refused.exit_code == 1 and "a.md:1: Typo?" in refused.output
+
+
+def test_a_sync_tells_notes_edited_only_in_anki_from_those_anki_kept_against_a_change_of_the_source(tmp_path):
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    edit_in_anki(collection, {"Typo?": EDITS["Typo?"], "Bold?": EDITS["Bold?"]})
+    write_deck(src, "a", KINDS.replace("Use the force wisely.", "Use the force well.")
+               .replace("Nobody edits this.", "Nobody edits this, ever."))
+    _, delivered = sync(src, out, collection, time.time() - 500)  # built before the edits: Anki keeps them
+    [package] = delivered.packages
+    assert (package.updated, package.edited, [ref.question for ref in package.kept]) == (1, 1, ["Bold?"])
+    found = status_json(src, out, collection)
+    assert {n["question"]: n["state"] for n in found["notes"]} == {"Typo?": "edited", "Bold?": "conflict"}
+    pulled = cli("pull", src, "-o", out, "--collection", collection, "--write")
+    text = (src / "a.md").read_text()
+    assert pulled.exit_code == 0 and "A fast cat runs" in text and "Use the force well." in text  # the source's kept
+    assert "1 edit(s) made in Anki written" in pulled.output and "1 conflict(s)" in pulled.output

@@ -26,7 +26,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +100,8 @@ class PackageDelivery:
     kept: list[NoteRef] = field(default_factory=list)
     """Notes Anki did not update, its copy being newer than the package's and different: edited in Anki after the
     build that changed them (or rewritten by a note-type change made in Anki)."""
+    edited: int = 0
+    """Notes edited in Anki whose source did not change since: Anki keeps them, and `deckgen pull` takes them."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +218,13 @@ class Found(NamedTuple):
         """Whether it holds the fields the package has for it (a field the user added in Anki aside; the first
         `count` only), in the normal form of `edits.normal_form` (Anki's editor writes `<b>` for bold, say)."""
         theirs = note.fields[:count]
-        fields = self.fields[:len(theirs)]
-        return fields == theirs or len(fields) == len(theirs) and all(
-            a == b or normal_form(a) == normal_form(b) for a, b in zip(fields, theirs))
+        return same_fields(self.fields[:len(theirs)], theirs)
+
+
+def same_fields(ours: Sequence[str], theirs: Sequence[str]) -> bool:
+    """Whether two notes' fields are the same, in the normal form of `edits.normal_form`."""
+    return tuple(ours) == tuple(theirs) or len(ours) == len(theirs) and all(
+        a == b or normal_form(a) == normal_form(b) for a, b in zip(ours, theirs))
 
 
 def collection_notes(col, guids) -> dict[str, Found]:
@@ -286,6 +292,12 @@ class _Delivery:
         self.decks_now = {note.deck.casefold() for notes in everything.values() for note in notes.values()}
         self.packaged = {guid: note for notes in everything.values() for guid, note in notes.items()}
         before = self._notes(carried)
+        self.kept: set[str] = set()  # notes Anki keeps as its own copy against a change of their source
+        self.held: dict[str, PackagedNote] = {}  # what the collection was delivered, where this machine has it
+        for key in contents:
+            version = ledger.packages.get(key)
+            path = self.built_here(key, *version) if version is not None and self.built_here is not None else None
+            self.held.update(packaged_notes(path) if path is not None else {})
         self._refuse_others(contents, before)
         self._refuse_overwriting(contents, before)
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
@@ -339,8 +351,11 @@ class _Delivery:
             present = NameHashes.of(tag for note in library.values() for tag in note.tags)
             ledger.tags = NameHashes.of(written) | NameHashes(ledger.tags.hashes & present.hashes)
             ledger.decks = decks
-            ledger.edited = IdSet(found.id for guid, found in library.items()
-                                  if guid in self.packaged and not found.holds(self.packaged[guid]))
+            edited = {guid for guid, found in library.items()
+                      if guid in self.packaged and not found.holds(self.packaged[guid])}
+            ledger.edited = IdSet(library[guid].id for guid in edited)
+            ledger.conflicts = IdSet(library[guid].id for guid in edited
+                                     if guid in self.kept or library[guid].id in ledger.conflicts)
             # Every note of the library has its time by now: later ones are Anki's (a package's times may be ahead
             # of this clock, when another machine's was ahead: such a time is no edit).
             ledger.synced = max([int(time.time()), *(found.mtime for found in library.values())])
@@ -382,11 +397,7 @@ class _Delivery:
         sync: a note whose source changed too (a later time in the package than Anki's) is a conflict."""
         if self.overwrite or self.first:
             return
-        held: dict[str, PackagedNote] = {}  # what the collection was delivered, where this machine has its package
-        for key in contents:
-            version = self.ledger.packages.get(key)
-            path = self.built_here(key, *version) if version is not None and self.built_here is not None else None
-            held.update(packaged_notes(path) if path is not None else {})
+        held = self.held
 
         def edited(guid: str) -> bool | None:
             if guid in held:
@@ -444,8 +455,24 @@ class _Delivery:
         # Anki calls every note of a note type changed in Anki conflicting: those with changes are the ones named.
         report.conflicting = len(log.conflicting)
         report.conflicts = changed(log.conflicting, in_package)
-        report.kept = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki after the build
-        report.unchanged -= len(report.kept)
+        different = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki
+        by_source = {NoteRef(note.question, note.source): note for note in notes.values()}
+        report.kept = [ref for ref in different if self._source_changed(by_source[ref], before)]
+        self.kept.update(by_source[ref].guid for ref in report.kept)
+        report.edited = len(different) - len(report.kept)
+        report.unchanged -= len(different)
+
+    def _source_changed(self, note: PackagedNote, before: dict[str, Found]) -> bool:
+        """Whether the package changes the note since it was last delivered here (or an earlier sync found it so,
+        and Anki kept its own copy then too): against the package this machine delivered, else when its time is
+        later than the last sync (a ledger of deckgen 0.5's cannot tell: yes)."""
+        if note.guid in before and before[note.guid].id in self.ledger.conflicts:
+            return True
+        held = self.held.get(note.guid)
+        if held is not None:
+            return not same_fields(held.fields[:FIELDS_EDITED], note.fields[:FIELDS_EDITED]) or \
+                set(held.tags) != set(note.tags)
+        return not self.ledger.synced or note.mtime > self.ledger.synced
 
     def _keep_tags(self, notes: dict[str, PackagedNote], before: dict[str, Found], written: NameHashes,
                    report: PackageDelivery) -> None:

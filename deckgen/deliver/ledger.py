@@ -20,8 +20,9 @@ list of notes, but
   a name of the user's is taken for deckgen's once in 2^40 / names);
 - the cards deckgen suspended because their note was removed, as their ids;
 - when the last sync ended, and the notes whose copy in Anki was not the
-  package's after it (Anki kept its own, newer copy), as their ids: an edit
-  made in Anki is a note changed after that time, or one of those (see
+  package's after it (Anki kept its own, newer copy), as their ids, with
+  those of them whose source had changed (conflicts): an edit made in Anki
+  is a note changed after that time, or one of those (see
   `deliver.status`).
 
 A collection comes from anywhere (a shared profile, a synced device): a
@@ -151,7 +152,8 @@ class _Stored(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Each a `NameHashes`, encoded."""
     synced: int = 0
     edited: str = ""
-    """An `IdSet`, encoded."""
+    conflicts: str = ""
+    """Each an `IdSet`, encoded."""
 
 
 @dataclass
@@ -175,12 +177,16 @@ class Ledger:
     there."""
     edited: IdSet = field(default_factory=IdSet)
     """The notes whose fields in Anki were not their package's after the last sync: edited in Anki, and kept."""
+    conflicts: IdSet = field(default_factory=IdSet)
+    """Those of them whose source changed too (Anki kept its copy against a change of the source): what was
+    delivered is no base to read their edit against."""
 
     def to_config(self) -> dict:
         return msgspec.to_builtins(_Stored(
             deckgen_ledger=FORMAT, library=self.library, packages=dict(sorted(self.packages.items())),
             notes=self.notes.encode(), suspended=self.suspended.encode(), tags=self.tags.encode(),
-            decks=self.decks.encode(), synced=self.synced, edited=self.edited.encode()))
+            decks=self.decks.encode(), synced=self.synced, edited=self.edited.encode(),
+            conflicts=self.conflicts.encode()))
 
 
 class LedgerProblem(ValueError):
@@ -205,4 +211,5 @@ def read_ledger(value: object) -> Ledger:
         raise LedgerProblem(f"written by another deckgen (format {stored.deckgen_ledger}, this one reads {FORMAT})")
     return Ledger(stored.library, {key: tuple(value) for key, value in stored.packages.items()},
                   IdSet.decode(stored.notes), NameHashes.decode(stored.tags), NameHashes.decode(stored.decks),
-                  IdSet.decode(stored.suspended), stored.synced, IdSet.decode(stored.edited))
+                  IdSet.decode(stored.suspended), stored.synced, IdSet.decode(stored.edited),
+                  IdSet.decode(stored.conflicts))

@@ -16,15 +16,16 @@ has is.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..identify.record import NoteRecord
+from ..plan.fingerprints import html_hash
 from ..plan.model import BuildPlan, PackageNote
 from ..render.card_html import without_context
 from .collection import Found, collection_notes, edited_in_anki, own_ledger
 from .edits import normal_form
 from .ledger import Ledger
-from .package import field_text
+from .package import PackagedNote, field_text, packaged_notes
 
 FIELD_NAMES = ("Question", "Answer")
 """The fields an edit in Anki is looked for in (Source and Status are deckgen's; fields the user added, theirs)."""
@@ -93,11 +94,17 @@ class LibraryStatus:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def library_status(plan: BuildPlan, col, collection: str, namespace: str) -> LibraryStatus:
-    """Compare the collection `col` with the library whose next build `plan` plans (see the module)."""
+def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_here=None) -> LibraryStatus:
+    """Compare the collection `col` with the library whose next build `plan` plans (see the module);
+    `built_here(key, version, digest)` is the file of a package version this machine built, or None."""
     ledger = own_ledger(col, namespace)
+    held: dict[str, PackagedNote] = {}  # what the collection was delivered, where this machine has the package
+    for version in plan.packages:
+        delivered = ledger.packages.get(version.key) if ledger is not None else None
+        path = built_here(version.key, *delivered) if delivered is not None and built_here is not None else None
+        held.update(packaged_notes(path) if path is not None else {})
     previous = plan.previous
-    notes = {note.guid: (version.key, note) for version in plan.packages for note in version.package.notes}
+    notes = {note.guid: note for version in plan.packages for note in version.package.notes}
     found = collection_notes(col, notes.keys())
     decks = {deck.id: deck.name for deck in col.decks.all_names_and_ids()}
     homes: dict[int, set[str]] = {}
@@ -115,10 +122,10 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str) -> Lib
                     continue
                 question = rendered.identified.question
                 where = f"{question.path}:{question.line}"
-                status = _note_status(notes[guid][1], found.get(guid), previous.notes.get(guid),
-                                      plan.record.notes.get(guid), ledger, version.key, where)
+                status = _note_status(notes[guid], found.get(guid), previous.notes.get(guid),
+                                      plan.record.notes.get(guid), ledger, held.get(guid), version.key, where)
                 misplaced = guid in found and bool(homes.get(found[guid].id, set()) - {part.name.casefold()})
-                live.append(_with(status, misplaced=misplaced))
+                live.append(replace(status, misplaced=misplaced))
         for note in version.package.notes:
             if note.removed and note.guid in found and found[note.guid].id in active:
                 removed.append(NoteStatus(note.guid, field_text(note.fields, 0), field_text(note.fields, 2),
@@ -130,37 +137,49 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str) -> Lib
                          {state: counts[state] for state in STATES})
 
 
-def _with(status: NoteStatus, **changes) -> NoteStatus:
-    from dataclasses import replace
-
-    return replace(status, **changes)
-
-
 def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None, now: NoteRecord | None,
-                 ledger: Ledger | None, package: str, where: str) -> NoteStatus:
+                 ledger: Ledger | None, held: PackagedNote | None, package: str, where: str) -> NoteStatus:
+    """How the note stands (see STATES). What the collection was delivered is known exactly from the package this
+    machine delivered to it (`held`), or from the next build's fields where they are the last build's and the
+    collection has that build; else an edit is told by `edited_in_anki`, without knowing which fields."""
     question = field_text(note.fields, 0)
     if found is None:
         return NoteStatus(note.guid, question, where, package, "missing")
-    changed = last is None or note.mtime != last.mtime  # the source changed since the last build
-    if ledger is not None and ledger.synced and last is not None and last.mtime > ledger.synced:
-        changed = True  # built since the last sync: not delivered yet
     anki = found.fields
-    edited = False if last is not None and found.mtime == last.mtime else edited_in_anki(found, ledger, last)
-    if edited is None:  # delivered by hand: Anki's copy is newer than the last build's, or not
-        edited = last is not None and found.mtime > last.mtime if not changed else None
+    # The next build delivers what the last one did (the source and deckgen's rendering unchanged), and the
+    # collection has the last build's note.
+    as_last = last is not None and note.mtime == last.mtime and \
+        html_hash((*note.fields[:2], ""), note.tags) == last.html
+    has_last = last is not None and (found.mtime == last.mtime or bool(ledger and ledger.synced
+                                                                          and last.mtime <= ledger.synced))
+    base = (held.fields, held.tags) if held is not None else (note.fields, note.tags) if as_last and has_last else None
+    if ledger is not None and found.id in ledger.conflicts:
+        base = None  # Anki kept its copy against a change of the source: edited, and the source changed since
     fields: tuple[str, ...] = ()
-    if not changed:
-        fields = tuple(name for index, name in enumerate(FIELD_NAMES)
-                       if index < len(anki) and normal_form(without_context(anki[index]))
-                       != normal_form(without_context(note.fields[index])))
+    if base is not None:
+        changed = bool(_differ(note.fields, base[0])) or set(note.tags) != set(base[1])
+        fields = _differ(anki, base[0])
         owned = {tag.casefold() for tag in found.tags}
-        if any(tag.casefold() not in owned for tag in note.tags):
+        if any(tag.casefold() not in owned for tag in base[1]):
             fields += ("Tags",)
-        edited = bool(fields)
+        edited: bool | None = bool(fields)
+    elif ledger is not None and found.id in ledger.conflicts:
+        changed, edited = True, True
+    else:
+        changed = True if not as_last else not has_last
+        edited = edited_in_anki(found, ledger, last)
+        if edited is None and last is not None and found.mtime > last.mtime:
+            edited = True  # delivered by hand, and Anki's copy is newer than the last build's
     state = ("conflict" if changed else "edited") if edited else ("changed" if changed else "delivered")
-    if edited is None:
+    if edited is None and changed:
         state = "pending"
     return NoteStatus(note.guid, question, where, package, state, fields, anki,
-                      note.fields if not changed else (), found.mtime,
+                      base[0] if base is not None else (), found.mtime,
                       last.answer if last is not None else None, now.answer if now is not None else None,
                       note_type_changed=found.note_type != note.note_type)
+
+
+def _differ(fields: tuple[str, ...], base: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of FIELD_NAMES whose text in `fields` is not that of `base` (in the normal form of `edits`)."""
+    return tuple(name for index, name in enumerate(FIELD_NAMES) if index < min(len(fields), len(base)) and
+                 normal_form(without_context(fields[index])) != normal_form(without_context(base[index])))
