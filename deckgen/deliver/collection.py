@@ -243,7 +243,9 @@ def edited_in_anki(found: Found, ledger: Ledger | None, last: NoteRecord | None)
         return False
     if ledger is None or not ledger.synced:
         return None
-    return found.mtime > ledger.synced or found.id in ledger.edited
+    # Its second too: Anki counts in seconds, and an edit may follow the sync within one (what the sync itself
+    # changed in that second is known by its fields: those of `last` or of the package delivered).
+    return found.mtime >= ledger.synced or found.id in ledger.edited
 
 
 def own_ledger(col, namespace: str) -> Ledger | None:
@@ -312,8 +314,6 @@ class _Delivery:
             raise DeckgenError(f"{self.target.collection}: the delivery stopped ({type(err).__name__}: {err}); "
                                "it was undone, and the collection is as it was") from None
         (stopped, gone), = outcome
-        while stopped is None and int(time.time()) == ledger.synced:  # an edit made from now on is later than it
-            time.sleep(0.05)
         return DeliveryReport(self.target.collection, tuple(reports), backup, stopped, self.problems, gone)
 
     def _deliver(self, pending, contents, carried, before, presets, schema, reports) -> tuple[str | None, int]:

@@ -1,16 +1,16 @@
 """What a collection holds of a library, note by note, against what deckgen delivered and what the source says
 now: read only, nothing written (`deckgen status`, and what `deckgen pull` starts from).
 
-Three versions of a note meet here: what deckgen last delivered (the last build's, which the identity record
-describes), what Anki holds, and what the next build would deliver (the source now). No clock decides between
-them. Anki's copy of a note carries the package's time for it after an import (Anki keeps the incoming time),
-and a later time after any change made in Anki; the collection's ledger says when the last sync ended and which
-notes Anki kept as its own (see `ledger`). So a note was edited in Anki when its time is past that sync or it is
-one of those, or, in a collection no sync has written (imports by hand), when its time is later than the last
-build's for it. Which fields were edited is read by comparing them with what the source delivers, when the
-source of the note has not changed since the last build (the very fields delivered). The tags Anki and the user
-put on notes (`leech`, `marked`, their own) are never taken for edits: only a tag deckgen wrote and Anki no longer
-has is.
+Three versions of a note meet here: what deckgen last delivered to the collection, what Anki holds, and what
+the next build would deliver (the source now). No clock decides between them where what was delivered is known:
+from the package this machine delivered (the collection's ledger names its version), or from the next build's
+fields where they are the last build's and the collection has that build. Then an edit is a field that differs
+from what was delivered, field by field. Elsewhere (another machine, a collection no sync wrote) a note whose
+fields are those of the last build (the identity record keeps their hash) was not edited, and another was edited
+when Anki changed it after the last sync (Anki keeps a package's time for a note it imports, and gives its own
+time to a note it changes) or kept its own copy then (the ledger keeps both: see `ledger`). The tags Anki and the
+user put on notes (`leech`, `marked`, their own) are never taken for edits: only a tag deckgen wrote and Anki no
+longer has is.
 """
 
 from __future__ import annotations
