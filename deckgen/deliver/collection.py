@@ -295,11 +295,7 @@ class _Delivery:
         self.packaged = {guid: note for notes in everything.values() for guid, note in notes.items()}
         before = self._notes(carried)
         self.kept: set[str] = set()  # notes Anki keeps as its own copy against a change of their source
-        self.held: dict[str, PackagedNote] = {}  # what the collection was delivered, where this machine has it
-        for key in contents:
-            version = ledger.packages.get(key)
-            path = self.built_here(key, *version) if version is not None and self.built_here is not None else None
-            self.held.update(packaged_notes(path) if path is not None else {})
+        self.pending, self._held = list(contents), None
         self._refuse_others(contents, before)
         self._refuse_overwriting(contents, before)
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
@@ -397,12 +393,11 @@ class _Delivery:
         sync: a note whose source changed too (a later time in the package than Anki's) is a conflict."""
         if self.overwrite or self.first:
             return
-        held = self.held
-
         def edited(guid: str) -> bool | None:
-            if guid in held:
-                return not before[guid].holds(held[guid], FIELDS_EDITED)
-            return edited_in_anki(before[guid], self.ledger, self.previous.get(guid))
+            verdict = edited_in_anki(before[guid], self.ledger, self.previous.get(guid))
+            if verdict is not False and guid in self.held:  # what was delivered tells it exactly
+                return not before[guid].holds(self.held[guid], FIELDS_EDITED)
+            return verdict
 
         lost = sorted(NoteRef(note.question, note.source) for notes in contents.values() for guid, note in notes.items()
                       if guid in before and note.mtime > before[guid].mtime and not before[guid].holds(note)
@@ -461,6 +456,18 @@ class _Delivery:
         self.kept.update(by_source[ref].guid for ref in report.kept)
         report.edited = len(different) - len(report.kept)
         report.unchanged -= len(different)
+
+    @property
+    def held(self) -> dict[str, PackagedNote]:
+        """The notes of the pending packages as this collection was last delivered them, where this machine has
+        the package it delivered (by GUID); read when first needed."""
+        if self._held is None:
+            self._held = {}
+            for key in self.pending:
+                version = self.ledger.packages.get(key)
+                path = self.built_here(key, *version) if version is not None and self.built_here else None
+                self._held.update(packaged_notes(path) if path is not None else {})
+        return self._held
 
     def _source_changed(self, note: PackagedNote, before: dict[str, Found]) -> bool:
         """Whether the package changes the note since it was last delivered here (or an earlier sync found it so,
