@@ -184,16 +184,17 @@ def status_of_library(source: Path, output: Path, target: Target) -> tuple[Libra
                                      partial(_built_here, check.library))
 
 
-def pull_library(source: Path, output: Path, target: Target, write: bool = False,
-                 allow_dirty: bool = False) -> tuple[LibraryCheck, PullReport]:
-    """The edits made in Anki to notes whose source is unchanged since delivery, as edits of the Markdown (see
-    `deliver.pull`); with `write`, written, with the record of when Anki made them, all together. Files with
-    uncommitted changes are left alone unless `allow_dirty`. The collection is only read."""
+def pull_library(source: Path, output: Path, target: Target, write: bool = False, allow_dirty: bool = False,
+                 take_anki: bool = False) -> tuple[LibraryCheck, PullReport]:
+    """The edits made in Anki to notes whose source is unchanged since delivery (with `take_anki`, to those whose
+    source changed too, Anki's copy winning), as edits of the Markdown (see `deliver.pull`); with `write`,
+    written, with the record of when Anki made them, all together. Files with uncommitted changes are left alone
+    unless `allow_dirty`. The collection is only read."""
     from contextlib import nullcontext
 
     with project_lock(find_library(source, output).root) if write else nullcontext():
         check, status = status_of_library(source, output, target)
-        report = plan_pull(check.plan, status, check.library.root)
+        report = plan_pull(check.plan, status, check.library.root, take_anki)
         if not allow_dirty:
             leave_out_dirty(report, check.library.root)
         if write and report.pulled:

@@ -370,9 +370,12 @@ def status(source: Path, output: Path, profile: str | None, collection_path: Pat
 @click.option("--dry-run/--write", "dry_run", default=True, show_default=True,
               help="Show the edits as a diff (the default), or write them into the Markdown.")
 @click.option("--allow-dirty", is_flag=True, help="Write also into files with changes git has not committed.")
+@click.option("--take-anki", is_flag=True,
+              help="Settle each conflict (a note edited in Anki whose source changed too) for Anki's copy: it "
+                   "replaces what the source says now.")
 @FORMAT
 def pull(source: Path, output: Path, profile: str | None, collection_path: Path | None, dry_run: bool,
-         allow_dirty: bool, output_format: str) -> None:
+         allow_dirty: bool, take_anki: bool, output_format: str) -> None:
     """Bring edits made in Anki into the Markdown, in place.
 
     Each note of the library SOURCE names (default: source/) that was edited
@@ -391,7 +394,7 @@ def pull(source: Path, output: Path, profile: str | None, collection_path: Path 
 
     def pulled():
         return pull_library(source, output, find_target(profile, collection_path), write=not dry_run,
-                            allow_dirty=allow_dirty)[1]
+                            allow_dirty=allow_dirty, take_anki=take_anki)[1]
 
     if output_format == "json":
         return _json_command(lambda: _pull_json(pulled()))
@@ -414,14 +417,15 @@ def _echo_pull(report, dry_run: bool) -> None:
     for note in report.dirty:
         click.echo(f"{note.source}: left alone: its file has changes git has not committed (--allow-dirty): "
                    f"{note.question}", err=True)
-    conflicts = [note for note in report.status.notes if note.state == "conflict"]
+    taken = {pulled.note.guid for pulled in report.pulled}
+    conflicts = [note for note in report.status.notes if note.state == "conflict" and note.guid not in taken]
     for note in conflicts:
         click.echo(f"{note.source}: conflict, not pulled (edited in Anki, and changed in the source): "
                    f"{note.question}", err=True)
         _echo_three_versions(note)
     if conflicts:
-        click.echo("To keep the source's version: `deckgen sync --overwrite-anki-edits`; to keep Anki's, write it "
-                   "into the Markdown, then run that", err=True)
+        click.echo("To keep the source's version: `deckgen sync --overwrite-anki-edits`; to keep Anki's: `deckgen "
+                   "pull --take-anki --write`", err=True)
     done = "to write into" if dry_run else "written into"
     click.echo(f"{len(report.pulled)} edit(s) made in Anki {done} the Markdown, {len(report.by_hand)} needing a "
                f"hand edit, {len(conflicts)} conflict(s)" + (f", {len(report.dirty)} left alone" if report.dirty
@@ -486,8 +490,7 @@ def _echo_status(found, verbose: bool) -> None:
                    "(`--write` writes them)")
     if found.counts.get("conflict"):
         click.echo("A conflict is never settled by deckgen alone: to keep the source's version, `deckgen sync "
-                   "--overwrite-anki-edits`; to keep Anki's, write it into the Markdown, then `deckgen sync "
-                   "--overwrite-anki-edits`")
+                   "--overwrite-anki-edits`; to keep Anki's, `deckgen pull --take-anki --write`")
 
 
 def _echo_three_versions(note, sides=("delivered", "in Anki", "source")) -> None:

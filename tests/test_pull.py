@@ -260,3 +260,15 @@ def test_a_sync_tells_notes_edited_only_in_anki_from_those_anki_kept_against_a_c
     text = (src / "a.md").read_text()
     assert pulled.exit_code == 0 and "A fast cat runs" in text and "Use the force well." in text  # the source's kept
     assert "1 edit(s) made in Anki written" in pulled.output and "1 conflict(s)" in pulled.output
+
+
+def test_a_conflict_is_settled_for_ankis_copy_only_when_asked(tmp_path):
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    times = edit_in_anki(collection, {"Typo?": EDITS["Typo?"]})
+    write_deck(src, "a", KINDS.replace("A fast cta runs across the road.", "A quick cta runs across the road."))
+    taken = cli("pull", src, "-o", out, "--collection", collection, "--take-anki", "--write")
+    assert taken.exit_code == 0 and "A fast cat runs across the road." in (src / "a.md").read_text(), taken.output
+    built, delivered = sync(src, out, collection)
+    assert [(p.updated, p.edited, p.kept) for p in delivered.packages] == [(0, 0, [])]
+    assert {n.fields[0]: n.mtime for n in built.packages[0].plan.package.notes}["Typo?"] == times["Typo?"]
+    assert status_json(src, out, collection)["counts"]["delivered"] == 7

@@ -408,8 +408,8 @@ class _Delivery:
             raise DeckgenError(
                 f"{len(lost)} note(s) were edited in Anki since the last sync, and their source changed too: the "
                 f"import would overwrite the edits made in Anki. Nothing was changed in the collection.{listed}{more}"
-                "\n`deckgen status` shows both versions of each. Bring what you want to keep from Anki's into the "
-                "Markdown, then run `deckgen sync --overwrite-anki-edits`; or run that now to take the source's")
+                "\n`deckgen status` shows the versions of each. To keep Anki's, `deckgen pull --take-anki --write`, "
+                "then sync; to keep the source's, `deckgen sync --overwrite-anki-edits`")
 
     def _backup(self) -> Path | None:
         """A backup of the collection as it is, named and placed as Anki desktop's own (it thins them as its

@@ -28,7 +28,7 @@ from ..render.card_html import without_context
 from ..render.media import MediaResolver
 from ..render.renderer import MarkdownRenderer
 from .edits import carry_edit
-from .status import LibraryStatus, NoteStatus
+from .status import LibraryStatus, NoteStatus, differing
 
 
 @dataclass(frozen=True)
@@ -56,20 +56,24 @@ class PullReport:
     written: bool = False
 
 
-def plan_pull(plan: BuildPlan, status: LibraryStatus, root: Path) -> PullReport:
-    """How each edited note of `status` goes into its Markdown (nothing written)."""
+def plan_pull(plan: BuildPlan, status: LibraryStatus, root: Path, take_anki: bool = False) -> PullReport:
+    """How each edited note of `status` goes into its Markdown (nothing written); with `take_anki`, each conflict
+    too, Anki's copy replacing what the source says now."""
     report = PullReport(status)
+    packaged = {note.guid: note for version in plan.packages for note in version.package.notes}
     edited = {note.guid: note for note in status.notes if note.state == "edited"}
-    if not edited:
+    if take_anki:  # what Anki holds against what the source says now, field by field
+        edited.update((note.guid, replace(note, fields=differing(note.anki, packaged[note.guid].fields)))
+                      for note in status.notes if note.state == "conflict")
+    if not any(note.fields for note in edited.values()):
         return report
     renderer = MarkdownRenderer(MediaResolver(root))
-    packaged = {note.guid: note for version in plan.packages for note in version.package.notes}
     texts: dict[Path, str] = {}
     for version in plan.packages:
         for part in version.decks:
             for rendered in part.deck.notes:
                 note = edited.get(rendered.identified.guid)
-                if note is None:
+                if note is None or not note.fields:
                     continue
                 question = rendered.identified.question
                 try:

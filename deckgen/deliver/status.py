@@ -157,8 +157,8 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
         base = None  # Anki kept its copy against a change of the source: edited, and the source changed since
     fields: tuple[str, ...] = ()
     if base is not None:
-        changed = bool(_differ(note.fields, base[0])) or set(note.tags) != set(base[1])
-        fields = _differ(anki, base[0])
+        changed = bool(differing(note.fields, base[0])) or set(note.tags) != set(base[1])
+        fields = differing(anki, base[0])
         owned = {tag.casefold() for tag in found.tags}
         if any(tag.casefold() not in owned for tag in base[1]):
             fields += ("Tags",)
@@ -179,7 +179,7 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
                       note_type_changed=found.note_type != note.note_type)
 
 
-def _differ(fields: tuple[str, ...], base: tuple[str, ...]) -> tuple[str, ...]:
+def differing(fields: tuple[str, ...], base: tuple[str, ...]) -> tuple[str, ...]:
     """The names of FIELD_NAMES whose text in `fields` is not that of `base` (in the normal form of `edits`)."""
     return tuple(name for index, name in enumerate(FIELD_NAMES) if index < min(len(fields), len(base)) and
                  normal_form(without_context(fields[index])) != normal_form(without_context(base[index])))
