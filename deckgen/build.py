@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from .deliver.collection import DeliveryReport, PackageToDeliver, collection_copy, deliver, open_collection
+from .deliver.collection import (DeliveryReport, PackageToDeliver, collection_copy, deliver, delivered_by,
+                                 open_collection)
 from .deliver.profiles import Target
 from .deliver.pull import PullReport, leave_out_dirty, plan_pull, write_pull
 from .deliver.status import LibraryStatus, library_status
@@ -159,7 +160,7 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
         else:
             committed = record_bytes(library.record_path)
             try:  # what the last build delivered: fields Anki holds as they were delivered were not edited there
-                previous = parse_record(library.record_path, committed) if committed else None
+                previous = delivered_by(parse_record(library.record_path, committed)) if committed else None
             except SourceError:
                 previous = None  # the build says what is wrong with it
             built = build_library(source, library, now, progress=progress, strict=strict)
@@ -168,7 +169,7 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
             guids = set(built.record.notes)  # every note of the library, removed ones too
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
         return built, deliver(col, target, library.root.name, namespace, packages, guids,
-                              library.settings.suspend_removed, overwrite, previous or built.record,
+                              library.settings.suspend_removed, overwrite, previous or delivered_by(built.record),
                               partial(_built_here, library))
     finally:
         col.close()

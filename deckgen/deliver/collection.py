@@ -123,12 +123,12 @@ class DeliveryReport:
 
 def deliver(col, target: Target, library: str, namespace: str, packages: list[PackageToDeliver],
             library_guids: set[str], suspend_removed: bool = True, overwrite: bool = False,
-            previous: IdentityRecord | None = None, built_here=None) -> DeliveryReport:
+            previous: dict[str, Delivered] | None = None, built_here=None) -> DeliveryReport:
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
     module); `library_guids` are every note the library's identity record holds, removed ones too, `previous`
-    the record before the build that made the packages, and `built_here(key, version, digest)` the file of a
-    package version this machine built, or None. With `overwrite`, even notes whose copy in Anki is newer (edited
-    in Anki), and packages it holds already."""
+    what the build before the one that made the packages delivered (see `delivered_by`), and
+    `built_here(key, version, digest)` the file of a package version this machine built, or None. With
+    `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds already."""
     try:
         return _Delivery(col, target, library, namespace, library_guids, suspend_removed, overwrite,
                          previous, built_here).run(packages)
@@ -234,11 +234,24 @@ def collection_notes(col, guids) -> dict[str, Found]:
                 "select guid, id, tags, flds, mod, mid from notes") if guid in guids}
 
 
-def edited_in_anki(found: Found, ledger: Ledger | None, last: NoteRecord | None) -> bool | None:
-    """Whether the fields of a note were edited in Anki since deckgen delivered it: not when they are those of
-    `last` (its record before the last build, which also delivered them; a change of tags alone is none), else when
-    Anki changed it after the last sync or kept it as its own then (see `ledger`). None when this collection's
-    ledger cannot tell (none, or one of deckgen 0.5's)."""
+class Delivered(NamedTuple):
+    """A note as a build delivered it: the hash of its fields and tags (see `plan.fingerprints.html_hash`), and its
+    tags."""
+
+    html: str
+    tags: tuple[str, ...]
+
+
+def delivered_by(record: IdentityRecord) -> dict[str, Delivered]:
+    """What the build that wrote `record` delivered, note by note (by GUID)."""
+    return {guid: Delivered(note.html, note.tags) for guid, note in record.notes.items() if note.html}
+
+
+def edited_in_anki(found: Found, ledger: Ledger | None, last: Delivered | NoteRecord | None) -> bool | None:
+    """Whether the fields of a note were edited in Anki since deckgen delivered it: not when they are those `last`
+    delivered (the build before, or its record; a change of tags alone is none), else when Anki changed it after
+    the last sync or kept it as its own then (see `ledger`). None when this collection's ledger cannot tell (none,
+    or one of deckgen 0.5's)."""
     if last is not None and last.html and html_hash((*found.fields[:2], ""), last.tags) == last.html:
         return False
     if ledger is None or not ledger.synced:
@@ -259,9 +272,9 @@ def own_ledger(col, namespace: str) -> Ledger | None:
 
 class _Delivery:
     def __init__(self, col, target: Target, library: str, namespace: str, library_guids: set[str],
-                 suspend_removed: bool, overwrite: bool, previous: IdentityRecord | None, built_here):
+                 suspend_removed: bool, overwrite: bool, previous: dict[str, Delivered] | None, built_here):
         self.col, self.target, self.suspend_removed, self.overwrite = col, target, suspend_removed, overwrite
-        self.previous = previous.notes if previous is not None else {}
+        self.previous = previous or {}
         self.built_here = built_here
         self.library_guids = library_guids
         self.key = ledger_key(namespace)
