@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from .deliver.collection import (DeliveryReport, PackageToDeliver, collection_copy, deliver, delivered_by,
-                                 open_collection)
+from .deliver.collection import (DeliveredNote, DeliveryReport, PackageToDeliver, collection_copy, deliver,
+                                 delivered_by, open_collection)
 from .deliver.profiles import Target
 from .deliver.pull import PullReport, leave_out_dirty, plan_pull, write_pull
 from .deliver.status import LibraryStatus, library_status
@@ -87,6 +87,8 @@ class BuildReport:
     """See `LibraryCheck.held`: when any, the build wrote the other files' notes, and did not succeed."""
     record: IdentityRecord | None = None
     """The identity record the build wrote, or found unchanged."""
+    previous: dict[str, DeliveredNote] | None = None
+    """What the build before this one delivered, note by note (see `deliver.collection.delivered_by`)."""
 
 
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
@@ -124,9 +126,9 @@ def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new
 
 def build_library(source: Path, library: Library, now: float | None = None, allow_new_note_type: bool = False,
                   rerender: bool = False, progress=None, skip_unchanged: bool = False,
-                  trust_record: bool = False, strict: bool = False) -> BuildReport:
+                  trust_record: bool = False, strict: bool = False, previous: bool = False) -> BuildReport:
     """`build_decks` of a library already found (see `output.stamp.library_to_build`; `source` is what the
-    user named)."""
+    user named); with `previous`, the report says what the build before delivered (`BuildReport.previous`)."""
     now = time.time() if now is None else now
     with project_lock(library.root):
         last = last_build(library, allow_new_note_type, rerender) if skip_unchanged else None
@@ -142,7 +144,8 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
         cache.save()
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
-                       delivered_unknown=check.delivered_unknown, held=check.held, record=check.plan.record)
+                       delivered_unknown=check.delivered_unknown, held=check.held, record=check.plan.record,
+                       previous=delivered_by(check.plan.previous) if previous else None)
 
 
 def sync_library(source: Path, library: Library, target: Target, now: float | None = None, progress=None,
@@ -154,22 +157,16 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
     col = open_collection(target.collection)
     try:
         last = None if strict else _last_packages(library)
-        previous = None
         if last is not None:
             built, packages, guids = last
         else:
-            committed = record_bytes(library.record_path)
-            try:  # what the last build delivered: fields Anki holds as they were delivered were not edited there
-                previous = delivered_by(parse_record(library.record_path, committed)) if committed else None
-            except SourceError:
-                previous = None  # the build says what is wrong with it
-            built = build_library(source, library, now, progress=progress, strict=strict)
+            built = build_library(source, library, now, progress=progress, strict=strict, previous=True)
             packages = [PackageToDeliver(package.plan.key, package.plan.version, package.plan.digest, package.path)
                         for package in built.packages]
             guids = set(built.record.notes)  # every note of the library, removed ones too
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
         return built, deliver(col, target, library.root.name, namespace, packages, guids,
-                              library.settings.suspend_removed, overwrite, previous or delivered_by(built.record),
+                              library.settings.suspend_removed, overwrite, built.previous or delivered_by(built.record),
                               partial(_built_here, library))
     finally:
         col.close()

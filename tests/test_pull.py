@@ -272,3 +272,12 @@ def test_a_conflict_is_settled_for_ankis_copy_only_when_asked(tmp_path):
     assert [(p.updated, p.edited, p.kept) for p in delivered.packages] == [(0, 0, [])]
     assert {n.fields[0]: n.mtime for n in built.packages[0].plan.package.notes}["Typo?"] == times["Typo?"]
     assert status_json(src, out, collection)["counts"]["delivered"] == 7
+
+
+def test_a_pull_keeps_the_files_line_ends_and_indentation(tmp_path):
+    numbered = "1. ### Typo?\n\n   A fast cta runs across the road.\n\n2. ### Other?\n\n   Untouched.\n"
+    src, out, collection = library(tmp_path, numbered.replace("\n", "\r\n"), delivered=True)
+    edit_in_anki(collection, {"Typo?": EDITS["Typo?"]})
+    pulled = cli("pull", src, "-o", out, "--collection", collection, "--write")
+    assert pulled.exit_code == 0, pulled.output
+    assert (src / "a.md").read_bytes() == numbered.replace("cta", "cat").replace("\n", "\r\n").encode()

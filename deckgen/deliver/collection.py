@@ -123,7 +123,7 @@ class DeliveryReport:
 
 def deliver(col, target: Target, library: str, namespace: str, packages: list[PackageToDeliver],
             library_guids: set[str], suspend_removed: bool = True, overwrite: bool = False,
-            previous: dict[str, Delivered] | None = None, built_here=None) -> DeliveryReport:
+            previous: dict[str, DeliveredNote] | None = None, built_here=None) -> DeliveryReport:
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
     module); `library_guids` are every note the library's identity record holds, removed ones too, `previous`
     what the build before the one that made the packages delivered (see `delivered_by`), and
@@ -234,7 +234,7 @@ def collection_notes(col, guids) -> dict[str, Found]:
                 "select guid, id, tags, flds, mod, mid from notes") if guid in guids}
 
 
-class Delivered(NamedTuple):
+class DeliveredNote(NamedTuple):
     """A note as a build delivered it: the hash of its fields and tags (see `plan.fingerprints.html_hash`), and its
     tags."""
 
@@ -242,12 +242,12 @@ class Delivered(NamedTuple):
     tags: tuple[str, ...]
 
 
-def delivered_by(record: IdentityRecord) -> dict[str, Delivered]:
+def delivered_by(record: IdentityRecord) -> dict[str, DeliveredNote]:
     """What the build that wrote `record` delivered, note by note (by GUID)."""
-    return {guid: Delivered(note.html, note.tags) for guid, note in record.notes.items() if note.html}
+    return {guid: DeliveredNote(note.html, note.tags) for guid, note in record.notes.items() if note.html}
 
 
-def edited_in_anki(found: Found, ledger: Ledger | None, last: Delivered | NoteRecord | None) -> bool | None:
+def edited_in_anki(found: Found, ledger: Ledger | None, last: DeliveredNote | NoteRecord | None) -> bool | None:
     """Whether the fields of a note were edited in Anki since deckgen delivered it: not when they are those `last`
     delivered (the build before, or its record; a change of tags alone is none), else when Anki changed it after
     the last sync or kept it as its own then (see `ledger`). None when this collection's ledger cannot tell (none,
@@ -272,7 +272,7 @@ def own_ledger(col, namespace: str) -> Ledger | None:
 
 class _Delivery:
     def __init__(self, col, target: Target, library: str, namespace: str, library_guids: set[str],
-                 suspend_removed: bool, overwrite: bool, previous: dict[str, Delivered] | None, built_here):
+                 suspend_removed: bool, overwrite: bool, previous: dict[str, DeliveredNote] | None, built_here):
         self.col, self.target, self.suspend_removed, self.overwrite = col, target, suspend_removed, overwrite
         self.previous = previous or {}
         self.built_here = built_here
@@ -464,7 +464,7 @@ class _Delivery:
         report.conflicting = len(log.conflicting)
         report.conflicts = changed(log.conflicting, in_package)
         different = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki
-        by_source = {NoteRef(note.question, note.source): note for note in notes.values()}
+        by_source = {NoteRef(note.question, note.source): note for note in notes.values()} if different else {}
         report.kept = [ref for ref in different if self._source_changed(by_source[ref], before)]
         self.kept.update(by_source[ref].guid for ref in report.kept)
         report.edited = len(different) - len(report.kept)

@@ -77,7 +77,7 @@ def plan_pull(plan: BuildPlan, status: LibraryStatus, root: Path, take_anki: boo
                     continue
                 question = rendered.identified.question
                 try:
-                    text = texts.setdefault(question.path, question.path.read_text(encoding="utf-8"))
+                    text = texts.setdefault(question.path, _text(question.path))
                 except (OSError, UnicodeDecodeError) as err:
                     report.by_hand.append((note, f"its file cannot be read ({err})"))
                     continue
@@ -180,6 +180,11 @@ def leave_out_dirty(report: PullReport, root: Path) -> None:
     report.pulled = [pulled for pulled in report.pulled if pulled.path not in dirty]
 
 
+def _text(path: Path) -> str:
+    """A notes file's text with its line ends as they are (`read_text` would make Windows' ones Unix')."""
+    return path.read_bytes().decode("utf-8")
+
+
 def edited_files(report: PullReport) -> dict[Path, tuple[str, str]]:
     """Each file the pull changes: its text as it is, and with the edits."""
     by_file: dict[Path, list[Pulled]] = {}
@@ -187,7 +192,7 @@ def edited_files(report: PullReport) -> dict[Path, tuple[str, str]]:
         by_file.setdefault(pulled.path, []).append(pulled)
     found = {}
     for path, edits in by_file.items():
-        text = path.read_text(encoding="utf-8")
+        text = _text(path)
         lines = text.splitlines(keepends=True)
         for pulled in sorted(edits, key=lambda p: p.first_line, reverse=True):
             at, count = pulled.first_line - 1, len(pulled.before.splitlines(keepends=True))
