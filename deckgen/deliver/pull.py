@@ -2,7 +2,8 @@
 Markdown at the question's lines (see `edits` for how an edit is carried over, and checked).
 
 Only notes `status` finds edited in Anki (the source unchanged since the last build, so what was delivered is
-known exactly) are pulled: a conflict (the source changed too) is shown, never settled. A pulled note's record
+known exactly) are pulled: a conflict (the source changed too) is shown, never settled unless asked to take
+Anki's copy over what the source says now (`take_anki`). A pulled note's record
 line says when Anki last changed it (`NoteRecord.pulled`): the next build stamps the note with that time, so the
 collection the edit came from, which holds it already, skips it, and every other collection takes it as an
 update, its history intact. Files with uncommitted changes (in a git work tree) are left alone unless told
@@ -77,7 +78,8 @@ def plan_pull(plan: BuildPlan, status: LibraryStatus, root: Path, take_anki: boo
                     continue
                 question = rendered.identified.question
                 try:
-                    text = texts.setdefault(question.path, _text(question.path))
+                    text = texts[question.path] if question.path in texts else \
+                        texts.setdefault(question.path, _text(question.path))
                 except (OSError, UnicodeDecodeError) as err:
                     report.by_hand.append((note, f"its file cannot be read ({err})"))
                     continue
