@@ -172,12 +172,14 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
         col.close()
 
 
-def status_of_library(source: Path, output: Path, target: Target) -> tuple[LibraryCheck, LibraryStatus]:
+def status_of_library(source: Path, output: Path, target: Target, command: str = "status"
+                      ) -> tuple[LibraryCheck, LibraryStatus]:
     """Compare the collection of `target` with the library `source` names (see `deliver.status`), writing nothing:
-    neither the collection (a copy of it is read) nor the library's files."""
+    neither the collection (a copy of it is read) nor the library's files. `command` is what messages say to run
+    again."""
     check = plan_library(source, output)
     namespace = check.new_namespace or read_library_settings(check.library.settings_path).namespace
-    with collection_copy(target.collection, "status") as col:
+    with collection_copy(target.collection, command) as col:
         return check, library_status(check.plan, col, str(target.collection), namespace,
                                      partial(_built_here, check.library))
 
@@ -191,7 +193,7 @@ def pull_library(source: Path, output: Path, target: Target, write: bool = False
     from contextlib import nullcontext
 
     with project_lock(find_library(source, output).root) if write else nullcontext():
-        check, status = status_of_library(source, output, target)
+        check, status = status_of_library(source, output, target, "pull")
         report = plan_pull(check.plan, status, check.library.root, take_anki)
         if not allow_dirty:
             leave_out_dirty(report, check.library.root)

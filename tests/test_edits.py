@@ -80,6 +80,15 @@ def test_each_kind_of_edit_becomes_the_markdown_a_person_would_write(markdown, c
     assert carry_edit(markdown, render(markdown), change(render(markdown)), render) == expected
 
 
+def test_the_text_of_a_wiki_link_is_never_changed_for_an_edit_of_what_it_shows():
+    markdown = "See [[Other Note]] and [[Tuple]] here."
+    delivered = render(markdown)
+    assert "Other Note" in delivered and "[[" not in delivered
+    assert carry_edit(markdown, delivered, delivered.replace("Other Note", "Another Note"), render) is None
+    assert carry_edit(markdown, delivered, delivered.replace("here", "there"), render) == \
+        "See [[Other Note]] and [[Tuple]] there."
+
+
 def test_an_edit_that_renders_otherwise_is_not_carried_over():
     markdown = "A fast cat."
     styled = render(markdown).replace("fast", '<span style="color: red">fast</span>')

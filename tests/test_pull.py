@@ -281,3 +281,31 @@ def test_a_pull_keeps_the_files_line_ends_and_indentation(tmp_path):
     pulled = cli("pull", src, "-o", out, "--collection", collection, "--write")
     assert pulled.exit_code == 0, pulled.output
     assert (src / "a.md").read_bytes() == numbered.replace("cta", "cat").replace("\n", "\r\n").encode()
+
+
+def test_a_pulled_note_is_no_conflict_before_the_next_sync_nor_after_its_markdown_changes_again(tmp_path):
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    edit_in_anki(collection, {"Typo?": EDITS["Typo?"], "Bold?": EDITS["Bold?"]})
+    assert cli("pull", src, "-o", out, "--collection", collection, "--write").exit_code == 0
+    found = status_json(src, out, collection)
+    assert found["counts"]["conflict"] == 0 and found["counts"]["delivered"] == 7, found
+    write_deck(src, "a", (src / "a.md").read_text().replace("A fast cat runs", "A fast cat walks"))
+    assert {n["question"]: n["state"] for n in status_json(src, out, collection)["notes"]} == {"Typo?": "changed"}
+    _, delivered = sync(src, out, collection, time.time() + 5)  # not refused: Anki's edit is in the source
+    assert delivered.stopped is None and delivered.packages[0].updated == 1
+    with opened(collection) as col:
+        assert "A fast cat walks" in note_of(col, "Typo?").fields[1]
+        assert "<b>force</b>" in note_of(col, "Bold?").fields[1]  # Anki's copy of the pulled edit, as it was
+
+
+def test_the_uncommitted_check_works_from_anywhere_in_the_repository(tmp_path, monkeypatch):
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)  # the repository holds the notes folder
+    subprocess.run([*git, "add", "src"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "notes"], cwd=tmp_path, check=True)
+    edit_in_anki(collection, {"Typo?": EDITS["Typo?"]})
+    (src / "a.md").write_text((src / "a.md").read_text() + "\n### New?\nNot committed.\n")
+    monkeypatch.chdir(tmp_path)
+    left = cli("pull", "src", "-o", "out", "--collection", collection, "--write")
+    assert left.exit_code == 0 and "left alone" in left.output and "cta" in (src / "a.md").read_text()

@@ -189,6 +189,9 @@ def open_collection(path: Path):
             raise DeckgenError(f"{path}: Anki has this collection open (or is syncing its media), and nothing was "
                                "written. Close Anki and run deckgen sync again, or import the package by hand "
                                "(File > Import) while it runs") from None
+        if "NotADatabase" in text:
+            raise DeckgenError(f"{path}: not an Anki collection (not an SQLite database); nothing was written") \
+                from None
         raise DeckgenError(f"{path}: Anki cannot open this collection: {text}") from None
     except Exception as err:  # the backend's other errors: a damaged or foreign file
         raise DeckgenError(f"{path}: Anki cannot open this collection: {err}") from None
@@ -236,15 +239,17 @@ def collection_notes(col, guids) -> dict[str, Found]:
 
 class DeliveredNote(NamedTuple):
     """A note as a build delivered it: the hash of its fields and tags (see `plan.fingerprints.html_hash`), and its
-    tags."""
+    tags; and when Anki last changed it, if `deckgen pull` wrote that change into the source."""
 
     html: str
     tags: tuple[str, ...]
+    pulled: int = 0
 
 
 def delivered_by(record: IdentityRecord) -> dict[str, DeliveredNote]:
     """What the build that wrote `record` delivered, note by note (by GUID)."""
-    return {guid: DeliveredNote(note.html, note.tags) for guid, note in record.notes.items() if note.html}
+    return {guid: DeliveredNote(note.html, note.tags, note.pulled) for guid, note in record.notes.items()
+            if note.html}
 
 
 def edited_in_anki(found: Found, ledger: Ledger | None, last: DeliveredNote | NoteRecord | None) -> bool | None:
@@ -254,6 +259,8 @@ def edited_in_anki(found: Found, ledger: Ledger | None, last: DeliveredNote | No
     or one of deckgen 0.5's)."""
     if last is not None and last.html and html_hash((*found.fields[:2], ""), last.tags) == last.html:
         return False
+    if last is not None and last.pulled and found.mtime == last.pulled:
+        return False  # its edit is in the source: `deckgen pull` took it, and Anki has not changed it since
     if ledger is None or not ledger.synced:
         return None
     # Its second too: Anki counts in seconds, and an edit may follow the sync within one (what the sync itself

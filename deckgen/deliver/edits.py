@@ -28,6 +28,7 @@ BLOCK = frozenset({"p", "li", "ul", "ol", "pre", "div", "blockquote", "table", "
                    "hr", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd"})
 LIST_ITEM_RE = re.compile(r"^(\s*)([-*+]|\d+[.)])(\s+)")
 MARKDOWN_ESCAPES_RE = re.compile(r"([\\`*_\[\]<>#|~$=!])")
+WIKILINK_RE = re.compile(r"!?\[\[[^\]\n]*\]\]")
 LONGEST = 50_000
 """Characters of a field past which no edit is looked for: the alignment's cost grows with the square of the
 length (a field of 20,000 characters takes about a second here)."""
@@ -71,7 +72,11 @@ def carry_edit(markdown: str, delivered: str, edited: str, render: Callable[[str
         if not found:
             return None
         options.append(found)
+    links = [match.span() for match in WIKILINK_RE.finditer(markdown)]
     for choice in itertools.islice(itertools.product(*options), TRIES):
+        if any(start < end and stop > begin or begin < start < end for start, stop, _ in choice
+               for begin, end in links):
+            continue  # the text of a wiki link is the name of the note it goes to: changing it is no edit of text
         changed = _apply(markdown, choice)
         if changed is not None and normal_form(render(changed)) == goal:
             return changed

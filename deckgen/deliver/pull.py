@@ -162,7 +162,8 @@ def uncommitted(paths: list[Path], root: Path) -> set[Path]:
     """Those of `paths` with changes git has not committed (none when `root` is in no git work tree)."""
     try:
         found = subprocess.run(["git", "status", "--porcelain", "-z", "--untracked-files=all", "--",
-                                *map(str, paths)], cwd=root, capture_output=True, timeout=60)
+                                *(str(path.resolve()) for path in paths)], cwd=root, capture_output=True,
+                               timeout=60)  # absolute: git runs in `root`, not where the paths start
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True,
                              timeout=60)
     except (OSError, subprocess.TimeoutExpired):

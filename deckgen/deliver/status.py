@@ -22,7 +22,7 @@ from ..identify.record import NoteRecord
 from ..plan.fingerprints import html_hash
 from ..plan.model import BuildPlan, PackageNote
 from ..render.card_html import without_context
-from .collection import Found, collection_notes, edited_in_anki, own_ledger
+from .collection import Found, collection_notes, edited_in_anki, own_ledger, same_fields
 from .edits import normal_form
 from .ledger import Ledger
 from .package import PackagedNote, field_text, packaged_notes
@@ -146,6 +146,17 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
     if found is None:
         return NoteStatus(note.guid, question, where, package, "missing")
     anki = found.fields
+    owned = {tag.casefold() for tag in found.tags}
+    if same_fields(anki[:2], note.fields[:2]) and all(tag.casefold() in owned for tag in note.tags):
+        state = "delivered"  # Anki holds what the source says now (an edit pulled, say): nothing to do either way
+    elif last is not None and last.pulled and found.mtime == last.pulled:
+        state = "changed"  # its edit made in Anki is in the source (`deckgen pull`), which changed again since
+    else:
+        state = ""
+    if state:
+        return NoteStatus(note.guid, question, where, package, state, (), anki, (), found.mtime,
+                          last.answer if last is not None else None, now.answer if now is not None else None,
+                          note_type_changed=found.note_type != note.note_type)
     # The next build delivers what the last one did (the source and deckgen's rendering unchanged), and the
     # collection has the last build's note.
     as_last = last is not None and note.mtime == last.mtime and \
@@ -159,7 +170,6 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
     if base is not None:
         changed = bool(differing(note.fields, base[0])) or set(note.tags) != set(base[1])
         fields = differing(anki, base[0])
-        owned = {tag.casefold() for tag in found.tags}
         if any(tag.casefold() not in owned for tag in base[1]):
             fields += ("Tags",)
         edited: bool | None = bool(fields)
