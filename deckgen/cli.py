@@ -304,6 +304,10 @@ def _echo_delivery(delivery, quiet: bool) -> None:
                        "note type made there). `deckgen sync --overwrite-anki-edits` replaces them with what the "
                        "source says:", err=True)
             _echo_notes(package.kept, "kept as Anki has it")
+        if package.overwritten:
+            click.echo(f"warning: the edits made in Anki to {len(package.overwritten)} note(s) were replaced by what "
+                       "the source says (--overwrite-anki-edits; the backup above holds them):", err=True)
+            _echo_notes(package.overwritten, "edit made in Anki overwritten")
         if package.edited and not quiet:
             click.echo(f"  {package.edited} note(s) edited in Anki, their source unchanged, keep their edits: "
                        "`deckgen pull` brings them into the Markdown")
@@ -802,5 +806,6 @@ def _sync_json(built, delivery) -> dict:
                           "restored": p.restored, "tags_kept": p.tags_kept, "edited": p.edited,
                           "conflicting": p.conflicting,
                           "conflicts": [{"question": c.question, "source": c.source} for c in p.conflicts],
-                          "kept": [{"question": c.question, "source": c.source} for c in p.kept]}
+                          "kept": [{"question": c.question, "source": c.source} for c in p.kept],
+                          "overwritten": [{"question": c.question, "source": c.source} for c in p.overwritten]}
                          for p in delivery.packages]}

@@ -136,6 +136,7 @@ def test_a_conflict_is_shown_in_three_versions_and_nothing_settles_it_alone(tmp_
     assert snapshot(collection) == before
     taken = cli("sync", src, "-o", out, "--collection", collection, "--overwrite-anki-edits")
     assert taken.exit_code == 0, taken.output
+    assert "a.md:1: edit made in Anki overwritten: Typo?" in taken.output  # said, where the backup holds it
     with opened(collection) as col:
         assert "A quick cta runs" in note_of(col, "Typo?").fields[1]
 

@@ -102,6 +102,8 @@ class PackageDelivery:
     build that changed them (or rewritten by a note-type change made in Anki)."""
     edited: int = 0
     """Notes edited in Anki whose source did not change since: Anki keeps them, and `deckgen pull` takes them."""
+    overwritten: list[NoteRef] = field(default_factory=list)
+    """Notes whose edits made in Anki were replaced by the package's (told to: `overwrite`)."""
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,7 @@ class _Delivery:
         before = self._notes(carried)
         self.kept: set[str] = set()  # notes Anki keeps as its own copy against a change of their source
         self.pending, self._held = list(contents), None
+        self.overwriting: set[str] = set()
         self._refuse_others(contents, before)
         self._refuse_overwriting(contents, before)
         presets = {key: col.get_config(key, _MISSING) for key in PRESET_KEYS}
@@ -408,20 +411,28 @@ class _Delivery:
                     "of that library with a namespace of its own? Give it back its namespace (deckgen.toml) or "
                     "deliver only one of the two to this collection")
 
+    def _edited(self, guid: str, before: dict[str, Found]) -> bool | None:
+        """Whether the collection's copy of a note was edited in Anki since it was delivered (see `edited_in_anki`;
+        the package this machine delivered, where there is one, tells it exactly); None when nothing tells."""
+        verdict = edited_in_anki(before[guid], self.ledger, self.previous.get(guid))
+        if verdict is not False and guid in self.held:
+            return not before[guid].holds(self.held[guid], FIELDS_EDITED)
+        return verdict
+
     def _refuse_overwriting(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, Found]) -> None:
         """Stop, unless told to overwrite them, when the import would replace an edit made in Anki since the last
-        sync: a note whose source changed too (a later time in the package than Anki's) is a conflict."""
-        if self.overwrite or self.first:
+        sync: a note whose source changed too (a later time in the package than Anki's) is a conflict. Told to,
+        note which edits are overwritten (`self.overwriting`), to say so."""
+        if self.overwrite:
+            self.overwriting = {guid for notes in contents.values() for guid, note in notes.items()
+                                if guid in before and not before[guid].holds(note, FIELDS_EDITED)
+                                and self._edited(guid, before) is not False}
             return
-        def edited(guid: str) -> bool | None:
-            verdict = edited_in_anki(before[guid], self.ledger, self.previous.get(guid))
-            if verdict is not False and guid in self.held:  # what was delivered tells it exactly
-                return not before[guid].holds(self.held[guid], FIELDS_EDITED)
-            return verdict
-
+        if self.first:
+            return
         lost = sorted(NoteRef(note.question, note.source) for notes in contents.values() for guid, note in notes.items()
                       if guid in before and note.mtime > before[guid].mtime and not before[guid].holds(note)
-                      and edited(guid))
+                      and self._edited(guid, before))
         if lost:
             listed = "".join(f"\n  {note.source}: {note.question}" for note in lost[:20])
             more = f"\n  ... and {len(lost) - 20} more" if len(lost) > 20 else ""
@@ -470,6 +481,10 @@ class _Delivery:
         # Anki calls every note of a note type changed in Anki conflicting: those with changes are the ones named.
         report.conflicting = len(log.conflicting)
         report.conflicts = changed(log.conflicting, in_package)
+        mine = self.overwriting & notes.keys()
+        now = self._notes(mine) if mine else {}
+        report.overwritten = sorted(NoteRef(notes[guid].question, notes[guid].source) for guid in mine
+                                    if guid in now and now[guid].holds(notes[guid], FIELDS_EDITED))
         different = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki
         by_source = {NoteRef(note.question, note.source): note for note in notes.values()} if different else {}
         report.kept = [ref for ref in different if self._source_changed(by_source[ref], before)]
