@@ -483,7 +483,9 @@ def _echo_status(found, verbose: bool) -> None:
         if limit is not None and len(notes) > limit:
             click.echo(f"  ... and {len(notes) - limit} more {say} (-v lists them all)")
     for note in found.removed_active:
-        click.echo(f"  {note.source}: removed from the source, its cards not suspended: {note.question}")
+        what = "edited in Anki since it was delivered (copy what you want to keep into the Markdown)" \
+            if note.fields else "its cards not suspended"
+        click.echo(f"  {note.source}: removed from the source, {what}: {note.question}")
     for flag, say in (("misplaced", "a card in another deck than its question's (deckgen sync moves it)"),
                       ("note_type_changed", "its note type was changed in Anki: Anki refuses every update of it")):
         for note in [note for note in found.notes if getattr(note, flag)][:limit]:

@@ -310,3 +310,15 @@ def test_the_uncommitted_check_works_from_anywhere_in_the_repository(tmp_path, m
     monkeypatch.chdir(tmp_path)
     left = cli("pull", "src", "-o", "out", "--collection", collection, "--write")
     assert left.exit_code == 0 and "left alone" in left.output and "cta" in (src / "a.md").read_text()
+
+
+def test_a_removed_question_whose_note_was_edited_in_anki_is_said_to_hold_that_edit(tmp_path):
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    edit_in_anki(collection, {"Typo?": EDITS["Typo?"]})
+    write_deck(src, "a", KINDS.split("### Line?")[0].replace("### Typo?\nA fast cta runs across the road.\n\n", "")
+               + "### Line?" + KINDS.split("### Line?")[1])
+    shown = cli("status", src, "-o", out, "--collection", collection)
+    assert "removed from the source, edited in Anki since it was delivered" in shown.output and "Typo?" in shown.output
+    time.sleep(1.1)
+    refused = cli("sync", src, "-o", out, "--collection", collection)  # marking it removed would overwrite the edit
+    assert refused.exit_code == 1 and "a.md:1: Typo?" in refused.output

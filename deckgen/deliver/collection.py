@@ -430,11 +430,13 @@ class _Delivery:
             return
         if self.first:
             return
-        lost = sorted(NoteRef(note.question, note.source) for notes in contents.values() for guid, note in notes.items()
-                      if guid in before and note.mtime > before[guid].mtime and not before[guid].holds(note)
-                      and self._edited(guid, before))
+        lost = sorted((NoteRef(note.question, note.source), note.removed) for notes in contents.values()
+                      for guid, note in notes.items() if guid in before and note.mtime > before[guid].mtime
+                      and not before[guid].holds(note) and self._edited(guid, before))
         if lost:
-            listed = "".join(f"\n  {note.source}: {note.question}" for note in lost[:20])
+            listed = "".join(f"\n  {note.source}: {note.question}" + (
+                " (removed from the source: copy what you want to keep of it into the Markdown)" if removed else "")
+                for note, removed in lost[:20])
             more = f"\n  ... and {len(lost) - 20} more" if len(lost) > 20 else ""
             raise DeckgenError(
                 f"{len(lost)} note(s) were edited in Anki since the last sync, and their source changed too: the "

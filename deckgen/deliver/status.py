@@ -88,7 +88,7 @@ class LibraryStatus:
     notes: tuple[NoteStatus, ...]
     """Every live note of the library, in package and source order."""
     removed_active: tuple[NoteStatus, ...] = ()
-    """Notes removed from the source with cards not suspended in Anki."""
+    """Notes removed from the source with cards not suspended in Anki, or edited there (`fields`), in file order."""
     synced: int = 0
     """When the last sync of this library into the collection ended (0: never, or by deckgen 0.5)."""
     counts: dict[str, int] = field(default_factory=dict)
@@ -127,14 +127,25 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_
                 misplaced = guid in found and bool(homes.get(found[guid].id, set()) - {part.name.casefold()})
                 live.append(replace(status, misplaced=misplaced))
         for note in version.package.notes:
-            if note.removed and note.guid in found and found[note.guid].id in active:
-                removed.append(NoteStatus(note.guid, field_text(note.fields, 0), field_text(note.fields, 2),
-                                          version.key, "removed"))
+            if note.removed and note.guid in found:
+                copy = found[note.guid]
+                edited = same_fields(copy.fields[:2], held[note.guid].fields[:2]) is False if note.guid in held \
+                    else edited_in_anki(copy, ledger, previous.notes.get(note.guid))
+                if copy.id in active or edited:
+                    removed.append(NoteStatus(note.guid, field_text(note.fields, 0), field_text(note.fields, 2),
+                                              version.key, "removed", ("Answer",) if edited else (), copy.fields))
+    removed.sort(key=lambda note: (note.package, _place(note.source)))
     packages = tuple(PackageStatus(version.key, ledger.packages.get(version.key, (None,))[0] if ledger else None,
                                    version.previous_version, version.version) for version in plan.packages)
     counts = Counter(note.state for note in live)
     return LibraryStatus(collection, packages, tuple(live), tuple(removed), ledger.synced if ledger else 0,
                          {state: counts[state] for state in STATES})
+
+
+def _place(source: str) -> tuple[str, int]:
+    """`file:line` as (file, line), to sort by."""
+    path, _, line = source.rpartition(":")
+    return (path, int(line)) if line.isdigit() else (source, 0)
 
 
 def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None, now: NoteRecord | None,
