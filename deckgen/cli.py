@@ -417,7 +417,7 @@ def _echo_pull(report, dry_run: bool) -> None:
                                                 f"{path}", f"{path}", n=1)), nl=False)
     for note, why in report.by_hand:
         click.echo(f"{note.source}: needs a hand edit: {why}: {note.question}", err=True)
-        _echo_three_versions(note, sides=("delivered", "in Anki"))
+        _echo_three_versions(note, sides=("delivered", "in Anki"), field=0 if "Answer" not in note.fields else 1)
     for note in report.dirty:
         click.echo(f"{note.source}: left alone: its file has changes git has not committed (--allow-dirty): "
                    f"{note.question}", err=True)
@@ -499,12 +499,15 @@ def _echo_status(found, verbose: bool) -> None:
                    "--overwrite-anki-edits`; to keep Anki's, `deckgen pull --take-anki --write`")
 
 
-def _echo_three_versions(note, sides=("delivered", "in Anki", "source")) -> None:
-    """A note's answer as deckgen delivered it, as Anki holds it (as Markdown), and as the source says now."""
+def _echo_three_versions(note, sides=("delivered", "in Anki", "source"), field: int = 1) -> None:
+    """A note's answer (`field` 1; 0: its question) as deckgen delivered it, as Anki holds it (as Markdown), and as
+    the source says now."""
     from .deliver.edits import as_markdown
 
-    anki = as_markdown(note.anki[1]) if len(note.anki) > 1 else ""
+    anki = as_markdown(note.anki[field]) if len(note.anki) > field else ""
     texts = {"delivered": note.delivered_markdown, "in Anki": anki, "source": note.source_markdown}
+    if field == 0:
+        texts["delivered"] = as_markdown(note.delivered[0]) if note.delivered else ""
     for label, text in ((side, texts[side]) for side in sides):
         lines = (text or "").splitlines() or [""]
         click.echo(f"      {label + ':':<10} {lines[0]}")

@@ -75,6 +75,8 @@ def test_an_edit_of_any_kind_is_carried_over_only_as_what_renders_to_ankis_copy(
      "See the [docs](https://example.org)."),
     ("First.", lambda h: h.replace("First.", "First.<br>Second."), "First.\nSecond."),
     ("Area $\\pi r^2$.", lambda h: h.replace("r^2", "r^3"), "Area $\\pi r^3$."),
+    ("A set.\n\nIt is mutable.\n\n- x\n- y", lambda h: h.replace("<p>It is mutable.</p>", ""),
+     "A set.\n\n- x\n- y"),  # no run of blank lines where the paragraph was
 ])
 def test_each_kind_of_edit_becomes_the_markdown_a_person_would_write(markdown, change, expected):
     assert carry_edit(markdown, render(markdown), change(render(markdown)), render) == expected

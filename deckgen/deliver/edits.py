@@ -78,9 +78,21 @@ def carry_edit(markdown: str, delivered: str, edited: str, render: Callable[[str
                for begin, end in links):
             continue  # the text of a wiki link is the name of the note it goes to: changing it is no edit of text
         changed = _apply(markdown, choice)
-        if changed is not None and normal_form(render(changed)) == goal:
-            return changed
+        if changed is None:
+            continue
+        for candidate in dict.fromkeys((_tidy(changed, markdown), changed)):
+            if normal_form(render(candidate)) == goal:
+                return candidate
     return None
+
+
+def _tidy(changed: str, markdown: str) -> str:
+    """`changed` without the runs of blank lines a removed paragraph or item leaves, where `markdown` had none
+    (kept only if it renders the same)."""
+    if "\n\n\n" in markdown:
+        return changed
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", changed).strip("\n") if "\n\n\n" in changed.replace(
+        " ", "") else changed
 
 
 def _visible(token: str) -> str:

@@ -28,7 +28,7 @@ from ..plan.model import BuildPlan, PackageNote
 from ..render.card_html import without_context
 from ..render.media import MediaResolver
 from ..render.renderer import MarkdownRenderer
-from .edits import carry_edit
+from .edits import LONGEST, carry_edit
 from .status import LibraryStatus, NoteStatus, differing
 
 
@@ -107,6 +107,8 @@ def _pulled(note: NoteStatus, question: Question, packaged: PackageNote, text: s
                            lambda md: renderer.render(md, inline=True, folder=folder).html)
         if title is None or "\n" in title:
             return "the edit of its question could not be carried over"
+    if "Answer" in note.fields and max(len(packaged.fields[1]), len(note.anki[1])) > LONGEST:
+        return f"its answer is over {LONGEST:,} characters of HTML, too long to compare"
     if "Answer" in note.fields:
         answer = carry_edit(answer, packaged.fields[1], note.anki[1],
                             lambda md: renderer.render(md, folder=folder).html)
