@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from deckgen.build import sync_library
 from deckgen.deliver.profiles import Target
@@ -322,3 +323,27 @@ def test_a_removed_question_whose_note_was_edited_in_anki_is_said_to_hold_that_e
     time.sleep(1.1)
     refused = cli("sync", src, "-o", out, "--collection", collection)  # marking it removed would overwrite the edit
     assert refused.exit_code == 1 and "a.md:1: Typo?" in refused.output
+
+
+def test_deckgens_new_rendering_is_no_edit_made_in_anki(tmp_path, monkeypatch):
+    from deckgen.places import render_cache_path
+    from deckgen.render.renderer import MarkdownRenderer, RenderedText
+
+    src, out, collection = library(tmp_path, KINDS, delivered=True)
+    with opened(collection) as col:
+        col.tags.bulk_add([note_of(col, "Untouched?").id], "my_own")  # a change of Anki's own time, not an edit
+    render = MarkdownRenderer.render
+
+    def rendered_otherwise(self, text, inline=False, folder=Path(".")):  # as a deckgen upgrade might
+        found = render(self, text, inline, folder)
+        return RenderedText(found.html.replace("road.", "road !"), found.media, found.removed, found.timed_out)
+
+    monkeypatch.setattr(MarkdownRenderer, "render", rendered_otherwise)
+    render_cache_path(src).unlink()
+    write_deck(src, "a", KINDS.replace("Nobody edits this.", "Nobody edits this, ever."))  # a new version
+    found = status_json(src, out, collection)
+    assert {n["question"]: n["state"] for n in found["notes"]} == {"Untouched?": "changed"}
+    _, delivered = sync(src, out, collection, time.time() + 5)
+    [package] = delivered.packages
+    assert (package.updated, package.edited, package.kept) == (1, 0, [])
+    assert status_json(src, out, collection)["counts"]["delivered"] == 7

@@ -370,8 +370,8 @@ class _Delivery:
             present = NameHashes.of(tag for note in library.values() for tag in note.tags)
             ledger.tags = NameHashes.of(written) | NameHashes(ledger.tags.hashes & present.hashes)
             ledger.decks = decks
-            edited = {guid for guid, found in library.items()
-                      if guid in self.packaged and not found.holds(self.packaged[guid])}
+            edited = {guid for guid, found in library.items() if guid in self.packaged
+                      and found.mtime != self.packaged[guid].mtime and not found.holds(self.packaged[guid])}
             ledger.edited = IdSet(library[guid].id for guid in edited)
             ledger.conflicts = IdSet(library[guid].id for guid in edited
                                      if guid in self.kept or library[guid].id in ledger.conflicts)
@@ -474,11 +474,14 @@ class _Delivery:
         in_package = {note.id: note for note in notes.values()}
         in_collection = {before[guid].id: note for guid, note in notes.items() if guid in before}
 
-        def changed(entries, by_id) -> list[NoteRef]:
-            """The notes of `entries` whose fields in the collection are not the package's, by where they are."""
+        def changed(entries, by_id, edited: bool = False) -> list[NoteRef]:
+            """The notes of `entries` whose fields in the collection are not the package's, by where they are; with
+            `edited`, only those whose time in Anki is not the package's (a copy with the package's time is one a
+            package delivered, in another rendering of deckgen's if its fields differ)."""
             found = [by_id.get(entry.id.nid) for entry in entries]
             return sorted(NoteRef(note.question, note.source) for note in found
-                          if note is not None and note.guid in before and not before[note.guid].holds(note))
+                          if note is not None and note.guid in before and not before[note.guid].holds(note)
+                          and not (edited and before[note.guid].mtime == note.mtime))
 
         # Anki calls every note of a note type changed in Anki conflicting: those with changes are the ones named.
         report.conflicting = len(log.conflicting)
@@ -487,7 +490,7 @@ class _Delivery:
         now = self._notes(mine) if mine else {}
         report.overwritten = sorted(NoteRef(notes[guid].question, notes[guid].source) for guid in mine
                                     if guid in now and now[guid].holds(notes[guid], FIELDS_EDITED))
-        different = changed(log.duplicate, in_collection)  # Anki's copy is newer: edited in Anki
+        different = changed(log.duplicate, in_collection, edited=True)  # Anki's copy is newer: edited in Anki
         by_source = {NoteRef(note.question, note.source): note for note in notes.values()} if different else {}
         report.kept = [ref for ref in different if self._source_changed(by_source[ref], before)]
         self.kept.update(by_source[ref].guid for ref in report.kept)

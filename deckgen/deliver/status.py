@@ -158,8 +158,14 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
         return NoteStatus(note.guid, question, where, package, "missing")
     anki = found.fields
     owned = {tag.casefold() for tag in found.tags}
+    stamps = {last.mtime if last is not None else 0, held.mtime if held is not None else 0} - {0}  # delivered
     if same_fields(anki[:2], note.fields[:2]) and all(tag.casefold() in owned for tag in note.tags):
         state = "delivered"  # Anki holds what the source says now (an edit pulled, say): nothing to do either way
+    elif found.mtime in stamps:
+        # Anki's copy has a time deckgen stamped: it is as a package delivered it (an edit gives Anki's own time),
+        # in deckgen's rendering of then if its fields differ, which the next sync does not change (--rerender
+        # would).
+        state = "delivered" if note.mtime == found.mtime else "changed"
     elif last is not None and last.pulled and found.mtime == last.pulled:
         state = "changed"  # its edit made in Anki is in the source (`deckgen pull`), which changed again since
     else:
