@@ -18,6 +18,7 @@ import random
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,6 +55,7 @@ def main() -> int:
             collection.parent.mkdir(parents=True)
             Collection(str(collection)).close()
             sync_library(src, library_to_build(src, out), Target(collection, work / "anki" / "backups"))
+            time.sleep(1)  # a person edits later than the second the build stamped (an edit then is taken for it)
             for kind, edit in KINDS.items():
                 copy = work / kind.replace(" ", "-") / "collection.anki2"
                 copy.parent.mkdir(parents=True)

@@ -347,3 +347,32 @@ def test_deckgens_new_rendering_is_no_edit_made_in_anki(tmp_path, monkeypatch):
     [package] = delivered.packages
     assert (package.updated, package.edited, package.kept) == (1, 0, [])
     assert status_json(src, out, collection)["counts"]["delivered"] == 7
+
+
+TWO = "### One?\nAlpha beta gamma.\n\n### Two?\nDelta epsilon.\n"
+
+
+def test_an_edit_made_in_anki_is_not_overwritten_after_a_build_stamped_by_a_clock_ahead(tmp_path):
+    src, out, collection = library(tmp_path, TWO)
+    sync(src, out, collection, time.time() + 600)  # another machine's clock, ten minutes ahead
+    edit_in_anki(collection, {"One?": (lambda a: a.replace("beta", "beta, edited"), "")})
+    write_deck(src, "a", TWO.replace("gamma.", "gamma, and more."))
+    refused = cli("sync", src, "-o", out, "--collection", collection)  # told by the package delivered
+    assert refused.exit_code == 1 and "a.md:1: One?" in refused.output
+    with opened(collection) as col:
+        assert "beta, edited" in note_of(col, "One?").fields[1]
+
+
+def test_a_source_change_built_but_never_delivered_is_not_taken_for_an_edit_made_in_anki(tmp_path):
+    from deckgen.build import build_library
+    from deckgen.output.stamp import library_to_build
+
+    src, out, collection = library(tmp_path, TWO, delivered=True)
+    write_deck(src, "a", TWO.replace("gamma.", "gamma, and more."))
+    build_library(src, library_to_build(src, out), now=time.time() - 500)  # built, not synced
+    for package in out.glob("*-1.0.0.apkg"):
+        package.unlink()  # this machine has no package of what the collection holds
+    found = status_json(src, out, collection)
+    assert {n["question"]: n["state"] for n in found["notes"]} == {"One?": "changed"}
+    pulled = cli("pull", src, "-o", out, "--collection", collection, "--write")
+    assert pulled.exit_code == 0 and "gamma, and more." in (src / "a.md").read_text()

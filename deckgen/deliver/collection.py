@@ -254,19 +254,29 @@ def delivered_by(record: IdentityRecord) -> dict[str, DeliveredNote]:
             if note.html}
 
 
-def edited_in_anki(found: Found, ledger: Ledger | None, last: DeliveredNote | NoteRecord | None) -> bool | None:
-    """Whether the fields of a note were edited in Anki since deckgen delivered it: not when they are those `last`
-    delivered (the build before, or its record; a change of tags alone is none), else when Anki changed it after
-    the last sync or kept it as its own then (see `ledger`). None when this collection's ledger cannot tell (none,
-    or one of deckgen 0.5's)."""
-    if last is not None and last.html and html_hash((*found.fields[:2], ""), last.tags) == last.html:
+def unedited(found: Found, last: DeliveredNote | NoteRecord | None) -> bool:
+    """Whether a note's fields are those `last` delivered (the build before, or its record: a change of tags alone
+    is no edit), or the ones `deckgen pull` took into the source, unchanged since."""
+    if last is None:
         return False
-    if last is not None and last.pulled and found.mtime == last.pulled:
-        return False  # its edit is in the source: `deckgen pull` took it, and Anki has not changed it since
+    if last.html and html_hash((*found.fields[:2], ""), last.tags) == last.html:
+        return True
+    return bool(last.pulled) and found.mtime == last.pulled
+
+
+def edited_in_anki(found: Found, ledger: Ledger | None, last: DeliveredNote | NoteRecord | None,
+                   held: PackagedNote | None = None) -> bool | None:
+    """Whether the fields of a note were edited in Anki since deckgen delivered it: not when `unedited`; else, where
+    this machine has the package the collection was delivered (`held`), when they differ from it and Anki's time
+    for the note is not the package's (that copy is then one an earlier rendering of deckgen's made); else, by the
+    ledger's clock, when Anki changed it at or after the second the last sync ended, or kept it as its own then
+    (see `ledger`). None when nothing tells (no ledger, or one of deckgen 0.5's)."""
+    if unedited(found, last):
+        return False
+    if held is not None:
+        return found.mtime != held.mtime and not found.holds(held, FIELDS_EDITED)
     if ledger is None or not ledger.synced:
         return None
-    # Its second too: Anki counts in seconds, and an edit may follow the sync within one (what the sync itself
-    # changed in that second is known by its fields: those of `last` or of the package delivered).
     return found.mtime >= ledger.synced or found.id in ledger.edited
 
 
@@ -375,9 +385,7 @@ class _Delivery:
             ledger.edited = IdSet(library[guid].id for guid in edited)
             ledger.conflicts = IdSet(library[guid].id for guid in edited
                                      if guid in self.kept or library[guid].id in ledger.conflicts)
-            # Every note of the library has its time by now: later ones are Anki's (a package's times may be ahead
-            # of this clock, when another machine's was ahead: such a time is no edit).
-            ledger.synced = max([int(time.time()), *(found.mtime for found in library.values())])
+            ledger.synced = int(time.time())  # the clock of the last resort (see `edited_in_anki`)
             for key, value in presets.items():  # the Import dialog's defaults, as the user left them
                 if col.get_config(key, _MISSING) != value:
                     self._merged(col.remove_config(key) if value is _MISSING else col.set_config(key, value,
@@ -412,12 +420,12 @@ class _Delivery:
                     "deliver only one of the two to this collection")
 
     def _edited(self, guid: str, before: dict[str, Found]) -> bool | None:
-        """Whether the collection's copy of a note was edited in Anki since it was delivered (see `edited_in_anki`;
-        the package this machine delivered, where there is one, tells it exactly); None when nothing tells."""
-        verdict = edited_in_anki(before[guid], self.ledger, self.previous.get(guid))
-        if verdict is not False and guid in self.held:
-            return not before[guid].holds(self.held[guid], FIELDS_EDITED)
-        return verdict
+        """Whether the collection's copy of a note was edited in Anki since it was delivered (see `edited_in_anki`);
+        the package delivered before is read only when the record leaves it open."""
+        last = self.previous.get(guid)
+        if unedited(before[guid], last):
+            return False
+        return edited_in_anki(before[guid], self.ledger, last, self.held.get(guid))
 
     def _refuse_overwriting(self, contents: dict[str, dict[str, PackagedNote]], before: dict[str, Found]) -> None:
         """Stop, unless told to overwrite them, when the import would replace an edit made in Anki since the last

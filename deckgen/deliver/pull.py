@@ -168,10 +168,16 @@ def uncommitted(paths: list[Path], root: Path) -> set[Path]:
                                timeout=60)  # absolute: git runs in `root`, not where the paths start
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True,
                              timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:  # no git here: no work tree either
         return set()
-    if found.returncode or top.returncode:
+    except subprocess.TimeoutExpired:
+        raise DeckgenError(f"{root}: git status took over a minute; nothing was written (--allow-dirty writes "
+                           "without asking git)") from None
+    if top.returncode:  # not in a git work tree
         return set()
+    if found.returncode:
+        raise DeckgenError(f"{root}: git status failed ({found.stderr.decode(errors='replace').strip()}); nothing "
+                           "was written (--allow-dirty writes without asking git)")
     base = Path(top.stdout.strip())
     changed = {(base / entry[3:].decode("utf-8", "surrogateescape")).resolve()
                for entry in found.stdout.split(b"\0") if len(entry) > 3}

@@ -115,6 +115,9 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_
             active.add(nid)
     live, removed = [], []
     for version in plan.packages:
+        # The last build's version is the one this collection was delivered.
+        has_last_build = ledger is not None and ledger.packages.get(version.key, (None,))[0] == \
+            version.previous_version
         for part in version.decks:
             for rendered in part.deck.notes:
                 guid = rendered.identified.guid
@@ -123,7 +126,8 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_
                 question = rendered.identified.question
                 where = f"{question.path}:{question.line}"
                 status = _note_status(notes[guid], found.get(guid), previous.notes.get(guid),
-                                      plan.record.notes.get(guid), ledger, held.get(guid), version.key, where)
+                                      plan.record.notes.get(guid), ledger, held.get(guid), version.key, where,
+                                      has_last_build)
                 misplaced = guid in found and bool(homes.get(found[guid].id, set()) - {part.name.casefold()})
                 live.append(replace(status, misplaced=misplaced))
         for note in version.package.notes:
@@ -149,7 +153,8 @@ def _place(source: str) -> tuple[str, int]:
 
 
 def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None, now: NoteRecord | None,
-                 ledger: Ledger | None, held: PackagedNote | None, package: str, where: str) -> NoteStatus:
+                 ledger: Ledger | None, held: PackagedNote | None, package: str, where: str,
+                 has_last_build: bool) -> NoteStatus:
     """How the note stands (see STATES). What the collection was delivered is known exactly from the package this
     machine delivered to it (`held`), or from the next build's fields where they are the last build's and the
     collection has that build; else an edit is told by `edited_in_anki`, without knowing which fields."""
@@ -178,8 +183,7 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
     # collection has the last build's note.
     as_last = last is not None and note.mtime == last.mtime and \
         html_hash((*note.fields[:2], ""), note.tags) == last.html
-    has_last = last is not None and (found.mtime == last.mtime or bool(ledger and ledger.synced
-                                                                          and last.mtime <= ledger.synced))
+    has_last = last is not None and (found.mtime == last.mtime or has_last_build)
     base = (held.fields, held.tags) if held is not None else (note.fields, note.tags) if as_last and has_last else None
     if ledger is not None and found.id in ledger.conflicts:
         base = None  # Anki kept its copy against a change of the source: edited, and the source changed since
