@@ -51,9 +51,10 @@ DECKGEN_TAGS = "deckgen::"
 FIXED_OPTIONS = dict(merge_notetypes=False, with_scheduling=False, with_deck_configs=False)
 """The import options no delivery changes: note types never merged (a full sync), no scheduling, no deck options."""
 _MISSING = object()
-FIELDS_EDITED = 2
-"""The fields an edit made in Anki is looked for in: what is asked, and the answer (Source and Status are
+FIELD_NAMES = ("Question", "Answer")
+"""The fields an edit made in Anki is looked for in, the first of every note type's (Source and Status are
 deckgen's; a field the user added is theirs)."""
+FIELDS_EDITED = len(FIELD_NAMES)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def deliver(col, target: Target, library: str, namespace: str, packages: list[Pa
             previous: dict[str, DeliveredNote] | None = None, built_here=None) -> DeliveryReport:
     """Bring `col`, the collection of `target` (see `open_collection`), up to date with the packages (see the
     module); `library_guids` are every note the library's identity record holds, removed ones too, `previous`
-    what the build before the one that made the packages delivered (see `delivered_by`), and
+    what the build before the one that made the packages delivered (see `delivered_by`; when no build ran, what
+    the packages' own build delivered), and
     `built_here(key, version, digest)` the file of a package version this machine built, or None. With
     `overwrite`, even notes whose copy in Anki is newer (edited in Anki), and packages it holds already."""
     try:
@@ -254,12 +256,28 @@ def delivered_by(record: IdentityRecord) -> dict[str, DeliveredNote]:
             if note.html}
 
 
+def delivered_notes(ledger: Ledger | None, keys, built_here) -> dict[str, PackagedNote]:
+    """The notes of the packages `keys` as the collection of `ledger` was last delivered them, where this machine
+    has the package it delivered (`built_here(key, version, digest)` finds its file), by GUID."""
+    found: dict[str, PackagedNote] = {}
+    for key in keys:
+        delivered = ledger.packages.get(key) if ledger is not None else None
+        path = built_here(key, *delivered) if delivered is not None and built_here is not None else None
+        found.update(packaged_notes(path) if path is not None else {})
+    return found
+
+
+def note_hash(fields, tags) -> str:
+    """The hash the identity record keeps of a note's delivered fields and tags (`NoteRecord.html`)."""
+    return html_hash((*fields[:FIELDS_EDITED], ""), tags)
+
+
 def unedited(found: Found, last: DeliveredNote | NoteRecord | None) -> bool:
     """Whether a note's fields are those `last` delivered (the build before, or its record: a change of tags alone
     is no edit), or the ones `deckgen pull` took into the source, unchanged since."""
     if last is None:
         return False
-    if last.html and html_hash((*found.fields[:2], ""), last.tags) == last.html:
+    if last.html and note_hash(found.fields, last.tags) == last.html:
         return True
     return bool(last.pulled) and found.mtime == last.pulled
 
@@ -510,11 +528,7 @@ class _Delivery:
         """The notes of the pending packages as this collection was last delivered them, where this machine has
         the package it delivered (by GUID); read when first needed."""
         if self._held is None:
-            self._held = {}
-            for key in self.pending:
-                version = self.ledger.packages.get(key)
-                path = self.built_here(key, *version) if version is not None and self.built_here else None
-                self._held.update(packaged_notes(path) if path is not None else {})
+            self._held = delivered_notes(self.ledger, self.pending, self.built_here)
         return self._held
 
     def _source_changed(self, note: PackagedNote, before: dict[str, Found]) -> bool:

@@ -23,11 +23,11 @@ import msgspec
 from ..errors import DeckgenError
 from ..identify.record import IdentityRecord, write_record_to
 from ..parse.questions import Question
-from ..plan.fingerprints import html_hash
 from ..plan.model import BuildPlan, PackageNote
 from ..render.card_html import without_context
 from ..render.media import MediaResolver
 from ..render.renderer import MarkdownRenderer
+from .collection import note_hash
 from .edits import LONGEST, carry_edit
 from .status import LibraryStatus, NoteStatus, differing
 
@@ -123,9 +123,9 @@ def _pulled(note: NoteStatus, question: Question, packaged: PackageNote, text: s
         after += "".join(lines[first:question.answer_line - 1]) + region
     context = packaged.fields[0][:len(packaged.fields[0]) - len(without_context(packaged.fields[0]))]
     fields = (context + renderer.render(title, inline=True, folder=folder).html,
-              renderer.render(answer, folder=folder).html, "")
+              renderer.render(answer, folder=folder).html)
     return Pulled(note, question.path, "".join(lines[first - 1:last]), after, first,
-                  html_hash(fields, packaged.tags))
+                  note_hash(fields, packaged.tags))
 
 
 def _patched(region: list[str], old: str, new: str) -> str | None:

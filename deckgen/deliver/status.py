@@ -19,16 +19,14 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from ..identify.record import NoteRecord
-from ..plan.fingerprints import html_hash
 from ..plan.model import BuildPlan, PackageNote
 from ..render.card_html import without_context
-from .collection import Found, collection_notes, edited_in_anki, own_ledger, same_fields
+from .collection import (FIELD_NAMES, Found, collection_notes, delivered_notes, edited_in_anki, note_hash,
+                         own_ledger, same_fields)
 from .edits import normal_form
 from .ledger import Ledger
-from .package import PackagedNote, field_text, packaged_notes
+from .package import PackagedNote, field_text
 
-FIELD_NAMES = ("Question", "Answer")
-"""The fields an edit in Anki is looked for in (Source and Status are deckgen's; fields the user added, theirs)."""
 STATES = ("delivered", "edited", "changed", "conflict", "missing", "pending")
 """In the order reports list them:
 - delivered: Anki holds what deckgen last delivered, and the source has not changed since;
@@ -98,11 +96,7 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_
     """Compare the collection `col` with the library whose next build `plan` plans (see the module);
     `built_here(key, version, digest)` is the file of a package version this machine built, or None."""
     ledger = own_ledger(col, namespace)
-    held: dict[str, PackagedNote] = {}  # what the collection was delivered, where this machine has the package
-    for version in plan.packages:
-        delivered = ledger.packages.get(version.key) if ledger is not None else None
-        path = built_here(version.key, *delivered) if delivered is not None and built_here is not None else None
-        held.update(packaged_notes(path) if path is not None else {})
+    held = delivered_notes(ledger, [version.key for version in plan.packages], built_here)
     previous = plan.previous
     notes = {note.guid: note for version in plan.packages for note in version.package.notes}
     found = collection_notes(col, notes.keys())
@@ -182,7 +176,7 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
     # The next build delivers what the last one did (the source and deckgen's rendering unchanged), and the
     # collection has the last build's note.
     as_last = last is not None and note.mtime == last.mtime and \
-        html_hash((*note.fields[:2], ""), note.tags) == last.html
+        note_hash(note.fields, note.tags) == last.html
     has_last = last is not None and (found.mtime == last.mtime or has_last_build)
     base = (held.fields, held.tags) if held is not None else (note.fields, note.tags) if as_last and has_last else None
     if ledger is not None and found.id in ledger.conflicts:
