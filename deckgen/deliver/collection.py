@@ -36,6 +36,7 @@ from ..errors import DeckgenError
 from ..identify.record import IdentityRecord, NoteRecord
 from ..plan.fingerprints import html_hash
 from ..plan.model import REMOVED_TAG
+from ..render.card_html import without_context
 from .edits import normal_form
 from .ledger import KEY_PREFIX, IdSet, Ledger, LedgerProblem, NameHashes, ledger_key, read_ledger
 from .package import SOURCE_FIELD, PackagedNote, field_text, packaged_notes, source_file
@@ -229,9 +230,10 @@ class Found(NamedTuple):
 
 
 def same_fields(ours: Sequence[str], theirs: Sequence[str]) -> bool:
-    """Whether two notes' fields are the same, in the normal form of `edits.normal_form`."""
+    """Whether two notes' fields are the same, in the normal form of `edits.normal_form`, the context deckgen puts
+    above a question left out (deckgen's to write: see `render.card_html`)."""
     return tuple(ours) == tuple(theirs) or len(ours) == len(theirs) and all(
-        a == b or normal_form(a) == normal_form(b) for a, b in zip(ours, theirs))
+        a == b or normal_form(without_context(a)) == normal_form(without_context(b)) for a, b in zip(ours, theirs))
 
 
 def collection_notes(col, guids) -> dict[str, Found]:

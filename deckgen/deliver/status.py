@@ -127,11 +127,12 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_
         for note in version.package.notes:
             if note.removed and note.guid in found:
                 copy = found[note.guid]
-                edited = same_fields(copy.fields[:2], held[note.guid].fields[:2]) is False if note.guid in held \
-                    else edited_in_anki(copy, ledger, previous.notes.get(note.guid))
+                edited = edited_in_anki(copy, ledger, previous.notes.get(note.guid), held.get(note.guid))
+                fields = (differing(copy.fields, held[note.guid].fields) if note.guid in held else ()) or \
+                    FIELD_NAMES if edited else ()  # which, where what was delivered is known
                 if copy.id in active or edited:
                     removed.append(NoteStatus(note.guid, field_text(note.fields, 0), field_text(note.fields, 2),
-                                              version.key, "removed", ("Answer",) if edited else (), copy.fields))
+                                              version.key, "removed", fields, copy.fields))
     removed.sort(key=lambda note: (note.package, _place(note.source)))
     packages = tuple(PackageStatus(version.key, ledger.packages.get(version.key, (None,))[0] if ledger else None,
                                    version.previous_version, version.version) for version in plan.packages)
