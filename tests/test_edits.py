@@ -105,3 +105,11 @@ def test_the_normal_form_leaves_out_only_what_does_not_change_the_card():
     code = render("```python\nx = 1\n```")
     assert normal_form(code.replace('<span class="mi">1</span>', "2")) == normal_form(render("```python\nx = 2\n```"))
     assert normal_form("<p>a b</p>") != normal_form("<p>a  b</p>") and normal_form("<p>a</p>") != normal_form("a")
+
+
+@pytest.mark.parametrize("unsafe", ['<a href="javascript:alert(1)">fast</a>', '<img src="x" onerror="alert(1)">',
+                                    "<script>alert(1)</script>", '<b onmouseover="alert(1)">fast</b>'])
+def test_nothing_deckgens_cleaning_removes_comes_into_the_markdown(unsafe):
+    markdown = "A fast cat."
+    delivered = render(markdown)
+    assert carry_edit(markdown, delivered, delivered.replace("fast", unsafe), render) is None
