@@ -376,3 +376,17 @@ def test_a_source_change_built_but_never_delivered_is_not_taken_for_an_edit_made
     assert {n["question"]: n["state"] for n in found["notes"]} == {"One?": "changed"}
     pulled = cli("pull", src, "-o", out, "--collection", collection, "--write")
     assert pulled.exit_code == 0 and "gamma, and more." in (src / "a.md").read_text()
+
+
+def test_the_context_above_a_question_is_deckgens_on_both_sides(tmp_path):
+    twice = "## Limits\n### Def?\nA limit.\n\n## Series\n### Def?\nA sum.\n"
+    src, out, collection = library(tmp_path, twice, delivered=True)
+    with opened(collection) as col:  # only the context line deckgen puts above the question changed in Anki
+        note = next(col.get_note(nid) for nid in col.find_notes("") if "Limits" in col.get_note(nid).fields[0])
+        note.fields[0] = note.fields[0].replace("Limits", "Limits, edited")
+        col.update_note(note)
+    assert status_json(src, out, collection)["counts"]["delivered"] == 2
+    write_deck(src, "a", twice.replace("A limit.", "A limit, defined."))
+    time.sleep(1.1)
+    synced = cli("sync", src, "-o", out, "--collection", collection)
+    assert synced.exit_code == 0 and "0 new, 1 updated" in synced.output, synced.output
