@@ -74,13 +74,18 @@ def sentence_added(field: str, rnd: random.Random) -> str | None:
     return field[:at] + " This sentence was added in Anki." + field[at:]
 
 
-def bold_added(field: str, rnd: random.Random) -> str | None:
-    """A word made bold with Anki's editor (`<b>`)."""
+def _wrapped(field: str, rnd: random.Random, opening: str, closing: str) -> str | None:
+    """A word of ordinary text put inside an element."""
     words = _words(field)
     if not words:
         return None
     start, end = rnd.choice(words)
-    return field[:start] + "<b>" + field[start:end] + "</b>" + field[end:]
+    return field[:start] + opening + field[start:end] + closing + field[end:]
+
+
+def bold_added(field: str, rnd: random.Random) -> str | None:
+    """A word made bold with Anki's editor (`<b>`)."""
+    return _wrapped(field, rnd, "<b>", "</b>")
 
 
 def list_item_added(field: str, rnd: random.Random) -> str | None:
@@ -120,11 +125,7 @@ def formula_edited(field: str, rnd: random.Random) -> str | None:
 
 def link_added(field: str, rnd: random.Random) -> str | None:
     """A word made a link."""
-    words = _words(field)
-    if not words:
-        return None
-    start, end = rnd.choice(words)
-    return field[:start] + '<a href="https://example.org/added">' + field[start:end] + "</a>" + field[end:]
+    return _wrapped(field, rnd, '<a href="https://example.org/added">', "</a>")
 
 
 KINDS: dict[str, Kind] = {"typo": typo_fixed, "sentence": sentence_added, "bold": bold_added,

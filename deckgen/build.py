@@ -15,9 +15,9 @@ Each stage returns its diagnostics with what it made; a SourceError stops the pi
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from .deliver.collection import (DeliveredNote, DeliveryReport, PackageToDeliver, collection_copy, deliver,
@@ -167,21 +167,21 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
         namespace = read_library_settings(library.settings_path).namespace  # the build wrote it, if it was new
         return built, deliver(col, target, library.root.name, namespace, packages, guids,
                               library.settings.suspend_removed, overwrite, built.previous or delivered_by(built.record),
-                              partial(_built_here, library))
+                              _built_here(library))
     finally:
         col.close()
 
 
-def status_of_library(source: Path, output: Path, target: Target, command: str = "status"
+def status_of_library(source: Path, library: Library, target: Target, command: str = "status"
                       ) -> tuple[LibraryCheck, LibraryStatus]:
-    """Compare the collection of `target` with the library `source` names (see `deliver.status`), writing nothing:
-    neither the collection (a copy of it is read) nor the library's files. `command` is what messages say to run
-    again."""
-    check = plan_library(source, output)
-    namespace = check.new_namespace or read_library_settings(check.library.settings_path).namespace
+    """Compare the collection of `target` with `library` (see `sources.library.find_library`; `source` is what
+    the user named; see `deliver.status`), writing nothing: neither the collection (a copy of it is read) nor the
+    library's files. `command` is what messages say to run again."""
+    check = _planned(source, *_check(library, now=None, allow_new_note_type=False, rerender=False, progress=None,
+                                     trust_record=False, hold=True))[0]
+    namespace = library.settings.namespace or check.new_namespace
     with collection_copy(target.collection, command) as col:
-        return check, library_status(check.plan, col, str(target.collection), namespace,
-                                     partial(_built_here, check.library))
+        return check, library_status(check.plan, col, str(target.collection), namespace, _built_here(library))
 
 
 def pull_library(source: Path, output: Path, target: Target, write: bool = False, allow_dirty: bool = False,
@@ -192,8 +192,9 @@ def pull_library(source: Path, output: Path, target: Target, write: bool = False
     unless `allow_dirty`. The collection is only read."""
     from contextlib import nullcontext
 
-    with project_lock(find_library(source, output).root) if write else nullcontext():
-        check, status = status_of_library(source, output, target, "pull")
+    library = find_library(source, output)
+    with project_lock(library.root) if write else nullcontext():
+        check, status = status_of_library(source, library, target, "pull")
         report = plan_pull(check.plan, status, check.library.root, take_anki)
         if not allow_dirty:
             leave_out_dirty(report, check.library.root)
@@ -204,14 +205,23 @@ def pull_library(source: Path, output: Path, target: Target, write: bool = False
     return check, report
 
 
-def _built_here(library: Library, key: str, version: str, digest: str) -> Path | None:
-    """The package file of a version this machine built (its content `digest`), as it wrote it; else None."""
-    committed = record_bytes(library.record_path)
-    delivered = read_delivered(library.root, committed) if committed else None
-    path = library.output / package_file_name(key, version)
-    if delivered is None or delivered.versions.get(key, {}).get(version) != digest or not delivered.built(path):
-        return None
-    return path
+def _built_here(library: Library):
+    """`built_here(key, version, digest)`: the package file of a version this machine built (its content
+    `digest`), as it wrote it, or None; what this machine built is read once, when first asked."""
+
+    @functools.cache
+    def delivered() -> Delivered | None:
+        committed = record_bytes(library.record_path)
+        return read_delivered(library.root, committed) if committed else None
+
+    def built_here(key: str, version: str, digest: str) -> Path | None:
+        path = library.output / package_file_name(key, version)
+        known = delivered()
+        if known is None or known.versions.get(key, {}).get(version) != digest or not known.built(path):
+            return None
+        return path
+
+    return built_here
 
 
 def _last_packages(library: Library) -> tuple[BuildReport, list[PackageToDeliver], set[str]] | None:

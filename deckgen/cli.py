@@ -355,9 +355,10 @@ def status(source: Path, output: Path, profile: str | None, collection_path: Pat
     """
     from .build import status_of_library
     from .deliver.profiles import find_target
+    from .sources.library import find_library
 
     def compared():
-        return status_of_library(source, output, find_target(profile, collection_path))
+        return status_of_library(source, find_library(source, output), find_target(profile, collection_path))
 
     if output_format == "json":
         return _json_command(lambda: _status_json(compared()[1]))
@@ -391,7 +392,8 @@ def pull(source: Path, output: Path, profile: str | None, collection_path: Path 
     records when Anki made each edit, so that the next sync leaves that
     collection's copy as it is and brings the edit to every other one. Files
     with uncommitted changes are left alone (--allow-dirty). A note changed
-    on both sides is a conflict: shown, never settled. Anki must be closed.
+    on both sides is a conflict: shown, never settled unless --take-anki.
+    Anki must be closed.
     """
     from .build import pull_library
     from .deliver.profiles import find_target

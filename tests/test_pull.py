@@ -14,7 +14,7 @@ from deckgen.deliver.profiles import Target
 from deckgen.output.stamp import library_to_build
 
 from conftest import record_of, write_deck
-from test_sync import cli, library, new_collection, note_of, opened, snapshot, sync
+from test_sync import cli, desktop_and_phone, library, new_collection, note_of, opened, snapshot, sync
 
 KINDS = """### Typo?
 A fast cta runs across the road.
@@ -201,14 +201,8 @@ def test_an_edit_made_on_a_phone_syncs_through_anki_sync_server_and_is_pulled(tm
 
     src, out = tmp_path / "src", tmp_path / "out"
     write_deck(src, "a", KINDS)
-    desktop_path = new_collection(tmp_path / "desktop" / "collection.anki2")
-    (tmp_path / "phone").mkdir()
     with sync_server(tmp_path / "server") as endpoint:
-        sync(src, out, desktop_path, time.time() - 1000)
-        desktop = SyncedProfile(desktop_path, endpoint)
-        desktop.sync(upload=True)
-        phone = SyncedProfile(tmp_path / "phone" / "collection.anki2", endpoint)
-        phone.sync()
+        desktop_path, desktop, phone = desktop_and_phone(tmp_path, src, out, endpoint)
         time.sleep(1)
         note = note_of(phone.col, "Typo?")
         note.fields[1] = note.fields[1].replace("cta", "cat")
@@ -390,3 +384,4 @@ def test_the_context_above_a_question_is_deckgens_on_both_sides(tmp_path):
     time.sleep(1.1)
     synced = cli("sync", src, "-o", out, "--collection", collection)
     assert synced.exit_code == 0 and "0 new, 1 updated" in synced.output, synced.output
+

@@ -307,20 +307,29 @@ def test_json_reports_of_build_diff_and_sync(tmp_path):
     assert failed.exit_code == 1 and json.loads(failed.stdout)["ok"] is False
 
 
+def desktop_and_phone(tmp_path: Path, src: Path, out: Path, endpoint: str):
+    """A desktop collection the notes folder `src` is synced into (as long ago), and a phone, each synced through
+    Anki's sync server at `endpoint` (the desktop's first sync a full upload): (its path, desktop, phone)."""
+    from conftest import SyncedProfile
+
+    desktop_path = new_collection(tmp_path / "desktop" / "collection.anki2")
+    (tmp_path / "phone").mkdir()
+    sync(src, out, desktop_path, time.time() - 1000)
+    desktop = SyncedProfile(desktop_path, endpoint)
+    desktop.sync(upload=True)  # the first sync of a collection: a full one
+    phone = SyncedProfile(tmp_path / "phone" / "collection.anki2", endpoint)
+    phone.sync()
+    return desktop_path, desktop, phone
+
+
 def test_through_anki_sync_server_the_phone_gets_the_moves_kept_tags_and_suspensions(tmp_path):
     from conftest import SyncedProfile, reviews_by_card, sync_server
 
     src, out = tmp_path / "src", tmp_path / "out"
     write_deck(src, "a", V1_A)
     write_deck(src, "b", V1_B)
-    desktop_path = new_collection(tmp_path / "desktop" / "collection.anki2")
-    (tmp_path / "phone").mkdir()
     with sync_server(tmp_path / "server") as endpoint:
-        sync(src, out, desktop_path, time.time() - 1000)
-        desktop = SyncedProfile(desktop_path, endpoint)
-        desktop.sync(upload=True)  # the first sync of a collection: a full one
-        phone = SyncedProfile(tmp_path / "phone" / "collection.anki2", endpoint)
-        phone.sync()
+        desktop_path, desktop, phone = desktop_and_phone(tmp_path, src, out, endpoint)
         assert answer_all_due(phone, "a") == 4
         phone.sync()
         desktop.sync()

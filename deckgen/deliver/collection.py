@@ -229,11 +229,20 @@ class Found(NamedTuple):
         return same_fields(self.fields[:len(theirs)], theirs)
 
 
+def same_field(ours: str, theirs: str) -> bool:
+    """Whether two notes' copies of a field are the same, in the normal form of `edits.normal_form`, the context
+    deckgen puts above a question left out (deckgen's to write: see `render.card_html`)."""
+    return ours == theirs or normal_form(without_context(ours)) == normal_form(without_context(theirs))
+
+
 def same_fields(ours: Sequence[str], theirs: Sequence[str]) -> bool:
-    """Whether two notes' fields are the same, in the normal form of `edits.normal_form`, the context deckgen puts
-    above a question left out (deckgen's to write: see `render.card_html`)."""
-    return tuple(ours) == tuple(theirs) or len(ours) == len(theirs) and all(
-        a == b or normal_form(without_context(a)) == normal_form(without_context(b)) for a, b in zip(ours, theirs))
+    """Whether two notes' fields are the same, each by `same_field`."""
+    return len(ours) == len(theirs) and all(map(same_field, ours, theirs))
+
+
+def edited_fields(ours: Sequence[str], theirs: Sequence[str]) -> tuple[str, ...]:
+    """The names of FIELD_NAMES whose copies in two notes are not the same (by `same_field`)."""
+    return tuple(name for name, a, b in zip(FIELD_NAMES, ours, theirs) if not same_field(a, b))
 
 
 def collection_notes(col, guids) -> dict[str, Found]:

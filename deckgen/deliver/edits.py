@@ -28,6 +28,8 @@ BLOCK = frozenset({"p", "li", "ul", "ol", "pre", "div", "blockquote", "table", "
                    "hr", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd"})
 LIST_ITEM_RE = re.compile(r"^(\s*)([-*+]|\d+[.)])(\s+)")
 MARKDOWN_ESCAPES_RE = re.compile(r"([\\`*_\[\]<>#|~$=!])")
+BLANK_LINES_RE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+"""Two blank lines or more."""
 WIKILINK_RE = re.compile(r"!?\[\[[^\]\n]*\]\]")
 LONGEST = 50_000
 """Characters of a field past which no edit is looked for: the alignment's cost grows with the square of the
@@ -89,10 +91,7 @@ def carry_edit(markdown: str, delivered: str, edited: str, render: Callable[[str
 def _tidy(changed: str, markdown: str) -> str:
     """`changed` without the runs of blank lines a removed paragraph or item leaves, where `markdown` had none
     (kept only if it renders the same)."""
-    if "\n\n\n" in markdown:
-        return changed
-    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", changed).strip("\n") if "\n\n\n" in changed.replace(
-        " ", "") else changed
+    return changed if BLANK_LINES_RE.search(markdown) else BLANK_LINES_RE.sub("\n\n", changed).strip("\n")
 
 
 def _visible(token: str) -> str:

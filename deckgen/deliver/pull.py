@@ -27,9 +27,9 @@ from ..plan.model import BuildPlan, PackageNote
 from ..render.card_html import without_context
 from ..render.media import MediaResolver
 from ..render.renderer import MarkdownRenderer
-from .collection import note_hash
+from .collection import edited_fields, note_hash
 from .edits import LONGEST, carry_edit
-from .status import LibraryStatus, NoteStatus, differing
+from .status import LibraryStatus, NoteStatus
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def plan_pull(plan: BuildPlan, status: LibraryStatus, root: Path, take_anki: boo
     packaged = {note.guid: note for version in plan.packages for note in version.package.notes}
     edited = {note.guid: note for note in status.notes if note.state == "edited"}
     if take_anki:  # what Anki holds against what the source says now, field by field
-        edited.update((note.guid, replace(note, fields=differing(note.anki, packaged[note.guid].fields)))
+        edited.update((note.guid, replace(note, fields=edited_fields(note.anki, packaged[note.guid].fields)))
                       for note in status.notes if note.state == "conflict")
     if not any(note.fields for note in edited.values()):
         return report
@@ -78,12 +78,12 @@ def plan_pull(plan: BuildPlan, status: LibraryStatus, root: Path, take_anki: boo
                     continue
                 question = rendered.identified.question
                 try:
-                    text = texts[question.path] if question.path in texts else \
-                        texts.setdefault(question.path, _text(question.path))
+                    if question.path not in texts:
+                        texts[question.path] = _text(question.path)
                 except (OSError, UnicodeDecodeError) as err:
                     report.by_hand.append((note, f"its file cannot be read ({err})"))
                     continue
-                found = _pulled(note, question, packaged[note.guid], text, renderer)
+                found = _pulled(note, question, packaged[note.guid], texts[question.path], renderer)
                 if isinstance(found, str):
                     report.by_hand.append((note, found))
                 else:

@@ -20,10 +20,8 @@ from dataclasses import dataclass, field, replace
 
 from ..identify.record import NoteRecord
 from ..plan.model import BuildPlan, PackageNote
-from ..render.card_html import without_context
-from .collection import (FIELD_NAMES, Found, collection_notes, delivered_notes, edited_in_anki, note_hash,
-                         own_ledger, same_fields)
-from .edits import normal_form
+from .collection import (FIELD_NAMES, FIELDS_EDITED, Found, collection_notes, delivered_notes, edited_fields,
+                         edited_in_anki, note_hash, own_ledger, same_fields)
 from .ledger import Ledger
 from .package import PackagedNote, field_text
 
@@ -128,8 +126,9 @@ def library_status(plan: BuildPlan, col, collection: str, namespace: str, built_
             if note.removed and note.guid in found:
                 copy = found[note.guid]
                 edited = edited_in_anki(copy, ledger, previous.notes.get(note.guid), held.get(note.guid))
-                fields = (differing(copy.fields, held[note.guid].fields) if note.guid in held else ()) or \
-                    FIELD_NAMES if edited else ()  # which, where what was delivered is known
+                # Which fields, where what was delivered is known.
+                fields = ((edited_fields(copy.fields, held[note.guid].fields) if note.guid in held else ())
+                          or FIELD_NAMES) if edited else ()
                 if copy.id in active or edited:
                     removed.append(NoteStatus(note.guid, field_text(note.fields, 0), field_text(note.fields, 2),
                                               version.key, "removed", fields, copy.fields))
@@ -158,54 +157,40 @@ def _note_status(note: PackageNote, found: Found | None, last: NoteRecord | None
         return NoteStatus(note.guid, question, where, package, "missing")
     anki = found.fields
     owned = {tag.casefold() for tag in found.tags}
-    stamps = {last.mtime if last is not None else 0, held.mtime if held is not None else 0} - {0}  # delivered
-    if same_fields(anki[:2], note.fields[:2]) and all(tag.casefold() in owned for tag in note.tags):
-        state = "delivered"  # Anki holds what the source says now (an edit pulled, say): nothing to do either way
-    elif found.mtime in stamps:
-        # Anki's copy has a time deckgen stamped: it is as a package delivered it (an edit gives Anki's own time),
-        # in deckgen's rendering of then if its fields differ, which the next sync does not change (--rerender
-        # would).
-        state = "delivered" if note.mtime == found.mtime else "changed"
-    elif last is not None and last.pulled and found.mtime == last.pulled:
-        state = "changed"  # its edit made in Anki is in the source (`deckgen pull`), which changed again since
-    else:
-        state = ""
-    if state:
-        return NoteStatus(note.guid, question, where, package, state, (), anki, (), found.mtime,
-                          last.answer if last is not None else None, now.answer if now is not None else None,
-                          note_type_changed=found.note_type != note.note_type)
-    # The next build delivers what the last one did (the source and deckgen's rendering unchanged), and the
-    # collection has the last build's note.
-    as_last = last is not None and note.mtime == last.mtime and \
-        note_hash(note.fields, note.tags) == last.html
-    has_last = last is not None and (found.mtime == last.mtime or has_last_build)
-    base = (held.fields, held.tags) if held is not None else (note.fields, note.tags) if as_last and has_last else None
-    if ledger is not None and found.id in ledger.conflicts:
-        base = None  # Anki kept its copy against a change of the source: edited, and the source changed since
     fields: tuple[str, ...] = ()
-    if base is not None:
-        changed = bool(differing(note.fields, base[0])) or set(note.tags) != set(base[1])
-        fields = differing(anki, base[0])
-        if any(tag.casefold() not in owned for tag in base[1]):
-            fields += ("Tags",)
-        edited: bool | None = bool(fields)
+    base: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the fields and tags the collection was delivered
+    if same_fields(anki[:FIELDS_EDITED], note.fields[:FIELDS_EDITED]) and all(tag.casefold() in owned
+                                                                              for tag in note.tags):
+        changed, edited = False, False  # Anki holds what the source says now (an edit pulled, say)
+    elif found.mtime in {last.mtime if last is not None else 0, held.mtime if held is not None else 0} - {0}:
+        # Anki's copy has a time deckgen stamped: it is as a package delivered it (an edit gives Anki's own time),
+        # in deckgen's rendering of then if its fields differ, which the next sync does not change.
+        changed, edited = note.mtime != found.mtime, False
+    elif last is not None and last.pulled and found.mtime == last.pulled:
+        changed, edited = True, False  # its edit is in the source (`deckgen pull`), which changed again since
     elif ledger is not None and found.id in ledger.conflicts:
-        changed, edited = True, True
+        changed, edited = True, True  # Anki kept its copy against a change of the source
     else:
-        changed = True if not as_last else not has_last
-        edited = edited_in_anki(found, ledger, last)
-        if edited is None and last is not None and found.mtime > last.mtime:
-            edited = True  # delivered by hand, and Anki's copy is newer than the last build's
-    state = ("conflict" if changed else "edited") if edited else ("changed" if changed else "delivered")
-    if edited is None and changed:
-        state = "pending"
-    return NoteStatus(note.guid, question, where, package, state, fields, anki,
-                      base[0] if base is not None else (), found.mtime,
+        # The next build delivers what the last one did (the source and deckgen's rendering unchanged), and the
+        # collection has the last build's note.
+        as_last = last is not None and note.mtime == last.mtime and note_hash(note.fields, note.tags) == last.html
+        has_last = last is not None and (found.mtime == last.mtime or has_last_build)
+        base = (held.fields, held.tags) if held is not None else \
+            (note.fields, note.tags) if as_last and has_last else None
+        if base is not None:
+            changed = bool(edited_fields(note.fields, base[0])) or set(note.tags) != set(base[1])
+            fields = edited_fields(anki, base[0]) + (("Tags",) if any(tag.casefold() not in owned
+                                                                      for tag in base[1]) else ())
+            edited = bool(fields)
+        else:
+            changed = not (as_last and has_last)
+            edited = edited_in_anki(found, ledger, last)
+            if edited is None and last is not None and found.mtime > last.mtime:
+                edited = True  # delivered by hand, and Anki's copy is newer than the last build's
+    if edited is None:
+        state = "pending" if changed else "delivered"
+    else:
+        state = ("conflict" if changed else "edited") if edited else ("changed" if changed else "delivered")
+    return NoteStatus(note.guid, question, where, package, state, fields, anki, base[0] if base else (), found.mtime,
                       last.answer if last is not None else None, now.answer if now is not None else None,
                       note_type_changed=found.note_type != note.note_type)
-
-
-def differing(fields: tuple[str, ...], base: tuple[str, ...]) -> tuple[str, ...]:
-    """The names of FIELD_NAMES whose text in `fields` is not that of `base` (in the normal form of `edits`)."""
-    return tuple(name for index, name in enumerate(FIELD_NAMES) if index < min(len(fields), len(base)) and
-                 normal_form(without_context(fields[index])) != normal_form(without_context(base[index])))
