@@ -67,7 +67,7 @@ def main() -> None:
             shutil.rmtree(src / ".deckgen", ignore_errors=True)
             forget_machine(work)
             (src / "deckgen.toml").unlink(missing_ok=True)
-            taken, peak, _, _ = run([*program, "build", "-q", str(src), "-o", str(out)], work)
+            taken, peak = run([*program, "build", "-q", str(src), "-o", str(out)], work)[:2]
             seconds[name].append(taken)
             peaks[name].append(peak)
     print(f"{args.questions} HTML-heavy answers ({sum(map(len, answers)):,} characters), cold builds, "

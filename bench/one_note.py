@@ -81,7 +81,7 @@ def main() -> None:
             for stale in (out, src / ".deckgen", src / "deckgen.toml"):
                 shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
             forget_machine(work)
-            seconds, _, stderr, _ = run([PY, "-m", "deckgen", "build", str(src), "-o", str(out)], work,
+            seconds, _, stderr, *_ = run([PY, "-m", "deckgen", "build", str(src), "-o", str(out)], work,
                                         may_fail=True)
             times[name].append(seconds)
             outcome[name] = ("refused (line too long)" if "[line-too-long]" in stderr else

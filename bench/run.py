@@ -1,7 +1,12 @@
 """Time deckgen against reference builds, interleaved, each a fresh subprocess (startup counted).
 
-    python bench/run.py [--questions N] [--rounds R]   # synthetic deck: floor, plain, deckgen cold/no change/one edit
-    python bench/run.py --seed-deck [--rounds R]       # source/: deckgen cold/no change/one edit vs. bare imports
+    python bench/run.py [--questions N] [--rounds R]   # synthetic deck: the references, deckgen cold/no change/one edit
+    python bench/run.py --seed-deck [--rounds R]       # source/: the same vs. importing deckgen's dependencies
+
+The references (each reads the deck, splits it at `###` and writes the notes with genanki): `ref_floor.py`, the
+raw answers; `ref_reused.py`, one `markdown.Markdown` reused for every answer, as the obvious program does;
+`ref_plain.py`, a new one per answer and a BeautifulSoup pass over its HTML. CPU time (user + system, the
+child and its workers) is given beside wall time, and its ratio to the reused reference's.
 
 Each round runs every case once, in order; the table gives per-case medians over
 the rounds, and each child's peak RSS (from os.wait4). "cold" builds a fresh copy
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -30,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 BENCH = Path(__file__).resolve().parent
 SEED_SOURCE = BENCH.parent / "source"
@@ -47,8 +54,19 @@ def forget_machine(cwd: Path) -> None:
     shutil.rmtree(machine(cwd), ignore_errors=True)
 
 
-def run(cmd: list[str], cwd: Path, may_fail: bool = False) -> tuple[float, float, str, str]:
-    """(seconds, peak RSS in MiB, stderr, stdout) of one child; stops the benchmark if it fails (unless it
+class Child(NamedTuple):
+    """One child process, run to its end."""
+    seconds: float
+    peak: float
+    """Peak RSS in MiB (of the child alone: see `helper`)."""
+    stderr: str
+    stdout: str
+    cpu: float
+    """User + system CPU seconds of the child and of every process it waited for (its worker processes)."""
+
+
+def run(cmd: list[str], cwd: Path, may_fail: bool = False) -> Child:
+    """One child's wall time, peak memory, output and CPU time; stops the benchmark if it fails (unless it
     `may_fail`)."""
     env = dict(os.environ, DECKGEN_STATE_DIR=str(machine(cwd) / "state"), DECKGEN_CACHE_DIR=str(machine(cwd) / "cache"))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -61,7 +79,7 @@ def run(cmd: list[str], cwd: Path, may_fail: bool = False) -> tuple[float, float
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0 and not may_fail:
         sys.exit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{stdout}{stderr}")
-    return seconds, usage.ru_maxrss / 1024, stderr, stdout
+    return Child(seconds, usage.ru_maxrss / 1024, stderr, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def helper(*args: str) -> str:
@@ -125,7 +143,7 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str], rewordings: bool
             if "  new " in result[3] or "ambiguous" in result[2] or "unmatched-rewording" in result[2]:
                 notes.append("CHECK: a rewording lost its note (" + ("answers edited" if edit_answers else
                                                                      "answers as they were") + ")")
-            return result[:3]
+            return result
         return case
 
     cases = [("deckgen cold", cold), ("deckgen no change", no_change), ("deckgen one edit", one_edit)]
@@ -133,6 +151,16 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str], rewordings: bool
         cases += [("reword 1000", rewording("--reword", "1000")), ("edit 1000", rewording("--edit", "1000")),
                   ("reword+edit 1000", rewording("--reword", "1000", "--edit-answers"))]
     return cases
+
+
+def dependencies() -> list[str]:
+    """The modules of deckgen's own dependencies as installed (not its extras), for a bare process to import."""
+    from importlib.metadata import packages_distributions, requires
+
+    wanted = {re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+              for requirement in requires("deckgen") or () if "extra ==" not in requirement}
+    return sorted(module for module, names in packages_distributions().items()
+                  if not module.startswith("_") and any(name.lower().replace("_", "-") in wanted for name in names))
 
 
 def main() -> None:
@@ -155,16 +183,16 @@ def main() -> None:
                 shutil.copy2(path, pristine)
         deck = next(pristine.glob("*.md"))
         baseline = "imports only"
-        cases = [(baseline, lambda: run([PY, "-c", "import genanki, markdown, bs4, click"], work))]
+        cases = [(baseline, lambda: run([PY, "-c", "import " + ", ".join(dependencies())], work))]
         bases = [baseline]
     else:
         pristine.mkdir()
         helper(str(pristine), "--questions", str(args.questions))
         deck = pristine / "corpus.md"
         apkg = lambda name: str(work / f"{name}.apkg")
-        cases = [("floor", lambda: run([PY, str(BENCH / "ref_floor.py"), str(deck), apkg("floor")], work)),
-                 ("plain", lambda: run([PY, str(BENCH / "ref_plain.py"), str(deck), apkg("plain")], work))]
-        bases = ["floor", "plain"]
+        cases = [(name, lambda name=name: run([PY, str(BENCH / f"ref_{name}.py"), str(deck), apkg(name)], work))
+                 for name in ("floor", "reused", "plain")]
+        bases = ["floor", "reused", "plain"]
     print(f"deck {deck.name}:", "; ".join(line.strip() for line in helper(str(deck), "--stats").splitlines()))
     print(f"scratch folder: {work}")
     cases += deckgen_cases(work, pristine, notes, rewordings=not args.seed_deck)
@@ -176,22 +204,27 @@ def main() -> None:
     subprocess.run([PY, "-m", "compileall", "-q", str(package)], check=True)
     code = digest(package)
     times = {name: [] for name, _ in cases}
+    cpus = {name: [] for name, _ in cases}
     peaks = {name: [] for name, _ in cases}
     for _ in range(args.rounds):
         for name, case in cases:
-            seconds, peak = case()[:2]
-            times[name].append(seconds)
-            peaks[name].append(peak)
+            child = case()
+            times[name].append(child.seconds)
+            cpus[name].append(child.cpu)
+            peaks[name].append(child.peak)
 
     if digest(package) != code:
         notes.append(f"CHECK: deckgen's code in {package} changed during the run: timings mix versions")
     median = {name: statistics.median(values) for name, values in times.items()}
+    cpu = {name: statistics.median(values) for name, values in cpus.items()}
     widths = [max(9, len(b) + 2) for b in bases]
     print(f"{'case':<18} {'median s':>9} {'min s':>8}" + "".join(f" {'x ' + b:>{w}}" for b, w in zip(bases, widths))
-          + f" {'peak MiB':>9}")
+          + f" {'cpu s':>7} {'cpu x ' + bases[-2 if len(bases) > 1 else 0]:>12} {'peak MiB':>9}")
+    cpu_base = bases[-2 if len(bases) > 1 else 0]  # the reused-instance reference, or the imports
     for name, values in times.items():
         ratios = "".join(f" {median[name] / median[b]:>{w}.2f}" for b, w in zip(bases, widths))
-        print(f"{name:<18} {median[name]:>9.3f} {min(values):>8.3f}{ratios} {statistics.median(peaks[name]):>9.1f}")
+        print(f"{name:<18} {median[name]:>9.3f} {min(values):>8.3f}{ratios} {cpu[name]:>7.2f}"
+              f" {cpu[name] / cpu[cpu_base]:>12.2f} {statistics.median(peaks[name]):>9.1f}")
     for name, base in (("reword 1000", "deckgen one edit"), ("reword+edit 1000", "edit 1000")):
         if name in median:
             print(f"{name}: {median[name] / median[base]:.2f} x {base}")

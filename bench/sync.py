@@ -85,7 +85,7 @@ def main() -> None:
     ledger = 0
 
     def timed(name: str, cmd: list[str], cwd: Path) -> str:
-        seconds, peak, _, out = run(cmd, cwd)
+        seconds, peak, _, out, _ = run(cmd, cwd)
         times.setdefault(name, []).append(seconds)
         peaks.setdefault(name, []).append(peak)
         return out
