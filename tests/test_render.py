@@ -1,5 +1,6 @@
 """Rendering fixtures: tests/render/NAME.md must render to tests/render/NAME.html."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,42 @@ def test_line_ends_become_breaks_just_as_python_markdowns_nl2br_made_them(pieces
 
     text = "".join(pieces)
     assert made(ext.LineBreakExtension()) == made(Nl2BrExtension())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + ["[^1]", "[^1]: note\n", "<https://x.org>", "<a@b.org>", "&#42;", "\\*",
+                                          "![[img.png]]", "@", "!["]), max_size=30))
+def test_texts_tried_only_against_the_patterns_they_can_match_render_as_against_all(pieces):
+    """`markdown_ext.triggers` leaves out the inline patterns a text holds no trigger of: the very same HTML as
+    with every pattern tried, whatever the text (with every extension, footnotes and links too)."""
+    text = "".join(pieces)
+    filtered = renderer_here()._markdown(links=True, fences=True, marks=True, notes=True).reset().convert(text)
+    with _every_pattern_tried() as every_pattern:
+        assert every_pattern._markdown(links=True, fences=True, marks=True, notes=True).reset().convert(text) \
+            == filtered
+
+
+@contextmanager
+def _every_pattern_tried():
+    """A renderer whose inline patterns have no triggers: each is tried on every text."""
+    from deckgen.render.markdown_ext import triggers
+
+    saved = dict(triggers.TRIGGERS)
+    triggers.TRIGGERS.clear()
+    try:
+        yield renderer_here()
+    finally:
+        triggers.TRIGGERS.update(saved)
+
+
+def test_the_triggers_name_patterns_deckgen_has():
+    """A trigger kept for a pattern Python-Markdown renamed would skip nothing, silently: every name in
+    `TRIGGERS` but a few of older Python-Markdowns is a pattern of deckgen's fullest Markdown."""
+    from deckgen.render.markdown_ext.triggers import TRIGGERS
+
+    names = set(renderer_here()._markdown(links=True, fences=True, marks=True, notes=True).inlinePatterns._data)
+    assert set(TRIGGERS) - names <= {"em_strong2", "not_strong"}
+    assert {"link", "html", "entity", "em_strong", "backtick"} <= set(TRIGGERS) & names
 
 
 def test_the_linear_time_processors_take_python_markdowns_own_places():

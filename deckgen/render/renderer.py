@@ -83,13 +83,14 @@ class MarkdownRenderer:
                 MathExtension,
                 MediaExtension,
                 ObsidianExtension,
+                TriggeredInlineExtension,
             )
 
             extensions = [
                 TableExtension(),
                 LineBreakExtension(),  # every line of text stays its own line on the card
                 MathExtension(), BlockStartExtension(), ListIndentExtension(), MediaExtension(images=self._images),
-                LinearTimeExtension(), ObsidianExtension(), CommonMarkExtension(),
+                LinearTimeExtension(), ObsidianExtension(), CommonMarkExtension(), TriggeredInlineExtension(),
             ]
             if marks:
                 from pymdownx.mark import MarkExtension

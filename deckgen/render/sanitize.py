@@ -370,6 +370,9 @@ def _gone(before: str, after: str, said: Counter) -> set[str]:
     """The elements and attributes written in `before` that `after` has fewer of, less the attributes `said`
     already. Names are counted roughly first, in C (most texts lose nothing); only a text that seems to have
     lost something is read tag by tag."""
+    if _ROUGH_TAG_RE.findall(before) == _ROUGH_TAG_RE.findall(after) \
+            and _ROUGH_ATTRIBUTE_RE.findall(before) == _ROUGH_ATTRIBUTE_RE.findall(after):
+        return set()  # the same names in the same order (most texts): nothing went
     tags_before, attributes_before = _rough_names(before)
     tags_after, attributes_after = _rough_names(after)
     if not tags_before - tags_after and not attributes_before - attributes_after - said:

@@ -8,6 +8,7 @@
 - `line_breaks`: every line of text stays its own line, in linear time.
 - `obsidian`: Obsidian's embeds, wikilinks, callouts and task boxes.
 - `commonmark`: escapes and HTML blocks read as CommonMark reads them.
+- `triggers`: each text tried only against the inline patterns that can match in it.
 """
 
 from .block_start import BlockStartExtension
@@ -18,6 +19,8 @@ from .linear_time import LinearTimeExtension
 from .list_indent import ListIndentExtension
 from .math import MathExtension
 from .obsidian import ObsidianExtension
+from .triggers import TriggeredInlineExtension
 
 __all__ = ["BlockStartExtension", "CommonMarkExtension", "LineBreakExtension", "LinearTimeExtension",
-           "ListIndentExtension", "MathExtension", "MediaExtension", "ObsidianExtension"]
+           "ListIndentExtension", "MathExtension", "MediaExtension", "ObsidianExtension",
+           "TriggeredInlineExtension"]

@@ -15,6 +15,8 @@ class MathPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         text, out, start = "\n".join(lines), [], 0
+        if "$" not in text and "\\(" not in text and "\\[" not in text:
+            return lines  # no math (most texts): nothing to stash
         for span in math_and_code_spans(text):
             if span.kind == "code":
                 continue  # left as it is, for Markdown
