@@ -34,7 +34,7 @@ from .identify.plugin_files import leave_out_plugin_files
 from .identify.record import IdentityRecord, parse_record, record_bytes
 from .names import package_file_name
 from .output.staging import StagedFiles, project_lock
-from .output.stamp import last_build, library_to_build, sources_fingerprint
+from .output.stamp import CheckReport, last_build, last_check, library_to_build, sources_fingerprint
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
 from .plan.model import BuildPlan
@@ -94,22 +94,54 @@ class BuildReport:
 def check_library(source: Path, output: Path | None = None, now: float | None = None,
                   allow_new_note_type: bool = False, rerender: bool = False, progress=None,
                   trust_record: bool = False) -> LibraryCheck:
-    """Run every stage up to the plan for the library `source` names, writing nothing.
+    """Run every stage up to the plan for the library `source` names, writing nothing but the render cache.
 
     Rendered HTML found in `output`'s cache (see `render.cache`) is used instead
-    of rendering again; `progress(done, total)` follows the rendering. Files
-    under `output` are never read as decks.
+    of rendering again, and what was rendered is added to it when `output`
+    exists (a library built there); `progress(done, total)` follows the
+    rendering. Files under `output` are never read as decks.
     """
-    return _check(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record,
-                  hold=False)[0]
+    check, cache = _check(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record,
+                          hold=False)
+    _keep_rendered(check.library, cache)
+    return check
+
+
+def check_report(library: Library, allow_new_note_type: bool = False, trust_record: bool = False) -> CheckReport:
+    """What `deckgen check` says of `library` (see `sources.library.find_library`): when nothing a build reads has
+    changed since the last build into its output folder, what that build kept (see `stamp.last_check`, which
+    the command line asks first, without loading the pipeline); else what `check_library` finds."""
+    kept = last_check(library, allow_new_note_type, trust_record)
+    if kept is not None:
+        return kept
+    check, cache = _check(library, None, allow_new_note_type, False, None, trust_record, hold=False)
+    _keep_rendered(library, cache)
+    return report_of(check)
+
+
+def report_of(check: LibraryCheck) -> CheckReport:
+    """`check`'s diagnostics, and the questions and cards of every deck a build would make."""
+    parts = [part for package in check.plan.packages for part in package.decks] if check.plan else []
+    return CheckReport(check.diagnostics, tuple(sorted((part.deck.path, len(part.deck.notes), part.card_count,
+                                                        len(part.deck.identified.parsed.description))
+                                                       for part in parts)))
 
 
 def plan_library(source: Path, output: Path | None = None, now: float | None = None,
                  allow_new_note_type: bool = False, rerender: bool = False, progress=None,
                  trust_record: bool = False, strict: bool = False) -> LibraryCheck:
     """`check_library` as a build plans it, raising BuildError (with every problem) when an error stops it."""
-    return _planned(source, *_check(find_library(source, output), now, allow_new_note_type, rerender, progress,
-                                    trust_record, hold=not strict))[0]
+    check, cache = _check(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record,
+                          hold=not strict)
+    _keep_rendered(check.library, cache)
+    return _planned(source, check, cache)[0]
+
+
+def _keep_rendered(library: Library, cache: RenderCache | None) -> None:
+    """Keep what a command that writes nothing else rendered, for the next one: only for a library built into its
+    output folder already (`check` of a folder never built leaves nothing behind)."""
+    if cache is not None and library.output is not None and library.output.is_dir():
+        cache.save()
 
 
 def build_decks(source: Path, out_dir: Path, now: float | None = None, allow_new_note_type: bool = False,
@@ -140,7 +172,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
         # A build that held files back leaves no up-to-date stamp: the next one says so again.
         built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
                             [str(d) for d in check.diagnostics if d.severity != "note" and not d.once],
-                            sources if not check.held else None, now)
+                            sources if not check.held else None, now, report_of(check).to_stamp(trust_record))
         cache.save()
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,

@@ -586,10 +586,17 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
     warnings), else 0. With --format json it always prints one JSON object,
     even when the source cannot be read at all.
     """
-    from .build import check_library
+    from .output.stamp import last_check
+    from .sources.library import find_library
 
     def run_check():
-        return check_library(source, output=output, allow_new_note_type=new_note_type, trust_record=trust_record)
+        library = find_library(source, output)
+        kept = last_check(library, new_note_type, trust_record)  # nothing changed since the last build
+        if kept is not None:
+            return kept
+        from .build import check_report
+
+        return check_report(library, new_note_type, trust_record)
 
     if output_format == "json":  # always JSON, even when the source cannot be read at all
         try:
@@ -599,7 +606,7 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
             fatal = getattr(err, "diagnostic", None) or Diagnostic(source, 0, str(err), "error", "fatal")
     else:
         check = _run(run_check, quiet=False)
-    diagnostics, files = (list(check.diagnostics), _file_counts(check)) if check else ([fatal], [])
+    diagnostics, files = (list(check.diagnostics), check.files) if check else ([fatal], [])
     if strict:
         diagnostics = [d.as_error() for d in diagnostics]
     errors = sum(d.severity == "error" for d in diagnostics)
@@ -622,15 +629,6 @@ def check(source: Path, output: Path, strict: bool, output_format: str, new_note
                    + (f"; {sum(f[2] for f in files)} card(s) from {len(files)} file(s)" if files else ""), err=True)
     if errors:
         raise SystemExit(1)
-
-
-def _file_counts(check) -> list[tuple[Path, int, int, int]]:
-    """(file, questions, cards, characters of description) of every deck a build would make, in path order."""
-    if check.plan is None:
-        return []
-    parts = [part for package in check.plan.packages for part in package.decks]
-    return sorted((part.deck.path, len(part.deck.notes), part.card_count,
-                   len(part.deck.identified.parsed.description)) for part in parts)
 
 
 class _Progress:

@@ -1,5 +1,8 @@
 import hashlib
 import json
+import shutil
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -209,6 +212,66 @@ def test_check_strict_and_json(tmp_path):
     assert found == {"ok": False, "errors": 1, "warnings": 0, "notes": 0, "diagnostics": [{
         "path": str(src / "b.md"), "line": 3, "column": 1, "severity": "error", "code": "duplicate-question",
         "message": "duplicate question (also at line 1): Same?"}]}
+
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+@pytest.mark.parametrize("library, options", [
+    ("seed", ()), ("showcase", ()), ("release-0.2/notes", ("--trust-record",)), ("notes", ())])
+def test_a_check_after_a_build_that_changed_nothing_says_what_the_whole_pipeline_says(tmp_path, machine,
+                                                                                      monkeypatch, library, options):
+    """Read from the stamp the build kept, without the pipeline; the same JSON and text as a check that runs it
+    (in an output folder never built). A check with --trust-record after a build without it runs the pipeline."""
+    import deckgen.build
+
+    src = tmp_path / "src"
+    if library == "seed":
+        shutil.copytree(Path(__file__).parents[1] / "source", src,
+                        ignore=shutil.ignore_patterns("*.identity.jsonl"))
+    elif library == "notes":  # notes (a remote image, a file without questions), a warning, a question_level hint
+        write_deck(src, "a", "### A?\n![x](https://example.org/x.png)\n### A?\nb\n")
+        write_deck(src, "plain", "Just text.\n")
+        write_deck(src, "deep", "###### Why?\nx\n###### How?\ny\n")
+    else:
+        shutil.copytree(FIXTURES / library, src, ignore=shutil.ignore_patterns("build"))
+    assert run("build", str(src), "-o", str(tmp_path / "out"), *options).exit_code == 0
+    piped = [run("check", str(src), "-o", str(tmp_path / "never"), *options, *form)
+             for form in ((), ("--format", "json"))]
+
+    def no_pipeline(*args, **kwargs):
+        raise AssertionError("the pipeline ran")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deckgen.build, "_check", no_pipeline)
+        stamped = [run("check", str(src), "-o", str(tmp_path / "out"), *options, *form)
+                   for form in ((), ("--format", "json"))]
+    assert [(r.exit_code, r.stdout, r.stderr) for r in stamped] == [(r.exit_code, r.stdout, r.stderr) for r in piped]
+    assert json.loads(stamped[1].stdout)["files"]
+    if options:  # the record read otherwise than the build read it: the pipeline runs
+        other = run("check", str(src), "-o", str(tmp_path / "out"))
+        assert (other.exit_code, other.output) == (0, run("check", str(src), "-o", str(tmp_path / "never")).output)
+        with monkeypatch.context() as patched:
+            patched.setattr(deckgen.build, "_check", no_pipeline)
+            assert run("check", str(src), "-o", str(tmp_path / "out")).exit_code == 1
+
+
+def test_check_and_diff_fill_the_render_cache_only_for_a_library_built_into_its_output_folder(tmp_path, machine):
+    from deckgen.render.cache import RenderCache, code_signature
+
+    src = tmp_path / "src"
+    write_deck(src, "deck", "### A?\nAn *answer*.\n")
+    assert run("check", str(src), "-o", str(tmp_path / "out")).exit_code == 0
+    assert run("diff", str(src), "-o", str(tmp_path / "out")).exit_code == 0
+    assert not (machine / "cache").exists()  # nothing built there: nothing kept
+    assert run("build", str(src), "-o", str(tmp_path / "out")).exit_code == 0
+    caches = list((machine / "cache").glob("render-*.sqlite"))
+    for command, answer in (("check", "A *checked* answer."), ("diff", "A *diffed* answer.")):
+        (src / "deck.md").write_text(f"### A?\n{answer}\n", encoding="utf-8")
+        assert run(command, str(src), "-o", str(tmp_path / "out")).exit_code == 0
+        stored = sqlite3.connect(caches[0]).execute("select html from entries").fetchall()
+        assert (f"<p>{answer.replace('*', '<em>', 1).replace('*', '</em>', 1)}</p>",) in stored, command
+    assert code_signature() and RenderCache  # the cache the build reads (see render.cache)
 
 
 def test_quiet_prints_errors_only_and_verbose_lists_changes(tmp_path):

@@ -11,8 +11,10 @@ without loading Markdown or genanki. Only the standard library is used here.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import Diagnostic
 from ..hashing import stream
 from ..places import output_folder, stamp_path
 from ..reading import MARKDOWN_LIMIT, read_target
@@ -61,9 +63,10 @@ def _hash(start: str, files: list[Path]) -> str:
 
 
 def write_stamp(library: Library, sources: str | None, media: list[str], outputs: list[Path], lines: list[str],
-                warnings: list[str]) -> None:
-    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote; with
-    no `sources` (a build that held files back), record nothing, so that the next build runs.
+                warnings: list[str], checked: dict | None = None) -> None:
+    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote, and what
+    `deckgen check` would say of it (`checked`); with no `sources` (a build that held files back), record
+    nothing, so that the next build runs.
 
     Best effort: without a stamp the next build is only slower.
     """
@@ -74,7 +77,8 @@ def write_stamp(library: Library, sources: str | None, media: list[str], outputs
     except OSError:
         return
     record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
-              "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings}
+              "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
+              "check": checked}
     try:
         atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
@@ -109,6 +113,37 @@ def up_to_date(library: Library) -> dict | None:
         return record
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `deckgen check` says: every problem a build would meet, and the cards of each deck file."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    files: tuple[tuple[Path, int, int, int], ...]
+    """(deck file, questions, cards, characters of description) of every deck a build would make, in path order."""
+
+    def to_stamp(self, trust_record: bool) -> dict:
+        """As the stamp keeps it, for a check after a build that changed nothing: without what the build itself
+        changed (said once, and then true no more)."""
+        return {"trust_record": trust_record, "diagnostics": [d.to_json() for d in self.diagnostics if not d.once],
+                "files": [[str(path), *counts] for path, *counts in self.files]}
+
+
+def last_check(library: Library, allow_new_note_type: bool = False, trust_record: bool = False
+               ) -> CheckReport | None:
+    """What `deckgen check` says of `library` when nothing a build reads has changed since the last build into
+    its output folder (see `last_build`) and that build read the record as this check would (`trust_record`);
+    else None. Only the standard library is loaded."""
+    last = last_build(library, allow_new_note_type) if library.output is not None else None
+    try:
+        kept = last["check"]
+        if kept["trust_record"] != trust_record:
+            return None
+        return CheckReport(tuple(Diagnostic(**{**d, "path": Path(d["path"])}) for d in kept["diagnostics"]),
+                           tuple((Path(path), *counts) for path, *counts in kept["files"]))
+    except (KeyError, TypeError, ValueError):
+        return None  # no build, something changed, or a stamp of an earlier deckgen: the check runs
 
 
 def _signature(path: Path) -> list[int] | None:
