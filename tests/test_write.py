@@ -26,6 +26,58 @@ def test_same_plan_same_bytes(tmp_path):
     assert (tmp_path / "a.apkg").read_bytes() != (tmp_path / "c.apkg").read_bytes()
 
 
+def many_decks(count: int) -> PackageContent:
+    """`count` decks (some with notes of two note types, some empty, one a subdeck of removed notes)."""
+    from deckgen.identify.note_types import REVERSED
+    from deckgen.plan.model import REMOVED_SUBDECK
+
+    names = [f"Lib::d{i:03}" for i in range(count)] + [f"Lib::d000::{REMOVED_SUBDECK}"]
+    notes = tuple(PackageNote(f"g{i}", ("Q", "<p>A</p>", "d.md:1", ""), (), 1_700_000_000 - i,
+                              (BASIC if i % 3 else REVERSED).model_id, names[i % len(names)])
+                  for i in range(0, 2 * count, 2))
+    return PackageContent(decks=tuple(PackageDeck(name, "") for name in names),
+                          note_types=((BASIC, 1_700_000_000), (REVERSED, 1_600_000_000)), notes=notes,
+                          first_id=1_700_000_000_000)
+
+
+def test_many_decks_hold_what_genanki_writes_with_its_lists_written_once(tmp_path, monkeypatch):
+    """genanki rewrote the collection's deck and note-type lists for every deck (time in the square of the
+    number of decks); they are written once, and hold what genanki's rounds left, to the byte."""
+    import sqlite3
+
+    import genanki
+
+    from deckgen.output import package
+
+    def collection(path):
+        with zipfile.ZipFile(path) as archive:
+            archive.extract("collection.anki2", tmp_path / path.stem)
+        db = sqlite3.connect(tmp_path / path.stem / "collection.anki2")
+        try:
+            return [db.execute(f"select * from {table} order by rowid").fetchall()
+                    for table in ("col", "notes", "cards")]
+        finally:
+            db.close()
+
+    updates = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(lambda statement: updates.append(statement) if "update col" in statement.lower()
+                                else None)
+        return conn
+
+    monkeypatch.setattr(package.sqlite3, "connect", traced)
+    write_package(many_decks(150), tmp_path / "ours.apkg")
+    assert len(updates) == 1
+    monkeypatch.setattr(package, "_write_decks", lambda decks, cursor, timestamp, ids:
+                        genanki.Package(decks).write_to_db(cursor, timestamp, ids))
+    write_package(many_decks(150), tmp_path / "genanki.apkg")
+    assert len(updates) > 150
+    assert collection(tmp_path / "ours.apkg") == collection(tmp_path / "genanki.apkg")
+
+
 def test_nothing_but_the_package_is_left_behind(tmp_path, monkeypatch):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
