@@ -34,7 +34,7 @@ from .identify.plugin_files import leave_out_plugin_files
 from .identify.record import IdentityRecord, parse_record, record_bytes
 from .names import package_file_name
 from .output.staging import StagedFiles, project_lock
-from .output.stamp import CheckReport, last_build, last_check, library_to_build, sources_fingerprint
+from .output.stamp import CheckReport, build_fingerprint, last_build, last_check, library_to_build
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
 from .plan.model import BuildPlan
@@ -166,7 +166,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
         last = last_build(library, allow_new_note_type, rerender) if skip_unchanged else None
         if last is not None:
             return BuildReport(packages=(), diagnostics=(), unchanged=last)
-        sources = sources_fingerprint(library)  # before reading: a deck saved meanwhile is a change
+        sources = build_fingerprint(library)  # before reading: a deck saved meanwhile is a change
         check, cache = _planned(source, *_check(library, now, allow_new_note_type, rerender, progress,
                                                 trust_record, hold=not strict))
         # A build that held files back leaves no up-to-date stamp: the next one says so again.

@@ -300,6 +300,33 @@ def test_a_build_with_nothing_changed_writes_nothing_and_says_so(tmp_path):
     assert (out / "deck-1.0.0.apkg").read_bytes() == before[out / "deck-1.0.0.apkg"][1]
 
 
+def test_a_build_reads_only_the_files_whose_status_changed_and_sees_every_change(tmp_path, monkeypatch):
+    """The stamp keeps each file's hash with its status: a build that changed nothing reads no note again, one
+    after an edit reads the edited file; an edit that keeps the size and the modification time is still seen
+    (the change time moves), as is one made right after the file was read (hashed again: see RACY_NS)."""
+    import os
+
+    from deckgen.output import stamp
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    decks = [write_deck(src, name, f"### {name}?\nan answer\n") for name in ("a", "b", "c")]
+    monkeypatch.setattr(stamp, "RACY_NS", 0)  # as if the files had been written long before
+    assert run("build", str(src), "-o", str(out)).exit_code == 0
+    read = []
+    read_target = stamp.read_target
+    monkeypatch.setattr(stamp, "read_target", lambda path, limit: read.append(path.name) or read_target(path, limit))
+    assert "(nothing changed)" in run("build", str(src), "-o", str(out)).stdout
+    assert read == []
+    decks[1].write_text("### b?\nan edited\n", encoding="utf-8")  # the same size
+    times = decks[1].stat()
+    os.utime(decks[1], ns=(times.st_atime_ns, decks[0].stat().st_mtime_ns))
+    edited = run("build", str(src), "-o", str(out))
+    assert "1 changed" in edited.stdout and [name for name in read if name.endswith(".md")] == ["b.md"]
+    monkeypatch.setattr(stamp, "RACY_NS", 10 ** 18)  # every file just written: its status is not enough
+    decks[2].write_text("### c?\nan answer!\n", encoding="utf-8")
+    assert "1 changed" in run("build", str(src), "-o", str(out)).stdout
+
+
 def test_help_and_version_load_no_heavy_library():
     import subprocess
     import sys

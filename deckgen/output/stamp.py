@@ -11,11 +11,13 @@ without loading Markdown or genanki. Only the standard library is used here.
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Diagnostic
-from ..hashing import stream
+from ..hashing import digest as digest_of, stream
 from ..places import output_folder, stamp_path
 from ..reading import MARKDOWN_LIMIT, read_target
 from ..render import cache as render_cache
@@ -31,35 +33,104 @@ def _stamp_path(library: Library) -> Path:
                       library.output)
 
 
-def sources_fingerprint(library: Library) -> str:
+# A file whose time is this close to when it was hashed is hashed again next time, whatever its status says: it
+# may have changed again within the clock's resolution, keeping its size and times (git calls it racily clean).
+RACY_NS = 2_000_000_000
+
+
+class Fingerprint(str):
+    """A hash of files (see `_hash`), with what the next stamp keeps of each: its status and content hash."""
+
+    files: dict[str, list]
+
+
+def sources_fingerprint(library: Library, known: dict | None = None) -> Fingerprint:
     """Hash of the files an author writes (decks, settings) and of the code that reads them.
 
     A build takes it before reading anything, so a deck saved while the build
-    runs makes the next check see a change.
+    runs makes the next check see a change. A file whose status is the one
+    the last stamp records is not read again (see `_hash`).
     """
     signature = render_cache.code_signature((*render_cache.RENDERERS.items(), WRITER))
     code = f"{signature}|render {render_cache.RENDER_VERSION}"  # the render version decides what a build says
-    return _hash(code, author_files(library))
+    return _hash(code, author_files(library), _known(library) if known is None else known)
 
 
-def _written_fingerprint(library: Library, media: list[str]) -> str:
+_TAKEN: dict[str, Fingerprint] = {}
+"""The sources fingerprint `up_to_date` took last, by stamp, when it found a change: see `build_fingerprint`."""
+
+
+def build_fingerprint(library: Library) -> Fingerprint:
+    """The sources fingerprint a build of `library` records: the one the check before it took, when it found a
+    change and every file still has the status it had then; else a new one."""
+    taken = _TAKEN.pop(str(_stamp_path(library)), None)
+    if taken is not None and all(_status(path) == (taken.files[str(path)][:5] if str(path) in taken.files else None)
+                                 for path in author_files(library)):
+        return taken
+    return sources_fingerprint(library)
+
+
+def _status(path: Path) -> list[int] | None:
+    """What `_hash` compares of a file: its device, inode, size, modification and change times; None if it is
+    not there."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def _written_fingerprint(library: Library, media: list[str], known: dict) -> Fingerprint:
     """Hash of the images the last build bundled, and the size and time of the identity record files and the
     folder's settings, which builds write (and git, or their author, giving them a new time): reading a large
     record would cost more than its check, and the settings may be made by the very build that is checked."""
     records = [_signature(path) for path in (library.record_path, library.settings_path, *library.legacy_records)]
-    return _hash(json.dumps(records), [Path(m) for m in media])
+    return _hash(json.dumps(records), [Path(m) for m in media], known)
 
 
-def _hash(start: str, files: list[Path]) -> str:
-    digest = stream()
+def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
+    """Hash of `start` and of each file's name and content (or of its absence), its links followed.
+
+    A file is read only when `known` (the last stamp's `files`) lacks it, or
+    knew it with another status (device, inode, size, modification and change
+    times: a write changes the last, which no one can set), or hashed it less
+    than RACY_NS after its last change. So a build that changed nothing reads
+    none of a thousand notes, and one after an edit reads the edited file.
+    """
+    digest, found, now = stream(), {}, time.time_ns()
     digest.update(start.encode("utf-8"))
     for path in files:
-        digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
-        try:
-            digest.update(read_target(path, MARKDOWN_LIMIT))
-        except OSError:
+        name = str(path)
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
+        status, entry = _status(path), known.get(name)
+        if status is None:
+            content = None  # not there (a deck's settings file often is not)
+        elif type(entry) is list and entry[:5] == status and len(entry) == 7 and type(entry[6]) is str \
+                and max(status[3], status[4]) < entry[5] - RACY_NS:
+            content, taken = entry[6], entry[5]  # unchanged since it was read long enough after its last change
+        else:
+            try:
+                content, taken = digest_of(read_target(path, MARKDOWN_LIMIT)), now
+            except OSError:
+                content = None
+        if content is None:
             digest.update(b"\0missing\0")
-    return digest.hexdigest()
+        else:
+            digest.update(content.encode("ascii"))
+            if status is not None:
+                found[name] = [*status, taken, content]
+    fingerprint = Fingerprint(digest.hexdigest())
+    fingerprint.files = found
+    return fingerprint
+
+
+def _known(library: Library) -> dict:
+    """What the last stamp keeps of each file it hashed (see `_hash`), or nothing."""
+    try:
+        files = json.loads(_stamp_path(library).read_text(encoding="utf-8")).get("files")
+        return files if type(files) is dict else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def write_stamp(library: Library, sources: str | None, media: list[str], outputs: list[Path], lines: list[str],
@@ -76,9 +147,10 @@ def write_stamp(library: Library, sources: str | None, media: list[str], outputs
             return
     except OSError:
         return
-    record = {"sources": sources, "written": _written_fingerprint(library, media), "media": media,
+    written = _written_fingerprint(library, media, _known(library))
+    record = {"sources": sources, "written": written, "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
-              "check": checked}
+              "check": checked, "files": {**getattr(sources, "files", {}), **written.files}}
     try:
         atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
@@ -107,8 +179,12 @@ def up_to_date(library: Library) -> dict | None:
         record = json.loads(_stamp_path(library).read_text(encoding="utf-8"))
         if any(_signature(Path(p)) != signature for p, signature in record["outputs"].items()):
             return None
-        if record["written"] != _written_fingerprint(library, record["media"]) \
-                or record["sources"] != sources_fingerprint(library):
+        known = record.get("files") if type(record.get("files")) is dict else {}
+        sources = sources_fingerprint(library, known)
+        if record["sources"] != sources:
+            _TAKEN[str(_stamp_path(library))] = sources
+            return None
+        if record["written"] != _written_fingerprint(library, record["media"], known):
             return None
         return record
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
