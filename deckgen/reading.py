@@ -28,13 +28,13 @@ _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 
 
 
 @contextlib.contextmanager
-def open_regular(path: Path):
-    """The regular file `path`, open for reading in binary, never through a link at its last step nor blocking on
-    a pipe (see the module)."""
+def open_regular(path: Path, follow: bool = False):
+    """The regular file `path`, open for reading in binary, never through a link at its last step (unless
+    `follow`) nor blocking on a pipe (see the module)."""
     try:
-        descriptor = os.open(path, _FLAGS)
+        descriptor = os.open(path, _FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow else _FLAGS)
     except OSError as err:
-        if err.errno == errno.ELOOP:  # O_NOFOLLOW met a link
+        if err.errno == errno.ELOOP and not follow:  # O_NOFOLLOW met a link
             raise OSError(errno.ELOOP, "a symbolic link, which deckgen does not follow there", str(path)) from None
         raise
     with os.fdopen(descriptor, "rb") as file:
@@ -43,9 +43,10 @@ def open_regular(path: Path):
         yield file
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of the regular file `path`, if it is one and holds at most `limit` bytes (see the module)."""
-    with open_regular(path) as file:  # its size first (a regular file's is known), then what it holds (it may grow)
+def read_regular(path: Path, limit: int, follow: bool = False) -> bytes:
+    """The bytes of the regular file `path` (or, with `follow`, the one it links to), if it is one and holds at
+    most `limit` bytes (see the module)."""
+    with open_regular(path, follow) as file:  # its size first (a regular file's is known), then what it holds
         too_large = os.fstat(file.fileno()).st_size > limit
         data = b"" if too_large else file.read(limit + 1)
     if too_large or len(data) > limit:
@@ -65,7 +66,7 @@ def regular_digest(path: Path) -> str:
 def read_target(path: Path, limit: int) -> bytes:
     """`read_regular` of the file `path` leads to, its links followed: for a name inside the notes folder that may
     link to another file inside it (the caller checks that it does, see `library.link_outside`)."""
-    return read_regular(Path(os.path.realpath(path)), limit)
+    return read_regular(path, limit, follow=True)
 
 
 def _size(limit: int) -> str:

@@ -143,3 +143,27 @@ def test_images_written_as_html_are_bundled_or_reported_too(tmp_path, anki):
     (note,) = [n for n in anki.notes() if n["Question"] == "Raw?"]
     name = BeautifulSoup(note["Answer"], "html.parser").img["src"]
     assert name.startswith("dg-") and (Path(anki.col.media.dir()) / name).read_bytes() == (src / "img" / "a.png").read_bytes()
+
+
+def test_an_image_path_is_resolved_as_realpath_resolves_it_with_each_folder_looked_at_once(tmp_path):
+    """`MediaResolver` finds each folder's real path once a build: the same paths as `os.path.realpath`, through
+    links to folders and files, `..` after a link, links that lead nowhere or in a loop."""
+    import os
+
+    from deckgen.render.media import MediaResolver
+
+    root = tmp_path / "notes"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "c").mkdir()
+    (root / "a" / "b" / "x.png").write_bytes(b"1")
+    (root / "c" / "y.png").write_bytes(b"2")
+    os.symlink(root / "a" / "b", root / "link")
+    os.symlink("../c/y.png", root / "a" / "y-link.png")
+    os.symlink(root / "nowhere", root / "dangling")
+    os.symlink("loop2", root / "loop1")
+    os.symlink("loop1", root / "loop2")
+    resolver = MediaResolver(root)
+    for name in ("a/b/x.png", "link/x.png", "a/y-link.png", "a/../c/y.png", "link/../c/y.png", "dangling",
+                 "dangling/x", "loop1", "loop1/x", "missing/z.png", "link/../../etc", ".", "..", "a/", "link/"):
+        for folder in (root, root / "a", root / "link"):
+            assert resolver._real_path(folder / name) == Path(os.path.realpath(folder / name)), (folder, name)

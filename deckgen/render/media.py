@@ -95,6 +95,7 @@ class MediaResolver:
         self.size_limit = size_limit
         self._files: dict[tuple[str, tuple], MediaRef] = {}
         self._names: dict[str, list[Path]] | None = None
+        self._folders: dict[str, str] = {}  # each folder's real path, found once a build
 
     def elsewhere(self, ref: MediaRef, folder: Path) -> list[str]:
         """Files inside the root named like a missing image (ignoring case), as links from `folder` (its note's):
@@ -116,7 +117,7 @@ class MediaResolver:
         """Where Obsidian finds a link that is not next to its file: from the library's top, else, for a bare
         file name, the one file of that name anywhere in it (none when several have it: the warning then names
         them)."""
-        from_top = Path(os.path.realpath(self.root / relative))
+        from_top = self._real_path(self.root / relative)
         if from_top.is_relative_to(self.root) and from_top.is_file():
             return from_top
         if "/" in relative.strip("/"):
@@ -125,7 +126,7 @@ class MediaResolver:
         candidates = self._named(name.casefold())
         named = candidates if len(candidates) == 1 else [path for path in candidates if path.name == name]
         if len(named) == 1:
-            found = Path(os.path.realpath(named[0]))
+            found = self._real_path(named[0])
             return found if found.is_relative_to(self.root) else None
         return None
 
@@ -143,7 +144,7 @@ class MediaResolver:
             return MediaRef(src, src, problem=OUTSIDE)
         # A path as in a URL: no query or fragment, percent-decoded once; "\" as Windows editors write "/".
         relative = unquote(urlsplit(src.replace("\\", "/")).path)
-        target = Path(os.path.realpath(Path(folder) / relative))
+        target = self._real_path(Path(folder) / relative)
         if not target.is_relative_to(self.root):
             return MediaRef(src, str(target), problem=OUTSIDE)
         if not os.path.exists(target) and not scheme and not relative.startswith("/"):
@@ -159,6 +160,18 @@ class MediaResolver:
         if ref is None:
             ref = self._files[key] = self._check(target, info.st_size)
         return msgspec.structs.replace(ref, src=src)
+
+    def _real_path(self, path: Path) -> Path:
+        """`os.path.realpath(path)`, the real path of its folder found once a build: a thousand images in a few
+        folders are a thousand looks at their own names, not at every folder above them."""
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return Path(os.path.realpath(path))
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        joined = os.path.join(real, name)
+        return Path(os.path.realpath(joined) if os.path.islink(joined) else joined)
 
     def _check(self, path: Path, size: int) -> MediaRef:
         if size > self.size_limit:
