@@ -61,7 +61,7 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
     cached = build_decks(tmp_path / "src", tmp_path / "serial", now=T).packages[0].path.read_bytes()
     monkeypatch.setattr(render, "PARALLEL_MIN", 10)
     monkeypatch.setattr(render, "CHUNK", 16)
-    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)  # two workers even on a one-core machine
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)  # a worker and this process, even on one core
     pools = []
 
     class Pool(concurrent.futures.ProcessPoolExecutor):
@@ -70,9 +70,13 @@ def test_cached_and_parallel_builds_write_the_same_bytes(tmp_path, monkeypatch):
             super().__init__(**options)
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    here = []  # the texts this process rendered; the worker rendered the others
+    render_one = render._render_one
+    monkeypatch.setattr(render, "_render_one", lambda *args: here.append(args[2]) or render_one(*args))
     cache_path(tmp_path / "src").unlink()
     parallel = build_decks(tmp_path / "src", tmp_path / "parallel", now=T).packages[0].path.read_bytes()
-    assert len(pools) == 1 and pools[0]["max_workers"] == 2
+    assert len(pools) == 1 and pools[0]["max_workers"] == 1  # and this process
+    assert 0 < len(here) < 2 * 120
     assert serial == cached == parallel
 
 

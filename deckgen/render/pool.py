@@ -14,7 +14,8 @@ from .media import MediaRef, MediaResolver
 from .renderer import MarkdownRenderer, RenderedText
 
 PARALLEL_MIN = 1_000_000  # characters of Markdown to render before more processes pay for their start
-CHUNK = 250
+CHUNK = 250  # texts at most in a chunk handed to a worker, and between two reports of progress
+CHUNK_CHARACTERS = 50_000  # characters at most in a chunk of several texts: chunks that take about as long
 
 Job = tuple[str, str, bool]
 """A text to render: (its deck's folder inside the root, the text, whether it is one line)."""
@@ -74,43 +75,89 @@ def render_texts(jobs: list[Job], root: Path, resolver: MediaResolver, cache: Re
 
 
 def _render(resolver: MediaResolver, jobs: list[Job], root: Path, progress, done: int, total: int):
-    """Render jobs in this process, or in several when there are many; same results either way."""
-    workers = min(os.cpu_count() or 1, 4)
-    if sum(len(text) for _, text, _ in jobs) < PARALLEL_MIN or workers < 2:
-        renderer = MarkdownRenderer(resolver)
+    """Render jobs in this process, or in several when there are many; same results either way.
+
+    With several, this process renders too: the workers take chunks from the front while it takes them from the
+    back, so it starts at once (a worker first loads Python-Markdown) and one process fewer is started.
+    """
+    processes = min(os.cpu_count() or 1, 4)
+    renderer = MarkdownRenderer(resolver)
+    if sum(len(text) for _, text, _ in jobs) < PARALLEL_MIN or processes < 2:
         for number, (folder, text, inline) in enumerate(jobs, start=1):
             yield _render_one(renderer, root / folder, text, inline)
             if progress and number % CHUNK == 0:
                 progress(done + number, total)
         return
     import multiprocessing  # only big renders pay for loading these
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import resource_tracker
 
     tracker = resource_tracker._resource_tracker  # the pool's locks start it, if nothing in this process has
     tracker_started_here = getattr(tracker, "_fd", 0) is None
-    chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+    chunks = _chunks(jobs)
     # Spawned, not forked: a forked worker would inherit the project lock and, if the build were
     # killed, hold it on; a spawned one starts clean, and ends when the build does (see _worker_started).
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    pool = ProcessPoolExecutor(max_workers=processes - 1, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_started, initargs=(os.getpid(),))
+    results: dict[int, list[RenderedText | None]] = {}
+    pending = {}  # chunk index -> its future, at most two a worker waiting
+    front, back = 0, len(chunks)  # the workers' next chunk, and one past this process's next
+
+    def finished(index: int, rendered: list[RenderedText | None]) -> None:
+        nonlocal done
+        results[index] = rendered
+        done += len(rendered)
+        if progress:
+            progress(done, total)
+
+    def hand_out() -> None:
+        """Take in what the workers finished, and keep each one's next chunks waiting for it."""
+        nonlocal front
+        for index in [index for index, future in pending.items() if future.done()]:
+            finished(index, pending.pop(index).result())
+        while front < back and len(pending) < 2 * (processes - 1):
+            pending[front] = pool.submit(_render_chunk, (root, resolver.size_limit, chunks[front]))
+            front += 1
+
     try:
-        for chunk, results in zip(chunks, pool.map(_render_chunk, [(root, resolver.size_limit, c) for c in chunks])):
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-            yield from results
+        while front < back or pending:
+            hand_out()
+            if front < back:
+                back -= 1
+                rendered = []
+                for number, (folder, text, inline) in enumerate(chunks[back], start=1):
+                    rendered.append(_render_one(renderer, root / folder, text, inline))
+                    if number % 16 == 0:  # often enough that no worker waits for its next chunk
+                        hand_out()
+                finished(back, rendered)
+            elif pending:
+                wait(pending.values(), return_when=FIRST_COMPLETED)
     except BaseException:
         # Ctrl-C (or any error): the workers go with the build (see _worker_started). Shutting the pool down
         # may fail in its turn when the interrupt came while it started; what is raised is the first error.
         try:
-            pool.shutdown(wait=False)
+            pool.shutdown(wait=False, cancel_futures=True)
         except Exception:  # noqa: BLE001 - the error being raised is the one that matters
             pass
         raise
     pool.shutdown()
     if tracker_started_here and hasattr(tracker, "_stop"):  # the caller's process left as it was found
         tracker._stop()
+    for index in range(len(chunks)):
+        yield from results.pop(index)
+
+
+def _chunks(jobs: list[Job]) -> list[list[Job]]:
+    """`jobs` in chunks of CHUNK texts or CHUNK_CHARACTERS characters, whichever comes first: a chunk of
+    questions (a line each, most of them plain text) and one of answers take about as long."""
+    chunks, chunk, characters = [], [], 0
+    for job in jobs:
+        if chunk and (len(chunk) == CHUNK or characters + len(job[1]) > CHUNK_CHARACTERS):
+            chunks.append(chunk)
+            chunk, characters = [], 0
+        chunk.append(job)
+        characters += len(job[1])
+    return chunks + [chunk] if chunk else chunks
 
 
 def _worker_started(parent: int) -> None:
