@@ -19,12 +19,8 @@ import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .deliver.collection import (DeliveredNote, DeliveryReport, PackageToDeliver, collection_copy, deliver,
-                                 delivered_by, open_collection)
-from .deliver.profiles import Target
-from .deliver.pull import PullReport, leave_out_dirty, plan_pull, write_pull
-from .deliver.status import LibraryStatus, library_status
 from .errors import BuildError, Diagnostic, SourceError
 from .identify.decks import identify_library
 from .identify.delivered import Delivered, read_delivered
@@ -43,6 +39,12 @@ from .render.cache import RenderCache, library_cache
 from .render.decks import render_library
 from .sources.library import Library, find_library, read_decks
 from .sources.settings import read_library_settings
+
+if TYPE_CHECKING:  # stage 7 is loaded by the commands that deliver, not by a build
+    from .deliver.collection import DeliveredNote, DeliveryReport, PackageToDeliver
+    from .deliver.profiles import Target
+    from .deliver.pull import PullReport
+    from .deliver.status import LibraryStatus
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
                        delivered_unknown=check.delivered_unknown, held=check.held, record=check.plan.record,
-                       previous=delivered_by(check.plan.previous) if previous else None)
+                       previous=_delivered_by(check.plan.previous) if previous else None)
 
 
 def sync_library(source: Path, library: Library, target: Target, now: float | None = None, progress=None,
@@ -186,6 +188,8 @@ def sync_library(source: Path, library: Library, target: Target, now: float | No
     `build_library`; when nothing a build reads has changed, the last build's packages, as `deckgen build`
     finds them), then bring the collection up to date with each of its packages' newest version (see
     `deliver.collection`)."""
+    from .deliver.collection import PackageToDeliver, deliver, delivered_by, open_collection
+
     col = open_collection(target.collection)
     try:
         last = None if strict else _last_packages(library)
@@ -209,6 +213,9 @@ def status_of_library(source: Path, library: Library, target: Target, command: s
     """Compare the collection of `target` with `library` (see `sources.library.find_library`; `source` is what
     the user named; see `deliver.status`), writing nothing: neither the collection (a copy of it is read) nor the
     library's files. `command` is what messages say to run again."""
+    from .deliver.collection import collection_copy
+    from .deliver.status import library_status
+
     check = _planned(source, *_check(library, now=None, allow_new_note_type=False, rerender=False, progress=None,
                                      trust_record=False, hold=True))[0]
     namespace = library.settings.namespace or check.new_namespace
@@ -223,6 +230,8 @@ def pull_library(source: Path, output: Path, target: Target, write: bool = False
     written, with the record of when Anki made them, all together. Files with uncommitted changes are left alone
     unless `allow_dirty`. The collection is only read."""
     from contextlib import nullcontext
+
+    from .deliver.pull import leave_out_dirty, plan_pull, write_pull
 
     library = find_library(source, output)
     with project_lock(library.root) if write else nullcontext():
@@ -256,9 +265,17 @@ def _built_here(library: Library):
     return built_here
 
 
+def _delivered_by(record: IdentityRecord) -> dict[str, DeliveredNote]:
+    from .deliver.collection import delivered_by
+
+    return delivered_by(record)
+
+
 def _last_packages(library: Library) -> tuple[BuildReport, list[PackageToDeliver], set[str]] | None:
     """When nothing a build reads has changed since the last build (see `stamp`): its report, its packages (each
     the very file this machine wrote, see `delivered`) and the GUIDs of its record; else None."""
+    from .deliver.collection import PackageToDeliver
+
     last = last_build(library)
     committed = record_bytes(library.record_path) if last is not None else None
     if not committed:
