@@ -104,6 +104,9 @@ class MarkdownRenderer:
             if fences:
                 from pymdownx.superfences import SuperFencesCodeExtension
 
+                from .markdown_ext.code_highlighting import share_highlighting_setup
+
+                share_highlighting_setup()
                 extensions.insert(2, SuperFencesCodeExtension(css_class="highlight"))
             if links:
                 from pymdownx.magiclink import MagiclinkExtension

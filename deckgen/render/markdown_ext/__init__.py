@@ -9,6 +9,7 @@
 - `obsidian`: Obsidian's embeds, wikilinks, callouts and task boxes.
 - `commonmark`: escapes and HTML blocks read as CommonMark reads them.
 - `triggers`: each text tried only against the inline patterns that can match in it.
+- `code_highlighting`: code highlighted without working out for each block what is the same for all.
 """
 
 from .block_start import BlockStartExtension
