@@ -30,7 +30,8 @@ from .identify.plugin_files import leave_out_plugin_files
 from .identify.record import IdentityRecord, parse_record, record_bytes
 from .names import package_file_name
 from .output.staging import StagedFiles, project_lock
-from .output.stamp import CheckReport, build_fingerprint, last_build, last_check, library_to_build
+from .output.stamp import (CheckReport, build_fingerprint, held_back, last_build, last_check,
+                           library_to_build)
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
 from .plan.model import BuildPlan
@@ -167,14 +168,17 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
     with project_lock(library.root):
         last = last_build(library, allow_new_note_type, rerender) if skip_unchanged else None
         if last is not None:
-            return BuildReport(packages=(), diagnostics=(), unchanged=last)
+            return BuildReport(packages=(), diagnostics=(), unchanged=last, held=held_back(last))
         sources = build_fingerprint(library)  # before reading: a deck saved meanwhile is a change
         check, cache = _planned(source, *_check(library, now, allow_new_note_type, rerender, progress,
                                                 trust_record, hold=not strict))
-        # A build that held files back leaves no up-to-date stamp: the next one says so again.
+        # A build that held files back keeps their errors in its stamp, to say them again after no change; what
+        # check says then is found by the pipeline, which reads those files as they are (see `identify.held`).
+        said = {"held": [d.to_json() for d in check.held],
+                "check": None if check.held else report_of(check).to_stamp(trust_record)}
         built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
-                            [str(d) for d in check.diagnostics if d.severity != "note" and not d.once],
-                            sources if not check.held else None, now, report_of(check).to_stamp(trust_record))
+                            [str(d) for d in check.diagnostics if d.severity != "note" and not d.once and
+                             d not in check.held], sources, now, said)
         cache.save()
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,
@@ -293,7 +297,7 @@ def _last_packages(library: Library) -> tuple[BuildReport, list[PackageToDeliver
         if digest is None or not delivered.built(path):
             return None
         packages.append(PackageToDeliver(key, package.version, digest, path))
-    report = BuildReport(packages=(), diagnostics=(), unchanged=last, record=record)
+    report = BuildReport(packages=(), diagnostics=(), unchanged=last, record=record, held=held_back(last))
     return (report, packages, set(record.notes)) if packages else None
 
 

@@ -125,7 +125,7 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     holds the namespace new notes' GUIDs derive from: commit both with your
     notes.
     """
-    from .output.stamp import last_build, library_to_build
+    from .output.stamp import held_back, last_build, library_to_build
 
     if output_format == "json":  # the whole report, every time: no shortcut through the last build's stamp
         def built():
@@ -138,7 +138,8 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
     library = _run(lambda: library_to_build(source, output), quiet, after_errors="; nothing was written")
     last = last_build(library, new_note_type, rerender)
     if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
-        return _echo_unchanged(last, quiet)
+        _echo_unchanged(last, quiet)
+        return _echo_held(held_back(last))
     from .build import build_library
 
     with _Progress(enabled=not quiet) as progress:  # the library found once: a large one is walked once

@@ -48,9 +48,12 @@ def test_a_file_with_an_error_is_held_and_everything_else_is_built(tmp_path, ank
     assert not any("removed" in note.tags for note in after.values())
     assert reviews_by_card(anki) == reviews
 
-    again = build(library, out)  # no up-to-date stamp while files are held: said again
-    assert again.exit_code == 1 and "held back 3 file(s)" in again.stderr
+    again = build(library, out)  # nothing changed: the held files' errors said again, from the stamp, as last
+    assert again.exit_code == 1 and "(nothing changed)" in again.stdout
+    assert again.stderr[again.stderr.index("held back 3 file(s) with errors"):] == end
     assert len(list(out.glob("*.apkg"))) == 2
+    checked = CliRunner().invoke(main, ["check", str(library), "-o", str(out)])  # read as they are
+    assert checked.exit_code == 1 and "never.md:2:1: error: this code fence is never closed" in checked.stdout
 
     (library / "bad.md").write_text("# Topic\n### Bad one?\nChanged, but held.\n\n### Bad two?\nAlso fine.\n",
                                     encoding="utf-8")

@@ -134,10 +134,10 @@ def _known(library: Library) -> dict:
 
 
 def write_stamp(library: Library, sources: str | None, media: list[str], outputs: list[Path], lines: list[str],
-                warnings: list[str], checked: dict | None = None) -> None:
+                warnings: list[str], said: dict | None = None) -> None:
     """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote, and what
-    `deckgen check` would say of it (`checked`); with no `sources` (a build that held files back), record
-    nothing, so that the next build runs.
+    else it said (`said`: what `deckgen check` would say of it, `"check"`, and the errors that held files back,
+    `"held"`); with no `sources`, record nothing, so that the next build runs.
 
     Best effort: without a stamp the next build is only slower.
     """
@@ -150,7 +150,7 @@ def write_stamp(library: Library, sources: str | None, media: list[str], outputs
     written = _written_fingerprint(library, media, _known(library))
     record = {"sources": sources, "written": written, "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
-              "check": checked, "files": {**getattr(sources, "files", {}), **written.files}}
+              **(said or {}), "files": {**getattr(sources, "files", {}), **written.files}}
     try:
         atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
@@ -216,10 +216,22 @@ def last_check(library: Library, allow_new_note_type: bool = False, trust_record
         kept = last["check"]
         if kept["trust_record"] != trust_record:
             return None
-        return CheckReport(tuple(Diagnostic(**{**d, "path": Path(d["path"])}) for d in kept["diagnostics"]),
-                           tuple((Path(path), *counts) for path, *counts in kept["files"]))
+        return CheckReport(_diagnostics(kept["diagnostics"]), tuple((Path(path), *counts)
+                                                                   for path, *counts in kept["files"]))
     except (KeyError, TypeError, ValueError):
-        return None  # no build, something changed, or a stamp of an earlier deckgen: the check runs
+        return None  # no build, something changed, held files, or a stamp of an earlier deckgen: the check runs
+
+
+def held_back(last: dict) -> tuple[Diagnostic, ...]:
+    """The errors that held files back in the build whose stamp is `last` (see `last_build`), said again."""
+    try:
+        return _diagnostics(last.get("held") or ())
+    except (KeyError, TypeError, ValueError):
+        return ()
+
+
+def _diagnostics(kept) -> tuple[Diagnostic, ...]:
+    return tuple(Diagnostic(**{**d, "path": Path(d["path"])}) for d in kept)
 
 
 def _signature(path: Path) -> list[int] | None:

@@ -33,12 +33,12 @@ class PackageBuild:
 
 def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, new_namespace: str | None,
                 new_slug: str | None, warnings: list[str], sources: str | None, now: float,
-                checked: dict | None = None) -> list[PackageBuild]:
+                said: dict | None = None) -> list[PackageBuild]:
     """Write `plan` into the library's output folder: the identity record, what this machine delivers (see
     `delivered`), and every package's changelog and new version's package to temporary files, then rename
     them all into place, in that order: a build killed in between leaves a record from which the next build
     remakes the very same packages. `sources` is the fingerprint of what the build read (see `stamp`),
-    `warnings` what it said, `checked` what `deckgen check` would say of the library as built."""
+    `warnings` what it said, `said` what else the stamp keeps of it (see `stamp.write_stamp`)."""
     from .package import write_package_to
 
     out_dir = library.output
@@ -87,7 +87,7 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
     write_stamp(library, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
                 [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],
                 [f"{b.plan.name} {b.plan.version}: {summary_line(b.plan)} -> {b.path}" for b in built], warnings,
-                checked)
+                said)
     return built
 
 
