@@ -38,6 +38,7 @@ from .plan.model import BuildPlan
 from .plan.packages import plan_next_build
 from .render.cache import RenderCache, library_cache
 from .render.decks import render_library
+from .render.media import MISSING, NOT_IMAGE, TOO_LARGE
 from .sources.library import Library, find_library, read_decks
 from .sources.settings import read_library_settings
 
@@ -122,6 +123,14 @@ def check_report(library: Library, allow_new_note_type: bool = False, trust_reco
     return report_of(check)
 
 
+def _not_bundled(plan: BuildPlan) -> list[str]:
+    """The files the notes' images name inside the library that the build did not bundle (not there, no image, too
+    large): one that appears or changes changes what a build makes, as a bundled one does (see `stamp`)."""
+    return sorted({ref.path for package in plan.packages for part in package.decks for note in part.deck.notes
+                   for ref in (*note.question.media, *note.answer.media) if ref.problem in (MISSING, NOT_IMAGE,
+                                                                                             TOO_LARGE)})
+
+
 def report_of(check: LibraryCheck) -> CheckReport:
     """`check`'s diagnostics, and the questions and cards of every deck a build would make."""
     parts = [part for package in check.plan.packages for part in package.decks] if check.plan else []
@@ -174,8 +183,8 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
                                                 trust_record, hold=not strict))
         # A build that held files back keeps their errors in its stamp, to say them again after no change; what
         # check says then is found by the pipeline, which reads those files as they are (see `identify.held`).
-        said = {"held": [d.to_json() for d in check.held],
-                "check": None if check.held else report_of(check).to_stamp(trust_record)}
+        said = {"held": [d.to_json() for d in check.held], "images": _not_bundled(check.plan),
+                "check": None if check.held else report_of(check).to_stamp(trust_record, library.diagnostics)}
         built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
                             [str(d) for d in check.diagnostics if d.severity != "note" and not d.once and
                              d not in check.held], sources, now, said)

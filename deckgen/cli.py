@@ -137,7 +137,8 @@ def build(source: Path, output: Path, new_note_type: bool, rerender: bool, trust
         return _json_command(built)
     library = _run(lambda: library_to_build(source, output), quiet, after_errors="; nothing was written")
     last = last_build(library, new_note_type, rerender)
-    if last is not None:  # nothing read or written has changed: nothing to do, and nothing is written
+    if last is not None and not (strict and held_back(last)):  # nothing read or written has changed: nothing to
+        # do, and nothing is written (with --strict and files held back, the build stops, saying so)
         _echo_unchanged(last, quiet)
         return _echo_held(held_back(last))
     from .build import build_library

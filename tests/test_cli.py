@@ -256,6 +256,29 @@ def test_a_check_after_a_build_that_changed_nothing_says_what_the_whole_pipeline
             assert run("check", str(src), "-o", str(tmp_path / "out")).exit_code == 1
 
 
+def test_after_a_build_check_and_build_see_an_image_that_appears_and_a_link_that_leads_outside(tmp_path, machine):
+    """What the stamp is read for covers the images the notes name but the build could not bundle, and check
+    says afresh what finding the library says (a link that leads outside it): found by a review, each failed
+    before (check said 'image not found' from the stamp; the build said 'nothing changed')."""
+    import base64
+    import os
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_deck(src, "img", "### Img?\n![](pic.png)\n")
+    assert run("build", str(src), "-o", str(out)).exit_code == 0
+    assert "[missing-media]" in run("check", str(src), "-o", str(out)).output
+    (src / "pic.png").write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+    checked = run("check", str(src), "-o", str(out), "--strict")
+    assert checked.exit_code == 0 and "[missing-media]" not in checked.output
+    built = run("build", str(src), "-o", str(out))
+    assert "(nothing changed)" not in built.stdout and "1 changed" in built.stdout
+    assert "(nothing changed)" in run("build", str(src), "-o", str(out)).stdout
+    (tmp_path / "outside.md").write_text("### Theirs?\nx\n", encoding="utf-8")
+    os.symlink(tmp_path / "outside.md", src / "theirs.md")
+    assert "[link-outside]" in run("check", str(src), "-o", str(out)).output
+
+
 def test_check_and_diff_fill_the_render_cache_only_for_a_library_built_into_its_output_folder(tmp_path, machine):
     from deckgen.render.cache import RenderCache, code_signature
 

@@ -54,6 +54,9 @@ def test_a_file_with_an_error_is_held_and_everything_else_is_built(tmp_path, ank
     assert len(list(out.glob("*.apkg"))) == 2
     checked = CliRunner().invoke(main, ["check", str(library), "-o", str(out)])  # read as they are
     assert checked.exit_code == 1 and "never.md:2:1: error: this code fence is never closed" in checked.stdout
+    strict_again = build(library, out, "--strict")  # --strict writes nothing while a file has an error: it says so
+    assert strict_again.exit_code == 1 and "nothing was written" in strict_again.output
+    assert "(nothing changed)" not in strict_again.output
 
     (library / "bad.md").write_text("# Topic\n### Bad one?\nChanged, but held.\n\n### Bad two?\nAlso fine.\n",
                                     encoding="utf-8")

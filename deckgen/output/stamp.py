@@ -96,6 +96,11 @@ def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
     times: a write changes the last, which no one can set), or hashed it less
     than RACY_NS after its last change. So a build that changed nothing reads
     none of a thousand notes, and one after an edit reads the edited file.
+    Limits: on Windows the "change time" is when the file was made, and NFS
+    may give a status some seconds old, so there an edit that keeps the size
+    and puts the modification time back, or one made from another machine a
+    moment before, is seen only by the first build after its status changes
+    (`--rerender`, or deleting the cache folder, reads everything).
     """
     digest, found, now = stream(), {}, time.time_ns()
     digest.update(start.encode("utf-8"))
@@ -135,9 +140,10 @@ def _known(library: Library) -> dict:
 
 def write_stamp(library: Library, sources: str | None, media: list[str], outputs: list[Path], lines: list[str],
                 warnings: list[str], said: dict | None = None) -> None:
-    """Record what a successful build read (`sources`: its fingerprint taken before reading) and wrote, and what
-    else it said (`said`: what `deckgen check` would say of it, `"check"`, and the errors that held files back,
-    `"held"`); with no `sources`, record nothing, so that the next build runs.
+    """Record what a successful build read (`sources`: its fingerprint taken before reading; `media`, the images
+    it bundled, and `said["images"]`, those its notes name that it did not) and wrote, and what else it said
+    (`said`: what `deckgen check` would say of it, `"check"`, and the errors that held files back, `"held"`);
+    with no `sources`, record nothing, so that the next build runs.
 
     Best effort: without a stamp the next build is only slower.
     """
@@ -147,10 +153,12 @@ def write_stamp(library: Library, sources: str | None, media: list[str], outputs
             return
     except OSError:
         return
+    said = dict(said or {})
+    media = sorted({*media, *said.pop("images", ())})  # the images bundled, and those named but not
     written = _written_fingerprint(library, media, _known(library))
     record = {"sources": sources, "written": written, "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
-              **(said or {}), "files": {**getattr(sources, "files", {}), **written.files}}
+              **said, "files": {**getattr(sources, "files", {}), **written.files}}
     try:
         atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:
@@ -199,11 +207,12 @@ class CheckReport:
     files: tuple[tuple[Path, int, int, int], ...]
     """(deck file, questions, cards, characters of description) of every deck a build would make, in path order."""
 
-    def to_stamp(self, trust_record: bool) -> dict:
+    def to_stamp(self, trust_record: bool, found: tuple[Diagnostic, ...] = ()) -> dict:
         """As the stamp keeps it, for a check after a build that changed nothing: without what the build itself
-        changed (said once, and then true no more)."""
-        return {"trust_record": trust_record, "diagnostics": [d.to_json() for d in self.diagnostics if not d.once],
-                "files": [[str(path), *counts] for path, *counts in self.files]}
+        changed (said once, and then true no more), nor what finding the library said (`found`: said afresh
+        each time, see `last_check`)."""
+        return {"trust_record": trust_record, "files": [[str(path), *counts] for path, *counts in self.files],
+                "diagnostics": [d.to_json() for d in self.diagnostics if not d.once and d not in found]}
 
 
 def last_check(library: Library, allow_new_note_type: bool = False, trust_record: bool = False
@@ -216,8 +225,8 @@ def last_check(library: Library, allow_new_note_type: bool = False, trust_record
         kept = last["check"]
         if kept["trust_record"] != trust_record:
             return None
-        return CheckReport(_diagnostics(kept["diagnostics"]), tuple((Path(path), *counts)
-                                                                   for path, *counts in kept["files"]))
+        return CheckReport(tuple(sorted((*library.diagnostics, *_diagnostics(kept["diagnostics"])))),
+                           tuple((Path(path), *counts) for path, *counts in kept["files"]))
     except (KeyError, TypeError, ValueError):
         return None  # no build, something changed, held files, or a stamp of an earlier deckgen: the check runs
 
