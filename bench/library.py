@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shlex
 import shutil
 import statistics
@@ -44,26 +43,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from run import digest, forget_machine, machine, run
+from run import code_digest, compiled_deckgen, digest, finish, forget_machine, machine, run, time_rounds
 
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable
 MAKE_LIBRARY = str(BENCH / "make_library.py")
 FLOOR = str(BENCH / "ref_library_floor.py")
 MEDIA_COUNT = "import json, sys, zipfile; print(len(json.loads(zipfile.ZipFile(sys.argv[1]).read('media'))))"
-
-
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float, str, str]:
-    """(seconds, peak RSS in MiB, CPU seconds, stderr, stdout) of one child, by run.py's `run`. The CPU time
-    is what os.wait4 gave `run` for it (user + sys, with the children it waited for): `run`'s own `cpu` where
-    it gives one, else the growth of this process's RUSAGE_CHILDREN totals, to which reaping the child added
-    exactly that."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = run(cmd, cwd)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = getattr(child, "cpu", after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    seconds, peak, stderr, stdout = child[:4]
-    return seconds, peak, cpu, stderr, stdout
 
 
 def helper(*args: str) -> str:
@@ -105,7 +91,7 @@ def cases(work: Path, pristine: Path, shape: dict[str, int], notes: list[str]) -
     def floor():
         state["round"] += 1
         apkg = str(work / "floor.apkg")
-        result = timed([PY, FLOOR, str(pristine), apkg], work)
+        result = run([PY, FLOOR, str(pristine), apkg], work)
         first(lambda: notes.append(f"floor: {media_count(apkg)} media file(s) in its package"))
         return result
 
@@ -115,75 +101,69 @@ def cases(work: Path, pristine: Path, shape: dict[str, int], notes: list[str]) -
         forget_machine(work)
         shutil.copytree(pristine, src)
         out.mkdir()
-        result = timed(build, work)
+        result = run(build, work)
         state["cold"] = snapshot()
 
         def check():
-            count, _, apkg = summary(result[4])
+            count, _, apkg = summary(result.stdout)
             if count != shape["questions"]:
                 notes.append(f"CHECK: the cold build made {count} notes of {shape['questions']} questions")
             media = media_count(apkg) if apkg else -1
             if media != shape["images"]:
                 notes.append(f"CHECK: the cold build bundled {media} of {shape['images']} images")
-            if "missing-media" in result[3]:
+            if "missing-media" in result.stderr:
                 notes.append("CHECK: the cold build warned about a missing image")
-            lines = result[3].splitlines()
+            lines = result.stderr.splitlines()
             notes.append(f"deckgen cold: {count} notes, {media} media file(s); stderr {len(lines)} line(s), "
-                         f"codes: {codes(result[3])}" + "".join(f"\n    {line[:150]}" for line in lines[:3]))
+                         f"codes: {codes(result.stderr)}" + "".join(f"\n    {line[:150]}" for line in lines[:3]))
             size = sum(p.stat().st_size for p in machine(work).rglob("*") if p.is_file())
             notes.append(f"after the cold build, this machine's state and cache: {size / 2**20:.1f} MiB")
         first(check)
         return result
 
     def no_change():
-        result = timed(build, work)
+        result = run(build, work)
         if snapshot() != state["cold"]:
             notes.append("CHECK: the no-change build changed a file (output, settings or identity)")
-        if "(nothing changed)" not in result[4]:
+        if "(nothing changed)" not in result.stdout:
             notes.append("CHECK: the no-change build did not say 'nothing changed'")
         return result
 
     def check():
-        result = timed([PY, "-m", "deckgen", "check", str(src), "-o", str(out)], work)
+        result = run([PY, "-m", "deckgen", "check", str(src), "-o", str(out)], work)
 
         def count():
-            found = sum(map(int, re.findall(r"^.*: (\d+) question\(s\)", result[4], re.M)))
+            found = sum(map(int, re.findall(r"^.*: (\d+) question\(s\)", result.stdout, re.M)))
             if found != shape["questions"]:
                 notes.append(f"CHECK: check counted {found} questions of {shape['questions']}")
-            notes.append(f"deckgen check: {found} questions; " + (result[3].strip().splitlines() or [""])[-1])
+            notes.append(f"deckgen check: {found} questions; " + (result.stderr.strip().splitlines() or [""])[-1])
         first(count)
         return result
 
     def one_edit():
         helper("--edit-one", str(src))
         before = digest(out)
-        result = timed(build, work)
+        result = run(build, work)
         new = sorted(set(digest(out).items()) - set(before.items()))
         if not any(name.endswith(".apkg") for name, _ in new):
             notes.append("CHECK: the one-edit build wrote no new .apkg")
-        changed = summary(result[4])[1]
+        changed = summary(result.stdout)[1]
         if not changed.startswith("1 changed,"):
             notes.append(f"CHECK: the one-edit build said: {changed}")
         return result
 
     def one_rename():
         renamed = helper("--rename-one", str(src)).strip()
-        result = timed(build + ["-v"], work)
-        count, changed, _ = summary(result[4])
+        result = run(build + ["-v"], work)
+        count, changed, _ = summary(result.stdout)
         if (count != shape["questions"] or re.search(r"\bnew\b|\bremoved\b", changed)
-                or re.search(r"^  (new|removed) ", result[4], re.M)):
+                or re.search(r"^  (new|removed) ", result.stdout, re.M)):
             notes.append(f"CHECK: a renamed file lost notes ({renamed}): {count} notes ({changed})")
-        first(lambda: notes.append(f"deckgen one rename: {renamed}: {changed}; stderr codes: {codes(result[3])}"))
+        first(lambda: notes.append(f"deckgen one rename: {renamed}: {changed}; stderr codes: {codes(result.stderr)}"))
         return result
 
     return [("floor", floor), ("deckgen cold", cold), ("deckgen no change", no_change), ("deckgen check", check),
             ("deckgen one edit", one_edit), ("deckgen one rename", one_rename)]
-
-
-def code_digest(package: Path) -> dict[str, str]:
-    """The digest of every .py file of the package, sub-packages too."""
-    return {f"{folder}/{name}": sha for folder in [package, *sorted(p for p in package.rglob("*") if p.is_dir())]
-            for name, sha in digest(folder).items() if name.endswith(".py")}
 
 
 def main() -> None:
@@ -208,39 +188,21 @@ def main() -> None:
     notes: list[str] = []
     todo = cases(work, pristine, shape, notes)
 
-    package = Path(subprocess.run([PY, "-c", "import deckgen; print(deckgen.__file__)"], check=True, cwd=work,
-                                  capture_output=True, text=True).stdout.strip()).parent  # as the builds find it
+    package = compiled_deckgen(work)  # as the builds find it
     print(f"deckgen: {package}")
-    # Byte-compiled, as `pip install` leaves a package (see run.py).
-    subprocess.run([PY, "-m", "compileall", "-q", str(package)], check=True)
     code = code_digest(package)
-    times = {name: [] for name, _ in todo}
-    peaks = {name: [] for name, _ in todo}
-    cpus = {name: [] for name, _ in todo}
-    for _ in range(args.rounds):
-        for name, case in todo:
-            seconds, peak, cpu = case()[:3]
-            times[name].append(seconds)
-            peaks[name].append(peak)
-            cpus[name].append(cpu)
-
+    children = time_rounds(todo, args.rounds)
     if code_digest(package) != code:
         notes.append(f"CHECK: deckgen's code in {package} changed during the run: timings mix versions")
-    median = {name: statistics.median(values) for name, values in times.items()}
+    median = {name: statistics.median(c.seconds for c in run_) for name, run_ in children.items()}
     print(f"{'case':<19} {'median s':>9} {'min s':>8} {'x floor':>8} {'cpu s':>8} {'peak MiB':>9}")
-    for name, values in times.items():
-        print(f"{name:<19} {median[name]:>9.3f} {min(values):>8.3f} {median[name] / median['floor']:>8.2f} "
-              f"{statistics.median(cpus[name]):>8.3f} {statistics.median(peaks[name]):>9.1f}")
+    for name, run_ in children.items():
+        print(f"{name:<19} {median[name]:>9.3f} {min(c.seconds for c in run_):>8.3f} "
+              f"{median[name] / median['floor']:>8.2f} {statistics.median(c.cpu for c in run_):>8.3f} "
+              f"{statistics.median(c.peak for c in run_):>9.1f}")
     print(f"deckgen check: {median['deckgen check'] / median['deckgen no change']:.2f} x deckgen no change")
-    for note in dict.fromkeys(notes):
-        print(note)
-    print(f"library.py's own peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB "
-          "(a child's peak cannot read lower than this)")
-    print(f"took {time.perf_counter() - began:.0f} s in all")
-    if args.keep:
-        print(f"kept {work}")
-    else:
-        shutil.rmtree(work)
+    notes.append(f"took {time.perf_counter() - began:.0f} s in all")
+    finish(notes, work, args.keep)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,44 @@ def run(cmd: list[str], cwd: Path, may_fail: bool = False) -> Child:
     return Child(seconds, usage.ru_maxrss / 1024, stderr, stdout, usage.ru_utime + usage.ru_stime)
 
 
+def compiled_deckgen(cwd: Path) -> Path:
+    """The folder of the deckgen the builds run from `cwd` import (PYTHONPATH first), byte-compiled, as `pip
+    install` leaves a package: an editable install run with PYTHONDONTWRITEBYTECODE=1 would otherwise compile
+    deckgen's source on every run."""
+    package = Path(subprocess.run([PY, "-c", "import deckgen; print(deckgen.__file__)"], check=True, cwd=cwd,
+                                  capture_output=True, text=True).stdout.strip()).parent
+    subprocess.run([PY, "-m", "compileall", "-q", str(package)], check=True)
+    return package
+
+
+def code_digest(package: Path) -> dict[str, str]:
+    """The digest of every .py file of the package, sub-packages too: compared after a run, to say when its code
+    changed while it ran (the timings then mix versions)."""
+    return {f"{folder}/{name}": sha for folder in [package, *sorted(p for p in package.rglob("*") if p.is_dir())]
+            for name, sha in digest(folder).items() if name.endswith(".py")}
+
+
+def time_rounds(cases: list[tuple[str, callable]], rounds: int) -> dict[str, list[Child]]:
+    """Each case's children, `rounds` of them: each round runs every case once, in order."""
+    children = {name: [] for name, _ in cases}
+    for _ in range(rounds):
+        for name, case in cases:
+            children[name].append(case())
+    return children
+
+
+def finish(notes: list[str], work: Path, keep: bool) -> None:
+    """Print the notes (each once) and this script's own peak RSS; keep or remove the scratch folder."""
+    for note in dict.fromkeys(notes):
+        print(note)
+    print(f"{Path(sys.argv[0]).name}'s own peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}"
+          " MiB (a child's peak cannot read lower than this)")
+    if keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work)
+
+
 def helper(*args: str) -> str:
     """Run make_corpus.py (untimed). In a child, so that this process stays small: a child's
     ru_maxrss starts at its parent's peak RSS (the kernel carries it over the fork/exec)."""
@@ -197,45 +235,25 @@ def main() -> None:
     print(f"scratch folder: {work}")
     cases += deckgen_cases(work, pristine, notes, rewordings=not args.seed_deck)
 
-    package = Path(subprocess.run([PY, "-c", "import deckgen; print(deckgen.__file__)"], check=True,
-                                  capture_output=True, text=True).stdout.strip()).parent
-    # Byte-compiled, as `pip install` leaves a package; an editable install run with
-    # PYTHONDONTWRITEBYTECODE=1 would otherwise compile deckgen's source on every run.
-    subprocess.run([PY, "-m", "compileall", "-q", str(package)], check=True)
-    code = digest(package)
-    times = {name: [] for name, _ in cases}
-    cpus = {name: [] for name, _ in cases}
-    peaks = {name: [] for name, _ in cases}
-    for _ in range(args.rounds):
-        for name, case in cases:
-            child = case()
-            times[name].append(child.seconds)
-            cpus[name].append(child.cpu)
-            peaks[name].append(child.peak)
-
-    if digest(package) != code:
+    package = compiled_deckgen(work)
+    code = code_digest(package)
+    children = time_rounds(cases, args.rounds)
+    if code_digest(package) != code:
         notes.append(f"CHECK: deckgen's code in {package} changed during the run: timings mix versions")
-    median = {name: statistics.median(values) for name, values in times.items()}
-    cpu = {name: statistics.median(values) for name, values in cpus.items()}
+    median = {name: statistics.median(c.seconds for c in run_) for name, run_ in children.items()}
+    cpu = {name: statistics.median(c.cpu for c in run_) for name, run_ in children.items()}
     widths = [max(9, len(b) + 2) for b in bases]
-    print(f"{'case':<18} {'median s':>9} {'min s':>8}" + "".join(f" {'x ' + b:>{w}}" for b, w in zip(bases, widths))
-          + f" {'cpu s':>7} {'cpu x ' + bases[-2 if len(bases) > 1 else 0]:>12} {'peak MiB':>9}")
     cpu_base = bases[-2 if len(bases) > 1 else 0]  # the reused-instance reference, or the imports
-    for name, values in times.items():
+    print(f"{'case':<18} {'median s':>9} {'min s':>8}" + "".join(f" {'x ' + b:>{w}}" for b, w in zip(bases, widths))
+          + f" {'cpu s':>7} {'cpu x ' + cpu_base:>12} {'peak MiB':>9}")
+    for name, run_ in children.items():
         ratios = "".join(f" {median[name] / median[b]:>{w}.2f}" for b, w in zip(bases, widths))
-        print(f"{name:<18} {median[name]:>9.3f} {min(values):>8.3f}{ratios} {cpu[name]:>7.2f}"
-              f" {cpu[name] / cpu[cpu_base]:>12.2f} {statistics.median(peaks[name]):>9.1f}")
+        print(f"{name:<18} {median[name]:>9.3f} {min(c.seconds for c in run_):>8.3f}{ratios} {cpu[name]:>7.2f}"
+              f" {cpu[name] / cpu[cpu_base]:>12.2f} {statistics.median(c.peak for c in run_):>9.1f}")
     for name, base in (("reword 1000", "deckgen one edit"), ("reword+edit 1000", "edit 1000")):
         if name in median:
             print(f"{name}: {median[name] / median[base]:.2f} x {base}")
-    for note in dict.fromkeys(notes):
-        print(note)
-    print(f"run.py's own peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB "
-          "(a child's peak cannot read lower than this)")
-    if args.keep:
-        print(f"kept {work}")
-    else:
-        shutil.rmtree(work)
+    finish(notes, work, args.keep)
 
 
 if __name__ == "__main__":

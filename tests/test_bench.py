@@ -30,9 +30,18 @@ def row(output: str, case: str) -> list[float]:
 
 def test_run_times_every_case_and_loses_no_reworded_note():
     output = bench("run.py", "--questions", "40", "--rounds", "1")
-    for case in ("floor", "plain", "deckgen cold", "deckgen no change", "deckgen one edit", "reword 1000",
+    for case in ("floor", "reused", "plain", "deckgen cold", "deckgen no change", "deckgen one edit", "reword 1000",
                  "edit 1000", "reword+edit 1000"):
         assert row(output, case)[0] > 0
+    assert "CHECK" not in output, output
+
+
+def test_library_times_every_case_finds_every_question_and_image_and_keeps_renamed_notes():
+    output = bench("library.py", "--files", "12", "--questions", "120", "--images", "10", "--rounds", "1")
+    for case in ("floor", "deckgen cold", "deckgen no change", "deckgen check", "deckgen one edit",
+                 "deckgen one rename"):
+        assert row(output, case)[0] > 0
+    assert "deckgen cold: 120 notes, 10 media file(s)" in output
     assert "CHECK" not in output, output
 
 
