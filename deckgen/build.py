@@ -30,15 +30,13 @@ from .identify.plugin_files import leave_out_plugin_files
 from .identify.record import IdentityRecord, parse_record, record_bytes
 from .names import package_file_name
 from .output.staging import StagedFiles, project_lock
-from .output.stamp import (CheckReport, build_fingerprint, held_back, last_build, last_check,
-                           library_to_build)
+from .output.stamp import CheckReport, build_fingerprint, held_back, last_build, library_to_build
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
 from .plan.model import BuildPlan
 from .plan.packages import plan_next_build
 from .render.cache import RenderCache, library_cache
 from .render.decks import render_library
-from .render.media import MISSING, NOT_IMAGE, TOO_LARGE
 from .sources.library import Library, find_library, read_decks
 from .sources.settings import read_library_settings
 
@@ -105,30 +103,21 @@ def check_library(source: Path, output: Path | None = None, now: float | None = 
     exists (a library built there); `progress(done, total)` follows the
     rendering. Files under `output` are never read as decks.
     """
-    check, cache = _check(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record,
-                          hold=False)
-    _keep_rendered(check.library, cache)
-    return check
+    return _checked(find_library(source, output), now, allow_new_note_type, rerender, progress, trust_record)
 
 
 def check_report(library: Library, allow_new_note_type: bool = False, trust_record: bool = False) -> CheckReport:
-    """What `deckgen check` says of `library` (see `sources.library.find_library`): when nothing a build reads has
-    changed since the last build into its output folder, what that build kept (see `stamp.last_check`, which
-    the command line asks first, without loading the pipeline); else what `check_library` finds."""
-    kept = last_check(library, allow_new_note_type, trust_record)
-    if kept is not None:
-        return kept
-    check, cache = _check(library, None, allow_new_note_type, False, None, trust_record, hold=False)
+    """What `deckgen check` says of `library` (see `sources.library.find_library`) when the last build's stamp
+    cannot say it (`stamp.last_check`, which the command line asks first, without loading the pipeline): what
+    `check_library` finds."""
+    return report_of(_checked(library, None, allow_new_note_type, False, None, trust_record))
+
+
+def _checked(library: Library, now: float | None, allow_new_note_type: bool, rerender: bool, progress,
+             trust_record: bool) -> LibraryCheck:
+    check, cache = _check(library, now, allow_new_note_type, rerender, progress, trust_record, hold=False)
     _keep_rendered(library, cache)
-    return report_of(check)
-
-
-def _not_bundled(plan: BuildPlan) -> list[str]:
-    """The files the notes' images name inside the library that the build did not bundle (not there, no image, too
-    large): one that appears or changes changes what a build makes, as a bundled one does (see `stamp`)."""
-    return sorted({ref.path for package in plan.packages for part in package.decks for note in part.deck.notes
-                   for ref in (*note.question.media, *note.answer.media) if ref.problem in (MISSING, NOT_IMAGE,
-                                                                                             TOO_LARGE)})
+    return check
 
 
 def report_of(check: LibraryCheck) -> CheckReport:
@@ -183,7 +172,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
                                                 trust_record, hold=not strict))
         # A build that held files back keeps their errors in its stamp, to say them again after no change; what
         # check says then is found by the pipeline, which reads those files as they are (see `identify.held`).
-        said = {"held": [d.to_json() for d in check.held], "images": _not_bundled(check.plan),
+        said = {"held": [d.to_json() for d in check.held],
                 "check": None if check.held else report_of(check).to_stamp(trust_record, library.diagnostics)}
         built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
                             [str(d) for d in check.diagnostics if d.severity != "note" and not d.once and

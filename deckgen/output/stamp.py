@@ -138,27 +138,18 @@ def _known(library: Library) -> dict:
         return {}
 
 
-def write_stamp(library: Library, sources: str | None, media: list[str], outputs: list[Path], lines: list[str],
+def write_stamp(library: Library, sources: Fingerprint, media: list[str], outputs: list[Path], lines: list[str],
                 warnings: list[str], said: dict | None = None) -> None:
-    """Record what a successful build read (`sources`: its fingerprint taken before reading; `media`, the images
-    it bundled, and `said["images"]`, those its notes name that it did not) and wrote, and what else it said
-    (`said`: what `deckgen check` would say of it, `"check"`, and the errors that held files back, `"held"`);
-    with no `sources`, record nothing, so that the next build runs.
+    """Record what a build read (`sources`: its fingerprint taken before reading; `media`: the image files it
+    watches) and wrote, and what else it said (`said`: what `deckgen check` would say of it, `"check"`, and the
+    errors that held files back, `"held"`).
 
     Best effort: without a stamp the next build is only slower.
     """
-    try:
-        if sources is None:
-            _stamp_path(library).unlink(missing_ok=True)
-            return
-    except OSError:
-        return
-    said = dict(said or {})
-    media = sorted({*media, *said.pop("images", ())})  # the images bundled, and those named but not
     written = _written_fingerprint(library, media, _known(library))
     record = {"sources": sources, "written": written, "media": media,
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
-              **said, "files": {**getattr(sources, "files", {}), **written.files}}
+              **(said or {}), "files": {**sources.files, **written.files}}
     try:
         atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
     except OSError:

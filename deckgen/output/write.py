@@ -15,11 +15,12 @@ from ..names import package_file_name
 from ..places import changelog_path, delivered_path, mark_output_folder, same_path
 from ..plan.model import BuildPlan, VersionPlan, summary_line
 from ..reading import regular_digest
+from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE
 from ..sources.library import Library, link_outside
 from ..sources.settings import with_namespace
 from .changelog import updated_changelog
 from .staging import StagedFiles, remove_stale_temporaries
-from .stamp import write_stamp
+from .stamp import Fingerprint, write_stamp
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class PackageBuild:
 
 
 def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, new_namespace: str | None,
-                new_slug: str | None, warnings: list[str], sources: str | None, now: float,
+                new_slug: str | None, warnings: list[str], sources: Fingerprint, now: float,
                 said: dict | None = None) -> list[PackageBuild]:
     """Write `plan` into the library's output folder: the identity record, what this machine delivers (see
     `delivered`), and every package's changelog and new version's package to temporary files, then rename
@@ -84,11 +85,21 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
     mark_output_folder(out_dir)  # not staged: other libraries' builds may write it too
     for legacy in delivered.legacy if delivered is not None else ():  # now in the state folder
         legacy.unlink(missing_ok=True)
-    write_stamp(library, sources, sorted({ref.path for b in built for ref in b.plan.package.media}),
+    write_stamp(library, sources, _images(plan, built),
                 [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],
                 [f"{b.plan.name} {b.plan.version}: {summary_line(b.plan)} -> {b.path}" for b in built], warnings,
                 said)
     return built
+
+
+def _images(plan: BuildPlan, built: list[PackageBuild]) -> list[str]:
+    """The image files the stamp watches (see `stamp`): those bundled, and those the notes name inside the library
+    that were not (not there, no image, too large), one of which appearing or changing changes what a build
+    makes as well."""
+    return sorted({ref.path for b in built for ref in b.plan.package.media}
+                  | {ref.path for package in plan.packages for part in package.decks for note in part.deck.notes
+                     for ref in (*note.question.media, *note.answer.media)
+                     if ref.problem in (MISSING, NOT_IMAGE, TOO_LARGE)})
 
 
 def _stage_record(files: StagedFiles, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
