@@ -279,6 +279,30 @@ def test_after_a_build_check_and_build_see_an_image_that_appears_and_a_link_that
     assert "[link-outside]" in run("check", str(src), "-o", str(out)).output
 
 
+@pytest.mark.parametrize("written, added", [("![[pic.png]]", "attachments/Pic.PNG"), ("![](img/pic.png)", "img/pic.png")])
+def test_after_a_build_an_image_that_appears_where_obsidian_finds_it_is_seen(tmp_path, machine, written, added):
+    """A missing image that appears elsewhere in the notes folder, where Obsidian finds it (a bare name anywhere,
+    ignoring case; a path from the folder's top), is seen by check and build after a build that missed it; they
+    said 'image not found' and 'nothing changed' before. A missing image that stays missing changes nothing."""
+    import base64
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "topic").mkdir(parents=True)
+    write_deck(src, "topic/img", f"### Img?\n{written}\n")
+    assert "[missing-media]" in run("build", str(src), "-o", str(out)).output
+    assert "(nothing changed)" in run("build", str(src), "-o", str(out)).stdout
+    (src / "elsewhere.txt").write_text("a file of another name", encoding="utf-8")
+    assert "(nothing changed)" in run("build", str(src), "-o", str(out)).stdout
+    (src / added).parent.mkdir(parents=True, exist_ok=True)
+    (src / added).write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+    checked = run("check", str(src), "-o", str(out), "--strict")
+    assert checked.exit_code == 0 and "[missing-media]" not in checked.output
+    built = run("build", str(src), "-o", str(out))
+    assert "(nothing changed)" not in built.stdout and "1 changed" in built.stdout, built.output
+    assert "(nothing changed)" in run("build", str(src), "-o", str(out)).stdout
+
+
 def test_check_and_diff_fill_the_render_cache_only_for_a_library_built_into_its_output_folder(tmp_path, machine):
     src = tmp_path / "src"
     write_deck(src, "deck", "### A?\nAn *answer*.\n")

@@ -21,7 +21,7 @@ from ..hashing import digest as digest_of, stream
 from ..places import output_folder, stamp_path
 from ..reading import MARKDOWN_LIMIT, read_target
 from ..render import cache as render_cache
-from ..sources.library import Library, author_files, find_library
+from ..sources.library import Library, author_files, find_library, walk
 from .staging import atomic_write
 
 WRITER = ("genanki", "genanki")
@@ -129,6 +129,14 @@ def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
     return fingerprint
 
 
+def _named(library: Library, names: list[str]) -> list[str]:
+    """The files of the library whose names, ignoring case, are `names`: where Obsidian would find an image the
+    last build did not (see `media.MediaResolver`); the library walked only when there is such an image."""
+    wanted = set(names)
+    return sorted(str(folder.path / name) for folder in walk(library.root) for name in folder.files
+                  if name.casefold() in wanted) if wanted else []
+
+
 def _known(library: Library) -> dict:
     """What the last stamp keeps of each file it hashed (see `_hash`), or nothing."""
     try:
@@ -138,16 +146,18 @@ def _known(library: Library) -> dict:
         return {}
 
 
-def write_stamp(library: Library, sources: Fingerprint, media: list[str], outputs: list[Path], lines: list[str],
-                warnings: list[str], said: dict | None = None) -> None:
+def write_stamp(library: Library, sources: Fingerprint, media: list[str], missing: list[str], outputs: list[Path],
+                lines: list[str], warnings: list[str], said: dict | None = None) -> None:
     """Record what a build read (`sources`: its fingerprint taken before reading; `media`: the image files it
-    watches) and wrote, and what else it said (`said`: what `deckgen check` would say of it, `"check"`, and the
+    watches; `missing`: the names, in lower case, of the images it did not find, which may appear anywhere in the
+    library) and wrote, and what else it said (`said`: what `deckgen check` would say of it, `"check"`, and the
     errors that held files back, `"held"`).
 
     Best effort: without a stamp the next build is only slower.
     """
     written = _written_fingerprint(library, media, _known(library))
     record = {"sources": sources, "written": written, "media": media,
+              "missing": missing, "named": _named(library, missing),
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
               **(said or {}), "files": {**sources.files, **written.files}}
     try:
@@ -185,6 +195,8 @@ def up_to_date(library: Library) -> dict | None:
             return None
         if record["written"] != _written_fingerprint(library, record["media"], known):
             return None
+        if _named(library, record.get("missing", [])) != record.get("named", []):
+            return None  # a missing image appeared somewhere, or one of its name went
         return record
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -85,21 +85,22 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
     mark_output_folder(out_dir)  # not staged: other libraries' builds may write it too
     for legacy in delivered.legacy if delivered is not None else ():  # now in the state folder
         legacy.unlink(missing_ok=True)
-    write_stamp(library, sources, _images(plan, built),
+    write_stamp(library, sources, *_images(plan, built),
                 [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],
                 [f"{b.plan.name} {b.plan.version}: {summary_line(b.plan)} -> {b.path}" for b in built], warnings,
                 said)
     return built
 
 
-def _images(plan: BuildPlan, built: list[PackageBuild]) -> list[str]:
+def _images(plan: BuildPlan, built: list[PackageBuild]) -> tuple[list[str], list[str]]:
     """The image files the stamp watches (see `stamp`): those bundled, and those the notes name inside the library
     that were not (not there, no image, too large), one of which appearing or changing changes what a build
-    makes as well."""
-    return sorted({ref.path for b in built for ref in b.plan.package.media}
-                  | {ref.path for package in plan.packages for part in package.decks for note in part.deck.notes
-                     for ref in (*note.question.media, *note.answer.media)
-                     if ref.problem in (MISSING, NOT_IMAGE, TOO_LARGE)})
+    makes as well; and the names of those not there, which may appear elsewhere in the library, where Obsidian
+    looks for them (see `media.MediaResolver`), ignoring case."""
+    unbundled = [ref for package in plan.packages for part in package.decks for note in part.deck.notes
+                 for ref in (*note.question.media, *note.answer.media) if ref.problem in (MISSING, NOT_IMAGE, TOO_LARGE)]
+    return (sorted({ref.path for b in built for ref in b.plan.package.media} | {ref.path for ref in unbundled}),
+            sorted({Path(ref.path).name.casefold() for ref in unbundled if ref.problem == MISSING}))
 
 
 def _stage_record(files: StagedFiles, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:
