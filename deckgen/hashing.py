@@ -23,8 +23,11 @@ def raw_digest(*parts: str | bytes) -> bytes:
     """The SHA-256 of `parts` joined by SEPARATOR, as bytes."""
     if len(parts) == 1 and isinstance(parts[0], bytes):
         return hashlib.sha256(parts[0]).digest()
-    joined = SEPARATOR.join(part if isinstance(part, str) else part.decode("utf-8", "surrogateescape")
-                            for part in parts)
+    try:
+        joined = SEPARATOR.join(parts)  # text only, as most are: a build asks for tens of thousands
+    except TypeError:
+        joined = SEPARATOR.join(part if isinstance(part, str) else part.decode("utf-8", "surrogateescape")
+                                for part in parts)
     return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).digest()
 
 

@@ -71,3 +71,22 @@ def read_target(path: Path, limit: int) -> bytes:
 
 def _size(limit: int) -> str:
     return f"{limit // MIB} MiB" if limit >= MIB else f"{limit // KIB} KiB"
+
+
+class RealPaths:
+    """`os.path.realpath`, the real path of each folder found once: a thousand files in a few folders are a
+    thousand looks at their own names, not at every folder above them. For one build's reading (a folder made a
+    link meanwhile is not seen: make a new one for each build)."""
+
+    def __init__(self):
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: Path | str) -> str:
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.realpath(path)
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        joined = os.path.join(real, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined

@@ -145,12 +145,15 @@ def test_images_written_as_html_are_bundled_or_reported_too(tmp_path, anki):
     assert name.startswith("dg-") and (Path(anki.col.media.dir()) / name).read_bytes() == (src / "img" / "a.png").read_bytes()
 
 
-def test_an_image_path_is_resolved_as_realpath_resolves_it_with_each_folder_looked_at_once(tmp_path):
-    """`MediaResolver` finds each folder's real path once a build: the same paths as `os.path.realpath`, through
-    links to folders and files, `..` after a link, links that lead nowhere or in a loop."""
+def test_a_path_is_resolved_as_realpath_resolves_it_with_each_folder_looked_at_once(tmp_path):
+    """`RealPaths` (images, deck files and their settings) finds each folder's real path once a build: the same
+    paths as `os.path.realpath`, through links to folders and files, `..` after a link, links that lead nowhere
+    or in a loop; and the same links found leading outside."""
     import os
 
+    from deckgen.reading import RealPaths
     from deckgen.render.media import MediaResolver
+    from deckgen.sources.library import link_outside
 
     root = tmp_path / "notes"
     (root / "a" / "b").mkdir(parents=True)
@@ -162,8 +165,14 @@ def test_an_image_path_is_resolved_as_realpath_resolves_it_with_each_folder_look
     os.symlink(root / "nowhere", root / "dangling")
     os.symlink("loop2", root / "loop1")
     os.symlink("loop1", root / "loop2")
-    resolver = MediaResolver(root)
+    os.symlink(tmp_path, root / "out")
+    resolver, real = MediaResolver(root), RealPaths()
+    outside = []
     for name in ("a/b/x.png", "link/x.png", "a/y-link.png", "a/../c/y.png", "link/../c/y.png", "dangling",
-                 "dangling/x", "loop1", "loop1/x", "missing/z.png", "link/../../etc", ".", "..", "a/", "link/"):
+                 "dangling/x", "loop1", "loop1/x", "missing/z.png", "link/../../etc", ".", "..", "a/", "link/", "out/x.png"):
         for folder in (root, root / "a", root / "link"):
             assert resolver._real_path(folder / name) == Path(os.path.realpath(folder / name)), (folder, name)
+            assert real(folder / name) == os.path.realpath(folder / name), (folder, name)
+            assert link_outside(folder / name, root, real) == link_outside(folder / name, root), (folder, name)
+            outside += [name] if link_outside(folder / name, root, real) else []
+    assert "out/x.png" in outside and ".." in outside and "a/b/x.png" not in outside and "dangling" not in outside

@@ -27,17 +27,23 @@ def test_same_plan_same_bytes(tmp_path):
 
 
 def many_decks(count: int) -> PackageContent:
-    """`count` decks (some with notes of two note types, some empty, one a subdeck of removed notes)."""
-    from deckgen.identify.note_types import REVERSED
+    """`count` decks (some with notes of three note types, one or several cards, tags, some decks empty, one a
+    subdeck of removed notes)."""
+    from deckgen.identify.note_types import CLOZE, REVERSED
     from deckgen.plan.model import REMOVED_SUBDECK
 
     names = [f"Lib::d{i:03}" for i in range(count)] + [f"Lib::d000::{REMOVED_SUBDECK}"]
-    notes = tuple(PackageNote(f"g{i}", ("Q", "<p>A</p>", "d.md:1", ""), (), 1_700_000_000 - i,
-                              (BASIC if i % 3 else REVERSED).model_id, names[i % len(names)])
-                  for i in range(0, 2 * count, 2))
+
+    def note(i: int) -> PackageNote:
+        if i % 5 == 0:
+            return PackageNote(f"g{i}", ("T", "{{c1::a}} {{c3::b}}", "d.md:1", ""), ("t::x", "y"), 1_700_000_000 - i,
+                               CLOZE.model_id, names[i % len(names)])
+        return PackageNote(f"g{i}", ("Q", "<p>A</p>", "d.md:1", ""), ("z",) if i % 7 == 0 else (), 1_700_000_000 - i,
+                           (BASIC if i % 3 else REVERSED).model_id, names[i % len(names)])
+
     return PackageContent(decks=tuple(PackageDeck(name, "") for name in names),
-                          note_types=((BASIC, 1_700_000_000), (REVERSED, 1_600_000_000)), notes=notes,
-                          first_id=1_700_000_000_000)
+                          note_types=((BASIC, 1_700_000_000), (REVERSED, 1_600_000_000), (CLOZE, 1_650_000_000)),
+                          notes=tuple(note(i) for i in range(0, 2 * count, 2)), first_id=1_700_000_000_000)
 
 
 def test_many_decks_hold_what_genanki_writes_with_its_lists_written_once(tmp_path, monkeypatch):
@@ -71,11 +77,14 @@ def test_many_decks_hold_what_genanki_writes_with_its_lists_written_once(tmp_pat
     monkeypatch.setattr(package.sqlite3, "connect", traced)
     write_package(many_decks(150), tmp_path / "ours.apkg")
     assert len(updates) == 1
+    # genanki's own rounds
     monkeypatch.setattr(package, "_write_decks", lambda decks, cursor, timestamp, ids:
                         genanki.Package(decks).write_to_db(cursor, timestamp, ids))
     write_package(many_decks(150), tmp_path / "genanki.apkg")
     assert len(updates) > 150
-    assert collection(tmp_path / "ours.apkg") == collection(tmp_path / "genanki.apkg")
+    ours = collection(tmp_path / "ours.apkg")
+    assert ours == collection(tmp_path / "genanki.apkg")
+    assert len(ours[2]) > len(ours[1]) > 100  # several cards to some notes
 
 
 def test_nothing_but_the_package_is_left_behind(tmp_path, monkeypatch):

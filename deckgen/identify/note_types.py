@@ -15,6 +15,7 @@ note whose question was removed from the source).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -211,9 +212,9 @@ class NoteType:
         named = re.findall(r"\{\{cloze:([^{}]+?)\}\}", self.templates[0][1]) if self.cloze else []
         return tuple(index for index, field in enumerate(self.fields) if field in named)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Hash of everything Anki stores for the note type."""
+        """Hash of everything Anki stores for the note type (worked out once: a library asks it of every deck)."""
         payload = json.dumps([self.model_id, self.name, self.fields, self.templates, self.css, self.cloze],
                              sort_keys=True)
         return digest(payload, length=16)

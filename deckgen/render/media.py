@@ -24,7 +24,7 @@ import msgspec
 
 from ..errors import DeckgenError
 from ..hashing import digest as content_hash
-from ..reading import read_regular
+from ..reading import RealPaths, read_regular
 from ..sources.library import walk
 from ..sources.settings import DEFAULTS
 
@@ -95,7 +95,7 @@ class MediaResolver:
         self.size_limit = size_limit
         self._files: dict[tuple[str, tuple], MediaRef] = {}
         self._names: dict[str, list[Path]] | None = None
-        self._folders: dict[str, str] = {}  # each folder's real path, found once a build
+        self._real = RealPaths()  # each folder's real path, found once a build
 
     def elsewhere(self, ref: MediaRef, folder: Path) -> list[str]:
         """Files inside the root named like a missing image (ignoring case), as links from `folder` (its note's):
@@ -162,16 +162,7 @@ class MediaResolver:
         return msgspec.structs.replace(ref, src=src)
 
     def _real_path(self, path: Path) -> Path:
-        """`os.path.realpath(path)`, the real path of its folder found once a build: a thousand images in a few
-        folders are a thousand looks at their own names, not at every folder above them."""
-        folder, name = os.path.split(path)
-        if name in ("", ".", ".."):
-            return Path(os.path.realpath(path))
-        real = self._folders.get(folder)
-        if real is None:
-            real = self._folders[folder] = os.path.realpath(folder)
-        joined = os.path.join(real, name)
-        return Path(os.path.realpath(joined) if os.path.islink(joined) else joined)
+        return Path(self._real(path))
 
     def _check(self, path: Path, size: int) -> MediaRef:
         if size > self.size_limit:

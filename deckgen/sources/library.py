@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import Diagnostic, SourceError
 from ..names import deck_settings_path, tree_name
 from ..places import is_output_folder
-from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, read_regular, read_target
+from ..reading import MARKDOWN_LIMIT, SETTINGS_LIMIT, RealPaths, read_regular, read_target
 from .front_matter import FrontMatter, front_matter, plugin_file
 from .settings import (DeckDefaults, DeckSettings, LibrarySettings, file_name_problem, read_folder_settings,
                        read_library_settings, read_settings)
@@ -138,9 +138,9 @@ def find_library(source: Path, output: Path | None = None) -> Library:
         found, legacy, folders = _walk(root, output, settings, diagnostics)
     settings_files += folders
     name = unicodedata.normalize("NFC", root.resolve().name) or DEFAULT_NAME
-    decks = []
+    decks, real = [], RealPaths()
     for path, defaults in found:
-        problem = link_outside(path, root) or _unreadable_name(path, root)
+        problem = link_outside(path, root, real) or _unreadable_name(path, root)
         if problem:
             diagnostics.append(problem)
         else:
@@ -309,11 +309,12 @@ def _excluded(path: Path, excludes, folder: bool = False) -> bool:
     return False
 
 
-def link_outside(path: Path, root: Path) -> Diagnostic | None:
+def link_outside(path: Path, root: Path, real: RealPaths | None = None) -> Diagnostic | None:
     """A warning when `path`, or a folder on the way to it, is a symbolic link to somewhere outside `root`
-    (it is then not read)."""
-    target = Path(os.path.realpath(path))
-    if target.is_relative_to(os.path.realpath(root)):
+    (it is then not read); `real`, the real paths one reading of the library found so far."""
+    real = real or os.path.realpath
+    target = Path(real(path))
+    if target.is_relative_to(real(root)):
         return None
     return Diagnostic(path, 0, f"skipped: a symbolic link to {target}, outside the notes folder "
                                f"{root}; only files inside it are read", code="link-outside")
@@ -322,9 +323,10 @@ def link_outside(path: Path, root: Path) -> Diagnostic | None:
 def read_decks(library: Library) -> Iterator[DeckSource | Diagnostic]:
     """Each deck of `library`, read in turn; for a file that is not text, or whose name makes no deck name, the
     errors that say so (and what else reading it found, such as an error in its settings)."""
+    real = RealPaths()
     for file in library.decks:
         try:
-            source = read_deck(file, library.root)
+            source = read_deck(file, library.root, real)
         except SourceError as err:
             yield err.diagnostic
             continue
@@ -335,8 +337,9 @@ def read_decks(library: Library) -> Iterator[DeckSource | Diagnostic]:
             yield from (*source.diagnostics, unnamed)
 
 
-def read_deck(file: DeckFile, root: Path) -> DeckSource:
-    """One deck's Markdown and its settings; SourceError for a file that is not text."""
+def read_deck(file: DeckFile, root: Path, real: RealPaths | None = None) -> DeckSource:
+    """One deck's Markdown and its settings (`real`: see `link_outside`); SourceError for a file that is not
+    text."""
     path = file.path
     try:
         data = read_target(path, MARKDOWN_LIMIT)
@@ -364,19 +367,19 @@ def read_deck(file: DeckFile, root: Path) -> DeckSource:
     front = front_matter(path, text) if text.startswith("---") else None
     if front is not None:
         text = front.text
-    settings, found = deck_settings(file, root, front)
+    settings, found = deck_settings(file, root, front, real)
     return DeckSource(file=file, text=text, settings=settings,
                       diagnostics=tuple(found) + (front.diagnostics if front else ()),
                       plugin=plugin_file(path.name, front))
 
 
-def deck_settings(file: DeckFile, root: Path, front: FrontMatter | None = None
+def deck_settings(file: DeckFile, root: Path, front: FrontMatter | None = None, real: RealPaths | None = None
                   ) -> tuple[DeckSettings, list[Diagnostic]]:
     """A deck's settings: its folders', its settings file's and its front matter's (`front`, when read); and
     what reading them found. An error in the settings file is said, and the folder's settings are used."""
     path = file.path
     settings_file = deck_settings_path(path)
-    outside = link_outside(settings_file, root)
+    outside = link_outside(settings_file, root, real)
     found = [d for d in [outside] if d]
     defaults = file.defaults or DeckDefaults()
     tags = front.tags if front else ()
