@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import shutil
 
 from deckgen.places import render_cache_path as cache_path
 from deckgen import build_decks

@@ -184,7 +184,7 @@ def test_a_delivery_record_committed_in_the_output_folder_vouches_for_no_note(tm
 
 
 def test_an_output_folder_that_is_a_link_is_not_written_through(tmp_path):
-    folder = notes(tmp_path)
+    notes(tmp_path)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "build").symlink_to(tmp_path / "elsewhere")
     for command in ("build", "preview"):
