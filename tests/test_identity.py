@@ -225,3 +225,30 @@ def test_the_texts_worth_comparing_do_not_depend_on_the_order_a_set_iterates_in(
     index = _Index({f"note{i:02}": {f"piece{i:02}", "shared"} for i in range(30)})
     pieces = [f"piece{i:02}" for i in range(30)] + ["shared"]  # as rare as each other, but for "shared"
     assert index.sharing(pieces, 3) == index.sharing(pieces[::-1], 3) == index.sharing(sorted(pieces, key=hash), 3)
+
+
+def test_matching_leaves_no_cycle_behind_for_the_garbage_collector(monkeypatch):
+    """What matching builds (an index of every recorded note) is freed as soon as it is done, without the cyclic
+    garbage collector, which a build's process keeps from its costly full passes (see `cli`); the matcher held
+    itself through its own lambda before."""
+    import gc
+    import weakref
+
+    from deckgen.identify import matcher
+
+    made, original = [], matcher._Matcher
+
+    class Watched(original):
+        def __init__(self, *args):
+            made.append(weakref.ref(self))
+            super().__init__(*args)
+
+    monkeypatch.setattr(matcher, "_Matcher", Watched)
+    questions = [*BASE, q("What is SFT?", "Supervised fine-tuning.", 10)]
+    gc.collect()
+    gc.disable()
+    try:
+        assert len(guids(questions, recorded(BASE))) == 4
+        assert made and all(ref() is None for ref in made)
+    finally:
+        gc.enable()

@@ -207,9 +207,9 @@ class _Matcher:
         self.matched: dict[int, NoteRecord] = {}
         self.reworded: set[int] = set()
         self.diagnostics: list[Diagnostic] = []
+        self._all = every = {r.guid: r for r in records}
         self._answers = _Squashed(lambda i: questions[i].answer)  # answers as compared: white space squashed
-        self._record_answers = _Squashed(lambda guid: self._all[guid].answer)
-        self._all = {r.guid: r for r in records}
+        self._record_answers = _Squashed(lambda guid: every[guid].answer)  # not through self: no cycle to collect
         self._record_keys = {r.guid: question_key(r.question) for r in records}
         self._open_answers: dict[int, set[str]] | None = None
         self._open_index: _Index | None = None
