@@ -160,8 +160,8 @@ def write_stamp(library: Library, sources: Fingerprint, media: list[str], missin
               "missing": missing, "named": _named(library, missing),
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
               **(said or {}), "files": {**sources.files, **written.files}}
-    try:
-        atomic_write(_stamp_path(library), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    try:  # in ASCII: a name that is not UTF-8 (made on another system) is kept as an escape, not refused
+        atomic_write(_stamp_path(library), json.dumps(record).encode("ascii"))
     except OSError:
         pass
 

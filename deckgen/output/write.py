@@ -15,7 +15,7 @@ from ..names import package_file_name
 from ..places import changelog_path, delivered_path, mark_output_folder, same_path
 from ..plan.model import BuildPlan, VersionPlan, summary_line
 from ..reading import regular_digest
-from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE
+from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE, MediaResolver
 from ..sources.library import Library, link_outside
 from ..sources.settings import with_namespace
 from .changelog import updated_changelog
@@ -85,22 +85,31 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
     mark_output_folder(out_dir)  # not staged: other libraries' builds may write it too
     for legacy in delivered.legacy if delivered is not None else ():  # now in the state folder
         legacy.unlink(missing_ok=True)
-    write_stamp(library, sources, *_images(plan, built),
+    write_stamp(library, sources, *_images(library, plan, built),
                 [b.path for b in built] + [changelog_path(out_dir, b.plan.key) for b in built],
                 [f"{b.plan.name} {b.plan.version}: {summary_line(b.plan)} -> {b.path}" for b in built], warnings,
                 said)
     return built
 
 
-def _images(plan: BuildPlan, built: list[PackageBuild]) -> tuple[list[str], list[str]]:
-    """The image files the stamp watches (see `stamp`): those bundled, and those the notes name inside the library
-    that were not (not there, no image, too large), one of which appearing or changing changes what a build
-    makes as well; and the names of those not there, which may appear elsewhere in the library, where Obsidian
-    looks for them (see `media.MediaResolver`), ignoring case."""
-    unbundled = [ref for package in plan.packages for part in package.decks for note in part.deck.notes
-                 for ref in (*note.question.media, *note.answer.media) if ref.problem in (MISSING, NOT_IMAGE, TOO_LARGE)]
-    return (sorted({ref.path for b in built for ref in b.plan.package.media} | {ref.path for ref in unbundled}),
-            sorted({Path(ref.path).name.casefold() for ref in unbundled if ref.problem == MISSING}))
+def _images(library: Library, plan: BuildPlan, built: list[PackageBuild]) -> tuple[list[str], list[str]]:
+    """What the stamp watches of the images (see `stamp`): the files bundled, and every file where the notes'
+    images were looked for (see `MediaResolver.looked_for`), bundled or not (not there, no image, too large),
+    one of which appearing or changing may change what a build makes; and the names, in lower case, of those
+    looked for anywhere in the library by name."""
+    resolver = MediaResolver(library.root, library.settings.max_image_bytes)
+    watched, names = {ref.path for b in built for ref in b.plan.package.media}, set()
+    for package in plan.packages:
+        for part in package.decks:
+            folder = part.deck.path.parent
+            for ref in (ref for note in part.deck.notes for ref in (*note.question.media, *note.answer.media)):
+                paths, name = resolver.looked_for(ref, folder)
+                watched.update(paths)
+                if ref.problem in (None, MISSING, NOT_IMAGE, TOO_LARGE):
+                    watched.add(ref.path)
+                if name is not None:
+                    names.add(name)
+    return sorted(watched), sorted(names)
 
 
 def _stage_record(files: StagedFiles, library: Library, record: IdentityRecord, previous: IdentityRecord) -> None:

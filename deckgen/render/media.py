@@ -142,8 +142,7 @@ class MediaResolver:
             return None
         if scheme not in ("", "file:"):
             return MediaRef(src, src, problem=OUTSIDE)
-        # A path as in a URL: no query or fragment, percent-decoded once; "\" as Windows editors write "/".
-        relative = unquote(urlsplit(src.replace("\\", "/")).path)
+        relative = _path_in(src)
         target = self._real_path(Path(folder) / relative)
         if not target.is_relative_to(self.root):
             return MediaRef(src, str(target), problem=OUTSIDE)
@@ -160,6 +159,21 @@ class MediaResolver:
         if ref is None:
             ref = self._files[key] = self._check(target, info.st_size)
         return msgspec.structs.replace(ref, src=src)
+
+    def looked_for(self, ref: MediaRef, folder: Path) -> tuple[list[str], str | None]:
+        """Where `resolve` looks for the file `ref` (from a file in `folder`) names: the paths it tries, and the
+        name (in lower case) it looks for anywhere in the library, when it would (a bare name not found at those
+        paths, as Obsidian finds it); nothing for a remote image or one outside the library. What a build's stamp
+        watches: a file appearing at one of them, or of that name, may change the verdict."""
+        if ref.problem in (REMOTE, OUTSIDE):
+            return [], None
+        relative = _path_in(ref.src)
+        near = str(self._real_path(Path(folder) / relative))
+        if URL_SCHEME_RE.match(ref.src) or relative.startswith("/"):
+            return [near], None
+        paths = [near, str(self._real_path(self.root / relative))]
+        by_name = "/" not in relative.strip("/") and (ref.problem == MISSING or ref.path not in paths)
+        return paths, Path(relative).name.casefold() if by_name else None
 
     def _real_path(self, path: Path) -> Path:
         return Path(self._real(path))
@@ -181,6 +195,12 @@ class MediaResolver:
     def still_valid(self, ref: MediaRef, folder: Path) -> bool:
         """Whether `ref` (from an earlier build) is still the verdict on its reference."""
         return self.resolve(ref.src, folder) == ref
+
+
+def _path_in(src: str) -> str:
+    """The path a local image's `src` names: as in a URL, no query or fragment, percent-decoded once; "\" as
+    Windows editors write "/"."""
+    return unquote(urlsplit(src.replace("\\", "/")).path)
 
 
 def read_checked(ref: MediaRef) -> bytes:
