@@ -130,8 +130,9 @@ def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
 
 
 def _named(library: Library, names: list[str]) -> list[str]:
-    """The files of the library whose names, ignoring case, are `names`: where Obsidian would find an image the
-    last build did not (see `media.MediaResolver`); the library walked only when there is such an image."""
+    """The files of the library whose names, ignoring case, are `names`: those of the images the last build
+    looked for by name anywhere in it, as Obsidian does (see `MediaResolver.looked_for`), one of which appearing
+    or going may change what it finds; the library walked only when there are such names."""
     wanted = set(names)
     return sorted(str(folder.path / name) for folder in walk(library.root) for name in folder.files
                   if name.casefold() in wanted) if wanted else []
@@ -146,18 +147,18 @@ def _known(library: Library) -> dict:
         return {}
 
 
-def write_stamp(library: Library, sources: Fingerprint, media: list[str], missing: list[str], outputs: list[Path],
+def write_stamp(library: Library, sources: Fingerprint, media: list[str], by_name: list[str], outputs: list[Path],
                 lines: list[str], warnings: list[str], said: dict | None = None) -> None:
     """Record what a build read (`sources`: its fingerprint taken before reading; `media`: the image files it
-    watches; `missing`: the names, in lower case, of the images it did not find, which may appear anywhere in the
-    library) and wrote, and what else it said (`said`: what `deckgen check` would say of it, `"check"`, and the
+    watches; `by_name`: the names, in lower case, of the images it looked for anywhere in the library, see
+    `_named`) and wrote, and what else it said (`said`: what `deckgen check` would say of it, `"check"`, and the
     errors that held files back, `"held"`).
 
     Best effort: without a stamp the next build is only slower.
     """
     written = _written_fingerprint(library, media, _known(library))
     record = {"sources": sources, "written": written, "media": media,
-              "missing": missing, "named": _named(library, missing),
+              "by_name": by_name, "named": _named(library, by_name),
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,
               **(said or {}), "files": {**sources.files, **written.files}}
     try:  # in ASCII: a name that is not UTF-8 (made on another system) is kept as an escape, not refused
@@ -195,8 +196,8 @@ def up_to_date(library: Library) -> dict | None:
             return None
         if record["written"] != _written_fingerprint(library, record["media"], known):
             return None
-        if _named(library, record.get("missing", [])) != record.get("named", []):
-            return None  # a missing image appeared somewhere, or one of its name went
+        if _named(library, record.get("by_name", [])) != record.get("named", []):
+            return None  # an image looked for by name appeared somewhere, or one of its name went
         return record
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
