@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from deckgen import build_decks
@@ -128,3 +129,81 @@ def test_several_files_are_several_decks_of_one_package_with_their_notes_in_one_
     assert anki.col.note_count() == 6
     assert {anki.col.decks.name(anki.col.get_card(c).did) for c in anki.col.find_cards("")} == {"Alpha", "Alpha::Beta"}
     assert {n["Source"].split(":")[0] for n in anki.notes()} == {"alpha.md", "more/beta.md"}
+
+
+def test_an_image_of_the_deck_description_that_appears_or_changes_reaches_anki(tmp_path, anki, machine):
+    """A description's image is written into it (Anki keeps no image file only a description names): when the
+    file appears or changes, and nothing else does, a new version carries it, and Anki's deck shows it; the
+    deck had kept "(image not included)" or the old image, as a description changed only with its Markdown."""
+    import base64
+    import json
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from deckgen.cli import main
+    from conftest import png
+
+    def build() -> str:
+        result = CliRunner().invoke(main, ["build", str(src), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    def description() -> str:
+        return anki.col.decks.by_name(DECK)["desc"]
+
+    def shows(image: bytes) -> bool:
+        return "data:image/png;base64," + base64.b64encode(image).decode() in description()
+
+    src, out = tmp_path / "source", tmp_path / "build"
+    write_deck(src, "deck", "Our map: ![map](map.png)\n\n" + markdown(QUESTIONS[:2]), SETTINGS)
+    assert "1.0.0" in build()
+    anki.import_package(out / "deck-1.0.0.apkg")
+    assert "(image not included)" in description()
+    red, blue = png(2, 2, (255, 0, 0)), png(2, 2, (0, 0, 255))
+    (src / "map.png").write_bytes(red)
+    assert "1.0.1" in build() and "(nothing changed)" in build()
+    anki.import_package(out / "deck-1.0.1.apkg")
+    assert shows(red) and "(image not included)" not in description()
+    (src / "map.png").write_bytes(blue)
+    assert "1.0.2" in build()
+    anki.import_package(out / "deck-1.0.2.apkg")
+    assert shows(blue) and not shows(red)
+    (src / "map.png").unlink()
+    assert "1.0.3" in build()
+    anki.import_package(out / "deck-1.0.3.apkg")
+    assert "(image not included)" in description() and not shows(blue)
+    assert all(note.mod for note in anki.notes()) and len(anki.notes()) == 2  # the notes: untouched throughout
+    changelog = (out / "deck.changelog.md").read_text(encoding="utf-8")
+    assert "1.0.3" in changelog and json.loads(zipfile.ZipFile(out / "deck-1.0.3.apkg").read("media")) == {}
+
+
+def test_a_description_recorded_before_its_images_were_hashed_makes_no_new_version(tmp_path, machine):
+    """A record written by deckgen 0.6.1 and before holds the hash of a description's Markdown alone: with the
+    same Markdown it stands (an upgrade makes no new version, nor rewrites the record); a new Markdown is
+    recorded with its images."""
+    from deckgen.hashing import digest
+    from deckgen.places import delivered_path
+    from conftest import png
+
+    src, out = tmp_path / "source", tmp_path / "build"
+    intro = "Our map: ![map](map.png)\n\n"
+    deck = write_deck(src, "deck", intro + markdown(QUESTIONS[:2]), SETTINGS)
+    (src / "map.png").write_bytes(png(2, 2, (255, 0, 0)))
+    build_decks(src, out, now=1_800_000_000)
+    path = record_path(src)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    (deck_line,) = [line for line in lines if line.startswith('{"deck":')]
+    recorded = json.loads(deck_line)["description"]
+    alone = digest("Our map: ![map](map.png)", length=16)
+    assert recorded != alone  # its image is in the hash
+    path.write_text("".join(line.replace(recorded, alone) for line in lines), encoding="utf-8")  # as 0.6.1 wrote it
+    delivered_path(src).unlink()  # built elsewhere by 0.6.1 (here, what this machine wrote would say otherwise)
+    before = path.read_bytes()
+    report = build_decks(src, out, now=1_800_000_100)
+    assert [p.plan.version for p in report.packages] == ["1.0.0"] and path.read_bytes() == before
+    deck.write_text("Our new map: ![map](map.png)\n\n" + markdown(QUESTIONS[:2]), encoding="utf-8")
+    report = build_decks(src, out, now=1_800_000_200)
+    assert [p.plan.version for p in report.packages] == ["1.0.1"]
+    (deck_line,) = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith('{"deck":')]
+    assert json.loads(deck_line)["description"] not in (alone, digest("Our new map: ![map](map.png)", length=16))

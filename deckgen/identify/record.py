@@ -124,7 +124,8 @@ class DeckRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     model: Positive
     """The note type its notes get."""
     description: str = ""
-    """Hash of the description's Markdown; "" until known."""
+    """Hash of the description's Markdown and of what became of its images (see `plan.notes.description_hash`);
+    "" until known."""
     mtime: Positive
     """When its name or description last changed."""
 

@@ -93,8 +93,8 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
 
 
 def _images(library: Library, plan: BuildPlan, built: list[PackageBuild]) -> tuple[list[str], list[str]]:
-    """What the stamp watches of the images (see `stamp`): the files bundled, and every file where the notes'
-    images were looked for (see `MediaResolver.looked_for`), bundled or not (not there, no image, too large),
+    """What the stamp watches of the images (see `stamp`): the files bundled, and every file where the notes' and
+    the descriptions' images were looked for (see `MediaResolver.looked_for`), bundled or not (not there, no image, too large),
     one of which appearing or changing may change what a build makes; and the names, in lower case, of those
     looked for anywhere in the library by name."""
     resolver = MediaResolver(library.root, library.settings.max_image_bytes)
@@ -102,7 +102,8 @@ def _images(library: Library, plan: BuildPlan, built: list[PackageBuild]) -> tup
     for package in plan.packages:
         for part in package.decks:
             folder = part.deck.path.parent
-            for ref in (ref for note in part.deck.notes for ref in (*note.question.media, *note.answer.media)):
+            for ref in (*(ref for note in part.deck.notes for ref in (*note.question.media, *note.answer.media)),
+                        *part.deck.description_media):
                 paths, name = resolver.looked_for(ref, folder)
                 watched.update(paths)
                 if ref.problem in (None, MISSING, NOT_IMAGE, TOO_LARGE):

@@ -140,7 +140,8 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
             f"{planned.postponed} question(s) gone from this file are not marked removed while files are held "
             "back (they may have moved into one): the first build that holds none back marks them"), "warning",
             "removal-postponed"))
-    description = digest(deck.identified.parsed.description, length=16)
+    description = description_hash(deck.identified.parsed.description, deck.description_media,
+                                   old_deck.description if old_deck is not None else "")
     if old_deck is not None and old_deck.name != name:
         planned.diagnostics.append(Diagnostic(source.path, 0, (
             f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "
@@ -155,6 +156,20 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
     return DeckShare(deck, name, planned.notes, planned.records, planned.changes, planned.tombstones, planned.media,
                      planned.diagnostics, deck_record, type_record, planned.other_note_types, context.type_change,
                      deck_changed, planned.pending)
+
+
+def description_hash(markdown: str, images: tuple[MediaRef, ...], recorded: str) -> str:
+    """What the record keeps of a deck's description, to know when it changed: a hash of its Markdown and, when it
+    names images, of what became of each (bundled, by its content's name, or why not), which its HTML holds (see
+    `render.decks._images_inline`); so a new version carries an image that appears or changes.
+
+    `recorded`, the hash the record holds, stands while the Markdown is the same when it is the Markdown's alone:
+    deckgen 0.6.1 and before hashed no images, and an upgrade makes no new version.
+    """
+    alone = digest(markdown, length=16)
+    if not images or recorded == alone:
+        return alone
+    return digest(markdown, *(f"{ref.src} {ref.name or ref.problem}" for ref in images), length=16)
 
 
 def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:

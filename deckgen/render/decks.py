@@ -66,6 +66,8 @@ class RenderedDeck:
     description_html: str
     """With its images inside it (see `_images_inline`)."""
     diagnostics: tuple[Diagnostic, ...]
+    description_media: tuple[MediaRef, ...] = ()
+    """What became of each image the description names, in order: what its HTML holds of them."""
 
     @property
     def key(self) -> str:
@@ -203,7 +205,8 @@ def _rendered_deck(deck: IdentifiedDeck, texts, resolver: MediaResolver, clock: 
     diagnostics.extend(_problems(source.path, description, 1, source.text, resolver))
     description_html = _images_inline(description, source, diagnostics)
     return RenderedDeck(identified=deck, notes=tuple(notes), tombstones=tombstones,
-                        description_html=description_html, diagnostics=tuple(diagnostics))
+                        description_html=description_html, diagnostics=tuple(diagnostics),
+                        description_media=description.media)
 
 
 def note_media(*texts: RenderedText) -> tuple[MediaRef, ...]:
