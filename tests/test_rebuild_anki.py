@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from deckgen import build_decks
 from conftest import AnkiProfile, answer_all_due, record_of, record_path, reviews_by_card, write_deck
@@ -160,6 +161,7 @@ def test_an_image_of_the_deck_description_that_appears_or_changes_reaches_anki(t
     assert "1.0.0" in build()
     anki.import_package(out / "deck-1.0.0.apkg")
     assert "(image not included)" in description()
+    notes = sorted((note.guid, note.mod, note.usn) for note in anki.notes())
     red, blue = png(2, 2, (255, 0, 0)), png(2, 2, (0, 0, 255))
     (src / "map.png").write_bytes(red)
     assert "1.0.1" in build() and "(nothing changed)" in build()
@@ -173,7 +175,7 @@ def test_an_image_of_the_deck_description_that_appears_or_changes_reaches_anki(t
     assert "1.0.3" in build()
     anki.import_package(out / "deck-1.0.3.apkg")
     assert "(image not included)" in description() and not shows(blue)
-    assert all(note.mod for note in anki.notes()) and len(anki.notes()) == 2  # the notes: untouched throughout
+    assert sorted((note.guid, note.mod, note.usn) for note in anki.notes()) == notes  # untouched throughout
     changelog = (out / "deck.changelog.md").read_text(encoding="utf-8")
     assert "1.0.3" in changelog and json.loads(zipfile.ZipFile(out / "deck-1.0.3.apkg").read("media")) == {}
 
@@ -202,8 +204,30 @@ def test_a_description_recorded_before_its_images_were_hashed_makes_no_new_versi
     before = path.read_bytes()
     report = build_decks(src, out, now=1_800_000_100)
     assert [p.plan.version for p in report.packages] == ["1.0.0"] and path.read_bytes() == before
-    deck.write_text("Our new map: ![map](map.png)\n\n" + markdown(QUESTIONS[:2]), encoding="utf-8")
-    report = build_decks(src, out, now=1_800_000_200)
-    assert [p.plan.version for p in report.packages] == ["1.0.1"]
-    (deck_line,) = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith('{"deck":')]
-    assert json.loads(deck_line)["description"] not in (alone, digest("Our new map: ![map](map.png)", length=16))
+    (src / "map.png").write_bytes(png(2, 2, (0, 0, 255)))  # alone, not seen: the hash has no image in it
+    assert [p.plan.version for p in build_decks(src, out, now=1_800_000_150).packages] == ["1.0.0"]
+    deck.write_text(intro + markdown([(QUESTIONS[0][0], "An edited answer."), QUESTIONS[1]]), encoding="utf-8")
+    report = build_decks(src, out, now=1_800_000_200)  # a new version anyway: it records the hash in full
+    assert [p.plan.version for p in report.packages] == ["1.0.1"] and description_of(path) not in (alone, recorded)
+    assert "data:image/png;base64," in report.packages[0].plan.package.decks[-1].description
+    (src / "map.png").write_bytes(png(2, 2, (0, 255, 0)))
+    assert [p.plan.version for p in build_decks(src, out, now=1_800_000_300).packages] == ["1.0.2"]
+
+
+def description_of(record: Path) -> str:
+    (line,) = [line for line in record.read_text(encoding="utf-8").splitlines() if line.startswith('{"deck":')]
+    return json.loads(line)["description"]
+
+
+def test_a_description_image_too_large_to_hold_makes_no_version_when_it_changes(tmp_path, machine):
+    """An image larger than a description holds is "(image not included)" however it changes: no new version."""
+    from conftest import png
+
+    src, out = tmp_path / "source", tmp_path / "build"
+    write_deck(src, "deck", "Our map: ![map](map.png)\n\n" + markdown(QUESTIONS[:2]), SETTINGS)
+    for number, colour in enumerate([(255, 0, 0), (0, 0, 255)]):
+        (src / "map.png").write_bytes(png(2, 2, colour, text=b"x" * 300_000))
+        assert [p.plan.version for p in build_decks(src, out, now=1_800_000_000 + number).packages] == ["1.0.0"]
+    (src / "map.png").unlink()
+    report = build_decks(src, out, now=1_800_000_002)
+    assert [p.plan.version for p in report.packages] == ["1.0.0"]

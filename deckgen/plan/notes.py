@@ -20,7 +20,7 @@ from ..names import safe_tag
 from ..parse.syntax import question_key
 from ..render.anki_cloze import ClozeField
 from ..render.card_html import REMOVED_STATUS, REPLACED_STATUS, source_field
-from ..render.decks import RenderedDeck, RenderedNote, RenderedTombstone, note_media
+from ..render.decks import RenderedDeck, RenderedNote, RenderedTombstone, held_in_description, note_media
 from ..render.media import MediaRef
 from ..render.renderer import RenderedText
 from .cleaning import CLEANING, held_before
@@ -64,6 +64,9 @@ class DeckShare:
     type_change: str | None
     deck_changed: bool
     pending: int
+    description: str = ""
+    """The hash of its description (see `description_hash`) that a new version of its package records: the one
+    `deck_record` has, or, where that is a hash deckgen 0.6.1 made, of its Markdown alone, the full one."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,8 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
             f"{planned.postponed} question(s) gone from this file are not marked removed while files are held "
             "back (they may have moved into one): the first build that holds none back marks them"), "warning",
             "removal-postponed"))
-    description = description_hash(deck.identified.parsed.description, deck.description_media,
-                                   old_deck.description if old_deck is not None else "")
+    markdown, images = deck.identified.parsed.description, deck.description_media
+    description = description_hash(markdown, images, old_deck.description if old_deck is not None else "")
     if old_deck is not None and old_deck.name != name:
         planned.diagnostics.append(Diagnostic(source.path, 0, (
             f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "
@@ -155,21 +158,24 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
     planned.diagnostics.extend(moved_warnings(planned.moved, name, note_type))
     return DeckShare(deck, name, planned.notes, planned.records, planned.changes, planned.tombstones, planned.media,
                      planned.diagnostics, deck_record, type_record, planned.other_note_types, context.type_change,
-                     deck_changed, planned.pending)
+                     deck_changed, planned.pending,
+                     deck_record.description if context.held else description_hash(markdown, images, ""))
 
 
 def description_hash(markdown: str, images: tuple[MediaRef, ...], recorded: str) -> str:
     """What the record keeps of a deck's description, to know when it changed: a hash of its Markdown and, when it
-    names images, of what became of each (bundled, by its content's name, or why not), which its HTML holds (see
-    `render.decks._images_inline`); so a new version carries an image that appears or changes.
+    names images, of what its HTML holds of each (the image, by its content's name, or not: see
+    `render.decks._images_inline`); so a new version carries an image that appears, changes or goes.
 
     `recorded`, the hash the record holds, stands while the Markdown is the same when it is the Markdown's alone:
-    deckgen 0.6.1 and before hashed no images, and an upgrade makes no new version.
+    deckgen 0.6.1 and before hashed no images, and an upgrade makes no new version (the next version of its
+    package records the full hash: see `packages._plan_package`).
     """
     alone = digest(markdown, length=16)
     if not images or recorded == alone:
         return alone
-    return digest(markdown, *(f"{ref.src} {ref.name or ref.problem}" for ref in images), length=16)
+    return digest(markdown, *(f"{ref.src} {ref.name if held_in_description(ref) else 'not included'}"
+                              for ref in images), length=16)
 
 
 def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:

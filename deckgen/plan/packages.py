@@ -25,7 +25,7 @@ from ..identify.decks import IdentifiedLibrary
 from ..identify.delivered import Delivered, content_digest
 from ..identify.note_types import NOTE_TYPES, NoteType
 from ..identify.ownership import Minted
-from ..identify.record import IdentityRecord, NoteRecord, PackageRecord
+from ..identify.record import DeckRecord, IdentityRecord, NoteRecord, PackageRecord
 from ..render import cache as render_cache
 from ..render.card_html import REMOVED_SUBDECK_DESCRIPTION, source_field, with_version_line
 from ..render.decks import RenderedDeck, RenderedLibrary, note_media
@@ -68,8 +68,9 @@ def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: flo
         note_types[part.note_type_record.note_type] = part.note_type_record
     for key in sorted(set(packages.values())):
         members = [part for part in parts if packages[part.deck.key] == key]
-        plan, package_record, records = _plan_package(key, members, previous, delivered, settings, stamp,
-                                                      render_version, rerender)
+        plan, package_record, records, decks = _plan_package(key, members, previous, delivered, settings, stamp,
+                                                             render_version, rerender)
+        deck_records.update((deck.deck, deck) for deck in decks)
         plans.append(plan)
         package_records[key] = package_record
         notes.update((note.guid, note) for note in records)
@@ -82,12 +83,16 @@ def plan_build(decks: Sequence[RenderedDeck], previous: IdentityRecord, now: flo
 
 def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, delivered: Delivered,
                   library: LibrarySettings, stamp: int, render_version: int, rerender: bool
-                  ) -> tuple[VersionPlan, PackageRecord, list[NoteRecord]]:
+                  ) -> tuple[VersionPlan, PackageRecord, list[NoteRecord], list[DeckRecord]]:
     old_package = previous.packages.get(key)
     old_render = old_package.render if old_package else render_version
     changes = [change for share in shares for change in share.changes]
     content_changed = old_package is not None and (bool(changes) or any(
         share.type_change is not None or share.deck_changed for share in shares))
+    if content_changed:  # a new version comes: a description hashed as deckgen 0.6.1 did is hashed in full
+        shares = [dataclasses.replace(share, deck_record=msgspec.structs.replace(
+            share.deck_record, description=share.description)) if share.description != share.deck_record.description
+            else share for share in shares]
     package_notes = [note for share in shares for note in share.notes]
     tombstones = [t for share in shares for t in share.tombstones]
     digest = content_digest([
@@ -157,7 +162,7 @@ def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, d
     package_record = PackageRecord(package=key, version=version, version_mtime=version_mtime, serial=serial,
                                    render=render_version if old_package is None or rerender or not plan.rerender_pending
                                    else old_render)
-    return plan, package_record, records
+    return plan, package_record, records, [share.deck_record for share in shares]
 
 
 def _fitted(values: tuple[str, ...], note_type: NoteType) -> tuple[str, ...]:

@@ -215,6 +215,11 @@ def note_media(*texts: RenderedText) -> tuple[MediaRef, ...]:
                         key=lambda ref: ref.name))
 
 
+def held_in_description(ref: MediaRef) -> bool:
+    """Whether a deck's description holds this image itself (see `_images_inline`): one bundled, and small enough."""
+    return ref.name is not None and ref.size <= DESCRIPTION_IMAGE_LIMIT
+
+
 def _images_inline(description: RenderedText, source, diagnostics: list[Diagnostic]) -> str:
     """The description's HTML with its images written into it (`data:` URLs).
 
@@ -224,7 +229,7 @@ def _images_inline(description: RenderedText, source, diagnostics: list[Diagnost
     """
     result = description.html
     for ref in note_media(description):
-        if ref.size <= DESCRIPTION_IMAGE_LIMIT:
+        if held_in_description(ref):
             result = result.replace(f'src="{ref.name}"', f'src="{data_uri(ref)}"')
             continue
         line, column = _place_of_first(source.text, [re.escape(ref.src)])
