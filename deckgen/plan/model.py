@@ -93,6 +93,8 @@ class DeckPart:
     unchanged: int
     note_type_change: str | None
     """None, or what happens to the note type: "new", "styling updated", "fresh start" (see `note_type_guard`)."""
+    description_changed: bool = False
+    """Its description's text changed, or what it holds of its images (see `notes.description_hash`)."""
 
     @property
     def key(self) -> str:

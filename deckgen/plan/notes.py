@@ -67,6 +67,7 @@ class DeckShare:
     description: str = ""
     """The hash of its description (see `description_hash`) that a new version of its package records: the one
     `deck_record` has, or, where that is a hash deckgen 0.6.1 made, of its Markdown alone, the full one."""
+    description_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,8 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
             f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "
             "it will make a new deck for new notes while existing cards stay in the old one"),
             code="deck-renamed", once=True))
-    deck_changed = old_deck is not None and not context.held and (
-        old_deck.name != name or old_deck.description not in ("", description))
+    description_changed = old_deck is not None and not context.held and old_deck.description not in ("", description)
+    deck_changed = description_changed or (old_deck is not None and not context.held and old_deck.name != name)
     deck_record = old_deck if context.held and old_deck is not None else DeckRecord(
         deck=key, name=name, model=note_type.model_id, description=description,
         mtime=stamp if old_deck is None or deck_changed or context.type_change else old_deck.mtime)
@@ -159,7 +160,8 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
     return DeckShare(deck, name, planned.notes, planned.records, planned.changes, planned.tombstones, planned.media,
                      planned.diagnostics, deck_record, type_record, planned.other_note_types, context.type_change,
                      deck_changed, planned.pending,
-                     deck_record.description if context.held else description_hash(markdown, images, ""))
+                     deck_record.description if context.held else description_hash(markdown, images, ""),
+                     description_changed)
 
 
 def description_hash(markdown: str, images: tuple[MediaRef, ...], recorded: str) -> str:

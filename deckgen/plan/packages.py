@@ -153,7 +153,8 @@ def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, d
         note_types=tuple(note_types[model] for model in sorted(note_types)),
         media=tuple(media[name] for name in sorted(media)))
     parts = tuple(DeckPart(s.deck, s.name, tuple(s.changes), len(s.deck.notes) - sum(
-        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change) for s in shares)
+        c.kind not in ("removed", "replaced") for c in s.changes), s.type_change, s.description_changed)
+        for s in shares)
     plan = VersionPlan(key=key, decks=parts, previous_version=old_package.version if old_package else continued,
                        version=version, package=package, changes=tuple(changes),
                        rerender_pending=sum(s.pending for s in shares), digest=digest,
