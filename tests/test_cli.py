@@ -103,6 +103,11 @@ def test_diff_shows_the_plan_and_writes_nothing(tmp_path):
     assert record_path(tmp_path / "src").read_bytes() == identity
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".deckgen-output", "deck-1.0.0.apkg",
                                                                      "deck.changelog.md"]
+    deck.write_text("What this deck is about.\n\n### A?\na\n### B?\n{b}\n### C?\nc\n".replace("{b}", b))
+    result = run("diff", str(tmp_path / "src"), "-o", str(tmp_path / "out"))  # a version for the description
+    assert result.stdout == "D: 1.0.0 -> 1.0.1\n  3 unchanged; note type: unchanged\n  description changed: D\n"
+    result = run("diff", str(tmp_path / "src"), "-o", str(tmp_path / "out"), "--format", "json")
+    assert json.loads(result.stdout)["packages"][0]["descriptions_changed"] == ["D"]
 
 
 def test_damaged_identity_record_stops_the_build_and_says_how_to_recover(tmp_path):
