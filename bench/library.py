@@ -34,7 +34,6 @@ import argparse
 import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from run import code_digest, compiled_deckgen, digest, finish, forget_machine, machine, run, time_rounds
+from run import cold_build, code_digest, compiled_deckgen, digest, finish, machine, run, time_rounds
 
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable
@@ -96,12 +95,7 @@ def cases(work: Path, pristine: Path, shape: dict[str, int], notes: list[str]) -
         return result
 
     def cold():
-        for folder in (src, out):
-            shutil.rmtree(folder, ignore_errors=True)
-        forget_machine(work)
-        shutil.copytree(pristine, src)
-        out.mkdir()
-        result = run(build, work)
+        result = cold_build(build, pristine, src, out, work)
         state["cold"] = snapshot()
 
         def check():

@@ -120,6 +120,17 @@ def finish(notes: list[str], work: Path, keep: bool) -> None:
         shutil.rmtree(work)
 
 
+def cold_build(build: list[str], pristine: Path, src: Path, out: Path, work: Path) -> Child:
+    """`build` (timed) as on a machine that never built the library: a fresh copy of `pristine` in `src`, an
+    empty `out`, and this machine's state and cache forgotten (untimed)."""
+    for folder in (src, out):
+        shutil.rmtree(folder, ignore_errors=True)
+    forget_machine(work)
+    shutil.copytree(pristine, src)
+    out.mkdir()
+    return run(build, work)
+
+
 def helper(*args: str) -> str:
     """Run make_corpus.py (untimed). In a child, so that this process stays small: a child's
     ru_maxrss starts at its parent's peak RSS (the kernel carries it over the fork/exec)."""
@@ -144,12 +155,7 @@ def deckgen_cases(work: Path, pristine: Path, notes: list[str], rewordings: bool
     state = {}
 
     def cold():
-        for folder in (src, out):
-            shutil.rmtree(folder, ignore_errors=True)
-        forget_machine(work)
-        shutil.copytree(pristine, src)
-        out.mkdir()
-        result = run(build, work)
+        result = cold_build(build, pristine, src, out, work)
         state["cold"] = digest(out), digest(src)
         if not notes:
             notes.append(f"deckgen stderr on the cold build: {len(result[2].splitlines())} line(s)"

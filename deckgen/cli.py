@@ -221,9 +221,8 @@ def diff(source: Path, output: Path, new_note_type: bool, rerender: bool, trust_
     for plan in check.plan.packages:
         click.echo(f"{plan.name}: {plan.previous_version or 'not built yet'} -> {plan.version}")
         click.echo(f"  {_summary(plan)}; note type: {plan.note_type_change or 'unchanged'}")
-        described = [part.name for part in plan.decks if part.description_changed]
-        if described:
-            click.echo(f"  description changed: {', '.join(described)}")
+        if plan.descriptions_changed:
+            click.echo(f"  description changed: {', '.join(plan.descriptions_changed)}")
         _echo_changes(plan)
         _echo_hints(plan, verbose=True)
     _echo_held(check.held)
@@ -786,7 +785,7 @@ def _package_json(plan, path: Path | None = None) -> dict:
     found = {"key": plan.key, "name": plan.name, "version": plan.version, "previous_version": plan.previous_version,
              "notes": plan.note_count, "decks": [part.name for part in plan.decks],
              "note_type_change": plan.note_type_change, "counts": plan.change_counts,
-             "descriptions_changed": [part.name for part in plan.decks if part.description_changed],
+             "descriptions_changed": plan.descriptions_changed,
              "changes": [{"kind": c.kind, "question": c.question, "source": c.source,
                           "previous_question": c.previous_question} for c in plan.changes],
              "rerender_pending": plan.rerender_pending}

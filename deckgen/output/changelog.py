@@ -30,9 +30,9 @@ def version_entry(plan: VersionPlan, now: float) -> str:
             lines.append(f"{heading} ({len(changes)}):")
             lines.extend(f"- {_describe(c)}" for c in changes)
             lines.append("")
-    described = [part.name for part in plan.decks if part.description_changed]
-    if described:
-        lines += [f"Description changed ({len(described)}):", *(f"- {name}" for name in described), ""]
+    if plan.descriptions_changed:
+        lines += [f"Description changed ({len(plan.descriptions_changed)}):",
+                  *(f"- {name}" for name in plan.descriptions_changed), ""]
     if plan.note_type_change and plan.note_type_change != "new":
         lines += [f"Note type: {plan.note_type_change}.", ""]
     if len(lines) == 2:

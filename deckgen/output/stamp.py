@@ -39,9 +39,11 @@ RACY_NS = 2_000_000_000
 
 
 class Fingerprint(str):
-    """A hash of files (see `_hash`), with what the next stamp keeps of each: its status and content hash."""
+    """A hash of files (see `_hash`), with what the next stamp keeps of each: its status and content hash; and
+    what the last stamp kept, which it was taken against (`known`)."""
 
     files: dict[str, list]
+    known: dict
 
 
 def sources_fingerprint(library: Library, known: dict | None = None) -> Fingerprint:
@@ -125,7 +127,7 @@ def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
             if status is not None:
                 found[name] = [*status, taken, content]
     fingerprint = Fingerprint(digest.hexdigest())
-    fingerprint.files = found
+    fingerprint.files, fingerprint.known = found, known
     return fingerprint
 
 
@@ -156,7 +158,7 @@ def write_stamp(library: Library, sources: Fingerprint, media: list[str], by_nam
 
     Best effort: without a stamp the next build is only slower.
     """
-    written = _written_fingerprint(library, media, _known(library))
+    written = _written_fingerprint(library, media, sources.known)  # the last stamp, read once
     record = {"sources": sources, "written": written, "media": media,
               "by_name": by_name, "named": _named(library, by_name),
               "outputs": {str(p): _signature(p) for p in outputs}, "lines": lines, "warnings": warnings,

@@ -161,6 +161,11 @@ class VersionPlan:
         return max(changes, key=("styling updated", "new", "fresh start").index, default=None)
 
     @property
+    def descriptions_changed(self) -> list[str]:
+        """The names of its decks whose description changed (see `DeckPart.description_changed`)."""
+        return [part.name for part in self.decks if part.description_changed]
+
+    @property
     def is_new_version(self) -> bool:
         return self.previous_version != self.version
 

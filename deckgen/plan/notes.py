@@ -144,38 +144,35 @@ def plan_deck(deck: RenderedDeck, previous: IdentityRecord, delivered: Delivered
             f"{planned.postponed} question(s) gone from this file are not marked removed while files are held "
             "back (they may have moved into one): the first build that holds none back marks them"), "warning",
             "removal-postponed"))
-    markdown, images = deck.identified.parsed.description, deck.description_media
-    description = description_hash(markdown, images, old_deck.description if old_deck is not None else "")
+    full = description_hash(deck.identified.parsed.description, deck.description_media)
+    alone = digest(deck.identified.parsed.description, length=16)
+    # deckgen 0.6.1 and before hashed the Markdown alone: such a hash stands while the Markdown is the same (an
+    # upgrade makes no new version); the package's next version records the full one (see `_plan_package`).
+    description = alone if old_deck is not None and old_deck.description == alone else full
     if old_deck is not None and old_deck.name != name:
         planned.diagnostics.append(Diagnostic(source.path, 0, (
             f"the deck's name changed from {old_deck.name!r} to {name!r}: Anki finds decks by name, so "
             "it will make a new deck for new notes while existing cards stay in the old one"),
             code="deck-renamed", once=True))
-    description_changed = old_deck is not None and not context.held and old_deck.description not in ("", description)
-    deck_changed = description_changed or (old_deck is not None and not context.held and old_deck.name != name)
+    compared = old_deck is not None and not context.held
+    description_changed = compared and old_deck.description not in ("", description)
+    deck_changed = compared and (description_changed or old_deck.name != name)
     deck_record = old_deck if context.held and old_deck is not None else DeckRecord(
         deck=key, name=name, model=note_type.model_id, description=description,
         mtime=stamp if old_deck is None or deck_changed or context.type_change else old_deck.mtime)
     planned.diagnostics.extend(moved_warnings(planned.moved, name, note_type))
     return DeckShare(deck, name, planned.notes, planned.records, planned.changes, planned.tombstones, planned.media,
                      planned.diagnostics, deck_record, type_record, planned.other_note_types, context.type_change,
-                     deck_changed, planned.pending,
-                     deck_record.description if context.held else description_hash(markdown, images, ""),
+                     deck_changed, planned.pending, deck_record.description if context.held else full,
                      description_changed)
 
 
-def description_hash(markdown: str, images: tuple[MediaRef, ...], recorded: str) -> str:
+def description_hash(markdown: str, images: tuple[MediaRef, ...]) -> str:
     """What the record keeps of a deck's description, to know when it changed: a hash of its Markdown and, when it
     names images, of what its HTML holds of each (the image, by its content's name, or not: see
-    `render.decks._images_inline`); so a new version carries an image that appears, changes or goes.
-
-    `recorded`, the hash the record holds, stands while the Markdown is the same when it is the Markdown's alone:
-    deckgen 0.6.1 and before hashed no images, and an upgrade makes no new version (the next version of its
-    package records the full hash: see `packages._plan_package`).
-    """
-    alone = digest(markdown, length=16)
-    if not images or recorded == alone:
-        return alone
+    `render.decks._images_inline`); so a new version carries an image that appears, changes or goes."""
+    if not images:
+        return digest(markdown, length=16)
     return digest(markdown, *(f"{ref.src} {ref.name if held_in_description(ref) else 'not included'}"
                               for ref in images), length=16)
 
