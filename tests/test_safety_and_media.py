@@ -169,7 +169,8 @@ def test_a_path_is_resolved_as_realpath_resolves_it_with_each_folder_looked_at_o
     resolver, real = MediaResolver(root), RealPaths()
     outside = []
     for name in ("a/b/x.png", "link/x.png", "a/y-link.png", "a/../c/y.png", "link/../c/y.png", "dangling",
-                 "dangling/x", "loop1", "loop1/x", "missing/z.png", "link/../../etc", ".", "..", "a/", "link/", "out/x.png"):
+                 "dangling/x", "loop1", "loop1/x", "missing/z.png", "link/../../etc", ".", "..", "a/", "link/",
+                 "out/x.png"):
         for folder in (root, root / "a", root / "link"):
             assert resolver._real_path(folder / name) == Path(os.path.realpath(folder / name)), (folder, name)
             assert real(folder / name) == os.path.realpath(folder / name), (folder, name)

@@ -93,10 +93,10 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
 
 
 def _images(library: Library, plan: BuildPlan, built: list[PackageBuild]) -> tuple[list[str], list[str]]:
-    """What the stamp watches of the images (see `stamp`): the files bundled, and every file where the notes' and
-    the descriptions' images were looked for (see `MediaResolver.looked_for`), bundled or not (not there, no image, too large),
-    one of which appearing or changing may change what a build makes; and the names, in lower case, of those
-    looked for anywhere in the library by name."""
+    """What the stamp watches of the images (see `stamp`): the files bundled, and every file where the images of
+    the notes and the descriptions were looked for (see `MediaResolver.looked_for`), bundled or not (not there,
+    no image, too large), one of which appearing or changing may change what a build makes; and the names, in
+    lower case, of those looked for anywhere in the library by name."""
     resolver = MediaResolver(library.root, library.settings.max_image_bytes)
     watched, names = {ref.path for b in built for ref in b.plan.package.media}, set()
     for package in plan.packages:
