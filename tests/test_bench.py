@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -93,3 +94,35 @@ def test_pull_edits_counts_each_kind_and_pulls_every_typo_and_sentence():
     for kind in ("typo", "sentence", "bold", "list item", "code line", "formula", "link"):
         edited, seen, pulled, by_hand = map(int, totals[kind])
         assert edited > 0 and seen == edited and pulled + by_hand == edited
+
+
+def test_budget_sets_the_required_work_beside_the_reference():
+    output = bench("budget.py", "--questions", "40", "--rounds", "1")
+    reference = row(output, "reference (whole process)")
+    assert reference[0] > 0 and reference[1] == 1.0
+    required = [row(output, case)[0] for case in ("clean every answer (nh3)", "structure (pyromark events)",
+                                                  "second process (imports)")]
+    total, ratio = row(output, "reference + the required three")
+    assert abs(total - reference[0] - sum(required)) <= 0.002 and abs(ratio - total / reference[0]) <= 0.01
+    for case in ("render: Python-Markdown", "deckgen: split into questions", "deckgen: render and clean"):
+        assert row(output, case)[0] > 0
+    assert len(row(output, "render: pyromark HTML")) == 2  # 40 answers may take less than a millisecond
+
+
+def test_stages_times_each_stage_of_a_build(tmp_path):
+    notes, out = tmp_path / "notes", tmp_path / "out"
+    notes.mkdir()
+    (notes / "deck.md").write_text("### A?\nAn answer.\n\n### B?\nAnother.\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH / "stages.py"), "build", str(notes), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DECKGEN_STATE_DIR": str(tmp_path / "state"),
+                               "DECKGEN_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "2 notes (first build)" in done.stdout and list(out.glob("*.apkg"))
+    lines = {line.split()[0]: line for line in done.stderr.splitlines() if " s  CPU " in line}
+    for stage in ("parse_decks", "read_history", "identify_library", "render_library", "plan_next_build",
+                  "write_build"):
+        assert stage in lines, done.stderr
+        if sys.platform == "linux":
+            assert int(lines[stage].split("RSS")[1].split()[0]) > 10  # MiB, not a placeholder
+    assert "whole command" in done.stderr and "exit 0" in done.stderr
