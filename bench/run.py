@@ -1,7 +1,8 @@
 """Time deckgen against reference builds, interleaved, each a fresh subprocess (startup counted).
 
     python bench/run.py [--questions N] [--rounds R]   # synthetic deck: the references, deckgen cold/no change/one edit
-    python bench/run.py --seed-deck [--rounds R]       # source/: the same vs. importing deckgen's dependencies
+    python bench/run.py --seed-deck [--rounds R]       # source/: the same, and the obvious program, vs. importing
+                                                       # deckgen's dependencies
 
 The references (each reads the deck, splits it at `###` and writes the notes with genanki): `ref_floor.py`, the
 raw answers; `ref_reused.py`, one `markdown.Markdown` reused for every answer, as the obvious program does;
@@ -220,6 +221,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="deckgen-bench-"))
     pristine = work / "pristine"
     notes: list[str] = []
+    apkg = lambda name: str(work / f"{name}.apkg")
+    reference = lambda name: (name, lambda: run([PY, str(BENCH / f"ref_{name}.py"), str(deck), apkg(name)], work))
     if args.seed_deck:
         pristine.mkdir()
         for path in SEED_SOURCE.iterdir():  # the deck and its settings, not its identity file
@@ -227,15 +230,15 @@ def main() -> None:
                 shutil.copy2(path, pristine)
         deck = next(pristine.glob("*.md"))
         baseline = "imports only"
-        cases = [(baseline, lambda: run([PY, "-c", "import " + ", ".join(dependencies())], work))]
+        # The obvious program on the seed deck too: what rendering and writing it costs beyond the imports.
+        cases = [(baseline, lambda: run([PY, "-c", "import " + ", ".join(dependencies())], work)),
+                 reference("reused")]
         bases = [baseline]
     else:
         pristine.mkdir()
         helper(str(pristine), "--questions", str(args.questions))
         deck = pristine / "corpus.md"
-        apkg = lambda name: str(work / f"{name}.apkg")
-        cases = [(name, lambda name=name: run([PY, str(BENCH / f"ref_{name}.py"), str(deck), apkg(name)], work))
-                 for name in ("floor", "reused", "plain")]
+        cases = [reference(name) for name in ("floor", "reused", "plain")]
         bases = ["floor", "reused", "plain"]
     print(f"deck {deck.name}:", "; ".join(line.strip() for line in helper(str(deck), "--stats").splitlines()))
     print(f"scratch folder: {work}")

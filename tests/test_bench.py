@@ -37,6 +37,14 @@ def test_run_times_every_case_and_loses_no_reworded_note():
     assert "CHECK" not in output, output
 
 
+def test_run_on_the_seed_deck_times_the_obvious_program_beside_the_imports():
+    output = bench("run.py", "--seed-deck", "--rounds", "1")
+    for case in ("imports only", "reused", "deckgen cold", "deckgen no change", "deckgen one edit"):
+        assert row(output, case)[0] > 0
+    assert row(output, "imports only")[2] == 1.0  # the ratio to itself
+    assert "CHECK" not in output, output
+
+
 def test_library_times_every_case_finds_every_question_and_image_and_keeps_renamed_notes():
     output = bench("library.py", "--files", "12", "--questions", "120", "--images", "10", "--rounds", "1")
     for case in ("floor", "deckgen cold", "deckgen no change", "deckgen check", "deckgen one edit",
