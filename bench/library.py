@@ -1,9 +1,10 @@
 """Time deckgen on a notes library (many files in folders, images) against the floor, interleaved in rounds.
 
-    python bench/library.py [--files 1000] [--questions 20000] [--images 2000] [--rounds 3] [--keep]
+    python bench/library.py [--files 1000] [--questions 20000] [--images 2000] [--image-bytes 0] [--rounds 3] [--keep]
 
 The library is make_library.py's (a tree of topic folders, questions spread unevenly over the files,
-small PNGs referenced as `![](path)` and `![[name]]`). Each round runs every case once, in order,
+PNGs referenced as `![](path)` and `![[name]]`: a few hundred bytes each, or `--image-bytes` each, as
+screenshots are). Each round runs every case once, in order,
 each a fresh subprocess of the Python running this script (startup counted):
 
 - "floor": ref_library_floor.py, the library split on `###` into genanki (one deck), with its images;
@@ -165,6 +166,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--questions", type=int, default=20000)
     parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--image-bytes", type=int, default=0, help="about this many bytes an image (0: a few hundred)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
@@ -174,7 +176,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="deckgen-library-"))
     pristine = work / "pristine"
-    helper(str(pristine), "--files", str(args.files), "--questions", str(args.questions), "--images", str(args.images))
+    helper(str(pristine), "--files", str(args.files), "--questions", str(args.questions), "--images", str(args.images),
+           "--image-bytes", str(args.image_bytes))
     stats = helper("--stats", str(pristine))
     shape = {key: int(value) for key, value in re.findall(r"^\s*(questions|images): (\d+)$", stats, re.M)}
     print("library:", "; ".join(line.strip() for line in stats.splitlines()))

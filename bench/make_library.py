@@ -1,6 +1,6 @@
 """Write a deterministic notes library shaped like the ones people keep (stdlib only).
 
-    python bench/make_library.py OUTDIR [--files 1000] [--questions 20000] [--images 2000]
+    python bench/make_library.py OUTDIR [--files 1000] [--questions 20000] [--images 2000] [--image-bytes 0]
     python bench/make_library.py --stats LIBDIR        # files, questions, images, total bytes
     python bench/make_library.py --edit-one LIBDIR     # changes exactly one answer in one file
     python bench/make_library.py --rename-one LIBDIR   # renames one .md file within its folder
@@ -11,7 +11,8 @@ questions), about `--questions` `###` questions spread unevenly over the files (
 files with one or two, a few with a hundred), `##` sections in the longer files, a title and an
 intro (the deck's description), Obsidian front matter on some. Questions and answers come from
 make_corpus.py's `Writer` (all distinct across the library, as are the answers). `--images` small
-distinct PNG files (a few hundred bytes each) sit in `assets/` folders, one at the top and one in
+distinct PNG files (a few hundred bytes each; with `--image-bytes N`, about N bytes each, as screenshots
+are, the rest an ancillary chunk of random bytes) sit in `assets/` folders, one at the top and one in
 some topic folders; each is referenced at least once, from an answer in its folder's subtree (top:
 anywhere), as `![alt](relative/path.png)` (spaces written `%20`) or, for Obsidian's
 `Pasted image ….png` names, as `![[name.png]]` (sometimes `|300`); some are referenced twice.
@@ -53,8 +54,9 @@ Week 3 notes|面试题|常见问题|总结|复习|笔记|基础知识|Résumé|Z
 IMAGE_NAMES = ["diagram", "figure", "plot", "architecture", "flow", "示意图", "结构图", "screenshot", "chart"]
 
 
-def png(index: int, rng: random.Random) -> bytes:
-    """A valid RGB PNG of 8x8 to 14x14 noisy pixels, its first pixel the index (so every image differs)."""
+def png(index: int, rng: random.Random, size: int = 0) -> bytes:
+    """A valid RGB PNG of 8x8 to 14x14 noisy pixels, its first pixel the index (so every image differs); with
+    `size`, padded to about that many bytes by a private ancillary chunk of random bytes (which viewers skip)."""
     width = height = rng.randint(8, 14)
     pixels = bytearray(rng.randbytes(width * height * 3))
     pixels[0:3] = index.to_bytes(3, "big")
@@ -62,7 +64,8 @@ def png(index: int, rng: random.Random) -> bytes:
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    padding = chunk(b"dgPd", rng.randbytes(max(size - 120, 0))) if size else b""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + padding
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
@@ -161,7 +164,8 @@ def reference(path: PurePosixPath, picture: PurePosixPath, kind: str, rng: rando
     return f"![{alt}]({relative.replace(' ', '%20')})"
 
 
-def make_library(outdir: Path, files: int, questions: int, images: int, seed: int = SEED) -> None:
+def make_library(outdir: Path, files: int, questions: int, images: int, seed: int = SEED, image_bytes: int = 0
+                 ) -> None:
     rng = random.Random(seed)
     writer = Writer(seed + 1)
     paths, entries, counts, pictures, references = layout(files, questions, images, rng)
@@ -173,7 +177,7 @@ def make_library(outdir: Path, files: int, questions: int, images: int, seed: in
     for i, (path, _) in enumerate(pictures):
         target = outdir / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(png(i, pixels))
+        target.write_bytes(png(i, pixels, image_bytes))
     seen: set[str] = set()
     answers: set[str] = set()
     for f, (path, (folder, name, readme), count) in enumerate(zip(paths, entries, counts)):
@@ -263,6 +267,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--questions", type=int, default=20000)
     parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--image-bytes", type=int, default=0, help="about this many bytes an image (0: a few hundred)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--stats", type=Path, metavar="LIBDIR", help="print the shape of a library")
     parser.add_argument("--edit-one", type=Path, metavar="LIBDIR", help="change one answer of one file")
@@ -276,7 +281,7 @@ def main() -> None:
         for key, value in stats(args.stats).items():
             print(f"  {key}: {value}")
     elif args.outdir:
-        make_library(args.outdir, args.files, args.questions, args.images, args.seed)
+        make_library(args.outdir, args.files, args.questions, args.images, args.seed, args.image_bytes)
         print(f"wrote {args.outdir}")
     else:
         parser.error("OUTDIR, --stats, --edit-one or --rename-one")
