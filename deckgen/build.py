@@ -169,7 +169,7 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
             return BuildReport(packages=(), diagnostics=(), unchanged=last, held=held_back(last))
         sources = build_fingerprint(library)  # before reading: a deck saved meanwhile is a change
         check, cache = _planned(source, *_check(library, now, allow_new_note_type, rerender, progress,
-                                                trust_record, hold=not strict))
+                                                trust_record, hold=not strict, known=sources.known))
         # A build that held files back keeps their errors in its stamp, to say them again after no change; what
         # check says then is found by the pipeline, which reads those files as they are (see `identify.held`).
         said = {"held": [d.to_json() for d in check.held],
@@ -300,9 +300,11 @@ def _last_packages(library: Library) -> tuple[BuildReport, list[PackageToDeliver
 
 
 def _check(library: Library, now: float | None, allow_new_note_type: bool, rerender: bool, progress,
-           trust_record: bool, hold: bool) -> tuple[LibraryCheck, RenderCache | None]:
+           trust_record: bool, hold: bool, known: dict | None = None) -> tuple[LibraryCheck, RenderCache | None]:
     """The pipeline up to the plan: every stage's diagnostics, and the plan unless an error stopped it; with
-    `hold`, each deck file with an error is held at its last good state (see `identify.held`)."""
+    `hold`, each deck file with an error is held at its last good state (see `identify.held`); `known`, what the
+    last build's stamp keeps of the files it read (see `output.stamp.Fingerprint`), spares reading again the
+    images unchanged since."""
     now = time.time() if now is None else now
     found, cache = list(library.diagnostics), None
 
@@ -322,7 +324,7 @@ def _check(library: Library, now: float | None, allow_new_note_type: bool, reren
         held = hold_back(parsed, library, history.record) if hold else HeldLibrary(parsed, ())
         parsed = held.parsed
         identified = said(identify_library(parsed.decks, history, library, allow_new_note_type))
-        rendered = said(render_library(identified.decks, library, cache, progress))
+        rendered = said(render_library(identified.decks, library, cache, progress, known))
         plan = said(plan_next_build(rendered, identified, library.settings, now, rerender))
     except SourceError as err:  # a record that cannot be read, a topic pattern that runs too long
         return LibraryCheck(library, None, tuple(sorted(found + [err.diagnostic]))), cache

@@ -63,6 +63,49 @@ def regular_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_status(path: Path | str) -> list[int] | None:
+    """What tells that a file's content is as it was: its device, inode, size, modification and change times (a
+    write changes the last, which no one can set); None if it is not there."""
+    try:
+        return status_of(os.stat(path))
+    except (OSError, ValueError):
+        return None
+
+
+def status_of(info: os.stat_result) -> list[int]:
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+RACY_NS = 2_000_000_000
+"""A file whose times are this close to when it was hashed is hashed again, whatever its status says: it may have
+changed again within the clock's resolution, keeping its size and times (git calls it racily clean)."""
+
+
+def known_digest(entry, status: list[int] | None) -> str | None:
+    """The digest of a file's content that `entry` keeps (as a build's stamp keeps each file it read: its status
+    then, when it was hashed in nanoseconds, and the digest), if the file still has that status and was hashed
+    more than RACY_NS after its last change; else None: read it. Limits: on Windows the "change time" is when
+    the file was made, and NFS may give a status some seconds old, so there an edit that keeps the size and puts
+    the modification time back, or one made from another machine a moment before, is not seen until the status
+    changes."""
+    if status is not None and type(entry) is list and len(entry) == 7 and entry[:5] == status \
+            and type(entry[5]) is int and max(status[3], status[4]) < entry[5] - RACY_NS and _is_digest(entry[6]):
+        return entry[6]
+    return None
+
+
+def _is_digest(text) -> bool:
+    """A SHA-256 in hex, as `hashing.digest` gives it (a damaged stamp may hold anything)."""
+    return type(text) is str and len(text) == 64 and not text.strip("0123456789abcdef")
+
+
+def read_start(path: Path, count: int, status: list[int]) -> bytes | None:
+    """The first `count` bytes of the regular file `path` (see `open_regular`), if, open, it still has `status`
+    (see `file_status`); else None."""
+    with open_regular(path) as file:
+        return file.read(count) if status_of(os.fstat(file.fileno())) == status else None
+
+
 def read_target(path: Path, limit: int) -> bytes:
     """`read_regular` of the file `path` leads to, its links followed: for a name inside the notes folder that may
     link to another file inside it (the caller checks that it does, see `library.link_outside`)."""

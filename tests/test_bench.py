@@ -111,7 +111,7 @@ def test_budget_sets_the_required_work_beside_the_reference():
     required = [row(output, case)[0] for case in ("clean every answer (nh3)", "structure (pyromark events)",
                                                   "second process (imports)")]
     total, ratio = row(output, "reference + the required three")
-    assert abs(total - reference[0] - sum(required)) <= 0.002 and abs(ratio - total / reference[0]) <= 0.01
+    assert abs(total - reference[0] - sum(required)) <= 0.002 and abs(ratio - total / reference[0]) <= 0.02  # rounded
     for case in ("render: Python-Markdown", "deckgen: split into questions", "deckgen: render and clean"):
         assert row(output, case)[0] > 0
     assert len(row(output, "render: pyromark HTML")) == 2  # 40 answers may take less than a millisecond

@@ -393,7 +393,7 @@ def test_a_build_reads_only_the_files_whose_status_changed_and_sees_every_change
 
     src, out = tmp_path / "src", tmp_path / "out"
     decks = [write_deck(src, name, f"### {name}?\nan answer\n") for name in ("a", "b", "c")]
-    monkeypatch.setattr(stamp, "RACY_NS", 0)  # as if the files had been written long before
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)  # as if the files had been written long before
     assert run("build", str(src), "-o", str(out)).exit_code == 0
     read = []
     read_target = stamp.read_target
@@ -405,7 +405,7 @@ def test_a_build_reads_only_the_files_whose_status_changed_and_sees_every_change
     os.utime(decks[1], ns=(times.st_atime_ns, decks[0].stat().st_mtime_ns))
     edited = run("build", str(src), "-o", str(out))
     assert "1 changed" in edited.stdout and [name for name in read if name.endswith(".md")] == ["b.md"]
-    monkeypatch.setattr(stamp, "RACY_NS", 10 ** 18)  # every file just written: its status is not enough
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 10 ** 18)  # every file just written: its status is not enough
     decks[2].write_text("### c?\nan answer!\n", encoding="utf-8")
     assert "1 changed" in run("build", str(src), "-o", str(out)).stdout
 

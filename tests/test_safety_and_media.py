@@ -177,3 +177,102 @@ def test_a_path_is_resolved_as_realpath_resolves_it_with_each_folder_looked_at_o
             assert link_outside(folder / name, root, real) == link_outside(folder / name, root), (folder, name)
             outside += [name] if link_outside(folder / name, root, real) else []
     assert "out/x.png" in outside and ".." in outside and "a/b/x.png" not in outside and "dangling" not in outside
+
+
+def _full_reads(monkeypatch) -> list[Path]:
+    """Every image file read whole from here on (to check it, or to bundle it), in order."""
+    import deckgen.render.media as media
+
+    reads, read = [], media.read_regular
+
+    def counted(path, limit, follow=False):
+        reads.append(Path(path))
+        return read(path, limit, follow)
+    monkeypatch.setattr(media, "read_regular", counted)
+    return reads
+
+
+def test_a_rebuild_reads_an_image_unchanged_since_the_last_build_once(tmp_path, monkeypatch):
+    """An image the last build hashed, unchanged since, is read whole once, by the writer that bundles it and checks
+    its bytes: its verdict comes from the stamp and its first bytes (each image was read twice on every rebuild:
+    a vault of screenshots read twice its size)."""
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)  # as if hashed long after it was written
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "img").mkdir(parents=True)
+    image = src / "img" / "plot.png"
+    image.write_bytes(png(3, 3, (0, 128, 0), text=b"x" * 20_000))
+    deck = write_deck(src, "deck", "### Plot?\n![plot](img/plot.png)\n\n### Other?\nText.\n")
+    build_decks(src, out, now=1_800_000_000)
+    deck.write_text("### Plot?\n![plot](img/plot.png)\n\n### Other?\nText, edited.\n", encoding="utf-8")
+    reads = _full_reads(monkeypatch)
+    built = build_decks(src, out, now=1_800_000_100).packages[0]
+    assert built.plan.version == "1.0.1" and [c.kind for c in built.plan.changes] == ["changed"]
+    assert reads == [image.resolve()]  # by the writer alone
+    with zipfile.ZipFile(built.path) as archive:
+        assert image.read_bytes() in [archive.read(name) for name in archive.namelist()]
+
+
+def test_an_image_changed_keeping_its_size_and_time_is_read_and_bundled_anew(tmp_path, monkeypatch):
+    """Its status still changes (the change time, which no one sets): read again, named by its new bytes."""
+    import os
+
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "img").mkdir(parents=True)
+    image = src / "img" / "plot.png"
+    image.write_bytes(png(2, 2, (0, 128, 0), text=b"first"))
+    write_deck(src, "deck", "### Plot?\n![plot](img/plot.png)\n")
+    first = build_decks(src, out, now=1_800_000_000).packages[0]
+    before = os.stat(image)
+    image.write_bytes(png(2, 2, (0, 128, 0), text=b"other"))
+    os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(image).st_size == before.st_size and os.stat(image).st_mtime_ns == before.st_mtime_ns
+    second = build_decks(src, out, now=1_800_000_100).packages[0]
+    assert second.plan.version == "1.0.1" and [c.kind for c in second.plan.changes] == ["changed"]
+    (old,), (new,) = first.plan.package.media, second.plan.package.media
+    assert old.name != new.name and new.digest != old.digest
+    with zipfile.ZipFile(second.path) as archive:
+        assert image.read_bytes() in [archive.read(name) for name in archive.namelist()]
+
+
+def test_a_file_the_stamp_knows_that_is_no_image_is_still_not_bundled(tmp_path, monkeypatch):
+    """Its first bytes are read each time: a page named `.png` stays out of the package."""
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    (src / "page.png").write_bytes(b"<html><script>alert(1)</script></html>" + b" " * 5000)
+    deck = write_deck(src, "deck", "### Page?\n![x](page.png)\n")
+    assert not build_decks(src, out, now=1_800_000_000).packages[0].plan.package.media
+    deck.write_text("### Page?\n![x](page.png)\n\nMore.\n", encoding="utf-8")
+    built = build_decks(src, out, now=1_800_000_100)
+    assert not built.packages[0].plan.package.media
+    assert any(d.code == "media-not-image" for d in built.diagnostics)
+
+
+def test_a_known_digest_stands_only_for_the_very_status_hashed_long_enough_after_its_change():
+    from deckgen.reading import RACY_NS, known_digest
+
+    digest, status = "ab" * 32, [1, 2, 3, 10, 20]
+    taken = 20 + RACY_NS + 1
+    assert known_digest([*status, taken, digest], status) == digest
+    for entry in ([*status, 20 + RACY_NS, digest],  # hashed too soon after its change
+                  [1, 2, 4, 10, 20, taken, digest], [1, 3, 3, 10, 20, taken, digest],  # another size, inode
+                  [*status, taken, "../../x.png"], [*status, taken, digest.upper()], [*status, taken, digest[:-1]],
+                  [*status, str(taken), digest], [*status, taken], None, "x", [*status, taken, None]):
+        assert known_digest(entry, status) is None, entry
+    assert known_digest([*status, taken, digest], None) is None  # the file is gone
+
+
+def test_reading_the_start_of_a_file_refuses_one_swapped_since_it_was_looked_at(tmp_path):
+    import os
+
+    from deckgen.reading import read_start, status_of
+
+    path = tmp_path / "a.png"
+    path.write_bytes(b"0123456789")
+    status = status_of(os.stat(path))
+    assert read_start(path, 4, status) == b"0123"
+    replacement = tmp_path / "b.png"
+    replacement.write_bytes(b"abcdefghij")
+    os.replace(replacement, path)  # same size, another file
+    assert read_start(path, 4, status) is None

@@ -11,7 +11,6 @@ without loading Markdown or genanki. Only the standard library is used here.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from ..errors import Diagnostic
 from ..hashing import digest as digest_of, stream
 from ..places import output_folder, stamp_path
-from ..reading import MARKDOWN_LIMIT, read_target
+from ..reading import MARKDOWN_LIMIT, file_status, known_digest, read_target
 from ..render import cache as render_cache
 from ..sources.library import Library, author_files, find_library, walk
 from .staging import atomic_write
@@ -31,11 +30,6 @@ def _stamp_path(library: Library) -> Path:
     """The stamp of the builds of `library` (of its one file, for a file's build) into its output folder."""
     return stamp_path(library.decks[0].path if library.single_file and library.decks else library.root,
                       library.output)
-
-
-# A file whose time is this close to when it was hashed is hashed again next time, whatever its status says: it
-# may have changed again within the clock's resolution, keeping its size and times (git calls it racily clean).
-RACY_NS = 2_000_000_000
 
 
 class Fingerprint(str):
@@ -66,20 +60,10 @@ def build_fingerprint(library: Library) -> Fingerprint:
     """The sources fingerprint a build of `library` records: the one the check before it took, when it found a
     change and every file still has the status it had then; else a new one."""
     taken = _TAKEN.pop(str(_stamp_path(library)), None)
-    if taken is not None and all(_status(path) == (taken.files[str(path)][:5] if str(path) in taken.files else None)
-                                 for path in author_files(library)):
+    if taken is not None and all(file_status(path) == (taken.files[str(path)][:5] if str(path) in taken.files
+                                                       else None) for path in author_files(library)):
         return taken
     return sources_fingerprint(library)
-
-
-def _status(path: Path) -> list[int] | None:
-    """What `_hash` compares of a file: its device, inode, size, modification and change times; None if it is
-    not there."""
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
 def _written_fingerprint(library: Library, media: list[str], known: dict) -> Fingerprint:
@@ -93,28 +77,25 @@ def _written_fingerprint(library: Library, media: list[str], known: dict) -> Fin
 def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
     """Hash of `start` and of each file's name and content (or of its absence), its links followed.
 
-    A file is read only when `known` (the last stamp's `files`) lacks it, or
-    knew it with another status (device, inode, size, modification and change
-    times: a write changes the last, which no one can set), or hashed it less
-    than RACY_NS after its last change. So a build that changed nothing reads
-    none of a thousand notes, and one after an edit reads the edited file.
-    Limits: on Windows the "change time" is when the file was made, and NFS
-    may give a status some seconds old, so there an edit that keeps the size
-    and puts the modification time back, or one made from another machine a
-    moment before, is seen only by the first build after its status changes
-    (`--rerender`, or deleting the cache folder, reads everything).
+    A file is read only when `known` (the last stamp's `files`) does not know
+    its content (see `reading.known_digest`: it lacks the file, knew it with
+    another status, or hashed it too soon after its last change). So a build
+    that changed nothing reads none of a thousand notes, and one after an edit
+    reads the edited file (`--rerender`, or deleting the cache folder, reads
+    everything). The images bundled are known so to the next build's
+    rendering too (see `render.media.MediaResolver`).
     """
     digest, found, now = stream(), {}, time.time_ns()
     digest.update(start.encode("utf-8"))
     for path in files:
         name = str(path)
         digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
-        status, entry = _status(path), known.get(name)
-        if status is None:
+        status, entry = file_status(path), known.get(name)
+        content = known_digest(entry, status)
+        if content is not None:
+            taken = entry[5]  # unchanged since it was read long enough after its last change
+        elif status is None:
             content = None  # not there (a deck's settings file often is not)
-        elif type(entry) is list and entry[:5] == status and len(entry) == 7 and type(entry[6]) is str \
-                and max(status[3], status[4]) < entry[5] - RACY_NS:
-            content, taken = entry[6], entry[5]  # unchanged since it was read long enough after its last change
         else:
             try:
                 content, taken = digest_of(read_target(path, MARKDOWN_LIMIT)), now

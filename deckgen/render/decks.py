@@ -89,10 +89,11 @@ class RenderedLibrary:
 
 
 def render_library(decks: Sequence[IdentifiedDeck], library: Library, cache: RenderCache,
-                   progress: Callable[[int, int], None] | None = None) -> RenderedLibrary:
+                   progress: Callable[[int, int], None] | None = None, known: dict | None = None
+                   ) -> RenderedLibrary:
     """Render every deck of `library` (see `render_decks`), its images read from inside its folder alone, as
-    large as its settings allow."""
-    resolver = MediaResolver(library.root, library.settings.max_image_bytes)
+    large as its settings allow (`known`: see `media.MediaResolver`)."""
+    resolver = MediaResolver(library.root, library.settings.max_image_bytes, known)
     rendered = render_decks(decks, library.root, resolver, cache, progress)
     return RenderedLibrary(tuple(rendered), tuple(d for deck in rendered for d in deck.diagnostics))
 

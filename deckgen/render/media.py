@@ -7,7 +7,9 @@ followed, it names a regular file inside the library's root whose bytes are
 an image Anki shows and not larger than the size limit. Anything else is
 never read into a package: the card shows the image's alt text with a mark,
 and the build warns. The package writer reads the file again and checks that
-its bytes are still the ones checked here.
+its bytes are still the ones checked here; so a file the last build hashed,
+whose status says it is unchanged since (see `reading.known_digest`), is not
+read whole again to be checked: its start tells that it is an image.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import msgspec
 
 from ..errors import DeckgenError
 from ..hashing import digest as content_hash
-from ..reading import RealPaths, read_regular
+from ..reading import RealPaths, known_digest, read_regular, read_start, status_of
 from ..sources.library import walk
 from ..sources.settings import DEFAULTS
 
@@ -54,8 +56,13 @@ _SVG_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:(?:<!--(?:[^
                      re.DOTALL | re.IGNORECASE)
 
 
+IMAGE_START = 4096
+"""Bytes at the start of a file that tell whether it is an image, and of what type (see `image_type`)."""
+
+
 def image_type(data: bytes) -> str | None:
-    """The extension of the image type `data` holds, read from its signature; None when it is no such image."""
+    """The extension of the image type `data` (a file, or its first IMAGE_START bytes) holds, read from its
+    signature; None when it is no such image."""
     for signature, offset, suffix in _SIGNATURES:
         if data.startswith(signature, offset):
             return suffix
@@ -63,7 +70,7 @@ def image_type(data: bytes) -> str | None:
         return ".webp"
     if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
         return ".avif"
-    if _SVG_RE.match(data[:4096]):
+    if _SVG_RE.match(data[:IMAGE_START]):
         return ".svg"
     return None
 
@@ -87,12 +94,14 @@ class MediaRef(msgspec.Struct, frozen=True):
 class MediaResolver:
     """Resolves image references for one build; remembers each file's verdict (one memo for the build).
 
-    `root` is the folder being built: nothing outside it is ever bundled.
+    `root` is the folder being built: nothing outside it is ever bundled. `known`: what the last build's stamp
+    keeps of the files it read (see `output.stamp`), whose content digests stand for files unchanged since.
     """
 
-    def __init__(self, root: Path, size_limit: int = DEFAULTS.max_image_bytes):
+    def __init__(self, root: Path, size_limit: int = DEFAULTS.max_image_bytes, known: dict | None = None):
         self.root = Path(os.path.realpath(root))
         self.size_limit = size_limit
+        self._known = known or {}
         self._files: dict[tuple[str, tuple], MediaRef] = {}
         self._names: dict[str, list[Path]] | None = None
         self._real = RealPaths()  # each folder's real path, found once a build
@@ -157,7 +166,7 @@ class MediaResolver:
         key = (str(target), (info.st_size, info.st_mtime_ns, info.st_ino))
         ref = self._files.get(key)
         if ref is None:
-            ref = self._files[key] = self._check(target, info.st_size)
+            ref = self._files[key] = self._check(target, info)
         return msgspec.structs.replace(ref, src=src)
 
     def looked_for(self, ref: MediaRef, folder: Path) -> tuple[list[str], str | None]:
@@ -178,19 +187,24 @@ class MediaResolver:
     def _real_path(self, path: Path) -> Path:
         return Path(self._real(path))
 
-    def _check(self, path: Path, size: int) -> MediaRef:
-        if size > self.size_limit:
-            return MediaRef("", str(path), problem=TOO_LARGE, size=size)
-        try:
-            data = read_regular(path, self.size_limit)
+    def _check(self, path: Path, info: os.stat_result) -> MediaRef:
+        if info.st_size > self.size_limit:
+            return MediaRef("", str(path), problem=TOO_LARGE, size=info.st_size)
+        status = status_of(info)
+        digest = known_digest(self._known.get(str(path)), status)
+        try:  # a file known unchanged: its start alone, if it is still the file looked at
+            data = read_start(path, IMAGE_START, status) if digest is not None else None
+            if data is None:
+                digest, data = None, read_regular(path, self.size_limit)
         except OSError:  # gone, swapped for a pipe or a link since it was looked at, or grown past the limit
             return MediaRef("", str(path), problem=MISSING)
+        size = info.st_size if digest is not None else len(data)
         kind = image_type(data)
         if kind is None:
-            return MediaRef("", str(path), problem=NOT_IMAGE, size=len(data))
-        digest = content_hash(data)
+            return MediaRef("", str(path), problem=NOT_IMAGE, size=size)
+        digest = digest or content_hash(data)
         suffix = path.suffix.lower() if path.suffix.lower() in IMAGE_SUFFIXES else kind
-        return MediaRef("", str(path), name=f"{NAME_PREFIX}{digest[:16]}{suffix}", digest=digest, size=len(data))
+        return MediaRef("", str(path), name=f"{NAME_PREFIX}{digest[:16]}{suffix}", digest=digest, size=size)
 
     def still_valid(self, ref: MediaRef, folder: Path) -> bool:
         """Whether `ref` (from an earlier build) is still the verdict on its reference."""
