@@ -46,12 +46,18 @@ def open_regular(path: Path, follow: bool = False):
 def read_regular(path: Path, limit: int, follow: bool = False) -> bytes:
     """The bytes of the regular file `path` (or, with `follow`, the one it links to), if it is one and holds at
     most `limit` bytes (see the module)."""
+    return read_with_status(path, limit, follow)[0]
+
+
+def read_with_status(path: Path, limit: int, follow: bool = False) -> tuple[bytes, list[int]]:
+    """`read_regular`, and the status (see `file_status`) of the very file read, as it was opened."""
     with open_regular(path, follow) as file:  # its size first (a regular file's is known), then what it holds
-        too_large = os.fstat(file.fileno()).st_size > limit
+        info = os.fstat(file.fileno())
+        too_large = info.st_size > limit
         data = b"" if too_large else file.read(limit + 1)
     if too_large or len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {_size(limit)}, the most deckgen reads of such a file", str(path))
-    return data
+    return data, status_of(info)
 
 
 def regular_digest(path: Path) -> str:

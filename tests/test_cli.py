@@ -396,8 +396,9 @@ def test_a_build_reads_only_the_files_whose_status_changed_and_sees_every_change
     monkeypatch.setattr("deckgen.reading.RACY_NS", 0)  # as if the files had been written long before
     assert run("build", str(src), "-o", str(out)).exit_code == 0
     read = []
-    read_target = stamp.read_target
-    monkeypatch.setattr(stamp, "read_target", lambda path, limit: read.append(path.name) or read_target(path, limit))
+    read_file = stamp.read_with_status
+    monkeypatch.setattr(stamp, "read_with_status",
+                        lambda path, limit, follow=False: read.append(path.name) or read_file(path, limit, follow))
     assert "(nothing changed)" in run("build", str(src), "-o", str(out)).stdout
     assert read == []
     decks[1].write_text("### b?\nan edited\n", encoding="utf-8")  # the same size

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import Diagnostic
 from ..hashing import digest as digest_of, stream
 from ..places import output_folder, stamp_path
-from ..reading import MARKDOWN_LIMIT, file_status, known_digest, read_target
+from ..reading import MARKDOWN_LIMIT, file_status, known_digest, read_with_status
 from ..render import cache as render_cache
 from ..sources.library import Library, author_files, find_library, walk
 from .staging import atomic_write
@@ -96,9 +96,10 @@ def _hash(start: str, files: list[Path], known: dict) -> Fingerprint:
             taken = entry[5]  # unchanged since it was read long enough after its last change
         elif status is None:
             content = None  # not there (a deck's settings file often is not)
-        else:
+        else:  # the status kept is that of the very file read (a folder renamed meanwhile leaves no other's)
             try:
-                content, taken = digest_of(read_target(path, MARKDOWN_LIMIT)), now
+                data, status = read_with_status(path, MARKDOWN_LIMIT, follow=True)
+                content, taken = digest_of(data), now
             except OSError:
                 content = None
         if content is None:
@@ -146,6 +147,15 @@ def write_stamp(library: Library, sources: Fingerprint, media: list[str], by_nam
               **(said or {}), "files": {**sources.files, **written.files}}
     try:  # in ASCII: a name that is not UTF-8 (made on another system) is kept as an escape, not refused
         atomic_write(_stamp_path(library), json.dumps(record).encode("ascii"))
+    except OSError:
+        pass
+
+
+def forget_stamp(library: Library) -> None:
+    """Remove the last build's stamp (best effort): the next build reads every file again, and takes no digest
+    from it."""
+    try:
+        _stamp_path(library).unlink(missing_ok=True)
     except OSError:
         pass
 
