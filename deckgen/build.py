@@ -30,13 +30,15 @@ from .identify.plugin_files import leave_out_plugin_files
 from .identify.record import IdentityRecord, parse_record, record_bytes
 from .names import package_file_name
 from .output.staging import StagedFiles, project_lock
-from .output.stamp import CheckReport, build_fingerprint, held_back, last_build, library_to_build
+from .output.stamp import (CheckReport, build_fingerprint, forget_stamp, held_back, last_build, library_to_build,
+                           sources_fingerprint)
 from .output.write import PackageBuild, write_build
 from .parse.questions import parse_decks
 from .plan.model import BuildPlan
 from .plan.packages import plan_next_build
 from .render.cache import RenderCache, library_cache
 from .render.decks import render_library
+from .render.media import MediaChanged
 from .sources.library import Library, find_library, read_decks
 from .sources.settings import read_library_settings
 
@@ -167,16 +169,23 @@ def build_library(source: Path, library: Library, now: float | None = None, allo
         last = last_build(library, allow_new_note_type, rerender) if skip_unchanged else None
         if last is not None:
             return BuildReport(packages=(), diagnostics=(), unchanged=last, held=held_back(last))
-        sources = build_fingerprint(library)  # before reading: a deck saved meanwhile is a change
-        check, cache = _planned(source, *_check(library, now, allow_new_note_type, rerender, progress,
-                                                trust_record, hold=not strict, known=sources.known))
-        # A build that held files back keeps their errors in its stamp, to say them again after no change; what
-        # check says then is found by the pipeline, which reads those files as they are (see `identify.held`).
-        said = {"held": [d.to_json() for d in check.held],
-                "check": None if check.held else report_of(check).to_stamp(trust_record, library.diagnostics)}
-        built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
-                            [str(d) for d in check.diagnostics if d.severity != "note" and not d.once and
-                             d not in check.held], sources, now, said)
+        # Before reading: a deck saved meanwhile is a change. With --rerender, every file is read again, and the
+        # images' digests the last stamp kept (see `render.media`) are taken afresh.
+        sources = sources_fingerprint(library, known={}) if rerender else build_fingerprint(library)
+        try:
+            check, cache = _planned(source, *_check(library, now, allow_new_note_type, rerender, progress,
+                                                    trust_record, hold=not strict, known=sources.known))
+            # A build that held files back keeps their errors in its stamp, to say them again after no change;
+            # what check says then is found by the pipeline, which reads those files as they are (see
+            # `identify.held`).
+            said = {"held": [d.to_json() for d in check.held],
+                    "check": None if check.held else report_of(check).to_stamp(trust_record, library.diagnostics)}
+            built = write_build(library, check.plan, check.delivered, check.new_namespace, check.new_slug,
+                                [str(d) for d in check.diagnostics if d.severity != "note" and not d.once and
+                                 d not in check.held], sources, now, said)
+        except MediaChanged:  # an image's bytes are not those its digest says: the stamp's may have misled the
+            forget_stamp(library)  # build, so the next one reads every file again
+            raise
         cache.save()
     return BuildReport(packages=tuple(built), diagnostics=check.diagnostics,
                        created_settings=library.settings_path if check.new_namespace else None,

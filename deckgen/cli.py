@@ -54,7 +54,8 @@ RERENDER = click.option(
     "--rerender", is_flag=True,
     help="Bring deckgen's current rendering to cards already in Anki: every note whose HTML or tags came out "
          "different from what its last package delivered is updated (and edits made to it in Anki are "
-         "overwritten). Without it, a new deckgen or rendering library changes no note.")
+         "overwritten); every file and image is read again. Without it, a new deckgen or rendering library "
+         "changes no note.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

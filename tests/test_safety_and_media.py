@@ -276,3 +276,101 @@ def test_reading_the_start_of_a_file_refuses_one_swapped_since_it_was_looked_at(
     replacement.write_bytes(b"abcdefghij")
     os.replace(replacement, path)  # same size, another file
     assert read_start(path, 4, status) is None
+
+
+def run_build(src: Path, out: Path, *arguments: str):
+    return CliRunner().invoke(main, ["build", str(src), "-o", str(out), *arguments])
+
+
+def _stale_digest(src: Path, out: Path, image: Path, digest: str) -> None:
+    """Make the stamp of the last build of `src` keep `digest` for `image` (whose status it keeps as it is): as a
+    stamp taken while a folder was swapped, or on a system whose times miss an edit, could."""
+    import json
+
+    from deckgen.output.stamp import _stamp_path
+    from deckgen.sources.library import find_library
+
+    path = _stamp_path(find_library(src, out))
+    stamp = json.loads(path.read_text(encoding="utf-8"))
+    stamp["files"][str(image.resolve())][6] = digest
+    path.write_text(json.dumps(stamp), encoding="utf-8")
+
+
+def _two_images(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "img").mkdir(parents=True)
+    (src / "img" / "a.png").write_bytes(png(2, 2, (255, 0, 0)))
+    (src / "img" / "b.png").write_bytes(png(2, 2, (0, 0, 255)))
+    write_deck(src, "deck", "### Red?\n![a](img/a.png)\n\n### Blue?\n![b](img/b.png)\n")
+    return src, out, src / "img" / "a.png", src / "img" / "b.png"
+
+
+def _card_images(apkg: Path) -> dict[str, bytes]:
+    """Each card's question and the bytes of the image its answer shows, as the package holds them."""
+    import json
+
+    collection = apkg.with_suffix(".anki2")
+    with zipfile.ZipFile(apkg) as archive:
+        files = {name: archive.read(index) for index, name in json.loads(archive.read("media")).items()}
+        collection.write_bytes(archive.read("collection.anki2"))
+    shown = {}
+    with sqlite3.connect(collection) as conn:
+        for (flds,) in conn.execute("select flds from notes"):
+            question, answer = flds.split("\x1f")[:2]
+            shown[question] = files[BeautifulSoup(answer, "html.parser").img["src"]]
+    return shown
+
+
+def test_a_stale_digest_in_the_stamp_never_puts_one_image_on_another_card(tmp_path, monkeypatch):
+    """A digest the stamp keeps that is another image's named a.png as b.png, and the writer, which bundled one
+    file a name, checked b.png alone: the red card showed blue, silently, on every build after. Every file behind
+    a name is checked now: the build stops, forgets the stamp, and the next one is right."""
+    import hashlib
+
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    src, out, red, blue = _two_images(tmp_path)
+    assert run_build(src, out).exit_code == 0
+    _stale_digest(src, out, red, hashlib.sha256(blue.read_bytes()).hexdigest())
+    (src / "deck.md").write_text("### Red?\n![a](img/a.png)\n\n### Blue?\n![b](img/b.png)\n\nEdited.\n")
+    stopped = run_build(src, out)
+    assert stopped.exit_code == 1 and "changed while the build ran; build again" in stopped.output
+    assert sorted(p.name for p in out.glob("*.apkg")) == ["deck-1.0.0.apkg"]  # nothing written
+    assert run_build(src, out).exit_code == 0
+    assert _card_images(out / "deck-1.0.1.apkg") == {"Red?": red.read_bytes(), "Blue?": blue.read_bytes()}
+
+
+def test_rerender_takes_no_digest_from_the_stamp(tmp_path, monkeypatch):
+    """`--rerender` reads every file again: a digest the stamp keeps that matches no file stopped every build."""
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    src, out, red, blue = _two_images(tmp_path)
+    assert run_build(src, out).exit_code == 0
+    _stale_digest(src, out, red, "0" * 64)
+    (src / "deck.md").write_text("### Red?\n![a](img/a.png)\n\n### Blue?\n![b](img/b.png)\n\nEdited.\n")
+    assert run_build(src, out, "--rerender").exit_code == 0
+    assert _card_images(out / "deck-1.0.1.apkg") == {"Red?": red.read_bytes(), "Blue?": blue.read_bytes()}
+
+
+def test_the_stamp_keeps_the_status_of_the_very_file_it_hashed(tmp_path, monkeypatch):
+    """A folder swapped for another while the stamp hashed a file in it: the status kept was the first file's, the
+    digest the other's, and the next build took that digest for the first file's (its status unchanged)."""
+    import os
+
+    from deckgen.output import stamp
+    from deckgen.reading import file_status, known_digest
+
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    img, other, aside = tmp_path / "img", tmp_path / "other", tmp_path / "aside"
+    img.mkdir(), other.mkdir()
+    (img / "a.png").write_bytes(png(2, 2, (255, 0, 0)))
+    (other / "a.png").write_bytes(png(2, 2, (0, 0, 255)))
+    looked_at = stamp.file_status
+
+    def swapped_after_the_look(path):
+        status = looked_at(path)
+        os.rename(img, aside), os.rename(other, img)  # the folder's name now holds the other a.png
+        return status
+    monkeypatch.setattr(stamp, "file_status", swapped_after_the_look)
+    entry = stamp._hash("", [img / "a.png"], {}).files[str(img / "a.png")]
+    os.rename(img, other), os.rename(aside, img)  # back as it was: img/a.png is the red one, never changed
+    kept = known_digest(entry, file_status(img / "a.png"))
+    assert kept is None  # not taken for the red file's: it is read again

@@ -65,6 +65,16 @@ class PackageDeck:
     """HTML; "" for none (Anki then keeps the description it has)."""
 
 
+MediaFiles = dict[tuple[str, str], MediaRef]
+"""Images to bundle by their name in Anki's media folder and their file: two files of the same bytes share a name,
+and the writer checks each file's bytes (a name taken from a stale digest would otherwise show one file's image
+for another's)."""
+
+
+def add_media(media: MediaFiles, refs) -> None:
+    media.update(((ref.name, ref.path), ref) for ref in refs)
+
+
 @dataclass(frozen=True)
 class PackageContent:
     """Everything one .apkg holds."""
@@ -76,7 +86,8 @@ class PackageContent:
     first_id: int
     """Base of the note and card ids inside the package (Anki only makes them unique)."""
     media: tuple[MediaRef, ...] = ()
-    """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder."""
+    """The images to bundle (checked: see `media`), sorted by their names in Anki's media folder, then by their
+    files: every file behind a name, each checked as it is written (see `MediaFiles`)."""
 
     def note_type_of(self, note: PackageNote) -> NoteType:
         return next(note_type for note_type, _ in self.note_types if note_type.model_id == note.note_type)

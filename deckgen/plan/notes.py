@@ -26,7 +26,7 @@ from ..render.renderer import RenderedText
 from .cleaning import CLEANING, held_before
 from .fingerprints import author_fingerprint, html_hash
 from .lint import cloze_warnings, moved_warnings, restored_warning
-from .model import REMOVED_SUBDECK, REMOVED_TAG, NoteChange, PackageNote
+from .model import REMOVED_SUBDECK, REMOVED_TAG, MediaFiles, NoteChange, PackageNote, add_media
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class DeckShare:
     records: list[NoteRecord]
     changes: list[NoteChange]
     tombstones: list[Tombstone]
-    media: dict[str, MediaRef]
+    media: MediaFiles
     diagnostics: list[Diagnostic]
     deck_record: DeckRecord
     note_type_record: NoteTypeRecord
@@ -107,7 +107,7 @@ class _Planned:
     notes: list[PackageNote] = field(default_factory=list)
     changes: list[NoteChange] = field(default_factory=list)
     tombstones: list[Tombstone] = field(default_factory=list)
-    media: dict[str, MediaRef] = field(default_factory=dict)
+    media: MediaFiles = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     other_note_types: dict[int, tuple[NoteType, int]] = field(default_factory=dict)
     moved: list = field(default_factory=list)
@@ -260,7 +260,7 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
             minted=_minted(identified, record, key, previous, deck.namespace, deck.proofs)))
     planned.notes.append(PackageNote(identified.guid, (*fields[:2], source_field(
         source_line, question.title, deck.source_url), fields[2]), note.tags, mtime, note_type.model_id, name))
-    planned.media.update((ref.name, ref) for ref in images)
+    add_media(planned.media, images)
 
 
 def _plan_tombstone(tombstone: RenderedTombstone, deck: _Deck, planned: _Planned) -> None:
@@ -314,7 +314,7 @@ def _kept_as_recorded(record: NoteRecord, question: RenderedText, answer: Render
     planned.records.append(record)
     planned.notes.append(PackageNote(record.guid, (question.html, answer.html, source_field(
         record.source, record.question, deck.source_url), ""), tags, record.mtime, model, deck_name))
-    planned.media.update((ref.name, ref) for ref in note_media(question, answer))
+    add_media(planned.media, note_media(question, answer))
 
 
 def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str, ...], fingerprint: str

@@ -32,7 +32,7 @@ from ..render.decks import RenderedDeck, RenderedLibrary, note_media
 from ..sources.settings import LibrarySettings, version_key
 from .fingerprints import html_hash
 from .lint import clashes
-from .model import BuildPlan, DeckPart, PackageContent, PackageDeck, PackageNote, VersionPlan
+from .model import BuildPlan, DeckPart, PackageContent, PackageDeck, PackageNote, VersionPlan, add_media
 from .notes import DeckShare, plan_deck
 from .versions import continued_from, next_version, past_bound
 
@@ -136,7 +136,7 @@ def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, d
         values = (*fields[:2], source_field(record.source, record.question, None), fields[2])
         package_notes.append(PackageNote(record.guid, _fitted(values, note_types[tombstone.note_type][0]), tags,
                                          tombstone.mtime, tombstone.note_type, tombstone.deck, removed=True))
-        media.update((ref.name, ref) for ref in note_media(tombstone.rendered.question, tombstone.rendered.answer))
+        add_media(media, note_media(tombstone.rendered.question, tombstone.rendered.answer))
     used = {note.note_type for note in package_notes} | {s.note_type_record.note_type for s in shares}
     note_types = {model: note_type for model, note_type in note_types.items() if model in used}  # the decks'
     # own, and those of the left-behind notes it carries
@@ -151,7 +151,7 @@ def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, d
     package = PackageContent(
         decks=tuple(decks), notes=tuple(package_notes), first_id=version_mtime * 1000,
         note_types=tuple(note_types[model] for model in sorted(note_types)),
-        media=tuple(media[name] for name in sorted(media)))
+        media=tuple(media[key] for key in sorted(media)))
     parts = tuple(DeckPart(s.deck, s.name, tuple(s.changes), len(s.deck.notes) - sum(
         c.kind not in ("removed", "replaced") for c in s.changes), s.type_change, s.description_changed)
         for s in shares)
