@@ -8,6 +8,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
@@ -374,3 +375,63 @@ def test_the_stamp_keeps_the_status_of_the_very_file_it_hashed(tmp_path, monkeyp
     os.rename(img, other), os.rename(aside, img)  # back as it was: img/a.png is the red one, never changed
     kept = known_digest(entry, file_status(img / "a.png"))
     assert kept is None  # not taken for the red file's: it is read again
+
+
+def _images_shown(apkg: Path) -> list[bytes]:
+    """The bytes of every image a package shows: its media files, and those its decks' descriptions hold."""
+    import base64
+    import json
+
+    collection = apkg.with_suffix(".anki2")
+    with zipfile.ZipFile(apkg) as archive:
+        shown = [archive.read(index) for index in json.loads(archive.read("media"))]
+        collection.write_bytes(archive.read("collection.anki2"))
+    with sqlite3.connect(collection) as conn:
+        decks = json.loads(conn.execute("select decks from col").fetchone()[0])
+    shown += [base64.b64decode(data) for deck in decks.values()
+              for data in re.findall(r'src="data:image/png;base64,([^"]+)"', deck.get("desc", ""))]
+    return sorted(shown)
+
+
+@pytest.mark.parametrize("markdown", ["### Colours?\nRed: ![a](img/a.png) Blue: ![b](img/b.png)\n",
+                                      "Colours: ![a](img/a.png) ![b](img/b.png)\n\n### Q?\nA.\n"],
+                         ids=["in one note", "in a description"])
+def test_two_images_sharing_a_stale_name_are_each_checked(tmp_path, monkeypatch, markdown):
+    """The images of one note (or of a description) were taken once a name: the second file behind a stale name
+    was never read, and the first image showed twice (exit 0; a duplicated screenshot edited in a way its status
+    missed did it too). Each file is checked now."""
+    import hashlib
+
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    src, out, red, blue = _two_images(tmp_path)
+    (src / "deck.md").write_text(markdown)
+    assert run_build(src, out).exit_code == 0
+    _stale_digest(src, out, blue, hashlib.sha256(red.read_bytes()).hexdigest())
+    (src / "deck.md").write_text(markdown + "\nEdited.\n")
+    stopped = run_build(src, out)
+    assert stopped.exit_code == 1 and "changed while the build ran; build again" in stopped.output
+    assert run_build(src, out).exit_code == 0
+    assert _images_shown(out / "deck-1.0.1.apkg") == sorted([red.read_bytes(), blue.read_bytes()])
+
+
+def test_a_stamp_damaged_past_what_json_reads_or_with_rows_of_another_shape_breaks_no_command(tmp_path):
+    """A stamp nested too deeply stopped every build and check with a traceback until it was deleted; a row of its
+    check of another length stopped `check`."""
+    import json
+
+    from deckgen.output.stamp import _stamp_path
+    from deckgen.sources.library import find_library
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_deck(src, "deck", "### Q?\nA.\n")
+    assert run_build(src, out).exit_code == 0
+    path = _stamp_path(find_library(src, out))
+    stamp = json.loads(path.read_text(encoding="utf-8"))
+    stamp["check"]["files"] = [[str(src / "deck.md"), 1]]
+    path.write_text(json.dumps(stamp), encoding="utf-8")
+    checked = CliRunner().invoke(main, ["check", str(src), "-o", str(out)])
+    assert checked.exit_code == 0 and "1 question(s), 1 card(s)" in checked.output, checked.output
+    path.write_text("[" * 100_000, encoding="utf-8")
+    for command in (["build", str(src), "-o", str(out)], ["check", str(src), "-o", str(out)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0 and result.exception is None, (command, result.output)

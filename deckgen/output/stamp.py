@@ -127,7 +127,7 @@ def _known(library: Library) -> dict:
     try:
         files = json.loads(_stamp_path(library).read_text(encoding="utf-8")).get("files")
         return files if type(files) is dict else {}
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # a damaged stamp is no stamp
         return {}
 
 
@@ -192,7 +192,7 @@ def up_to_date(library: Library) -> dict | None:
         if _named(library, record.get("by_name", [])) != record.get("named", []):
             return None  # an image looked for by name appeared somewhere, or one of its name went
         return record
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 
@@ -222,8 +222,10 @@ def last_check(library: Library, allow_new_note_type: bool = False, trust_record
         kept = last["check"]
         if kept["trust_record"] != trust_record:
             return None
-        return CheckReport(tuple(sorted((*library.diagnostics, *_diagnostics(kept["diagnostics"])))),
-                           tuple((Path(path), *counts) for path, *counts in kept["files"]))
+        files = tuple((Path(path), *counts) for path, *counts in kept["files"])
+        if not all(len(row) == 4 and all(type(count) is int for count in row[1:]) for row in files):
+            return None  # not as a build writes it: the check runs
+        return CheckReport(tuple(sorted((*library.diagnostics, *_diagnostics(kept["diagnostics"])))), files)
     except (KeyError, TypeError, ValueError):
         return None  # no build, something changed, held files, or a stamp of an earlier deckgen: the check runs
 

@@ -16,6 +16,7 @@ from ..names import package_file_name
 from ..render.anki_cloze import ClozeField
 from ..render.decks import RenderedDeck
 from ..render.media import MediaRef
+from ..render.renderer import RenderedText
 
 CHANGE_KINDS = ("new", "changed", "renamed", "restored", "removed", "replaced")  # in the order reports list them
 REMOVED_TAG = "deckgen::removed"
@@ -71,8 +72,9 @@ and the writer checks each file's bytes (a name taken from a stale digest would 
 for another's)."""
 
 
-def add_media(media: MediaFiles, refs) -> None:
-    media.update(((ref.name, ref.path), ref) for ref in refs)
+def add_media(media: MediaFiles, *texts: RenderedText) -> None:
+    """Add the files behind the bundled images of `texts`: each file, even where two share a name."""
+    media.update(((ref.name, ref.path), ref) for text in texts for ref in text.media if ref.name)
 
 
 @dataclass(frozen=True)

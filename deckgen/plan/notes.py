@@ -260,7 +260,7 @@ def _plan_note(note: RenderedNote, deck: _Deck, planned: _Planned) -> None:
             minted=_minted(identified, record, key, previous, deck.namespace, deck.proofs)))
     planned.notes.append(PackageNote(identified.guid, (*fields[:2], source_field(
         source_line, question.title, deck.source_url), fields[2]), note.tags, mtime, note_type.model_id, name))
-    add_media(planned.media, images)
+    add_media(planned.media, note.question, note.answer)
 
 
 def _plan_tombstone(tombstone: RenderedTombstone, deck: _Deck, planned: _Planned) -> None:
@@ -314,7 +314,7 @@ def _kept_as_recorded(record: NoteRecord, question: RenderedText, answer: Render
     planned.records.append(record)
     planned.notes.append(PackageNote(record.guid, (question.html, answer.html, source_field(
         record.source, record.question, deck.source_url), ""), tags, record.mtime, model, deck_name))
-    add_media(planned.media, note_media(question, answer))
+    add_media(planned.media, question, answer)
 
 
 def _change(record: NoteRecord | None, reworded: bool, question, tags: tuple[str, ...], fingerprint: str

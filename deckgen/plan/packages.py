@@ -28,7 +28,7 @@ from ..identify.ownership import Minted
 from ..identify.record import DeckRecord, IdentityRecord, NoteRecord, PackageRecord
 from ..render import cache as render_cache
 from ..render.card_html import REMOVED_SUBDECK_DESCRIPTION, source_field, with_version_line
-from ..render.decks import RenderedDeck, RenderedLibrary, note_media
+from ..render.decks import RenderedDeck, RenderedLibrary
 from ..sources.settings import LibrarySettings, version_key
 from .fingerprints import html_hash
 from .lint import clashes
@@ -136,7 +136,7 @@ def _plan_package(key: str, shares: list[DeckShare], previous: IdentityRecord, d
         values = (*fields[:2], source_field(record.source, record.question, None), fields[2])
         package_notes.append(PackageNote(record.guid, _fitted(values, note_types[tombstone.note_type][0]), tags,
                                          tombstone.mtime, tombstone.note_type, tombstone.deck, removed=True))
-        add_media(media, note_media(tombstone.rendered.question, tombstone.rendered.answer))
+        add_media(media, tombstone.rendered.question, tombstone.rendered.answer)
     used = {note.note_type for note in package_notes} | {s.note_type_record.note_type for s in shares}
     note_types = {model: note_type for model, note_type in note_types.items() if model in used}  # the decks'
     # own, and those of the left-behind notes it carries

@@ -25,7 +25,8 @@ from ..sources.library import Library
 from ..sources.settings import DeckSettings
 from .cache import RenderCache
 from .card_html import with_context
-from .media import MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message
+from .media import (MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message,
+                    read_checked)
 from .pool import Job, render_texts
 from .renderer import RenderedText, as_text
 from .sanitize import SYNTAX, UNKNOWN, UNSAFE, kind_of, written_as
@@ -232,6 +233,9 @@ def _images_inline(description: RenderedText, source, diagnostics: list[Diagnost
     for ref in note_media(description):
         if held_in_description(ref):
             result = result.replace(f'src="{ref.name}"', f'src="{data_uri(ref)}"')
+            for other in description.media:  # each other file of that name: its bytes are those too, or an error
+                if other.name == ref.name and other.path != ref.path:
+                    read_checked(other)
             continue
         line, column = _place_of_first(source.text, [re.escape(ref.src)])
         diagnostics.append(Diagnostic(source.path, 1 + line, column=column, message=(
