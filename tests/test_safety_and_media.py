@@ -335,6 +335,7 @@ def test_a_stale_digest_in_the_stamp_never_puts_one_image_on_another_card(tmp_pa
     (src / "deck.md").write_text("### Red?\n![a](img/a.png)\n\n### Blue?\n![b](img/b.png)\n\nEdited.\n")
     stopped = run_build(src, out)
     assert stopped.exit_code == 1 and "changed while the build ran; build again" in stopped.output
+    assert "build with --rerender" in stopped.output  # the way out, should the stamp not go
     assert sorted(p.name for p in out.glob("*.apkg")) == ["deck-1.0.0.apkg"]  # nothing written
     assert run_build(src, out).exit_code == 0
     assert _card_images(out / "deck-1.0.1.apkg") == {"Red?": red.read_bytes(), "Blue?": blue.read_bytes()}

@@ -239,7 +239,8 @@ class MediaChanged(DeckgenError):
 
     def __init__(self, ref: MediaRef):
         self.ref = ref
-        super().__init__(f"{ref.path}: changed while the build ran; build again")
+        super().__init__(f"{ref.path}: changed while the build ran; build again "
+                         "(if it says so again, build with --rerender, which reads every file afresh)")
 
 
 def not_included_html(alt: str) -> str:
