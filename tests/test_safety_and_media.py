@@ -436,3 +436,29 @@ def test_a_stamp_damaged_past_what_json_reads_or_with_rows_of_another_shape_brea
     for command in (["build", str(src), "-o", str(out)], ["check", str(src), "-o", str(out)]):
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 0 and result.exception is None, (command, result.output)
+
+
+def test_a_stale_digest_reaches_no_record_when_the_package_is_not_written_again(tmp_path, monkeypatch):
+    """A record line rewritten by a build that writes no package (one without a fingerprint, as deckgen 0.1's
+    records convert) took its fingerprint from the stamp's digest unchecked: the committed record then said the
+    red image was the blue one's bytes, and the day the file became those bytes, no build delivered it."""
+    import hashlib
+    import json
+
+    monkeypatch.setattr("deckgen.reading.RACY_NS", 0)
+    src, out, red, blue = _two_images(tmp_path)
+    assert run_build(src, out).exit_code == 0
+    _stale_digest(src, out, red, hashlib.sha256(blue.read_bytes()).hexdigest())
+    record = src / ".deckgen" / "identity.jsonl"
+    lines = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
+        if line.get("question") == "Red?":
+            del line["fingerprint"]
+    record.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    stopped = run_build(src, out)
+    assert stopped.exit_code == 1 and "changed while the build ran" in stopped.output
+    assert run_build(src, out).exit_code == 0
+    red.write_bytes(blue.read_bytes())  # the author paints the red picture blue
+    built = run_build(src, out, "-v")
+    assert built.exit_code == 0 and "deck-1.0.1.apkg" in built.output, built.output
+    assert _card_images(out / "deck-1.0.1.apkg") == {"Red?": blue.read_bytes(), "Blue?": blue.read_bytes()}

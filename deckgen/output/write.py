@@ -15,7 +15,7 @@ from ..names import package_file_name
 from ..places import changelog_path, delivered_path, mark_output_folder, same_path
 from ..plan.model import BuildPlan, VersionPlan, summary_line
 from ..reading import regular_digest
-from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE, MediaResolver
+from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE, MediaResolver, read_checked
 from ..sources.library import Library, link_outside
 from ..sources.settings import with_namespace
 from .changelog import updated_changelog
@@ -70,6 +70,9 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
             if package.is_new_version or delivered is None or not delivered.built(path):
                 files.stage(path, partial(write_package_to, package.package), order=2)
                 packages[same_path(path)] = (package.key, regular_digest(files.staged(path) or path))
+            else:  # not written again: its images are checked here, as the writer checks them, for the record
+                for ref in package.package.media:  # holds what their digests made (see `render.media`)
+                    read_checked(ref)
             built.append(PackageBuild(plan=package, path=path))
         try:
             state.parent.mkdir(parents=True, exist_ok=True)
