@@ -17,7 +17,7 @@ from ..identify.ids import deck_id
 from ..identify.note_types import NoteType
 from ..plan.model import REMOVED_SUBDECK, PackageContent, PackageNote
 from ..render.anki_cloze import ClozeField
-from ..render.media import MediaRef, read_checked
+from ..render.media import read_named
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: unchanged input gives identical bytes
 
@@ -91,18 +91,13 @@ def write_package_to(plan: PackageContent, file: BinaryIO) -> None:
         finally:
             conn.close()
         del decks, order  # their notes are in the database now
-        bundled: dict[str, MediaRef] = {}
-        for ref in plan.media:  # one file a name: the others of that name hold the same bytes (checked below)
-            bundled.setdefault(ref.name, ref)
-        media = json.dumps({str(i): name for i, name in enumerate(bundled)}).encode()
+        names = dict.fromkeys(ref.name for ref in plan.media)  # one file a name (see `read_named`)
+        media = json.dumps({str(i): name for i, name in enumerate(names)}).encode()
         with zipfile.ZipFile(file, "w") as archive:  # stored, as genanki writes it: see _add
             _add(archive, "collection.anki2", db_path)
             archive.writestr(zipfile.ZipInfo("media", date_time=ZIP_DATE), media)
-            for i, ref in enumerate(bundled.values()):  # the very bytes that were checked, or an error
-                archive.writestr(zipfile.ZipInfo(str(i), date_time=ZIP_DATE), read_checked(ref))
-            for ref in plan.media:  # and each other file of a name: its bytes are those too, or an error
-                if bundled[ref.name] is not ref:
-                    read_checked(ref)
+            for i, (_, data) in enumerate(read_named(plan.media)):  # the very bytes that were checked, or an error
+                archive.writestr(zipfile.ZipInfo(str(i), date_time=ZIP_DATE), data)
 
 
 def _write_decks(decks: list[genanki.Deck], cursor: sqlite3.Cursor, timestamp: int, id_gen) -> None:

@@ -11,7 +11,7 @@ import re
 
 from ..plan.model import VersionPlan
 from ..render.anki_cloze import ClozeField, filled
-from ..render.media import data_uri
+from ..render.media import data_uri, read_named
 
 SECTION_RE = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.DOTALL)
 FIELD_RE = re.compile(r"\{\{(cloze:)?(\w+)\}\}")
@@ -79,7 +79,7 @@ SCRIPT = """
 def preview_page(plan: VersionPlan) -> str:
     """The preview page of one package: every card of its decks."""
     package = plan.package
-    images = {ref.name: data_uri(ref) for ref in package.media}
+    images = {ref.name: data_uri(ref, data) for ref, data in read_named(package.media)}
     notes, all_tags = [], set()
     for note in package.notes:
         note_type = package.note_type_of(note)

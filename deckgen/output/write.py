@@ -15,7 +15,7 @@ from ..names import package_file_name
 from ..places import changelog_path, delivered_path, mark_output_folder, same_path
 from ..plan.model import BuildPlan, VersionPlan, summary_line
 from ..reading import regular_digest
-from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE, MediaResolver, read_checked
+from ..render.media import MISSING, NOT_IMAGE, TOO_LARGE, MediaResolver, read_named
 from ..sources.library import Library, link_outside
 from ..sources.settings import with_namespace
 from .changelog import updated_changelog
@@ -71,8 +71,8 @@ def write_build(library: Library, plan: BuildPlan, delivered: Delivered | None, 
                 files.stage(path, partial(write_package_to, package.package), order=2)
                 packages[same_path(path)] = (package.key, regular_digest(files.staged(path) or path))
             else:  # not written again: its images are checked here, as the writer checks them, for the record
-                for ref in package.package.media:  # holds what their digests made (see `render.media`)
-                    read_checked(ref)
+                for _ in read_named(package.package.media):  # holds what their digests made (see `render.media`)
+                    pass
             built.append(PackageBuild(plan=package, path=path))
         try:
             state.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from ..sources.settings import DeckSettings
 from .cache import RenderCache
 from .card_html import with_context
 from .media import (MISSING, REMOTE, TOO_LARGE, MediaRef, MediaResolver, data_uri, not_included_html, problem_message,
-                    read_checked)
+                    read_named)
 from .pool import Job, render_texts
 from .renderer import RenderedText, as_text
 from .sanitize import SYNTAX, UNKNOWN, UNSAFE, kind_of, written_as
@@ -230,12 +230,10 @@ def _images_inline(description: RenderedText, source, diagnostics: list[Diagnost
     the description instead, if it is small enough to.
     """
     result = description.html
+    for ref, data in read_named(ref for ref in description.media if held_in_description(ref)):
+        result = result.replace(f'src="{ref.name}"', f'src="{data_uri(ref, data)}"')
     for ref in note_media(description):
         if held_in_description(ref):
-            result = result.replace(f'src="{ref.name}"', f'src="{data_uri(ref)}"')
-            for other in description.media:  # each other file of that name: its bytes are those too, or an error
-                if other.name == ref.name and other.path != ref.path:
-                    read_checked(other)
             continue
         line, column = _place_of_first(source.text, [re.escape(ref.src)])
         diagnostics.append(Diagnostic(source.path, 1 + line, column=column, message=(

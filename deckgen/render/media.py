@@ -19,6 +19,7 @@ import html
 import os
 import re
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -228,9 +229,24 @@ def read_checked(ref: MediaRef) -> bytes:
     return data
 
 
-def data_uri(ref: MediaRef) -> str:
-    """A bundled image as a `data:` URL, for a page that must hold its images itself."""
-    data = read_checked(ref)
+def read_named(refs: Iterable[MediaRef]) -> Iterator[tuple[MediaRef, bytes]]:
+    """For each media name among `refs` (bundled images), in the order they first name it: its first file, and
+    that file's bytes exactly as checked. Every other file of that name is checked too: two files share a name
+    only as their bytes share a digest, which one taken from the last build's stamp may claim wrongly (see
+    `MediaResolver`). MediaChanged on any difference."""
+    files: dict[str, dict[str, MediaRef]] = {}  # name -> path -> ref
+    for ref in refs:
+        files.setdefault(ref.name, {}).setdefault(ref.path, ref)
+    for first, *others in (list(named.values()) for named in files.values()):
+        data = read_checked(first)
+        for other in others:
+            read_checked(other)
+        yield first, data
+
+
+def data_uri(ref: MediaRef, data: bytes) -> str:
+    """A bundled image as a `data:` URL (`data`: its bytes, see `read_named`), for a page that must hold its images
+    itself."""
     return f"data:{MIME_TYPES[Path(ref.name).suffix]};base64,{base64.b64encode(data).decode('ascii')}"
 
 
